@@ -1,0 +1,57 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "ordlog",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "ordlog", targets: ["ordlog"]),
+        .library(name: "OrdlogCore", targets: ["OrdlogCore"]),
+        .library(name: "OrdlogAWS", targets: ["OrdlogAWS"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", exact: "3.12.3"),
+    ],
+    targets: [
+        // The system libsqlite3 (Debian: libsqlite3-dev), wrapped by OrdlogCore/SQLite.
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        // The AWS wire layer: SigV4, credentials, SQS/SNS/DynamoDB clients. Knows nothing of orders.
+        .target(
+            name: "OrdlogAWS",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // All of ordlog's behaviour: event log, processor, projections, replay, audit.
+        .target(
+            name: "OrdlogCore",
+            dependencies: [
+                "CSQLite",
+                "OrdlogAWS",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The thin command-line front end.
+        .executableTarget(
+            name: "ordlog",
+            dependencies: [
+                "OrdlogCore",
+                "OrdlogAWS",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "OrdlogCoreTests", dependencies: ["OrdlogCore", "CSQLite"]),
+        .testTarget(name: "OrdlogAWSTests", dependencies: ["OrdlogAWS"]),
+        .testTarget(name: "OrdlogCLITests", dependencies: ["OrdlogCore"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

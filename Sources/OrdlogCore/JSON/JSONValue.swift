@@ -1,0 +1,307 @@
+/// A parsed JSON value (RFC 8259) that keeps what ordlog must not lose.
+///
+/// - Numbers keep their literal text (`2`, `2.0`, `9007199254740993` stay distinguishable), so the
+///   processor can decide about them exactly instead of after a lossy conversion to `Double`.
+/// - Object members keep their order and duplicates; ``JSONObject/subscript(_:)`` returns the *last*
+///   member with a key, as JavaScript's `JSON.parse` (the original processor) does.
+/// - Keys are compared byte for byte (UTF-8), not by Unicode canonical equivalence.
+public indirect enum JSONValue: Sendable, Equatable {
+    case null
+    case bool(Bool)
+    /// A number, as its literal text from the input (validated against the RFC 8259 grammar).
+    case number(String)
+    case string(String)
+    case array([JSONValue])
+    case object(JSONObject)
+
+    /// The value as a string, if it is one.
+    public var stringValue: String? { if case .string(let s) = self { return s } else { return nil } }
+    /// The value as an object, if it is one.
+    public var objectValue: JSONObject? { if case .object(let o) = self { return o } else { return nil } }
+    /// The value as an array, if it is one.
+    public var arrayValue: [JSONValue]? { if case .array(let a) = self { return a } else { return nil } }
+
+    /// A short name of the value's JSON type, for error messages (`"string"`, `"number"`, …).
+    public var typeName: String {
+        switch self {
+        case .null: "null"
+        case .bool: "boolean"
+        case .number: "number"
+        case .string: "string"
+        case .array: "array"
+        case .object: "object"
+        }
+    }
+}
+
+/// A JSON object: its members in input order, duplicates kept.
+public struct JSONObject: Sendable, Equatable {
+    /// The members, in the order they appeared.
+    public var members: [(key: String, value: JSONValue)]
+
+    public init(_ members: [(key: String, value: JSONValue)] = []) { self.members = members }
+
+    /// The last member named `key` (byte-wise comparison), or nil.
+    public subscript(key: String) -> JSONValue? {
+        var k = key
+        return k.withUTF8 { kb in
+            for member in members.reversed() {
+                var mk = member.key
+                if mk.withUTF8({ $0.elementsEqual(kb) }) { return member.value }
+            }
+            return nil
+        }
+    }
+
+    /// How many members are named `key` (byte-wise).
+    public func count(of key: String) -> Int {
+        members.reduce(0) { $0 + ($1.key.utf8.elementsEqual(key.utf8) ? 1 : 0) }
+    }
+
+    public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
+        lhs.members.count == rhs.members.count
+            && zip(lhs.members, rhs.members).allSatisfy { $0.key.utf8.elementsEqual($1.key.utf8) && $0.value == $1.value }
+    }
+}
+
+/// Why a JSON text could not be parsed: what was expected and the byte offset where parsing stopped.
+public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// 0-based byte offset into the input.
+    public let offset: Int
+    /// What went wrong, for example `expected ':' after object key`.
+    public let reason: String
+    public var description: String { "\(reason) at byte \(offset)" }
+}
+
+/// A strict RFC 8259 JSON parser over UTF-8 bytes.
+///
+/// Rejects, with a ``JSONParseError``: invalid UTF-8 inside strings, control characters in strings,
+/// trailing data, leading zeros, and nesting deeper than ``maxDepth`` (so a hostile, deeply nested body
+/// is an error, never a stack overflow). Lone UTF-16 surrogates in `\u` escapes become U+FFFD.
+public struct JSONParser {
+    /// The deepest array/object nesting accepted. 128 levels.
+    public static let maxDepth = 128
+
+    /// Parses one complete JSON text.
+    /// - Throws: ``JSONParseError``.
+    public static func parse(_ bytes: some Collection<UInt8>) throws(JSONParseError) -> JSONValue {
+        let array = Array(bytes)
+        return try array.withUnsafeBufferPointer { buf throws(JSONParseError) -> JSONValue in
+            var parser = Cursor(buf: buf)
+            parser.skipWhitespace()
+            let value = try parser.parseValue(depth: 0)
+            parser.skipWhitespace()
+            if parser.pos != buf.count { throw parser.fail("unexpected data after the JSON value") }
+            return value
+        }
+    }
+
+    /// Parses one complete JSON text from a string.
+    public static func parse(_ text: String) throws(JSONParseError) -> JSONValue {
+        try parse(Array(text.utf8))
+    }
+
+    struct Cursor {
+        let buf: UnsafeBufferPointer<UInt8>
+        var pos = 0
+
+        func fail(_ reason: String) -> JSONParseError { JSONParseError(offset: pos, reason: reason) }
+
+        mutating func skipWhitespace() {
+            while pos < buf.count {
+                let c = buf[pos]
+                if c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 { pos += 1 } else { return }
+            }
+        }
+
+        mutating func parseValue(depth: Int) throws(JSONParseError) -> JSONValue {
+            guard pos < buf.count else { throw fail("unexpected end of input, expected a value") }
+            switch buf[pos] {
+            case UInt8(ascii: "{"): return .object(try parseObject(depth: depth + 1))
+            case UInt8(ascii: "["): return .array(try parseArray(depth: depth + 1))
+            case UInt8(ascii: "\""): return .string(try parseString())
+            case UInt8(ascii: "t"): try literal("true"); return .bool(true)
+            case UInt8(ascii: "f"): try literal("false"); return .bool(false)
+            case UInt8(ascii: "n"): try literal("null"); return .null
+            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try parseNumber())
+            default: throw fail("unexpected character '\(printable(buf[pos]))', expected a value")
+            }
+        }
+
+        func printable(_ c: UInt8) -> String {
+            c >= 0x20 && c < 0x7F ? String(UnicodeScalar(c)) : "\\x" + String(c, radix: 16)
+        }
+
+        mutating func literal(_ word: StaticString) throws(JSONParseError) {
+            let n = word.utf8CodeUnitCount
+            guard pos + n <= buf.count else { throw fail("unexpected end of input in literal") }
+            for i in 0..<n where buf[pos + i] != word.utf8Start[i] {
+                throw fail("invalid literal, expected '\(word)'")
+            }
+            pos += n
+        }
+
+        mutating func parseObject(depth: Int) throws(JSONParseError) -> JSONObject {
+            if depth > JSONParser.maxDepth { throw fail("nesting deeper than \(JSONParser.maxDepth) levels") }
+            pos += 1
+            var members: [(key: String, value: JSONValue)] = []
+            skipWhitespace()
+            if pos < buf.count, buf[pos] == UInt8(ascii: "}") { pos += 1; return JSONObject(members) }
+            while true {
+                skipWhitespace()
+                guard pos < buf.count, buf[pos] == UInt8(ascii: "\"") else { throw fail("expected a string object key") }
+                let key = try parseString()
+                skipWhitespace()
+                guard pos < buf.count, buf[pos] == UInt8(ascii: ":") else { throw fail("expected ':' after object key") }
+                pos += 1
+                skipWhitespace()
+                let value = try parseValue(depth: depth)
+                members.append((key, value))
+                skipWhitespace()
+                guard pos < buf.count else { throw fail("unexpected end of input in object") }
+                if buf[pos] == UInt8(ascii: ",") { pos += 1; continue }
+                if buf[pos] == UInt8(ascii: "}") { pos += 1; return JSONObject(members) }
+                throw fail("expected ',' or '}' in object")
+            }
+        }
+
+        mutating func parseArray(depth: Int) throws(JSONParseError) -> [JSONValue] {
+            if depth > JSONParser.maxDepth { throw fail("nesting deeper than \(JSONParser.maxDepth) levels") }
+            pos += 1
+            var items: [JSONValue] = []
+            skipWhitespace()
+            if pos < buf.count, buf[pos] == UInt8(ascii: "]") { pos += 1; return items }
+            while true {
+                skipWhitespace()
+                items.append(try parseValue(depth: depth))
+                skipWhitespace()
+                guard pos < buf.count else { throw fail("unexpected end of input in array") }
+                if buf[pos] == UInt8(ascii: ",") { pos += 1; continue }
+                if buf[pos] == UInt8(ascii: "]") { pos += 1; return items }
+                throw fail("expected ',' or ']' in array")
+            }
+        }
+
+        mutating func parseNumber() throws(JSONParseError) -> String {
+            let start = pos
+            if buf[pos] == UInt8(ascii: "-") { pos += 1 }
+            guard pos < buf.count, isDigit(buf[pos]) else { throw fail("invalid number: expected a digit") }
+            if buf[pos] == UInt8(ascii: "0") {
+                pos += 1
+                if pos < buf.count, isDigit(buf[pos]) { throw fail("invalid number: leading zero") }
+            } else {
+                while pos < buf.count, isDigit(buf[pos]) { pos += 1 }
+            }
+            if pos < buf.count, buf[pos] == UInt8(ascii: ".") {
+                pos += 1
+                guard pos < buf.count, isDigit(buf[pos]) else { throw fail("invalid number: expected a digit after '.'") }
+                while pos < buf.count, isDigit(buf[pos]) { pos += 1 }
+            }
+            if pos < buf.count, buf[pos] == UInt8(ascii: "e") || buf[pos] == UInt8(ascii: "E") {
+                pos += 1
+                if pos < buf.count, buf[pos] == UInt8(ascii: "+") || buf[pos] == UInt8(ascii: "-") { pos += 1 }
+                guard pos < buf.count, isDigit(buf[pos]) else { throw fail("invalid number: expected an exponent digit") }
+                while pos < buf.count, isDigit(buf[pos]) { pos += 1 }
+            }
+            return String(decoding: UnsafeBufferPointer(rebasing: buf[start..<pos]), as: UTF8.self)
+        }
+
+        @inline(__always) func isDigit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
+
+        mutating func parseString() throws(JSONParseError) -> String {
+            pos += 1  // opening quote
+            let start = pos
+            var ascii = true
+            // Fast path: no escapes.
+            while pos < buf.count {
+                let c = buf[pos]
+                if c == UInt8(ascii: "\"") {
+                    let slice = UnsafeBufferPointer(rebasing: buf[start..<pos])
+                    pos += 1
+                    return try makeString(slice, ascii: ascii)
+                }
+                if c == UInt8(ascii: "\\") { break }
+                if c < 0x20 { throw fail("control character in string (must be escaped)") }
+                if c >= 0x80 { ascii = false }
+                pos += 1
+            }
+            // Slow path with escapes.
+            var out = [UInt8](UnsafeBufferPointer(rebasing: buf[start..<pos]))
+            while pos < buf.count {
+                let c = buf[pos]
+                if c == UInt8(ascii: "\"") {
+                    pos += 1
+                    return try out.withUnsafeBufferPointer { b throws(JSONParseError) in try makeString(b, ascii: false) }
+                }
+                if c < 0x20 { throw fail("control character in string (must be escaped)") }
+                if c != UInt8(ascii: "\\") { out.append(c); pos += 1; continue }
+                pos += 1
+                guard pos < buf.count else { break }
+                let e = buf[pos]
+                pos += 1
+                switch e {
+                case UInt8(ascii: "\""): out.append(0x22)
+                case UInt8(ascii: "\\"): out.append(0x5C)
+                case UInt8(ascii: "/"): out.append(0x2F)
+                case UInt8(ascii: "b"): out.append(0x08)
+                case UInt8(ascii: "f"): out.append(0x0C)
+                case UInt8(ascii: "n"): out.append(0x0A)
+                case UInt8(ascii: "r"): out.append(0x0D)
+                case UInt8(ascii: "t"): out.append(0x09)
+                case UInt8(ascii: "u"):
+                    var scalar = try hex4()
+                    if (0xD800...0xDBFF).contains(scalar) {
+                        if pos + 1 < buf.count, buf[pos] == UInt8(ascii: "\\"), buf[pos + 1] == UInt8(ascii: "u") {
+                            let save = pos
+                            pos += 2
+                            let low = try hex4()
+                            if (0xDC00...0xDFFF).contains(low) {
+                                scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                            } else {
+                                pos = save
+                                scalar = 0xFFFD
+                            }
+                        } else {
+                            scalar = 0xFFFD
+                        }
+                    } else if (0xDC00...0xDFFF).contains(scalar) {
+                        scalar = 0xFFFD
+                    }
+                    appendUTF8(UnicodeScalar(scalar) ?? "\u{FFFD}", to: &out)
+                default:
+                    pos -= 1
+                    throw fail("invalid escape '\\\(printable(e))' in string")
+                }
+            }
+            throw fail("unterminated string")
+        }
+
+        mutating func hex4() throws(JSONParseError) -> UInt32 {
+            guard pos + 4 <= buf.count else { throw fail("truncated \\u escape") }
+            var v: UInt32 = 0
+            for _ in 0..<4 {
+                let c = buf[pos]
+                let d: UInt32
+                switch c {
+                case 0x30...0x39: d = UInt32(c - 0x30)
+                case 0x41...0x46: d = UInt32(c - 0x41 + 10)
+                case 0x61...0x66: d = UInt32(c - 0x61 + 10)
+                default: throw fail("invalid hex digit in \\u escape")
+                }
+                v = v << 4 | d
+                pos += 1
+            }
+            return v
+        }
+
+        func appendUTF8(_ scalar: UnicodeScalar, to out: inout [UInt8]) {
+            UTF8.encode(scalar) { out.append($0) }
+        }
+
+        func makeString(_ bytes: UnsafeBufferPointer<UInt8>, ascii: Bool) throws(JSONParseError) -> String {
+            let s = String(decoding: bytes, as: UTF8.self)
+            if !ascii, !s.utf8.elementsEqual(bytes) { throw fail("invalid UTF-8 in string") }
+            return s
+        }
+    }
+}
