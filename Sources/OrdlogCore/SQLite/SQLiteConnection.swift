@@ -154,6 +154,11 @@ public enum SQLiteValue: Sendable, Equatable {
     case real(Double)
 }
 
+nonisolated(unsafe) private let emptyCString: UnsafeMutablePointer<CChar> = {
+    let p = UnsafeMutablePointer<CChar>.allocate(capacity: 1)
+    p.pointee = 0
+    return p
+}()
 private let SQLITE_TRANSIENT = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
 
 /// A compiled statement. Obtain one from ``SQLiteConnection/prepare(_:)``.
@@ -195,7 +200,12 @@ public final class SQLiteStatement {
         case .text(let v):
             var v = v
             rc = v.withUTF8 { buf in
-                sqlite3_bind_text(handle, index, buf.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) } ?? "", Int32(buf.count), SQLITE_TRANSIENT)
+                buf.withMemoryRebound(to: CChar.self) { chars in
+                    guard let base = chars.baseAddress else {
+                        return sqlite3_bind_text(handle, index, emptyCString, 0, SQLITE_TRANSIENT)
+                    }
+                    return sqlite3_bind_text(handle, index, base, Int32(chars.count), SQLITE_TRANSIENT)
+                }
             }
         case .blob(let v):
             rc = v.withUnsafeBytes { buf in
