@@ -1,0 +1,335 @@
+import Crypto
+import Foundation
+import Logging
+
+/// The result of appending one received message.
+public enum AppendResult: Sendable, Equatable {
+    /// Newly appended at this log record.
+    case appended(LoggedReceive)
+    /// This exact receive (same receive key) was already in the log, at this sequence.
+    case alreadyLogged(seq: Int64)
+}
+
+/// The head of the log: the newest record's sequence number and hash.
+public struct LogHead: Sendable, Equatable, CustomStringConvertible {
+    public var seq: Int64
+    public var hash: [UInt8]
+    /// `SEQ:HEXHASH`, the form `ordlog head` prints and `ordlog verify --head` takes.
+    public var description: String { "\(seq):\(RecordHash.hex(hash))" }
+}
+
+/// One record of the log, receive or attempt, in sequence order.
+public enum LogRecord: Sendable {
+    case receive(LoggedReceive)
+    case attempt(LoggedAttempt)
+
+    public var seq: Int64 {
+        switch self {
+        case .receive(let r): r.seq
+        case .attempt(let a): a.seq
+        }
+    }
+}
+
+/// ordlog's event log: an append-only, hash-chained SQLite file.
+///
+/// Every received SQS message is appended (table `receives`) before anything else happens to it, and every
+/// processing attempt is appended too (table `attempts`). Both share one gapless, increasing log sequence
+/// number and one SHA-256 hash chain (see ``RecordHash``). Nothing is ever updated or deleted: this type has
+/// no API for it, and triggers in the schema abort any `UPDATE` or `DELETE` on the log tables.
+///
+/// The file is opened in WAL mode with `synchronous=NORMAL` (a committed transaction survives a process
+/// crash; the last transactions before a power loss may be lost, never corrupted). Migrations in
+/// `migrations/*.sql` are applied on open. One `EventLog` is used by one task at a time; several processes
+/// may share a file, since every write transaction is `BEGIN IMMEDIATE` and re-reads the head.
+public final class EventLog {
+    /// The underlying connection (the same file also holds the local projection).
+    public let db: SQLiteConnection
+    let logger: Logger
+    private var nextSeq: Int64 = 1
+    private var headHash: [UInt8] = RecordHash.genesis
+
+    /// Opens or creates the log at `path`, applying pending migrations.
+    /// - Throws: ``SQLiteError`` if the file cannot be opened or is not an ordlog database.
+    public init(path: String, logger: Logger = Logger(label: "ordlog.eventlog", factory: { _ in SwiftLogNoOpLogHandler() })) throws {
+        self.db = try SQLiteConnection(path: path)
+        self.logger = logger
+        try db.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
+        try Migrations.migrate(db)
+        try loadHead()
+    }
+
+    private func loadHead() throws {
+        var best: (Int64, [UInt8])? = nil
+        for table in ["receives", "attempts"] {
+            let s = try db.prepare("SELECT seq, hash FROM \(table) ORDER BY seq DESC LIMIT 1")
+            if try s.step() {
+                let seq = s.int64(0)
+                if best == nil || seq > best!.0 { best = (seq, s.blob(1)) }
+            }
+        }
+        nextSeq = (best?.0 ?? 0) + 1
+        headHash = best?.1 ?? RecordHash.genesis
+    }
+
+    /// The newest record's sequence and hash, or nil for an empty log.
+    public func head() throws -> LogHead? {
+        try loadHead()
+        return nextSeq == 1 ? nil : LogHead(seq: nextSeq - 1, hash: headHash)
+    }
+
+    /// Runs `body` in one write transaction (`BEGIN IMMEDIATE`); everything appended in it commits together
+    /// or not at all.
+    /// - Throws: whatever `body` throws (after rolling back), or ``SQLiteError``.
+    public func write<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try db.transaction {
+                try loadHead()
+                return try body()
+            }
+        } catch {
+            try? loadHead()
+            throw error
+        }
+    }
+
+    static func receiveKey(_ m: IncomingMessage) -> String {
+        var e = RecordHash.Encoder(kind: "receive-key")
+        e.add(m.messageId)
+        e.add(m.receiptHandle)
+        e.add(m.attributes["ApproximateReceiveCount"]?.stringValue)
+        e.add(m.body)
+        if m.messageId == nil { e.add(m.source) }
+        return RecordHash.hex(Array(SHA256.hash(data: e.bytes)))
+    }
+
+    /// Appends one received message. Must be called inside ``write(_:)``.
+    ///
+    /// A receive already in the log (same message id, receipt handle, receive count and body) is not
+    /// appended again; its sequence is returned as ``AppendResult/alreadyLogged(seq:)``.
+    /// - Parameter receivedAt: when ordlog received it, ms since the epoch.
+    /// - Throws: ``SQLiteError``.
+    public func append(_ m: IncomingMessage, receivedAt: Int64) throws -> AppendResult {
+        precondition(db.inTransaction, "EventLog.append must run inside EventLog.write")
+        let key = Self.receiveKey(m)
+        if let seq = try db.scalarInt("SELECT seq FROM receives WHERE receive_key = ?", [.text(key)]) {
+            return .alreadyLogged(seq: seq)
+        }
+        var receiveCount = m.approximateReceiveCount ?? 0
+        if receiveCount <= 0 {
+            if let id = m.messageId {
+                receiveCount = (try db.scalarInt("SELECT count(*) FROM receives WHERE message_id = ?", [.text(id)]) ?? 0) + 1
+            } else {
+                receiveCount = 1
+            }
+        }
+        var md5Matches: Bool? = nil
+        if let expected = m.md5OfBody {
+            let actual = RecordHash.hex(Array(Insecure.MD5.hash(data: m.body)))
+            md5Matches = actual == expected.lowercased()
+        }
+        var r = LoggedReceive(
+            seq: nextSeq, receiveKey: key, messageId: m.messageId, receiptHandle: m.receiptHandle,
+            md5OfBody: m.md5OfBody, md5Matches: md5Matches, body: m.body,
+            attributesJSON: JSONWriter.string(.object(m.attributes)),
+            messageAttributesJSON: m.messageAttributes.map(JSONWriter.string), md5OfMessageAttributes: m.md5OfMessageAttributes,
+            receiveCount: receiveCount, sentTimestamp: m.sentTimestamp, source: m.source, inputError: m.inputError,
+            receivedAt: receivedAt, prevHash: headHash, hash: [])
+        r.hash = RecordHash.hash(of: r, prev: headHash)
+        let s = try db.prepare(
+            """
+            INSERT INTO receives (seq, receive_key, message_id, receipt_handle, md5_of_body, md5_matches, body,
+              attributes, message_attributes, md5_of_message_attributes, receive_count, sent_timestamp, source,
+              input_error, received_at, prev_hash, hash)
+            VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+            """)
+        try s.bind(r.seq, at: 1)
+        try s.bind(r.receiveKey, at: 2)
+        try s.bind(r.messageId, at: 3)
+        try s.bind(r.receiptHandle, at: 4)
+        try s.bind(r.md5OfBody, at: 5)
+        try s.bind(r.md5Matches.map { $0 ? 1 : 0 }, at: 6)
+        try s.bind(.blob(r.body), at: 7)
+        try s.bind(r.attributesJSON, at: 8)
+        try s.bind(r.messageAttributesJSON, at: 9)
+        try s.bind(r.md5OfMessageAttributes, at: 10)
+        try s.bind(r.receiveCount, at: 11)
+        try s.bind(r.sentTimestamp, at: 12)
+        try s.bind(r.source, at: 13)
+        try s.bind(r.inputError, at: 14)
+        try s.bind(r.receivedAt, at: 15)
+        try s.bind(.blob(r.prevHash), at: 16)
+        try s.bind(.blob(r.hash), at: 17)
+        try s.step()
+        nextSeq += 1
+        headHash = r.hash
+        logger.trace("Appended receive", metadata: ["event.sequence": "\(r.seq)", "sqs.message_id": "\(m.messageId ?? "-")"])
+        return .appended(r)
+    }
+
+    /// Appends one processing attempt for `receive`. Must be called inside ``write(_:)``.
+    /// - Parameters:
+    ///   - trigger: `receive` for the first processing of a receive, `redrive` for re-processing.
+    ///   - attemptedAt: ms since the epoch.
+    /// - Throws: ``SQLiteError``.
+    @discardableResult
+    public func appendAttempt(
+        receive: LoggedReceive, decision: Decision, processorVersion: String, trigger: String = "receive",
+        attemptedAt: Int64
+    ) throws -> LoggedAttempt {
+        precondition(db.inTransaction, "EventLog.appendAttempt must run inside EventLog.write")
+        var a = LoggedAttempt(
+            seq: nextSeq, receiveSeq: receive.seq, messageId: receive.messageId, decision: decision,
+            processorVersion: processorVersion, trigger: trigger, attemptedAt: attemptedAt, prevHash: headHash, hash: [])
+        a.hash = RecordHash.hash(of: a, prev: headHash)
+        let s = try db.prepare(
+            """
+            INSERT INTO attempts (seq, receive_seq, message_id, outcome, error_kind, error_code, error_field,
+              error_message, dead_lettered, processor_version, order_id, sns_message_id, item, note, trigger,
+              attempted_at, prev_hash, hash)
+            VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+            """)
+        try s.bind(a.seq, at: 1)
+        try s.bind(a.receiveSeq, at: 2)
+        try s.bind(a.messageId, at: 3)
+        try s.bind(decision.outcome.rawValue, at: 4)
+        try s.bind(decision.errorKind?.rawValue, at: 5)
+        try s.bind(decision.errorCode, at: 6)
+        try s.bind(decision.errorField, at: 7)
+        try s.bind(decision.errorMessage, at: 8)
+        try s.bind(Int64(decision.deadLettered ? 1 : 0), at: 9)
+        try s.bind(processorVersion, at: 10)
+        try s.bind(decision.orderId, at: 11)
+        try s.bind(decision.snsMessageId, at: 12)
+        try s.bind(decision.item?.json, at: 13)
+        try s.bind(decision.note, at: 14)
+        try s.bind(trigger, at: 15)
+        try s.bind(attemptedAt, at: 16)
+        try s.bind(.blob(a.prevHash), at: 17)
+        try s.bind(.blob(a.hash), at: 18)
+        try s.step()
+        nextSeq += 1
+        headHash = a.hash
+        return a
+    }
+
+    // MARK: Reading
+
+    static let receiveColumns = """
+        seq, receive_key, message_id, receipt_handle, md5_of_body, md5_matches, body, attributes, message_attributes,
+        md5_of_message_attributes, receive_count, sent_timestamp, source, input_error, received_at, prev_hash, hash
+        """
+    static let attemptColumns = """
+        seq, receive_seq, message_id, outcome, error_kind, error_code, error_field, error_message, dead_lettered,
+        processor_version, order_id, sns_message_id, item, note, trigger, attempted_at, prev_hash, hash
+        """
+
+    static func readReceive(_ s: SQLiteStatement) -> LoggedReceive {
+        LoggedReceive(
+            seq: s.int64(0), receiveKey: s.text(1), messageId: s.optionalText(2), receiptHandle: s.optionalText(3),
+            md5OfBody: s.optionalText(4), md5Matches: s.optionalInt64(5).map { $0 != 0 }, body: s.blob(6),
+            attributesJSON: s.text(7), messageAttributesJSON: s.optionalText(8), md5OfMessageAttributes: s.optionalText(9),
+            receiveCount: s.int64(10), sentTimestamp: s.optionalInt64(11), source: s.text(12), inputError: s.optionalText(13),
+            receivedAt: s.int64(14), prevHash: s.blob(15), hash: s.blob(16))
+    }
+
+    static func readAttempt(_ s: SQLiteStatement) -> LoggedAttempt {
+        let decision = Decision(
+            outcome: Outcome(rawValue: s.text(3)) ?? .failed, errorKind: s.optionalText(4).flatMap(ErrorKind.init),
+            errorCode: s.optionalText(5), errorField: s.optionalText(6), errorMessage: s.optionalText(7),
+            deadLettered: s.int64(8) != 0, orderId: s.optionalText(10), snsMessageId: s.optionalText(11),
+            item: s.optionalText(12).flatMap { OrderItem(json: $0) }, note: s.optionalText(13))
+        return LoggedAttempt(
+            seq: s.int64(0), receiveSeq: s.int64(1), messageId: s.optionalText(2), decision: decision,
+            processorVersion: s.text(9), trigger: s.text(14), attemptedAt: s.int64(15), prevHash: s.blob(16), hash: s.blob(17))
+    }
+
+    /// The receive at `seq`, or nil.
+    public func receive(seq: Int64) throws -> LoggedReceive? {
+        let s = try db.prepare("SELECT \(Self.receiveColumns) FROM receives WHERE seq = ?")
+        try s.bind([.int(seq)])
+        return try s.step() ? Self.readReceive(s) : nil
+    }
+
+    /// Every receive matching an SQL condition on `receives`, in log order.
+    func receives(where condition: String, _ values: [SQLiteValue] = []) throws -> [LoggedReceive] {
+        let s = try db.prepare("SELECT \(Self.receiveColumns) FROM receives WHERE \(condition) ORDER BY seq")
+        try s.bind(values)
+        var out: [LoggedReceive] = []
+        while try s.step() { out.append(Self.readReceive(s)) }
+        return out
+    }
+
+    /// Every attempt matching an SQL condition on `attempts`, in log order.
+    func attempts(where condition: String, _ values: [SQLiteValue] = []) throws -> [LoggedAttempt] {
+        let s = try db.prepare("SELECT \(Self.attemptColumns) FROM attempts WHERE \(condition) ORDER BY seq")
+        try s.bind(values)
+        var out: [LoggedAttempt] = []
+        while try s.step() { out.append(Self.readAttempt(s)) }
+        return out
+    }
+
+    /// Every receive of the SQS message `messageId`, in log order.
+    public func receives(messageId: String) throws -> [LoggedReceive] {
+        try receives(where: "message_id = ?", [.text(messageId)])
+    }
+
+    /// Every attempt of the SQS message `messageId`, in log order.
+    public func attempts(messageId: String) throws -> [LoggedAttempt] {
+        try attempts(where: "message_id = ?", [.text(messageId)])
+    }
+
+    /// Every attempt of the receive at `receiveSeq`, in log order.
+    public func attempts(receiveSeq: Int64) throws -> [LoggedAttempt] {
+        try attempts(where: "receive_seq = ?", [.int(receiveSeq)])
+    }
+
+    /// Receives that have no attempt yet (appended, then interrupted before processing), in log order.
+    public func unprocessedReceives() throws -> [LoggedReceive] {
+        try receives(where: "NOT EXISTS (SELECT 1 FROM attempts a WHERE a.receive_seq = receives.seq)")
+    }
+
+    /// Every record that concerns order `orderId` (compared byte for byte), in log order: each receive and
+    /// attempt of every SQS message that any attempt attributed to this order.
+    public func history(orderId: String) throws -> [LogRecord] {
+        let ids = "SELECT DISTINCT message_id FROM attempts WHERE order_id = ? AND message_id IS NOT NULL"
+        let rs = try receives(where: "message_id IN (\(ids))", [.text(orderId)])
+        let atts = try attempts(where: "message_id IN (\(ids)) OR (message_id IS NULL AND order_id = ?)",
+                                [.text(orderId), .text(orderId)])
+        return (rs.map(LogRecord.receive) + atts.map(LogRecord.attempt)).sorted { $0.seq < $1.seq }
+    }
+
+    /// Calls `body` for every record with `from ≤ seq ≤ through`, in log order, streaming (constant memory).
+    /// Return false from `body` to stop.
+    public func forEachRecord(from: Int64 = 1, through: Int64 = .max, _ body: (LogRecord) throws -> Bool) throws {
+        let rs = try db.prepare("SELECT \(Self.receiveColumns) FROM receives WHERE seq BETWEEN ? AND ? ORDER BY seq")
+        let at = try SQLiteStatement(connection: db, sql: "SELECT \(Self.attemptColumns) FROM attempts WHERE seq BETWEEN ? AND ? ORDER BY seq")
+        try rs.bind([.int(from), .int(through)])
+        try at.bind([.int(from), .int(through)])
+        var r = try rs.step() ? Self.readReceive(rs) : nil
+        var a = try at.step() ? Self.readAttempt(at) : nil
+        while r != nil || a != nil {
+            if let rr = r, a == nil || rr.seq < a!.seq {
+                guard try body(.receive(rr)) else { return }
+                r = try rs.step() ? Self.readReceive(rs) : nil
+            } else if let aa = a {
+                guard try body(.attempt(aa)) else { return }
+                a = try at.step() ? Self.readAttempt(at) : nil
+            }
+        }
+    }
+
+    /// Message ids whose latest attempt is dead-lettered, with that attempt's sequence, in log order.
+    public func deadLetteredMessageIds() throws -> [String] {
+        let s = try db.prepare(
+            """
+            SELECT message_id FROM attempts a
+            WHERE message_id IS NOT NULL AND seq = (SELECT max(seq) FROM attempts b WHERE b.message_id = a.message_id)
+              AND dead_lettered = 1
+            ORDER BY seq
+            """)
+        var out: [String] = []
+        while try s.step() { out.append(s.text(0)) }
+        return out
+    }
+}

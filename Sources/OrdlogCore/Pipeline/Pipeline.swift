@@ -1,0 +1,166 @@
+import Foundation
+import Logging
+
+/// Counts of what one run did. Every field is a count of receives (input messages) unless noted.
+public struct IngestSummary: Sendable, Equatable, Codable {
+    /// Input entries read (messages, including entries that were not SQS messages).
+    public var received = 0
+    /// Newly appended to the event log.
+    public var appended = 0
+    /// Already in the log from an earlier run (same receive): not appended again, not processed again.
+    public var alreadyLogged = 0
+    /// Receives found in the log without an attempt (an interrupted earlier run) and processed now.
+    public var resumed = 0
+    public var projected = 0
+    public var duplicate = 0
+    public var stale = 0
+    /// Permanent failures (invalid order, not JSON, not an SQS message).
+    public var rejected = 0
+    /// Transient failures (the projection write failed).
+    public var failed = 0
+    /// Failures that exhausted maxReceiveCount: the message is dead-lettered.
+    public var deadLettered = 0
+    /// Entries that were not SQS messages at all (logged and rejected, counted in ``rejected`` too).
+    public var inputErrors = 0
+
+    public init() {}
+
+    mutating func count(_ d: Decision) {
+        switch d.outcome {
+        case .projected: projected += 1
+        case .duplicate: duplicate += 1
+        case .stale: stale += 1
+        case .rejected: rejected += 1
+        case .failed: failed += 1
+        }
+        if d.deadLettered { deadLettered += 1 }
+    }
+
+    /// Adds `other`'s counts to these.
+    public mutating func add(_ other: IngestSummary) {
+        received += other.received
+        appended += other.appended
+        alreadyLogged += other.alreadyLogged
+        resumed += other.resumed
+        projected += other.projected
+        duplicate += other.duplicate
+        stale += other.stale
+        rejected += other.rejected
+        failed += other.failed
+        deadLettered += other.deadLettered
+        inputErrors += other.inputErrors
+    }
+}
+
+/// The result of processing one receive.
+public struct ProcessedReceive: Sendable {
+    public var receive: LoggedReceive
+    public var attempt: LoggedAttempt
+}
+
+/// Append → decide → project → record, for the embedded (local projection) mode.
+///
+/// Each batch runs in one transaction: its receives are appended first, then each is processed in log
+/// order and its attempt appended. A crash loses at most the batch in flight, and a rerun of the same input
+/// finds every committed receive already logged (see ``IngestSummary/alreadyLogged``), so nothing is
+/// projected twice.
+public final class Pipeline {
+    public let log: EventLog
+    public let projection: LocalProjection
+    public let processor: OrderProcessor
+    let clock: @Sendable () -> Int64
+    let logger: Logger
+
+    /// - Parameters:
+    ///   - clock: the wall clock in ms since the epoch, for `received_at`/`attempted_at` only (the processor
+    ///     never sees it).
+    public init(log: EventLog, processor: OrderProcessor = OrderProcessor(),
+                clock: @escaping @Sendable () -> Int64 = Pipeline.systemClockMs,
+                logger: Logger = Logger(label: "ordlog.pipeline", factory: { _ in SwiftLogNoOpLogHandler() })) {
+        self.log = log
+        self.projection = LocalProjection(db: log.db)
+        self.processor = processor
+        self.clock = clock
+        self.logger = logger
+    }
+
+    /// Milliseconds since the Unix epoch from the system clock.
+    @Sendable public static func systemClockMs() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+
+    /// Appends and processes one batch (one SQS receive's worth) in one transaction.
+    /// - Throws: ``SQLiteError`` if the log itself cannot be written; then nothing of the batch is kept.
+    @discardableResult
+    public func ingest(batch: [IncomingMessage], summary: inout IngestSummary) throws -> [ProcessedReceive] {
+        var local = IngestSummary()
+        let processed = try log.write { () throws -> [ProcessedReceive] in
+            let now = clock()
+            var toProcess: [LoggedReceive] = []
+            for message in batch {
+                local.received += 1
+                if message.inputError != nil { local.inputErrors += 1 }
+                switch try log.append(message, receivedAt: now) {
+                case .appended(let r):
+                    local.appended += 1
+                    toProcess.append(r)
+                case .alreadyLogged:
+                    local.alreadyLogged += 1
+                }
+            }
+            var out: [ProcessedReceive] = []
+            out.reserveCapacity(toProcess.count)
+            for r in toProcess {
+                let p = try process(r, trigger: "receive", attemptedAt: now)
+                local.count(p.attempt.decision)
+                out.append(p)
+            }
+            return out
+        }
+        summary.add(local)
+        return processed
+    }
+
+    /// Processes receives that were appended but never processed (an interrupted consumer).
+    public func processUnprocessed(summary: inout IngestSummary) throws {
+        let pending = try log.unprocessedReceives()
+        guard !pending.isEmpty else { return }
+        var local = IngestSummary()
+        try log.write {
+            let now = clock()
+            for r in pending where try log.attempts(receiveSeq: r.seq).isEmpty {
+                let p = try process(r, trigger: "receive", attemptedAt: now)
+                local.resumed += 1
+                local.count(p.attempt.decision)
+            }
+        }
+        summary.add(local)
+    }
+
+    /// Decides, projects and records one attempt. Must run inside `log.write`.
+    func process(_ r: LoggedReceive, trigger: String, attemptedAt: Int64) throws -> ProcessedReceive {
+        var decision = processor.decide(r, state: projection)
+        if decision.outcome.isFinal {
+            do {
+                try log.db.savepoint("project") { try projection.apply(decision, receive: r) }
+            } catch {
+                decision.outcome = .failed
+                decision.errorKind = .transient
+                decision.errorCode = "projection.write_failed"
+                decision.errorField = nil
+                decision.errorMessage = "writing the local projection failed: \(error)"
+                decision.note = nil
+                decision.deadLettered = r.messageId != nil && r.receiveCount >= processor.rules.maxReceiveCount
+            }
+        }
+        let attempt = try log.appendAttempt(receive: r, decision: decision, processorVersion: processor.version,
+                                            trigger: trigger, attemptedAt: attemptedAt)
+        logger.debug("Processed message", metadata: [
+            "event.sequence": "\(r.seq)", "sqs.message_id": "\(r.messageId ?? "-")",
+            "order.outcome": "\(decision.outcome.rawValue)",
+        ])
+        return ProcessedReceive(receive: r, attempt: attempt)
+    }
+}

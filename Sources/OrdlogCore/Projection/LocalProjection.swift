@@ -1,0 +1,107 @@
+import Crypto
+
+/// A stored order: the item plus where it came from.
+public struct ProjectedOrder: Sendable, Equatable {
+    public var item: OrderItem
+    /// The order's timestamp as an instant, ns since the epoch.
+    public var timestampNs: Int64
+    /// Log sequence of the receive that wrote this version.
+    public var lastSeq: Int64
+    /// SQS MessageId that wrote this version.
+    public var messageId: String?
+}
+
+/// The local projection: the `Orders` table as SQLite tables (`orders`, `applied_messages`), the embedded
+/// stand-in for the DynamoDB table. It lives in the event log's file (so an append and its projection
+/// commit in one transaction) or in a scratch file for replays.
+///
+/// Writes follow the DynamoDB rules: an item is replaced whole, keyed by `orderId` compared byte for byte.
+public final class LocalProjection: ProcessorState {
+    public let db: SQLiteConnection
+
+    /// Wraps a connection whose database already has the projection tables (migration `0002_projection`).
+    public init(db: SQLiteConnection) { self.db = db }
+
+    /// Opens or creates a standalone projection database at `path` (for replays and re-projections).
+    public static func open(path: String) throws -> LocalProjection {
+        let db = try SQLiteConnection(path: path)
+        try db.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
+        try Migrations.migrate(db, only: [Migrations.projectionMigrationID])
+        return LocalProjection(db: db)
+    }
+
+    public func appliedSeq(kind: IdempotencyKind, id: String) throws -> Int64? {
+        try db.scalarInt("SELECT seq FROM applied_messages WHERE kind = ? AND id = ?", [.text(kind.rawValue), .text(id)])
+    }
+
+    public func currentVersion(orderId: String) throws -> OrderVersion? {
+        let s = try db.prepare("SELECT timestamp_ns, last_seq FROM orders WHERE order_id = ?")
+        try s.bind([.text(orderId)])
+        return try s.step() ? OrderVersion(timestampNs: s.int64(0), seq: s.int64(1)) : nil
+    }
+
+    /// Applies a final decision: writes the item for `projected`, and records the idempotency keys for
+    /// `projected`, `duplicate` and `stale`. Other outcomes change nothing.
+    /// - Throws: ``SQLiteError`` when the write fails (the caller records a transient failure).
+    public func apply(_ decision: Decision, receive: LoggedReceive) throws {
+        guard decision.outcome.isFinal else { return }
+        if decision.outcome == .projected, let item = decision.item {
+            let ns = RFC3339.nanoseconds(item.timestamp) ?? 0
+            try db.run(
+                """
+                INSERT INTO orders (order_id, user_id, item_name, quantity, status, timestamp, timestamp_ns, last_seq, message_id)
+                VALUES (?,?,?,?,?,?,?,?,?)
+                ON CONFLICT(order_id) DO UPDATE SET user_id=excluded.user_id, item_name=excluded.item_name,
+                  quantity=excluded.quantity, status=excluded.status, timestamp=excluded.timestamp,
+                  timestamp_ns=excluded.timestamp_ns, last_seq=excluded.last_seq, message_id=excluded.message_id
+                """,
+                [.text(item.orderId), .text(item.userId), .text(item.itemName), .int(item.quantity), .text(item.status),
+                 .text(item.timestamp), .int(ns), .int(receive.seq), receive.messageId.map { .text($0) } ?? .null])
+        }
+        let insert = "INSERT OR IGNORE INTO applied_messages (kind, id, seq) VALUES (?,?,?)"
+        if let id = receive.messageId { try db.run(insert, [.text("sqs"), .text(id), .int(receive.seq)]) }
+        if let sns = decision.snsMessageId { try db.run(insert, [.text("sns"), .text(sns), .int(receive.seq)]) }
+    }
+
+    /// All orders, sorted by `orderId` bytes.
+    public func orders() throws -> [ProjectedOrder] {
+        try query("SELECT order_id, user_id, item_name, quantity, status, timestamp, timestamp_ns, last_seq, message_id FROM orders ORDER BY order_id")
+    }
+
+    /// The order `orderId` (byte-wise), or nil.
+    public func order(_ orderId: String) throws -> ProjectedOrder? {
+        try query("SELECT order_id, user_id, item_name, quantity, status, timestamp, timestamp_ns, last_seq, message_id FROM orders WHERE order_id = ?",
+                  [.text(orderId)]).first
+    }
+
+    private func query(_ sql: String, _ values: [SQLiteValue] = []) throws -> [ProjectedOrder] {
+        let s = try db.prepare(sql)
+        try s.bind(values)
+        var out: [ProjectedOrder] = []
+        while try s.step() {
+            out.append(ProjectedOrder(
+                item: OrderItem(orderId: s.text(0), userId: s.text(1), itemName: s.text(2), quantity: s.int64(3),
+                                status: s.text(4), timestamp: s.text(5)),
+                timestampNs: s.int64(6), lastSeq: s.int64(7), messageId: s.optionalText(8)))
+        }
+        return out
+    }
+
+    /// SHA-256 (hex) over every order item in `orderId` byte order: equal digests mean equal `Orders` tables.
+    /// Only the six item attributes count, not which log record wrote them.
+    public func digest() throws -> String {
+        var hasher = SHA256()
+        let s = try db.prepare("SELECT order_id, user_id, item_name, quantity, status, timestamp FROM orders ORDER BY order_id")
+        while try s.step() {
+            var e = RecordHash.Encoder(kind: "order")
+            e.add(s.text(0))
+            e.add(s.text(1))
+            e.add(s.text(2))
+            e.add(s.int64(3))
+            e.add(s.text(4))
+            e.add(s.text(5))
+            hasher.update(data: e.bytes)
+        }
+        return RecordHash.hex(Array(hasher.finalize()))
+    }
+}

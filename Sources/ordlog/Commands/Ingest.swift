@@ -1,0 +1,117 @@
+import ArgumentParser
+import Foundation
+import OrdlogCore
+
+struct Ingest: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ingest",
+        abstract: "Append recorded SQS traffic to the event log, process it and project the orders.",
+        discussion: """
+            Reads SQS ReceiveMessage responses ({"Messages":[…]}), Lambda SQS events ({"Records":[…]}), \
+            single SQS message objects, or JSON Lines of those; the format is detected per file. Each message \
+            is appended to the log before it is processed. Re-ingesting a file is safe: receives already in \
+            the log are counted as already-logged and not processed again.
+
+            Recorded traffic has no queue to redeliver, so ordlog applies the redrive policy itself: a \
+            message whose receive number --max-receive-count (ApproximateReceiveCount, or the count of \
+            logged receives) fails is dead-lettered.
+
+            Examples:
+              ordlog ingest samples/order-traffic.jsonl
+              ordlog ingest --json capture-*.json
+              aws sqs receive-message --queue-url $Q --attribute-names All | ordlog ingest -
+
+            Exit codes: 0 success, 3 some messages dead-lettered, 4 bad input file or entries, 70 log error.
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: ArgumentHelp("Recorded traffic files; - reads standard input.", valueName: "file"))
+    var files: [String]
+
+    @Option(help: "The redrive policy's maxReceiveCount.")
+    var maxReceiveCount: Int64 = 3
+
+    @Option(help: "Messages per transaction (one SQS receive is up to 10).")
+    var batchSize: Int = 10
+
+    func validate() throws {
+        guard maxReceiveCount >= 1, maxReceiveCount <= 1000 else {
+            throw ValidationError("--max-receive-count must be 1…1000 (SQS allows 1…1000), got \(maxReceiveCount)")
+        }
+        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
+    }
+
+    func run() throws {
+        try runReportingErrors {
+            let log = try global.openLog()
+            var rules = ValidationRules()
+            rules.maxReceiveCount = maxReceiveCount
+            let pipeline = Pipeline(log: log, processor: OrderProcessor(rules: rules), logger: global.makeLogger("ordlog.pipeline"))
+            var summary = IngestSummary()
+            try pipeline.processUnprocessed(summary: &summary)
+            var fileErrors: [TrafficFileError] = []
+            var formats: [(String, TrafficFormat, Int)] = []
+            let progress = Progress(label: "ingest")
+            for file in files {
+                let format: TrafficFormat
+                let messages: [IncomingMessage]
+                do {
+                    (format, messages) = try TrafficReader.read(path: file)
+                } catch let error as TrafficFileError {
+                    fileErrors.append(error)
+                    err("ordlog: \(error)")
+                    continue
+                }
+                formats.append((file, format, messages.count))
+                var i = 0
+                while i < messages.count {
+                    let batch = Array(messages[i..<min(i + batchSize, messages.count)])
+                    try pipeline.ingest(batch: batch, summary: &summary)
+                    i += batch.count
+                    progress.update("\(summary.received) messages, \(summary.projected) projected")
+                }
+            }
+            progress.finish()
+            if global.json {
+                var json = summaryJSON(summary)
+                json.members.append(("files", .array(formats.map { f, fmt, n in
+                    .object(JSONObject([("file", .string(f)), ("format", .string(fmt.rawValue)), ("messages", .number(String(n)))]))
+                } + fileErrors.map { e in
+                    .object(JSONObject([("file", .string(e.file)), ("error", .string(e.description))]))
+                })))
+                json.members.append(("db", .string(global.dbPath)))
+                out(JSONWriter.string(.object(json)))
+            } else {
+                for (f, fmt, n) in formats { out("\(f): \(n) messages (\(fmt.rawValue))") }
+                out(renderSummary(summary))
+                if summary.deadLettered > 0 { out("Dead-lettered messages are kept with all their attempts: see `ordlog history ORDER_ID`.") }
+            }
+            if !fileErrors.isEmpty || summary.inputErrors > 0 {
+                throw CLIError(code: .badInput, message: fileErrors.isEmpty ? "\(summary.inputErrors) input entries were not SQS messages (logged and rejected)" : "")
+            }
+            if summary.deadLettered > 0 { throw CLIError(code: .deadLettered, message: "") }
+        }
+    }
+}
+
+func summaryJSON(_ s: IngestSummary) -> JSONObject {
+    JSONObject([
+        ("received", .number(String(s.received))), ("appended", .number(String(s.appended))),
+        ("alreadyLogged", .number(String(s.alreadyLogged))), ("resumed", .number(String(s.resumed))),
+        ("projected", .number(String(s.projected))), ("duplicate", .number(String(s.duplicate))),
+        ("stale", .number(String(s.stale))), ("rejected", .number(String(s.rejected))),
+        ("failed", .number(String(s.failed))), ("deadLettered", .number(String(s.deadLettered))),
+        ("inputErrors", .number(String(s.inputErrors))),
+    ])
+}
+
+func renderSummary(_ s: IngestSummary) -> String {
+    var t = Table("received", "appended", "already-logged", "projected", "duplicate", "stale", "rejected", "failed", "dead-lettered")
+    t.add(String(s.received), String(s.appended), String(s.alreadyLogged), String(s.projected), String(s.duplicate),
+          String(s.stale), String(s.rejected), String(s.failed), String(s.deadLettered))
+    var text = t.render()
+    if s.resumed > 0 { text += "\n(\(s.resumed) receives from an interrupted run were processed first)" }
+    return text
+}

@@ -1,0 +1,54 @@
+import ArgumentParser
+import OrdlogCore
+
+struct Orders: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "orders",
+        abstract: "Show the local projection: the Orders table as the log has built it.",
+        discussion: """
+            Examples:
+              ordlog orders
+              ordlog orders ord-1001
+              ordlog orders --json | jq '.[] | select(.status == "SHIPPED")'
+
+            JSON: an array of {"orderId","userId","itemName","quantity","status","timestamp","lastSeq","messageId"}; \
+            with ORDER_ID, that one object. Exit codes: 0 found, 2 ORDER_ID not in the projection, 70 log error.
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "Show only this order (compared byte for byte).")
+    var orderId: String?
+
+    func run() throws {
+        try runReportingErrors {
+            let log = try global.openLog()
+            let projection = LocalProjection(db: log.db)
+            if let orderId {
+                guard let o = try projection.order(orderId) else {
+                    err("ordlog: order \(orderId) is not in the projection. `ordlog history \(orderId)` shows whether the log has seen it.")
+                    throw ExitCode(2)
+                }
+                if global.json { out(JSONWriter.string(RecordJSON.order(o))) } else { out(render([o])) }
+                return
+            }
+            let all = try projection.orders()
+            if global.json {
+                out(JSONWriter.string(.array(all.map(RecordJSON.order))))
+            } else {
+                out(render(all))
+                out("\(all.count) orders")
+            }
+        }
+    }
+
+    func render(_ orders: [ProjectedOrder]) -> String {
+        var t = Table("orderId", "userId", "itemName", "quantity", "status", "timestamp", "lastSeq")
+        for o in orders {
+            t.add(clip(o.item.orderId, 40), clip(o.item.userId, 24), clip(o.item.itemName, 32), String(o.item.quantity),
+                  o.item.status, o.item.timestamp, String(o.lastSeq))
+        }
+        return t.render()
+    }
+}

@@ -1,0 +1,27 @@
+import ArgumentParser
+import Logging
+import OrdlogCore
+
+/// The `ordlog` command: an event-sourced processor for an SNS → SQS → DynamoDB order pipeline.
+@main
+struct Ordlog: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ordlog",
+        abstract: "Event-sourced order processor: every SQS message is logged before it is projected.",
+        discussion: """
+            ordlog appends every SQS message to a local SQLite event log (default ./ordlog.db), then decides \
+            what it means for the Orders table and projects it. From the log you can answer \
+            "what happened to order X, and why?".
+
+            Exit codes:
+              0   success
+              1   a check found differences or damage (replay --verdict, verify)
+              3   some messages were dead-lettered in this run
+              4   bad input: a file could not be read, or held entries that are not SQS messages
+              64  usage error (bad flags or arguments)
+              70  the event log or projection could not be read or written
+            """,
+        version: "0.1.0",
+        subcommands: [Ingest.self, Orders.self, History.self]
+    )
+}
