@@ -246,7 +246,7 @@ public struct OrderProcessor: Sendable {
             return .failure("\(expected) (a JSON integer literal without fraction or exponent)")
         }
         guard let q = parsed, q >= rules.minimumQuantity, q <= rules.maximumQuantity else {
-            return .failure(expected)
+            return .failure("\(expected) (out of range)")
         }
         return .success(q)
     }

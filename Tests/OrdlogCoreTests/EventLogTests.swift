@@ -1,0 +1,112 @@
+import Foundation
+import Testing
+@testable import OrdlogCore
+
+@Suite struct EventLogTests {
+    /// Runs the sqlite3 CLI on `db` with `sql`; returns (exit status, stderr).
+    func sqlite3(_ db: String, _ sql: String) throws -> (Int32, String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["sqlite3", db, sql]
+        let errPipe = Pipe()
+        p.standardError = errPipe
+        p.standardOutput = Pipe()
+        try p.run()
+        p.waitUntilExit()
+        let text = String(decoding: errPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        return (p.terminationStatus, text)
+    }
+
+    @Test("updating or deleting a log row with the sqlite3 CLI is refused")
+    func immutableThroughSQLite3CLI() throws {
+        let pipeline = try Fixtures.pipeline()
+        try Fixtures.ingest([Fixtures.sample("order-traffic.jsonl")], into: pipeline)
+        let path = pipeline.log.db.path
+        for sql in ["UPDATE receives SET body = 'x' WHERE seq = 1", "DELETE FROM receives WHERE seq = 1",
+                    "UPDATE attempts SET outcome = 'projected'", "DELETE FROM attempts"] {
+            let (status, stderr) = try sqlite3(path, sql)
+            #expect(status != 0, "\(sql) was not refused")
+            #expect(stderr.contains("ordlog event log is append-only"), "\(stderr)")
+        }
+        let count = try pipeline.log.db.scalarInt("SELECT count(*) FROM attempts")
+        #expect(count == 13)
+    }
+
+    @Test("the API's own connection cannot update the log either")
+    func immutableThroughConnection() throws {
+        let pipeline = try Fixtures.pipeline()
+        try Fixtures.ingest([Fixtures.sample("order-traffic.jsonl")], into: pipeline)
+        #expect(throws: SQLiteError.self) { try pipeline.log.db.execute("UPDATE receives SET source = 'x'") }
+        do { try pipeline.log.db.execute("DELETE FROM attempts WHERE seq = 2") } catch let e as SQLiteError {
+            #expect(e.code == 19)  // SQLITE_CONSTRAINT (the trigger's RAISE(ABORT))
+            #expect(e.description.contains("append-only"))
+        }
+    }
+
+    @Test("sequence numbers are gapless across receives and attempts, and every hash chains")
+    func gaplessAndChained() throws {
+        let pipeline = try Fixtures.pipeline()
+        try Fixtures.ingest([Fixtures.sample("order-traffic.jsonl")], into: pipeline)
+        var expected: Int64 = 1
+        var prev = RecordHash.genesis
+        try pipeline.log.forEachRecord { record in
+            #expect(record.seq == expected)
+            switch record {
+            case .receive(let r):
+                #expect(r.prevHash == prev)
+                #expect(RecordHash.hash(of: r, prev: prev) == r.hash)
+                prev = r.hash
+            case .attempt(let a):
+                #expect(a.prevHash == prev)
+                #expect(RecordHash.hash(of: a, prev: prev) == a.hash)
+                prev = a.hash
+            }
+            expected += 1
+            return true
+        }
+        #expect(expected == 27)  // 13 receives + 13 attempts
+        let head = try #require(try pipeline.log.head())
+        #expect(head.seq == 26)
+        #expect(head.hash == prev)
+    }
+
+    @Test("a failed batch leaves nothing behind and the next batch continues the chain")
+    func failedBatchRollsBack() throws {
+        let pipeline = try Fixtures.pipeline()
+        struct Boom: Error {}
+        #expect(throws: Boom.self) {
+            try pipeline.log.write {
+                _ = try pipeline.log.append(IncomingMessage(messageId: "m", body: Array("x".utf8), source: "t"), receivedAt: 0)
+                throw Boom()
+            }
+        }
+        #expect(try pipeline.log.head() == nil)
+        var s = IngestSummary()
+        try pipeline.ingest(batch: [IncomingMessage(messageId: "m", body: Array("x".utf8), source: "t")], summary: &s)
+        #expect(try pipeline.log.head()?.seq == 2)
+    }
+
+    @Test("the shipped sample: lifecycle, duplicates, out-of-order, malformed and poison messages")
+    func shippedSample() throws {
+        let pipeline = try Fixtures.pipeline()
+        let s = try Fixtures.ingest([Fixtures.sample("order-traffic.jsonl")], into: pipeline)
+        #expect(s.received == 13)
+        #expect(s.projected == 6)
+        #expect(s.duplicate == 2)
+        #expect(s.stale == 1)
+        #expect(s.rejected == 4)
+        #expect(s.deadLettered == 1)
+        let orders = try pipeline.projection.orders().map(\.item)
+        #expect(orders.map(\.orderId) == ["ord-2001", "ord-2002", "ord-2003"])
+        #expect(orders[0].status == "DELIVERED")
+        #expect(orders[1].itemName == "Café crème – 東京 🍣")
+        #expect(orders[2].status == "PAID")
+        let dead = try pipeline.log.deadLetteredMessageIds()
+        #expect(dead == ["6f1c2a9e-0010-4c1e-9d8a-000000000010"])
+        let poison = try pipeline.log.attempts(messageId: dead[0])
+        #expect(poison.map(\.decision.deadLettered) == [false, false, true])
+        #expect(poison.allSatisfy { $0.decision.errorMessage == #"order field quantity is the string "two", expected an integer 1…9007199254740991"# })
+        let history = try pipeline.log.history(orderId: "ord-2001")
+        #expect(history.count == 10)  // 5 receives (PENDING, PAID twice, DELIVERED, SHIPPED) and their attempts
+    }
+}

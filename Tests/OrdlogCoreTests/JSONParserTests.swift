@@ -1,0 +1,60 @@
+import Testing
+@testable import OrdlogCore
+
+@Suite struct JSONParserTests {
+    @Test("numbers keep their literal text")
+    func numberLiterals() throws {
+        let v = try JSONParser.parse(#"[2, 2.0, 9007199254740993, -0, 1e3]"#)
+        #expect(v == .array([.number("2"), .number("2.0"), .number("9007199254740993"), .number("-0"), .number("1e3")]))
+    }
+
+    @Test("strings decode escapes and surrogate pairs; lone surrogates become U+FFFD")
+    func strings() throws {
+        #expect(try JSONParser.parse(#""a\"b\\c\n\u00e9\ud83c\udf63""#) == .string("a\"b\\c\né🍣"))
+        #expect(try JSONParser.parse(#""\ud800x""#) == .string("\u{FFFD}x"))
+    }
+
+    @Test("object lookup returns the last duplicate and compares keys byte for byte")
+    func objectLookup() throws {
+        let o = try #require(try JSONParser.parse(#"{"a":1,"a":2,"\u00e9":3}"#).objectValue)
+        #expect(o["a"] == .number("2"))
+        #expect(o["é"] == .number("3"))  // precomposed U+00E9
+        #expect(o["e\u{301}"] == nil)  // decomposed: a different key
+    }
+
+    @Test("rejects malformed input with an offset", arguments: [
+        ("{\"a\":", "unexpected end of input"), ("[1,]", "unexpected character"), ("01", "leading zero"),
+        ("\"abc", "unterminated string"), ("{} x", "unexpected data after"), ("tru", "unexpected end of input in literal"),
+        ("\"a\u{01}b\"", "control character"),
+    ])
+    func rejects(input: String, reason: String) {
+        #expect(throws: JSONParseError.self) { try JSONParser.parse(input) }
+        do { _ = try JSONParser.parse(input) } catch { #expect(error.reason.contains(reason), "\(error)") }
+    }
+
+    @Test("invalid UTF-8 inside a string is an error")
+    func invalidUTF8() {
+        #expect(throws: JSONParseError.self) { try JSONParser.parse([0x22, 0xC3, 0x28, 0x22]) }
+    }
+
+    @Test("nesting deeper than the limit is an error, not a stack overflow")
+    func deepNesting() throws {
+        let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+        do {
+            _ = try JSONParser.parse(deep)
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.reason.contains("nesting deeper than 128"))
+        }
+        let ok = String(repeating: "[", count: 128) + String(repeating: "]", count: 128)
+        #expect(throws: Never.self) { try JSONParser.parse(ok) }
+    }
+
+    @Test("the writer round-trips and escapes control characters")
+    func writer() throws {
+        let v = try JSONParser.parse(#"{"k":"a\"\u0001é","n":[1.50,true,null]}"#)
+        let text = JSONWriter.string(v)
+        #expect(text == #"{"k":"a\"\u0001é","n":[1.50,true,null]}"#)
+        #expect(try JSONParser.parse(text) == v)
+    }
+}

@@ -1,0 +1,167 @@
+import Testing
+@testable import OrdlogCore
+
+/// Projection state held in memory, keyed by UTF-8 bytes (as the SQLite projection compares).
+struct MemoryState: ProcessorState {
+    var applied: [String: Int64] = [:]
+    var versions: [[UInt8]: OrderVersion] = [:]
+    func appliedSeq(kind: IdempotencyKind, id: String) throws -> Int64? { applied["\(kind.rawValue):\(id)"] }
+    func currentVersion(orderId: String) throws -> OrderVersion? { versions[Array(orderId.utf8)] }
+}
+
+func makeReceive(_ body: String, seq: Int64 = 10, messageId: String? = "m-1", receiveCount: Int64 = 1) -> LoggedReceive {
+    LoggedReceive(seq: seq, receiveKey: "k", messageId: messageId, receiptHandle: "h", md5OfBody: nil, md5Matches: nil,
+                  body: Array(body.utf8), attributesJSON: "{}", messageAttributesJSON: nil, md5OfMessageAttributes: nil,
+                  receiveCount: receiveCount, sentTimestamp: nil, source: "test", inputError: nil, receivedAt: 0,
+                  prevHash: [], hash: [])
+}
+
+func order(_ fields: String) -> String {
+    #"{"orderId":"o-1","userId":"u-1","itemName":"Widget","status":"PENDING","timestamp":"2025-01-15T10:30:00Z","# + fields + "}"
+}
+
+func envelope(_ message: String, snsId: String = "sns-1") -> String {
+    JSONWriter.string(.object(JSONObject([
+        ("Type", .string("Notification")), ("MessageId", .string(snsId)),
+        ("TopicArn", .string("arn:aws:sns:us-east-1:123456789012:OrderTopic")), ("Message", .string(message)),
+    ])))
+}
+
+@Suite struct OrderProcessorTests {
+    let processor = OrderProcessor()
+
+    @Test("an SNS envelope is unwrapped and its MessageId kept as the SNS idempotency key")
+    func envelopeUnwrapped() {
+        let d = processor.decide(makeReceive(envelope(order(#""quantity":3"#))), state: MemoryState())
+        #expect(d.outcome == .projected)
+        #expect(d.snsMessageId == "sns-1")
+        #expect(d.item == OrderItem(orderId: "o-1", userId: "u-1", itemName: "Widget", quantity: 3, status: "PENDING",
+                                    timestamp: "2025-01-15T10:30:00Z"))
+    }
+
+    @Test("under raw message delivery the body is the order")
+    func rawDelivery() {
+        let d = processor.decide(makeReceive(order(#""quantity":3"#)), state: MemoryState())
+        #expect(d.outcome == .projected)
+        #expect(d.snsMessageId == nil)
+        #expect(d.item?.quantity == 3)
+    }
+
+    @Test("an order with a field named Message is not taken for an envelope")
+    func orderWithMessageField() {
+        let body = order(#""quantity":1,"Message":"{\"orderId\":\"evil\"}","Type":"Notification""#)
+        let d = processor.decide(makeReceive(body), state: MemoryState())
+        #expect(d.outcome == .projected)
+        #expect(d.item?.orderId == "o-1")
+    }
+
+    @Test("quantity rules", arguments: [
+        ("3", true, ""), ("2.0", false, "the number 2.0"), (#""2""#, false, #"the string "2""#),
+        ("9007199254740993", false, "out of range"), ("9007199254740991", true, ""), ("-1", false, "the number -1"),
+        ("0", false, "the number 0"), ("2e0", false, "the number 2e0"), ("null", false, "null"),
+        ("99999999999999999999", false, "out of range"),
+    ])
+    func quantityRules(literal: String, accepted: Bool, mentions: String) {
+        let d = processor.decide(makeReceive(order("\"quantity\":\(literal)")), state: MemoryState())
+        if accepted {
+            #expect(d.outcome == .projected)
+        } else {
+            #expect(d.outcome == .rejected)
+            #expect(d.errorKind == .permanent)
+            #expect(d.errorCode == "order.field_invalid")
+            #expect(d.errorField == "quantity")
+            #expect(d.errorMessage?.contains(mentions) == true, "\(d.errorMessage ?? "")")
+        }
+    }
+
+    @Test("relaxed rules accept 2.0 and \"2\"")
+    func relaxedRules() {
+        var rules = ValidationRules()
+        rules.acceptIntegralDecimals = true
+        rules.acceptNumericStrings = true
+        let p = OrderProcessor(rules: rules)
+        #expect(p.decide(makeReceive(order(#""quantity":2.0"#)), state: MemoryState()).item?.quantity == 2)
+        #expect(p.decide(makeReceive(order(#""quantity":"2""#)), state: MemoryState()).item?.quantity == 2)
+        #expect(p.version == "ordlog-processor/1 (acceptIntegralDecimals,acceptNumericStrings)")
+    }
+
+    @Test("each rejection names the field and the bad value", arguments: [
+        (#"{"userId":"u","itemName":"i","quantity":1,"status":"s","timestamp":"2025-01-15T10:30:00Z"}"#,
+         "order.field_missing", "orderId", "order field orderId is missing"),
+        (#"{"orderId":"","userId":"u","itemName":"i","quantity":1,"status":"s","timestamp":"2025-01-15T10:30:00Z"}"#,
+         "order.field_invalid", "orderId", #"order field orderId is the string "", expected a non-empty string"#),
+        (#"{"orderId":7,"userId":"u","itemName":"i","quantity":1,"status":"s","timestamp":"2025-01-15T10:30:00Z"}"#,
+         "order.field_invalid", "orderId", "order field orderId is the number 7, expected a non-empty string"),
+        (#"{"orderId":"o","userId":null,"itemName":"i","quantity":1,"status":"s","timestamp":"2025-01-15T10:30:00Z"}"#,
+         "order.field_invalid", "userId", "order field userId is null, expected a string"),
+        (#"{"orderId":"o","userId":"u","itemName":"i","quantity":1,"status":"s","timestamp":"yesterday"}"#,
+         "order.field_invalid", "timestamp", #"order field timestamp is the string "yesterday", expected an RFC 3339"#),
+        (#"{"orderId":"o","userId":"u","itemName":"i","quantity":1,"timestamp":"2025-01-15T10:30:00Z"}"#,
+         "order.field_missing", "status", "order field status is missing"),
+    ])
+    func rejections(body: String, code: String, field: String, message: String) {
+        let d = processor.decide(makeReceive(body), state: MemoryState())
+        #expect(d.outcome == .rejected)
+        #expect(d.errorCode == code)
+        #expect(d.errorField == field)
+        #expect(d.errorMessage?.hasPrefix(message) == true, "\(d.errorMessage ?? "")")
+    }
+
+    @Test("bodies that are not orders are rejected permanently with a reason")
+    func notOrders() {
+        #expect(processor.decide(makeReceive("not json"), state: MemoryState()).errorCode == "body.not_json")
+        #expect(processor.decide(makeReceive("[1,2]"), state: MemoryState()).errorCode == "body.not_object")
+        #expect(processor.decide(makeReceive(envelope("nope")), state: MemoryState()).errorCode == "order.not_json")
+        let noMessage = #"{"Type":"Notification","TopicArn":"arn:aws:sns:us-east-1:1:T","MessageId":"x","Message":5}"#
+        let d = processor.decide(makeReceive(noMessage), state: MemoryState())
+        #expect(d.errorCode == "envelope.message_not_string")
+        #expect(d.errorMessage == "SNS envelope field Message is a JSON number, expected a string")
+    }
+
+    @Test("orderIds that differ only in Unicode normalisation are two orders")
+    func unicodeNormalisation() {
+        let nfc = "caf\u{E9}"
+        let nfd = "cafe\u{301}"
+        #expect(nfc == nfd)  // Swift's String == says equal …
+        var state = MemoryState()
+        state.versions[Array(nfc.utf8)] = OrderVersion(timestampNs: .max, seq: 1)
+        let body = order(#""quantity":1"#).replacingOccurrences(of: "\"o-1\"", with: "\"\(nfd)\"")
+        let d = processor.decide(makeReceive(body), state: state)
+        #expect(d.outcome == .projected)  // … but the NFC order's newer version does not make the NFD one stale
+        #expect(Array(d.item!.orderId.utf8) == Array(nfd.utf8))
+    }
+
+    @Test("duplicates by SQS or SNS MessageId, stale by (timestamp, seq)")
+    func duplicatesAndStale() {
+        var state = MemoryState()
+        state.applied["sqs:m-1"] = 3
+        #expect(processor.decide(makeReceive(order(#""quantity":1"#)), state: state).outcome == .duplicate)
+        state = MemoryState()
+        state.applied["sns:sns-1"] = 4
+        let dup = processor.decide(makeReceive(envelope(order(#""quantity":1"#)), messageId: "m-2"), state: state)
+        #expect(dup.outcome == .duplicate)
+        #expect(dup.note == "SNS MessageId sns-1 already applied at log seq 4")
+        state = MemoryState()
+        let ts = RFC3339.nanoseconds("2025-01-15T10:30:00Z")!
+        state.versions[Array("o-1".utf8)] = OrderVersion(timestampNs: ts + 1, seq: 1)
+        #expect(processor.decide(makeReceive(order(#""quantity":1"#), seq: 10), state: state).outcome == .stale)
+        state.versions[Array("o-1".utf8)] = OrderVersion(timestampNs: ts, seq: 9)  // same instant, earlier seq
+        #expect(processor.decide(makeReceive(order(#""quantity":1"#), seq: 10), state: state).outcome == .projected)
+        state.versions[Array("o-1".utf8)] = OrderVersion(timestampNs: ts, seq: 11)  // same instant, later seq
+        #expect(processor.decide(makeReceive(order(#""quantity":1"#), seq: 10), state: state).outcome == .stale)
+    }
+
+    @Test("a failure on receive number maxReceiveCount is dead-lettered")
+    func deadLetter() {
+        for (count, expected) in [(Int64(1), false), (2, false), (3, true), (4, true)] {
+            let d = processor.decide(makeReceive("bad", receiveCount: count), state: MemoryState())
+            #expect(d.deadLettered == expected, "receive count \(count)")
+        }
+    }
+
+    @Test("the processor is deterministic: equal inputs give equal decisions")
+    func deterministic() {
+        let r = makeReceive(envelope(order(#""quantity":"2""#)))
+        #expect(processor.decide(r, state: MemoryState()) == processor.decide(r, state: MemoryState()))
+    }
+}
