@@ -63,9 +63,8 @@ public final class EventLog {
         var best: (Int64, [UInt8])? = nil
         for table in ["receives", "attempts"] {
             let s = try db.prepare("SELECT seq, hash FROM \(table) ORDER BY seq DESC LIMIT 1")
-            if try s.step() {
-                let seq = s.int64(0)
-                if best == nil || seq > best!.0 { best = (seq, s.blob(1)) }
+            if let (seq, hash) = try s.firstRow({ ($0.int64(0), $0.blob(1)) }) {
+                if best == nil || seq > best!.0 { best = (seq, hash) }
             }
         }
         nextSeq = (best?.0 ?? 0) + 1
@@ -248,7 +247,7 @@ public final class EventLog {
     public func receive(seq: Int64) throws -> LoggedReceive? {
         let s = try db.prepare("SELECT \(Self.receiveColumns) FROM receives WHERE seq = ?")
         try s.bind([.int(seq)])
-        return try s.step() ? Self.readReceive(s) : nil
+        return try s.firstRow(Self.readReceive)
     }
 
     /// Every receive matching an SQL condition on `receives`, in log order.
@@ -304,6 +303,10 @@ public final class EventLog {
     public func forEachRecord(from: Int64 = 1, through: Int64 = .max, _ body: (LogRecord) throws -> Bool) throws {
         let rs = try db.prepare("SELECT \(Self.receiveColumns) FROM receives WHERE seq BETWEEN ? AND ? ORDER BY seq")
         let at = try SQLiteStatement(connection: db, sql: "SELECT \(Self.attemptColumns) FROM attempts WHERE seq BETWEEN ? AND ? ORDER BY seq")
+        defer {
+            rs.reset()
+            at.reset()
+        }
         try rs.bind([.int(from), .int(through)])
         try at.bind([.int(from), .int(through)])
         var r = try rs.step() ? Self.readReceive(rs) : nil

@@ -37,7 +37,7 @@ public final class LocalProjection: ProcessorState {
     public func currentVersion(orderId: String) throws -> OrderVersion? {
         let s = try db.prepare("SELECT timestamp_ns, last_seq FROM orders WHERE order_id = ?")
         try s.bind([.text(orderId)])
-        return try s.step() ? OrderVersion(timestampNs: s.int64(0), seq: s.int64(1)) : nil
+        return try s.firstRow { OrderVersion(timestampNs: $0.int64(0), seq: $0.int64(1)) }
     }
 
     /// Applies a final decision: writes the item for `projected`, and records the idempotency keys for

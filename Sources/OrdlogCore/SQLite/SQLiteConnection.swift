@@ -125,16 +125,14 @@ public final class SQLiteConnection {
     public func scalarInt(_ sql: String, _ values: [SQLiteValue] = []) throws -> Int64? {
         let statement = try prepare(sql)
         try statement.bind(values)
-        guard try statement.step() else { return nil }
-        return statement.isNull(0) ? nil : statement.int64(0)
+        return try statement.firstRow { $0.optionalInt64(0) } ?? nil
     }
 
     /// Runs a query and returns the first column of the first row as text (nil when no row or NULL).
     public func scalarText(_ sql: String, _ values: [SQLiteValue] = []) throws -> String? {
         let statement = try prepare(sql)
         try statement.bind(values)
-        guard try statement.step() else { return nil }
-        return statement.isNull(0) ? nil : statement.text(0)
+        return try statement.firstRow { $0.optionalText(0) } ?? nil
     }
 
     /// Runs a statement with `values` bound, stepping it to completion.
@@ -239,6 +237,14 @@ public final class SQLiteStatement {
             sqlite3_reset(handle)
             throw error
         }
+    }
+
+    /// Steps once and reads the first row with `read`, then resets the statement, so no read transaction
+    /// is left open (an un-reset statement would pin a stale WAL snapshot). Nil when there is no row.
+    public func firstRow<T>(_ read: (SQLiteStatement) throws -> T) throws -> T? {
+        defer { sqlite3_reset(handle) }
+        guard try step() else { return nil }
+        return try read(self)
     }
 
     /// True when column `i` of the current row is NULL.
