@@ -154,10 +154,14 @@ public struct AWSClient: Sendable {
 
     // MARK: Query protocol
 
-    /// `application/x-www-form-urlencoded` body with RFC 3986 encoding (unreserved set kept, space as `%20`).
+    /// `application/x-www-form-urlencoded` body: RFC 3986 unreserved characters kept, a space as `+`, every
+    /// other UTF-8 byte as `%XX` — byte for byte what botocore sends (Python's `urlencode`).
+    ///
+    /// AWS decodes `+` and `%20` alike, but moto's SigV4 check re-encodes the parsed form the Python way,
+    /// so `%20` would fail there with `SignatureDoesNotMatch`.
     public static func formEncode(_ parameters: [(String, String)]) -> Data {
-        Data(parameters.map { "\(SigV4Signer.uriEncode($0.0))=\(SigV4Signer.uriEncode($0.1))" }
-            .joined(separator: "&").utf8)
+        func encode(_ text: String) -> String { SigV4Signer.uriEncode(text).replacingOccurrences(of: "%20", with: "+") }
+        return Data(parameters.map { "\(encode($0.0))=\(encode($0.1))" }.joined(separator: "&").utf8)
     }
 
     /// Calls a query-protocol operation: `Action=<operation>&Version=<version>&<parameters>`.

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Logging
 
@@ -241,6 +242,11 @@ public struct SQSMessage: Codable, Sendable, Equatable {
         messageAttributes = try c.decodeIfPresent([String: SQSMessageAttributeValue].self,
                                                   forKey: .messageAttributes) ?? [:]
         md5OfMessageAttributes = try c.decodeIfPresent(String.self, forKey: .md5OfMessageAttributes)
+    }
+
+    /// Whether ``md5OfBody`` equals the hex MD5 of the UTF-8 ``body`` (SQS's integrity check).
+    public var bodyMD5Matches: Bool {
+        md5OfBody?.lowercased() == SigV4Signer.hex(Data(Insecure.MD5.hash(data: Data(body.utf8))))
     }
 
     /// `Attributes["ApproximateReceiveCount"]` as an integer.

@@ -114,7 +114,7 @@ struct WireCaptureTests {
         #expect(request.url.absoluteString == "http://127.0.0.1:5002/")
     }
 
-    @Test("form encoding of SNS Publish matches botocore's body up to space encoding")
+    @Test("form encoding of SNS Publish matches botocore's body byte for byte")
     func snsFormEncoding() throws {
         let capture = try WireCapture.load("sns-Publish.query-protocol.json")
         let message = #"{"orderId": "ord-1001", "userId": "user-42", "itemName": "Widget", "quantity": 3, "#
@@ -123,8 +123,9 @@ struct WireCaptureTests {
             + SNSClient.publishParameters(topicArn: "arn:aws:sns:us-east-1:123456789012:OrderTopic",
                                           message: message, subject: nil, messageAttributes: [:])
         let ours = String(decoding: AWSClient.formEncode(params), as: UTF8.self)
-        // botocore writes a space as "+", RFC 3986 (and we) as "%20"; both decode identically.
-        #expect(ours == capture.requestBody.replacingOccurrences(of: "+", with: "%20"))
+        #expect(ours == capture.requestBody)
+        #expect(String(decoding: AWSClient.formEncode([("a b", "x+y~z*é&=")]), as: UTF8.self)
+                == "a+b=x%2By~z%2A%C3%A9%26%3D")
         let attrs = SNSClient.publishParameters(
             topicArn: "t", message: "m", subject: "Order update",
             messageAttributes: ["b": .binary(Data([0, 1, 2])), "a": .stringArray(["x", "y"]), "c": .number("1.5")])
