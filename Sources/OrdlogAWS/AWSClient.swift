@@ -82,12 +82,14 @@ public struct AWSClient: Sendable {
 
     /// Sends a signed request (re-signed on each attempt) with retries; returns the 2xx response.
     ///
-    /// - Throws: ``AWSServiceError`` for non-2xx responses, ``AWSTransportError`` if no response arrived.
+    /// - Throws: ``AWSServiceError`` for non-2xx responses, ``AWSTransportError`` if no response arrived,
+    ///   `CancellationError` (never retried) if the task is cancelled.
     public func send(operation: String, headers: [(name: String, value: String)], body: Data,
                      timeout: TimeInterval = 60) async throws -> HTTPResponse {
         var attempt = 0
         while true {
             attempt += 1
+            try Task.checkCancellation()
             let request = signedRequest(headers: headers, body: body, timeout: timeout)
             let error: Error
             do {
@@ -99,6 +101,8 @@ public struct AWSClient: Sendable {
                 var e = transportError
                 e.attempts = attempt
                 error = e
+            } catch is CancellationError {
+                throw CancellationError()
             } catch {
                 var e = AWSTransportError(endpoint: endpoint, reason: "\(error)")
                 e.attempts = attempt

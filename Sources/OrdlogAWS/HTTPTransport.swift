@@ -115,6 +115,7 @@ public final class URLSessionTransport: HTTPTransport {
         do {
             (data, response) = try await session.data(for: urlRequest)
         } catch {
+            if Task.isCancelled || (error as? URLError)?.code == .cancelled { throw CancellationError() }
             throw AWSTransportError(endpoint: request.url, reason: Self.describe(error))
         }
         guard let http = response as? HTTPURLResponse else {

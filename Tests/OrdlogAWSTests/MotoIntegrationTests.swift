@@ -16,6 +16,17 @@ struct MotoIntegrationTests {
         #expect(MotoServer.canConnect(port: server.port))
     }
 
+    @Test("fixture: stop() terminates the process and frees the port")
+    func fixtureStops() async throws {
+        let extra = try await MotoServer.start()
+        #expect(extra.isRunning)
+        #expect(extra.port != (try MotoContext.current().port))
+        extra.stop()
+        #expect(!extra.isRunning)
+        #expect(!MotoServer.canConnect(port: extra.port))
+        extra.stop() // idempotent
+    }
+
     @Test("queues with redrive, topic with raw and non-raw subscriptions, publish, receive, batch ops")
     func snsToSqs() async throws {
         let config = try MotoContext.current().configuration()

@@ -71,6 +71,20 @@ struct RetryTests {
         #expect(transport.requestCount == 3)
     }
 
+    @Test func cancellationIsNotRetried() async throws {
+        let transport = FakeTransport([.fail(CancellationError()), .respond(Self.ok)])
+        await #expect(throws: CancellationError.self) { try await sqs(transport).getQueueUrl(name: "orders") }
+        #expect(transport.requestCount == 1)
+    }
+
+    @Test func transportErrorsAreRetried() async throws {
+        let endpoint = URL(string: "http://127.0.0.1:1")!
+        let transport = FakeTransport([.fail(AWSTransportError(endpoint: endpoint, reason: "connection reset")),
+                                       .respond(Self.ok)])
+        #expect(try await sqs(transport).getQueueUrl(name: "orders") == "http://q/1/orders")
+        #expect(transport.requestCount == 2)
+    }
+
     @Test func givesUpAfterMaxAttempts() async throws {
         let transport = FakeTransport(Array(repeating: .respond(HTTPResponse(status: 503)), count: 5))
         do {
