@@ -3,7 +3,8 @@ import Foundation
 /// An error response from an AWS (or moto) endpoint: any non-2xx HTTP status.
 ///
 /// Decoded from every shape seen in practice:
-/// - AWS JSON 1.0 ([SQS](https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-json-api-responses.html),
+/// - AWS JSON 1.0
+///   ([SQS](https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-json-api-responses.html),
 ///   [DynamoDB](https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.Errors.html)):
 ///   `{"__type":"com.amazonaws.sqs#QueueDoesNotExist","message":"…"}` — ``code`` is the text after `#`;
 ///   the message key may be `message` or `Message`; the `X-Amzn-ErrorType` header is a fallback;

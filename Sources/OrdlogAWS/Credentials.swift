@@ -16,7 +16,8 @@ public struct AWSCredentials: Sendable, Equatable, CustomStringConvertible, Cust
     /// Human-readable origin, e.g. `environment variables` or `profile 'dev' in /root/.aws/credentials`.
     public var source: String
 
-    public init(accessKeyId: String, secretAccessKey: String, sessionToken: String? = nil, source: String = "explicit") {
+    public init(accessKeyId: String, secretAccessKey: String, sessionToken: String? = nil,
+                source: String = "explicit") {
         self.accessKeyId = accessKeyId
         self.secretAccessKey = secretAccessKey
         self.sessionToken = sessionToken
@@ -123,7 +124,7 @@ public struct AWSConfiguration: Sendable, Equatable {
     /// Endpoints: `overrides.endpointURL` (all services), `AWS_ENDPOINT_URL_<SERVICE>`, `AWS_ENDPOINT_URL`,
     /// profile `endpoint_url`; none of the environment/profile ones when
     /// `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`. See
-    /// [Configuration and credential file settings](https://docs.aws.amazon.com/cli/latest/userguide/cli-configure-files.html)
+    /// [Config and credential files](https://docs.aws.amazon.com/cli/latest/userguide/cli-configure-files.html)
     /// and [Environment variables](https://docs.aws.amazon.com/cli/latest/userguide/cli-configure-envvars.html).
     ///
     /// - Throws: ``AWSConfigurationError`` naming what is missing and how to provide it.

@@ -183,8 +183,8 @@ public struct DynamoDBKeyAttribute: Sendable, Equatable {
     }
 }
 
-/// The parts of a [TableDescription](https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TableDescription.html)
-/// this layer uses.
+/// The parts of a TableDescription this layer uses.
+/// (<https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TableDescription.html>)
 public struct DynamoDBTableDescription: Decodable, Sendable, Equatable {
     public var tableName: String
     /// `CREATING`, `ACTIVE`, `DELETING`, `UPDATING`, …

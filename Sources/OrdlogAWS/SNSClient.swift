@@ -75,7 +75,8 @@ public struct SNSClient: Sendable {
     /// - Parameters:
     ///   - message: the exact message text (e.g. an order as JSON), up to 256 KiB.
     ///   - subject: optional; only appears in the non-raw envelope.
-    ///   - messageAttributes: encoded as `MessageAttributes.entry.N.{Name,Value.DataType,Value.StringValue|BinaryValue}`.
+    ///   - messageAttributes: encoded as `MessageAttributes.entry.N.Name`, `….Value.DataType` and
+    ///     `….Value.StringValue` (or `….Value.BinaryValue`, base64).
     /// - Returns: the SNS MessageId.
     public func publish(topicArn: String, message: String, subject: String? = nil,
                         messageAttributes: [String: SNSMessageAttributeValue] = [:]) async throws -> String {

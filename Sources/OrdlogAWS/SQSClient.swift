@@ -2,8 +2,9 @@ import Crypto
 import Foundation
 import Logging
 
-/// Amazon SQS over AWS JSON 1.0 (`X-Amz-Target: AmazonSQS.<Operation>`), as described in
-/// [Making API requests using AWS JSON protocol](https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-making-api-requests-json.html)
+/// Amazon SQS over AWS JSON 1.0 (`X-Amz-Target: AmazonSQS.<Operation>`), as described in "Making API
+/// requests using AWS JSON protocol"
+/// (<https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-making-api-requests-json.html>)
 /// and the [SQS API Reference](https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/Welcome.html).
 ///
 /// Every method throws ``AWSServiceError`` (e.g. `QueueDoesNotExist`, `ReceiptHandleIsInvalid`),
@@ -57,7 +58,8 @@ public struct SQSClient: Sendable {
                               Output.self).0.QueueUrl
     }
 
-    /// [GetQueueAttributes](https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_GetQueueAttributes.html).
+    /// GetQueueAttributes.
+    /// (<https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_GetQueueAttributes.html>)
     ///
     /// - Returns: attribute name → string value (e.g. `QueueArn`, `ApproximateNumberOfMessages`).
     public func getQueueAttributes(queueUrl: String, names: [String] = ["All"]) async throws -> [String: String] {
@@ -70,7 +72,8 @@ public struct SQSClient: Sendable {
                               Output.self).0.Attributes ?? [:]
     }
 
-    /// [SetQueueAttributes](https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SetQueueAttributes.html).
+    /// SetQueueAttributes.
+    /// See <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SetQueueAttributes.html>.
     public func setQueueAttributes(queueUrl: String, attributes: [String: String]) async throws {
         struct Input: Encodable {
             var QueueUrl: String
@@ -132,8 +135,9 @@ public struct SQSClient: Sendable {
         _ = try await call("DeleteMessage", Input(QueueUrl: queueUrl, ReceiptHandle: receiptHandle), EmptyJSON.self)
     }
 
-    /// [DeleteMessageBatch](https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_DeleteMessageBatch.html):
-    /// up to 10 entries. Per-entry failures do **not** throw; they are in ``SQSBatchResult/failed``.
+    /// DeleteMessageBatch: up to 10 entries. Per-entry failures do **not** throw; they are in
+    /// ``SQSBatchResult/failed``.
+    /// (<https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_DeleteMessageBatch.html>)
     public func deleteMessageBatch(queueUrl: String, entries: [SQSDeleteEntry]) async throws -> SQSBatchResult {
         struct Input: Encodable {
             var QueueUrl: String
@@ -143,8 +147,8 @@ public struct SQSClient: Sendable {
                               SQSBatchResult.self).0
     }
 
-    /// [ChangeMessageVisibility](https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ChangeMessageVisibility.html):
-    /// `visibilityTimeout` seconds (0…43200) from now; 0 makes the message visible at once.
+    /// ChangeMessageVisibility: `visibilityTimeout` seconds (0…43200) from now; 0 makes the message visible at once.
+    /// (<https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ChangeMessageVisibility.html>)
     public func changeMessageVisibility(queueUrl: String, receiptHandle: String, visibilityTimeout: Int) async throws {
         struct Input: Encodable {
             var QueueUrl: String
@@ -152,11 +156,13 @@ public struct SQSClient: Sendable {
             var VisibilityTimeout: Int
         }
         _ = try await call("ChangeMessageVisibility",
-                           Input(QueueUrl: queueUrl, ReceiptHandle: receiptHandle, VisibilityTimeout: visibilityTimeout),
+                           Input(QueueUrl: queueUrl, ReceiptHandle: receiptHandle,
+                                 VisibilityTimeout: visibilityTimeout),
                            EmptyJSON.self)
     }
 
-    /// [ChangeMessageVisibilityBatch](https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ChangeMessageVisibilityBatch.html):
+    /// ChangeMessageVisibilityBatch:
+    /// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ChangeMessageVisibilityBatch.html>
     /// up to 10 entries; per-entry failures are in ``SQSBatchResult/failed``.
     public func changeMessageVisibilityBatch(queueUrl: String,
                                              entries: [SQSVisibilityEntry]) async throws -> SQSBatchResult {
@@ -186,8 +192,8 @@ public struct SQSClient: Sendable {
         return try await call("SendMessage", input, SQSSendResult.self).0
     }
 
-    /// [SendMessageBatch](https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessageBatch.html):
-    /// up to 10 entries; per-entry failures are in ``SQSSendBatchResult/failed``.
+    /// SendMessageBatch: up to 10 entries; per-entry failures are in ``SQSSendBatchResult/failed``.
+    /// (<https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessageBatch.html>)
     public func sendMessageBatch(queueUrl: String, entries: [SQSSendEntry]) async throws -> SQSSendBatchResult {
         struct Input: Encodable {
             var QueueUrl: String
@@ -253,8 +259,9 @@ public struct SQSMessage: Codable, Sendable, Equatable {
     public var approximateReceiveCount: Int? { attributes["ApproximateReceiveCount"].flatMap { Int($0) } }
 }
 
-/// An SQS [MessageAttributeValue](https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_MessageAttributeValue.html):
+/// An SQS MessageAttributeValue:
 /// `DataType` is `String`, `Number` or `Binary` (optionally with a `.custom` suffix); binary is base64 on the wire.
+/// (<https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_MessageAttributeValue.html>)
 public struct SQSMessageAttributeValue: Codable, Sendable, Equatable {
     public var dataType: String
     public var stringValue: String?
@@ -275,7 +282,7 @@ public struct SQSMessageAttributeValue: Codable, Sendable, Equatable {
     }
 }
 
-/// The result of ``SQSClient/receiveMessage(queueUrl:maxNumberOfMessages:waitTimeSeconds:visibilityTimeout:systemAttributeNames:messageAttributeNames:)``.
+/// The result of `SQSClient.receiveMessage(queueUrl:…)`.
 public struct SQSReceiveResult: Sendable, Equatable {
     /// Decoded messages, in response order (empty when the poll returned nothing).
     public var messages: [SQSMessage]
@@ -311,7 +318,8 @@ public struct SQSVisibilityEntry: Codable, Sendable, Equatable {
     }
 }
 
-/// A failed batch entry ([BatchResultErrorEntry](https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_BatchResultErrorEntry.html)).
+/// A failed batch entry (BatchResultErrorEntry).
+/// See <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_BatchResultErrorEntry.html>.
 public struct SQSBatchFailure: Codable, Sendable, Equatable {
     public var id: String
     /// `true` if the caller's input was at fault (do not retry unchanged).
@@ -319,7 +327,9 @@ public struct SQSBatchFailure: Codable, Sendable, Equatable {
     /// E.g. `ReceiptHandleIsInvalid`.
     public var code: String
     public var message: String?
-    enum CodingKeys: String, CodingKey { case id = "Id", senderFault = "SenderFault", code = "Code", message = "Message" }
+    enum CodingKeys: String, CodingKey {
+        case id = "Id", senderFault = "SenderFault", code = "Code", message = "Message"
+    }
 }
 
 /// Result of a batch delete / visibility change: ids that succeeded and entries that failed.
@@ -380,7 +390,9 @@ public struct SQSSendBatchResult: Decodable, Sendable, Equatable {
         public var id: String
         public var messageId: String
         public var md5OfMessageBody: String?
-        enum CodingKeys: String, CodingKey { case id = "Id", messageId = "MessageId", md5OfMessageBody = "MD5OfMessageBody" }
+        enum CodingKeys: String, CodingKey {
+            case id = "Id", messageId = "MessageId", md5OfMessageBody = "MD5OfMessageBody"
+        }
     }
     public var successful: [Success]
     public var failed: [SQSBatchFailure]

@@ -69,7 +69,7 @@ public struct SigV4Signature: Sendable, Equatable {
 
 /// AWS Signature Version 4 (`AWS4-HMAC-SHA256`) request signer: a pure value, no clock, no I/O.
 ///
-/// Implements [Signature Version 4 signing](https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html)
+/// Implements [SigV4 signing](https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html)
 /// and is tested against the official SigV4 test suite (`aws-c-auth` layout). Each step is exposed
 /// (``canonicalRequest(for:date:)``, ``stringToSign(canonicalRequest:date:)``,
 /// ``signature(stringToSign:date:)``) and ``sign(_:date:)`` runs them all.
