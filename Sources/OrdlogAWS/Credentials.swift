@@ -113,6 +113,7 @@ public struct AWSConfiguration: Sendable, Equatable {
     ///
     /// Credentials, first match wins:
     /// 1. `overrides.profile` (`--profile`): that profile only — env keys are ignored, as in the CLI;
+    ///    a profile named by `--profile`/`AWS_PROFILE` that exists in neither file is an error;
     /// 2. `AWS_ACCESS_KEY_ID` + `AWS_SECRET_ACCESS_KEY` (+ `AWS_SESSION_TOKEN`);
     /// 3. profile `AWS_PROFILE` (or `default`): `aws_access_key_id`/`aws_secret_access_key`/
     ///    `aws_session_token` from the shared credentials file (`AWS_SHARED_CREDENTIALS_FILE`, default
@@ -152,6 +153,11 @@ public struct AWSConfiguration: Sendable, Equatable {
         let configSection = configFile?.sections[profile == "default" ? "default" : "profile \(profile)"]
             ?? (profile == "default" ? configFile?.sections["profile default"] : nil)
         let profileExists = credentialsSection != nil || configSection != nil
+        let searched = [credentialsPath, configPath].compactMap { $0 }
+        // Like the CLI: a named profile that does not exist is an error even if env keys are set.
+        if explicitProfile != nil || env("AWS_PROFILE") != nil, profile != "default", !profileExists {
+            throw AWSConfigurationError.profileNotFound(profile: profile, searched: searched)
+        }
 
         // Credentials.
         var credentials: AWSCredentials?
@@ -190,10 +196,6 @@ public struct AWSConfiguration: Sendable, Equatable {
                                              sessionToken: section["aws_session_token"], source: source)
                 break
             }
-        }
-        let searched = [credentialsPath, configPath].compactMap { $0 }
-        if explicitProfile != nil || env("AWS_PROFILE") != nil, !profileExists, credentials == nil {
-            throw AWSConfigurationError.profileNotFound(profile: profile, searched: searched)
         }
         guard let credentials else {
             throw AWSConfigurationError.noCredentials(profile: profile, searched: searched)

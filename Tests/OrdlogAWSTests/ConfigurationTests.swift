@@ -166,6 +166,11 @@ struct ConfigurationTests {
             profile: "nope", searched: ["\(home.path)/.aws/credentials", "\(home.path)/.aws/config"])) {
             try AWSConfiguration.resolve(environment: ["HOME": home.path], overrides: .init(profile: "nope"))
         }
+        #expect(throws: AWSConfigurationError.self) {
+            try AWSConfiguration.resolve(environment: ["HOME": home.path, "AWS_PROFILE": "nope",
+                                                       "AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s",
+                                                       "AWS_REGION": "us-east-1"])
+        }
         do {
             _ = try AWSConfiguration.resolve(environment: ["HOME": home.path, "AWS_PROFILE": "broken",
                                                            "AWS_REGION": "us-east-1"])
