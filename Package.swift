@@ -50,7 +50,9 @@ let package = Package(
             ]
         ),
         .testTarget(name: "OrdlogCoreTests", dependencies: ["OrdlogCore", "CSQLite"]),
-        .testTarget(name: "OrdlogAWSTests", dependencies: ["OrdlogAWS"]),
+        // Test fixtures: a moto_server launcher and the shared samples locator. Foundation only.
+        .target(name: "OrdlogTestSupport"),
+        .testTarget(name: "OrdlogAWSTests", dependencies: ["OrdlogAWS", "OrdlogTestSupport"]),
         .testTarget(name: "OrdlogCLITests", dependencies: ["OrdlogCore"]),
     ],
     swiftLanguageModes: [.v6]

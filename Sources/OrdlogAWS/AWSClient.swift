@@ -1,0 +1,190 @@
+import Foundation
+import Logging
+
+/// A 2xx response whose body could not be decoded into the expected shape.
+public struct AWSResponseDecodingError: Error, Sendable, CustomStringConvertible {
+    public var service: String
+    public var operation: String
+    public var reason: String
+    /// The first 300 bytes of the body, as text.
+    public var bodyExcerpt: String
+
+    public var description: String {
+        "\(service) \(operation): unexpected response (\(reason)): \(bodyExcerpt)"
+    }
+}
+
+/// The shared core of the service clients: signs with SigV4, sends through an ``HTTPTransport``,
+/// decodes errors into ``AWSServiceError`` and retries according to a ``RetryPolicy``.
+///
+/// Speaks the two wire protocols used here:
+/// - [AWS JSON 1.0](https://smithy.io/2.0/aws/protocols/aws-json-1_0-protocol.html): `POST /`,
+///   `X-Amz-Target: <prefix>.<Operation>`, `Content-Type: application/x-amz-json-1.0`, JSON body;
+/// - [AWS query](https://smithy.io/2.0/aws/protocols/aws-query-protocol.html): `POST /`,
+///   `Content-Type: application/x-www-form-urlencoded; charset=utf-8`, `Action=…&Version=…&…`, XML response.
+public struct AWSClient: Sendable {
+    public let service: AWSService
+    public let credentials: AWSCredentials
+    public let region: String
+    /// The endpoint URL requests are POSTed to, e.g. `http://127.0.0.1:5000` or `https://sqs.us-east-1.amazonaws.com`.
+    public let endpoint: URL
+    public let transport: any HTTPTransport
+    public let retryPolicy: RetryPolicy
+    public let logger: Logger
+    /// Signing clock; injectable for tests.
+    public let now: @Sendable () -> Date
+
+    public init(service: AWSService, credentials: AWSCredentials, region: String, endpoint: URL,
+                transport: any HTTPTransport = URLSessionTransport(), retryPolicy: RetryPolicy = .standard,
+                logger: Logger = Logger(label: "ordlog.aws"), now: @escaping @Sendable () -> Date = { Date() }) {
+        self.service = service
+        self.credentials = credentials
+        self.region = region
+        self.endpoint = endpoint
+        self.transport = transport
+        self.retryPolicy = retryPolicy
+        self.logger = logger
+        self.now = now
+    }
+
+    /// A client for `service` from a resolved configuration.
+    public init(service: AWSService, configuration: AWSConfiguration,
+                transport: any HTTPTransport = URLSessionTransport(), retryPolicy: RetryPolicy = .standard,
+                logger: Logger = Logger(label: "ordlog.aws")) {
+        self.init(service: service, credentials: configuration.credentials, region: configuration.region,
+                  endpoint: configuration.endpoint(for: service), transport: transport,
+                  retryPolicy: retryPolicy, logger: logger)
+    }
+
+    /// The `Host` header value for ``endpoint``: host, plus `:port` when not the scheme default.
+    public var hostHeader: String {
+        let host = endpoint.host ?? ""
+        let scheme = endpoint.scheme?.lowercased()
+        guard let port = endpoint.port,
+              !(scheme == "http" && port == 80), !(scheme == "https" && port == 443) else { return host }
+        return "\(host):\(port)"
+    }
+
+    /// Builds and signs a `POST` to ``endpoint`` with the given extra headers and body.
+    public func signedRequest(headers extra: [(name: String, value: String)], body: Data,
+                              timeout: TimeInterval = 60, date: Date? = nil) -> HTTPRequest {
+        let path = endpoint.path.isEmpty ? "/" : endpoint.path
+        var headers: [SigV4Request.Header] = [.init("Host", hostHeader)]
+        headers += extra.map { SigV4Request.Header($0.name, $0.value) }
+        let signer = SigV4Signer(credentials: credentials, region: region, service: service.signingName)
+        let signature = signer.sign(SigV4Request(method: "POST", path: path, headers: headers, body: body),
+                                    date: date ?? now())
+        let all = (headers + signature.headersToAdd).map { (name: $0.name, value: $0.value) }
+        var url = endpoint
+        if endpoint.path.isEmpty { url = endpoint.appendingPathComponent("/") }
+        return HTTPRequest(method: "POST", url: url, headers: all, body: body, timeout: timeout)
+    }
+
+    /// Sends a signed request (re-signed on each attempt) with retries; returns the 2xx response.
+    ///
+    /// - Throws: ``AWSServiceError`` for non-2xx responses, ``AWSTransportError`` if no response arrived,
+    ///   `CancellationError` (never retried) if the task is cancelled.
+    public func send(operation: String, headers: [(name: String, value: String)], body: Data,
+                     timeout: TimeInterval = 60) async throws -> HTTPResponse {
+        var attempt = 0
+        while true {
+            attempt += 1
+            try Task.checkCancellation()
+            let request = signedRequest(headers: headers, body: body, timeout: timeout)
+            let error: Error
+            do {
+                let response = try await transport.send(request)
+                if (200..<300).contains(response.status) { return response }
+                error = AWSServiceError.decode(service: service.displayName, operation: operation,
+                                               response: response, credentialSource: credentials.source)
+            } catch let transportError as AWSTransportError {
+                var e = transportError
+                e.attempts = attempt
+                error = e
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                var e = AWSTransportError(endpoint: endpoint, reason: "\(error)")
+                e.attempts = attempt
+                throw e
+            }
+            guard retryPolicy.shouldRetry(error, attempt: attempt) else { throw error }
+            let delay = retryPolicy.delay(afterAttempt: attempt)
+            logger.debug("retrying AWS call", metadata: [
+                "service": "\(service.displayName)", "operation": "\(operation)", "attempt": "\(attempt)",
+                "delay_s": "\(delay)", "error": "\(error)",
+            ])
+            if delay > 0 { try await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000)) }
+        }
+    }
+
+    // MARK: AWS JSON 1.0
+
+    /// JSON encoder used for request bodies: sorted keys, `/` not escaped.
+    public static func jsonEncoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+
+    /// Calls an AWS JSON 1.0 operation with a raw JSON body; returns the raw 2xx response.
+    public func jsonCall(targetPrefix: String, operation: String, body: Data,
+                         timeout: TimeInterval = 60) async throws -> HTTPResponse {
+        try await send(operation: operation, headers: [
+            ("Content-Type", "application/x-amz-json-1.0"),
+            ("X-Amz-Target", "\(targetPrefix).\(operation)"),
+        ], body: body, timeout: timeout)
+    }
+
+    /// Calls an AWS JSON 1.0 operation, encoding `input` and decoding the response as `Output`.
+    ///
+    /// - Returns: the decoded output and the raw response (body bytes exactly as received).
+    public func jsonCall<Input: Encodable, Output: Decodable>(
+        targetPrefix: String, operation: String, input: Input, output: Output.Type = Output.self,
+        timeout: TimeInterval = 60
+    ) async throws -> (Output, HTTPResponse) {
+        let body = try Self.jsonEncoder().encode(input)
+        let response = try await jsonCall(targetPrefix: targetPrefix, operation: operation, body: body,
+                                          timeout: timeout)
+        let data = response.body.isEmpty ? Data("{}".utf8) : response.body
+        do {
+            return (try JSONDecoder().decode(Output.self, from: data), response)
+        } catch {
+            throw AWSResponseDecodingError(service: service.displayName, operation: operation,
+                                           reason: "\(error)",
+                                           bodyExcerpt: String(decoding: response.body.prefix(300), as: UTF8.self))
+        }
+    }
+
+    // MARK: Query protocol
+
+    /// `application/x-www-form-urlencoded` body: RFC 3986 unreserved characters kept, a space as `+`, every
+    /// other UTF-8 byte as `%XX` — byte for byte what botocore sends (Python's `urlencode`).
+    ///
+    /// AWS decodes `+` and `%20` alike, but moto's SigV4 check re-encodes the parsed form the Python way,
+    /// so `%20` would fail there with `SignatureDoesNotMatch`.
+    public static func formEncode(_ parameters: [(String, String)]) -> Data {
+        func encode(_ text: String) -> String { SigV4Signer.uriEncode(text).replacingOccurrences(of: "%20", with: "+") }
+        return Data(parameters.map { "\(encode($0.0))=\(encode($0.1))" }.joined(separator: "&").utf8)
+    }
+
+    /// Calls a query-protocol operation: `Action=<operation>&Version=<version>&<parameters>`.
+    ///
+    /// - Returns: the root element of the XML response (e.g. `<CreateTopicResponse>`) and the raw response.
+    public func queryCall(operation: String, version: String, parameters: [(String, String)],
+                          timeout: TimeInterval = 60) async throws -> (XMLElementNode, HTTPResponse) {
+        let body = Self.formEncode([("Action", operation), ("Version", version)] + parameters)
+        let response = try await send(operation: operation, headers: [
+            ("Content-Type", "application/x-www-form-urlencoded; charset=utf-8"),
+        ], body: body, timeout: timeout)
+        guard let root = XMLElementNode.parse(response.body) else {
+            throw AWSResponseDecodingError(service: service.displayName, operation: operation,
+                                           reason: "not well-formed XML",
+                                           bodyExcerpt: String(decoding: response.body.prefix(300), as: UTF8.self))
+        }
+        return (root, response)
+    }
+}
+
+/// An `Encodable` with no fields, encoded as `{}`.
+struct EmptyJSON: Codable, Sendable {}

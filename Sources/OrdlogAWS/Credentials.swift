@@ -1,0 +1,338 @@
+import Foundation
+
+/// An AWS access key pair (plus optional session token) and where it came from.
+///
+/// ``description`` and `debugDescription` show the access key id and the ``source`` but never the
+/// secret key or session token, so credentials can be logged and put into error messages.
+public struct AWSCredentials: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible,
+    CustomReflectable {
+    /// Access key id, e.g. `AKIAIOSFODNN7EXAMPLE`.
+    public var accessKeyId: String
+    /// Secret access key. Never printed.
+    public var secretAccessKey: String
+    /// Session token of temporary credentials (`AWS_SESSION_TOKEN` / `aws_session_token`), sent as
+    /// `X-Amz-Security-Token`. Never printed.
+    public var sessionToken: String?
+    /// Human-readable origin, e.g. `environment variables` or `profile 'dev' in /root/.aws/credentials`.
+    public var source: String
+
+    public init(accessKeyId: String, secretAccessKey: String, sessionToken: String? = nil,
+                source: String = "explicit") {
+        self.accessKeyId = accessKeyId
+        self.secretAccessKey = secretAccessKey
+        self.sessionToken = sessionToken
+        self.source = source
+    }
+
+    public var description: String {
+        "AWSCredentials(accessKeyId: \(accessKeyId), secret: <redacted>"
+            + (sessionToken == nil ? "" : ", sessionToken: <redacted>") + ", source: \(source))"
+    }
+
+    public var debugDescription: String { description }
+
+    public var customMirror: Mirror {
+        Mirror(self, children: ["accessKeyId": accessKeyId, "source": source], displayStyle: .struct)
+    }
+}
+
+/// What the CLI passes in from `--profile`, `--region` and `--endpoint-url`; each wins over the
+/// environment and the config files.
+public struct AWSConfigurationOverrides: Sendable, Equatable {
+    public var profile: String?
+    public var region: String?
+    public var endpointURL: String?
+
+    public init(profile: String? = nil, region: String? = nil, endpointURL: String? = nil) {
+        self.profile = profile
+        self.region = region
+        self.endpointURL = endpointURL
+    }
+}
+
+/// An AWS service as this layer needs it: SigV4 signing name, display name, endpoint env-var suffix.
+public struct AWSService: Sendable, Hashable, CustomStringConvertible {
+    /// The signing name in the credential scope and the endpoint prefix (`sqs`, `sns`, `dynamodb`).
+    public var signingName: String
+    /// Display name used in errors (`SQS`, `SNS`, `DynamoDB`).
+    public var displayName: String
+
+    public init(signingName: String, displayName: String) {
+        self.signingName = signingName
+        self.displayName = displayName
+    }
+
+    public static let sqs = AWSService(signingName: "sqs", displayName: "SQS")
+    public static let sns = AWSService(signingName: "sns", displayName: "SNS")
+    public static let dynamodb = AWSService(signingName: "dynamodb", displayName: "DynamoDB")
+    /// IAM (query protocol, version 2010-05-08); used by tests to provision keys in moto.
+    public static let iam = AWSService(signingName: "iam", displayName: "IAM")
+
+    /// The services whose endpoints ``AWSConfiguration/resolve(environment:overrides:)`` resolves.
+    public static let configurable: [AWSService] = [.sqs, .sns, .dynamodb, .iam]
+
+    public var description: String { displayName }
+
+    /// `AWS_ENDPOINT_URL_<SUFFIX>` per the
+    /// [service-specific endpoints](https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html) table.
+    public var endpointEnvironmentVariable: String { "AWS_ENDPOINT_URL_\(signingName.uppercased())" }
+
+    /// The default public endpoint in `region`, e.g. `https://sqs.eu-west-1.amazonaws.com`.
+    public func defaultEndpoint(region: String) -> URL {
+        if signingName == "iam" { return URL(string: "https://iam.amazonaws.com")! }
+        return URL(string: "https://\(signingName).\(region).amazonaws.com")!
+    }
+}
+
+/// A fully resolved configuration: credentials, region and one endpoint per service.
+public struct AWSConfiguration: Sendable, Equatable {
+    public var credentials: AWSCredentials
+    public var region: String
+    /// Human-readable origin of ``region``, e.g. `AWS_REGION` or `profile 'dev' in /root/.aws/config`.
+    public var regionSource: String
+    /// The profile name that was used for file lookups (`default` unless set).
+    public var profile: String
+    /// Endpoint per service; services absent here use ``AWSService/defaultEndpoint(region:)``.
+    public var endpointOverrides: [AWSService: URL]
+
+    public init(credentials: AWSCredentials, region: String, regionSource: String = "explicit",
+                profile: String = "default", endpointOverrides: [AWSService: URL] = [:]) {
+        self.credentials = credentials
+        self.region = region
+        self.regionSource = regionSource
+        self.profile = profile
+        self.endpointOverrides = endpointOverrides
+    }
+
+    /// The endpoint for `service`: the override if any, else `https://<service>.<region>.amazonaws.com`.
+    public func endpoint(for service: AWSService) -> URL {
+        endpointOverrides[service] ?? service.defaultEndpoint(region: region)
+    }
+
+    /// Resolves configuration the way the AWS CLI does, reading only `environment` and the files it names.
+    ///
+    /// Credentials, first match wins:
+    /// 1. `overrides.profile` (`--profile`): that profile only — env keys are ignored, as in the CLI;
+    ///    a profile named by `--profile`/`AWS_PROFILE` that exists in neither file is an error;
+    /// 2. `AWS_ACCESS_KEY_ID` + `AWS_SECRET_ACCESS_KEY` (+ `AWS_SESSION_TOKEN`);
+    /// 3. profile `AWS_PROFILE` (or `default`): `aws_access_key_id`/`aws_secret_access_key`/
+    ///    `aws_session_token` from the shared credentials file (`AWS_SHARED_CREDENTIALS_FILE`, default
+    ///    `$HOME/.aws/credentials`, section `[name]`), then the config file (`AWS_CONFIG_FILE`, default
+    ///    `$HOME/.aws/config`, section `[profile name]`, or `[default]`).
+    ///
+    /// Region: `overrides.region`, `AWS_REGION`, `AWS_DEFAULT_REGION`, profile `region` in the config file.
+    ///
+    /// Endpoints: `overrides.endpointURL` (all services), `AWS_ENDPOINT_URL_<SERVICE>`, `AWS_ENDPOINT_URL`,
+    /// profile `endpoint_url`; none of the environment/profile ones when
+    /// `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`. See
+    /// [Config and credential files](https://docs.aws.amazon.com/cli/latest/userguide/cli-configure-files.html)
+    /// and [Environment variables](https://docs.aws.amazon.com/cli/latest/userguide/cli-configure-envvars.html).
+    ///
+    /// - Throws: ``AWSConfigurationError`` naming what is missing and how to provide it.
+    public static func resolve(environment: [String: String],
+                               overrides: AWSConfigurationOverrides = .init()) throws -> AWSConfiguration {
+        func env(_ key: String) -> String? {
+            guard let v = environment[key]?.trimmingCharacters(in: .whitespaces), !v.isEmpty else { return nil }
+            return v
+        }
+        let home = env("HOME")
+        func expand(_ path: String) -> String {
+            if path == "~" { return home ?? path }
+            if path.hasPrefix("~/"), let home { return home + path.dropFirst(1) }
+            return path
+        }
+        let credentialsPath = env("AWS_SHARED_CREDENTIALS_FILE").map(expand)
+            ?? home.map { $0 + "/.aws/credentials" }
+        let configPath = env("AWS_CONFIG_FILE").map(expand) ?? home.map { $0 + "/.aws/config" }
+        let credentialsFile = try credentialsPath.flatMap { try INIFile.load(path: $0) }
+        let configFile = try configPath.flatMap { try INIFile.load(path: $0) }
+
+        let explicitProfile = overrides.profile.flatMap { $0.isEmpty ? nil : $0 }
+        let profile = explicitProfile ?? env("AWS_PROFILE") ?? env("AWS_DEFAULT_PROFILE") ?? "default"
+        let credentialsSection = credentialsFile?.sections[profile]
+        let configSection = configFile?.sections[profile == "default" ? "default" : "profile \(profile)"]
+            ?? (profile == "default" ? configFile?.sections["profile default"] : nil)
+        let profileExists = credentialsSection != nil || configSection != nil
+        let searched = [credentialsPath, configPath].compactMap { $0 }
+        // Like the CLI: a named profile that does not exist is an error even if env keys are set.
+        if explicitProfile != nil || env("AWS_PROFILE") != nil, profile != "default", !profileExists {
+            throw AWSConfigurationError.profileNotFound(profile: profile, searched: searched)
+        }
+
+        // Credentials.
+        var credentials: AWSCredentials?
+        if explicitProfile == nil, let keyId = env("AWS_ACCESS_KEY_ID") {
+            guard let secret = env("AWS_SECRET_ACCESS_KEY") else {
+                throw AWSConfigurationError.incompleteCredentials(
+                    source: "environment variables", missing: "AWS_SECRET_ACCESS_KEY",
+                    hint: "export AWS_SECRET_ACCESS_KEY, or unset AWS_ACCESS_KEY_ID to use a profile")
+            }
+            credentials = AWSCredentials(accessKeyId: keyId, secretAccessKey: secret,
+                                         sessionToken: env("AWS_SESSION_TOKEN"), source: "environment variables")
+        } else if explicitProfile == nil, env("AWS_SECRET_ACCESS_KEY") != nil {
+            throw AWSConfigurationError.incompleteCredentials(
+                source: "environment variables", missing: "AWS_ACCESS_KEY_ID",
+                hint: "export AWS_ACCESS_KEY_ID as well as AWS_SECRET_ACCESS_KEY")
+        }
+        if credentials == nil {
+            let candidates: [(INIFile.Section?, String?)] = [(credentialsSection, credentialsPath),
+                                                             (configSection, configPath)]
+            for (section, path) in candidates {
+                guard let section, let path else { continue }
+                let keyId = section["aws_access_key_id"]
+                let secret = section["aws_secret_access_key"]
+                if keyId == nil && secret == nil { continue }
+                let source = "profile '\(profile)' in \(path)"
+                guard let keyId else {
+                    throw AWSConfigurationError.incompleteCredentials(
+                        source: source, missing: "aws_access_key_id", hint: "add aws_access_key_id to that section")
+                }
+                guard let secret else {
+                    throw AWSConfigurationError.incompleteCredentials(
+                        source: source, missing: "aws_secret_access_key",
+                        hint: "add aws_secret_access_key to that section")
+                }
+                credentials = AWSCredentials(accessKeyId: keyId, secretAccessKey: secret,
+                                             sessionToken: section["aws_session_token"], source: source)
+                break
+            }
+        }
+        guard let credentials else {
+            throw AWSConfigurationError.noCredentials(profile: profile, searched: searched)
+        }
+
+        // Region.
+        let region: String
+        let regionSource: String
+        if let r = overrides.region, !r.isEmpty {
+            (region, regionSource) = (r, "--region")
+        } else if let r = env("AWS_REGION") {
+            (region, regionSource) = (r, "AWS_REGION")
+        } else if let r = env("AWS_DEFAULT_REGION") {
+            (region, regionSource) = (r, "AWS_DEFAULT_REGION")
+        } else if let r = configSection?["region"], let configPath {
+            (region, regionSource) = (r, "profile '\(profile)' in \(configPath)")
+        } else {
+            throw AWSConfigurationError.noRegion(profile: profile)
+        }
+
+        // Endpoints.
+        var endpoints: [AWSService: URL] = [:]
+        let ignoreConfigured = env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")?.lowercased() == "true"
+        for service in AWSService.configurable {
+            var chosen: (String, String)?
+            if let e = overrides.endpointURL, !e.isEmpty {
+                chosen = (e, "--endpoint-url")
+            } else if !ignoreConfigured {
+                if let e = env(service.endpointEnvironmentVariable) {
+                    chosen = (e, service.endpointEnvironmentVariable)
+                } else if let e = env("AWS_ENDPOINT_URL") {
+                    chosen = (e, "AWS_ENDPOINT_URL")
+                } else if let e = configSection?["endpoint_url"], let configPath {
+                    chosen = (e, "endpoint_url of profile '\(profile)' in \(configPath)")
+                }
+            }
+            guard let (text, source) = chosen else { continue }
+            guard let url = URL(string: text), let scheme = url.scheme?.lowercased(),
+                  scheme == "http" || scheme == "https", url.host != nil else {
+                throw AWSConfigurationError.invalidEndpointURL(text, source: source)
+            }
+            endpoints[service] = url
+        }
+        return AWSConfiguration(credentials: credentials, region: region, regionSource: regionSource,
+                                profile: profile, endpointOverrides: endpoints)
+    }
+}
+
+/// A configuration that cannot be resolved; ``description`` says what is missing and how to fix it.
+public enum AWSConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// No credentials anywhere in the chain.
+    case noCredentials(profile: String, searched: [String])
+    /// `--profile`/`AWS_PROFILE` names a profile found in neither file.
+    case profileNotFound(profile: String, searched: [String])
+    /// One half of a key pair was found at `source`.
+    case incompleteCredentials(source: String, missing: String, hint: String)
+    /// No region in overrides, environment or profile.
+    case noRegion(profile: String)
+    /// An endpoint URL that is not an absolute http(s) URL.
+    case invalidEndpointURL(String, source: String)
+    /// A config/credentials file exists but could not be read.
+    case unreadableFile(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .noCredentials(profile, searched):
+            return "No AWS credentials found: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY are not set and profile "
+                + "'\(profile)' has no aws_access_key_id/aws_secret_access_key in "
+                + (searched.isEmpty ? "(no HOME, so no files)" : searched.joined(separator: " or "))
+                + ". Export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run `aws configure"
+                + (profile == "default" ? "" : " --profile \(profile)") + "`."
+        case let .profileNotFound(profile, searched):
+            return "AWS profile '\(profile)' not found in "
+                + (searched.isEmpty ? "(no HOME, so no files)" : searched.joined(separator: " or "))
+                + ". Add a [\(profile)] section to the credentials file (or [profile \(profile)] to the config"
+                + " file), or choose another profile with --profile / AWS_PROFILE."
+        case let .incompleteCredentials(source, missing, hint):
+            return "Incomplete AWS credentials from \(source): \(missing) is missing; \(hint)."
+        case let .noRegion(profile):
+            return "No AWS region configured: pass --region, export AWS_REGION (or AWS_DEFAULT_REGION), or add "
+                + "`region = …` to profile '\(profile)' in the config file."
+        case let .invalidEndpointURL(text, source):
+            return "Invalid endpoint URL '\(text)' from \(source): expected an absolute http:// or https:// URL, "
+                + "e.g. http://127.0.0.1:5000."
+        case let .unreadableFile(path, reason):
+            return "Cannot read AWS config file \(path): \(reason)."
+        }
+    }
+}
+
+/// A minimal INI reader for `~/.aws/credentials` and `~/.aws/config`: `[section]` headers, `key = value`
+/// lines, `#`/`;` comment lines. Indented lines (nested sub-settings such as `s3 =\n  key = v`) are ignored.
+struct INIFile: Sendable, Equatable {
+    struct Section: Sendable, Equatable {
+        var values: [String: String] = [:]
+        subscript(key: String) -> String? {
+            guard let v = values[key], !v.isEmpty else { return nil }
+            return v
+        }
+    }
+
+    var sections: [String: Section] = [:]
+
+    /// Returns `nil` if the file does not exist.
+    static func load(path: String) throws -> INIFile? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        do {
+            let data = try Data(contentsOf: URL(fileURLWithPath: path))
+            return parse(String(decoding: data, as: UTF8.self))
+        } catch {
+            throw AWSConfigurationError.unreadableFile(path: path, reason: "\(error.localizedDescription)")
+        }
+    }
+
+    static func parse(_ text: String) -> INIFile {
+        var file = INIFile()
+        var current: String?
+        for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
+            if let first = rawLine.first, first == " " || first == "\t" { continue }
+            let line = rawLine.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
+            if line.hasPrefix("["), line.hasSuffix("]") {
+                let name = line.dropFirst().dropLast().split(separator: " ", omittingEmptySubsequences: true)
+                    .joined(separator: " ")
+                current = name
+                if file.sections[name] == nil { file.sections[name] = Section() }
+                continue
+            }
+            guard let current, let eq = line.firstIndex(of: "=") else { continue }
+            let key = line[..<eq].trimmingCharacters(in: .whitespaces).lowercased()
+            var value = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+            // Inline comments need a preceding space, as in botocore.
+            if let hash = value.range(of: " #") ?? value.range(of: " ;") {
+                value = String(value[..<hash.lowerBound]).trimmingCharacters(in: .whitespaces)
+            }
+            file.sections[current]?.values[key] = value
+        }
+        return file
+    }
+}

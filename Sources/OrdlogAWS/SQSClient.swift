@@ -1,0 +1,405 @@
+import Crypto
+import Foundation
+import Logging
+
+/// Amazon SQS over AWS JSON 1.0 (`X-Amz-Target: AmazonSQS.<Operation>`), as described in "Making API
+/// requests using AWS JSON protocol"
+/// (<https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-making-api-requests-json.html>)
+/// and the [SQS API Reference](https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/Welcome.html).
+///
+/// Every method throws ``AWSServiceError`` (e.g. `QueueDoesNotExist`, `ReceiptHandleIsInvalid`),
+/// ``AWSTransportError`` or ``AWSResponseDecodingError``.
+public struct SQSClient: Sendable {
+    public static let targetPrefix = "AmazonSQS"
+    public let client: AWSClient
+
+    public init(client: AWSClient) {
+        self.client = client
+    }
+
+    /// A client from a resolved configuration (endpoint: `AWS_ENDPOINT_URL_SQS` etc.).
+    public init(configuration: AWSConfiguration, transport: any HTTPTransport = URLSessionTransport(),
+                retryPolicy: RetryPolicy = .standard, logger: Logger = Logger(label: "ordlog.aws.sqs")) {
+        self.client = AWSClient(service: .sqs, configuration: configuration, transport: transport,
+                                retryPolicy: retryPolicy, logger: logger)
+    }
+
+    private func call<I: Encodable, O: Decodable>(_ operation: String, _ input: I, _ output: O.Type = O.self,
+                                                  timeout: TimeInterval = 60) async throws -> (O, HTTPResponse) {
+        try await client.jsonCall(targetPrefix: Self.targetPrefix, operation: operation, input: input,
+                                  output: output, timeout: timeout)
+    }
+
+    // MARK: Queues
+
+    /// [CreateQueue](https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_CreateQueue.html).
+    ///
+    /// - Parameter attributes: e.g. `["VisibilityTimeout": "30", "MessageRetentionPeriod": "1209600",
+    ///   "RedrivePolicy": #"{"deadLetterTargetArn":"arn:…","maxReceiveCount":3}"#]` (all values strings).
+    /// - Returns: the queue URL.
+    public func createQueue(name: String, attributes: [String: String] = [:]) async throws -> String {
+        struct Input: Encodable {
+            var QueueName: String
+            var Attributes: [String: String]?
+        }
+        struct Output: Decodable { var QueueUrl: String }
+        return try await call("CreateQueue", Input(QueueName: name, Attributes: attributes.isEmpty ? nil : attributes),
+                              Output.self).0.QueueUrl
+    }
+
+    /// [GetQueueUrl](https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_GetQueueUrl.html).
+    public func getQueueUrl(name: String, ownerAccountId: String? = nil) async throws -> String {
+        struct Input: Encodable {
+            var QueueName: String
+            var QueueOwnerAWSAccountId: String?
+        }
+        struct Output: Decodable { var QueueUrl: String }
+        return try await call("GetQueueUrl", Input(QueueName: name, QueueOwnerAWSAccountId: ownerAccountId),
+                              Output.self).0.QueueUrl
+    }
+
+    /// GetQueueAttributes.
+    /// (<https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_GetQueueAttributes.html>)
+    ///
+    /// - Returns: attribute name → string value (e.g. `QueueArn`, `ApproximateNumberOfMessages`).
+    public func getQueueAttributes(queueUrl: String, names: [String] = ["All"]) async throws -> [String: String] {
+        struct Input: Encodable {
+            var QueueUrl: String
+            var AttributeNames: [String]
+        }
+        struct Output: Decodable { var Attributes: [String: String]? }
+        return try await call("GetQueueAttributes", Input(QueueUrl: queueUrl, AttributeNames: names),
+                              Output.self).0.Attributes ?? [:]
+    }
+
+    /// SetQueueAttributes.
+    /// See <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SetQueueAttributes.html>.
+    public func setQueueAttributes(queueUrl: String, attributes: [String: String]) async throws {
+        struct Input: Encodable {
+            var QueueUrl: String
+            var Attributes: [String: String]
+        }
+        _ = try await call("SetQueueAttributes", Input(QueueUrl: queueUrl, Attributes: attributes), EmptyJSON.self)
+    }
+
+    /// The queue's ARN (`GetQueueAttributes` with `QueueArn`).
+    public func queueArn(queueUrl: String) async throws -> String {
+        let attributes = try await getQueueAttributes(queueUrl: queueUrl, names: ["QueueArn"])
+        guard let arn = attributes["QueueArn"] else {
+            throw AWSResponseDecodingError(service: "SQS", operation: "GetQueueAttributes",
+                                           reason: "no QueueArn attribute", bodyExcerpt: "\(attributes)")
+        }
+        return arn
+    }
+
+    // MARK: Receiving
+
+    /// [ReceiveMessage](https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ReceiveMessage.html)
+    /// asking for all system attributes and all message attributes.
+    ///
+    /// - Parameters:
+    ///   - maxNumberOfMessages: 1…10.
+    ///   - waitTimeSeconds: long-poll time, 0…20 seconds (`nil` = the queue's default).
+    ///   - visibilityTimeout: seconds the returned messages stay hidden (`nil` = the queue's default).
+    /// - Returns: the decoded messages **and** the raw response body bytes exactly as received.
+    public func receiveMessage(queueUrl: String, maxNumberOfMessages: Int = 10, waitTimeSeconds: Int? = nil,
+                               visibilityTimeout: Int? = nil, systemAttributeNames: [String] = ["All"],
+                               messageAttributeNames: [String] = ["All"]) async throws -> SQSReceiveResult {
+        struct Input: Encodable {
+            var QueueUrl: String
+            var MaxNumberOfMessages: Int
+            var WaitTimeSeconds: Int?
+            var VisibilityTimeout: Int?
+            var MessageSystemAttributeNames: [String]
+            var MessageAttributeNames: [String]
+        }
+        struct Output: Decodable { var Messages: [SQSMessage]? }
+        let input = Input(QueueUrl: queueUrl, MaxNumberOfMessages: maxNumberOfMessages,
+                          WaitTimeSeconds: waitTimeSeconds, VisibilityTimeout: visibilityTimeout,
+                          MessageSystemAttributeNames: systemAttributeNames,
+                          MessageAttributeNames: messageAttributeNames)
+        let (output, response) = try await call("ReceiveMessage", input, Output.self,
+                                                timeout: TimeInterval(60 + (waitTimeSeconds ?? 20)))
+        return SQSReceiveResult(messages: output.Messages ?? [], rawBody: response.body,
+                                requestId: response.header("x-amzn-RequestId"))
+    }
+
+    // MARK: Deleting and visibility
+
+    /// [DeleteMessage](https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_DeleteMessage.html).
+    public func deleteMessage(queueUrl: String, receiptHandle: String) async throws {
+        struct Input: Encodable {
+            var QueueUrl: String
+            var ReceiptHandle: String
+        }
+        _ = try await call("DeleteMessage", Input(QueueUrl: queueUrl, ReceiptHandle: receiptHandle), EmptyJSON.self)
+    }
+
+    /// DeleteMessageBatch: up to 10 entries. Per-entry failures do **not** throw; they are in
+    /// ``SQSBatchResult/failed``.
+    /// (<https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_DeleteMessageBatch.html>)
+    public func deleteMessageBatch(queueUrl: String, entries: [SQSDeleteEntry]) async throws -> SQSBatchResult {
+        struct Input: Encodable {
+            var QueueUrl: String
+            var Entries: [SQSDeleteEntry]
+        }
+        return try await call("DeleteMessageBatch", Input(QueueUrl: queueUrl, Entries: entries),
+                              SQSBatchResult.self).0
+    }
+
+    /// ChangeMessageVisibility: `visibilityTimeout` seconds (0…43200) from now; 0 makes the message visible at once.
+    /// (<https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ChangeMessageVisibility.html>)
+    public func changeMessageVisibility(queueUrl: String, receiptHandle: String, visibilityTimeout: Int) async throws {
+        struct Input: Encodable {
+            var QueueUrl: String
+            var ReceiptHandle: String
+            var VisibilityTimeout: Int
+        }
+        _ = try await call("ChangeMessageVisibility",
+                           Input(QueueUrl: queueUrl, ReceiptHandle: receiptHandle,
+                                 VisibilityTimeout: visibilityTimeout),
+                           EmptyJSON.self)
+    }
+
+    /// ChangeMessageVisibilityBatch:
+    /// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ChangeMessageVisibilityBatch.html>
+    /// up to 10 entries; per-entry failures are in ``SQSBatchResult/failed``.
+    public func changeMessageVisibilityBatch(queueUrl: String,
+                                             entries: [SQSVisibilityEntry]) async throws -> SQSBatchResult {
+        struct Input: Encodable {
+            var QueueUrl: String
+            var Entries: [SQSVisibilityEntry]
+        }
+        return try await call("ChangeMessageVisibilityBatch", Input(QueueUrl: queueUrl, Entries: entries),
+                              SQSBatchResult.self).0
+    }
+
+    // MARK: Sending
+
+    /// [SendMessage](https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html).
+    ///
+    /// - Parameter delaySeconds: 0…900.
+    public func sendMessage(queueUrl: String, body: String, delaySeconds: Int? = nil,
+                            messageAttributes: [String: SQSMessageAttributeValue] = [:]) async throws -> SQSSendResult {
+        struct Input: Encodable {
+            var QueueUrl: String
+            var MessageBody: String
+            var DelaySeconds: Int?
+            var MessageAttributes: [String: SQSMessageAttributeValue]?
+        }
+        let input = Input(QueueUrl: queueUrl, MessageBody: body, DelaySeconds: delaySeconds,
+                          MessageAttributes: messageAttributes.isEmpty ? nil : messageAttributes)
+        return try await call("SendMessage", input, SQSSendResult.self).0
+    }
+
+    /// SendMessageBatch: up to 10 entries; per-entry failures are in ``SQSSendBatchResult/failed``.
+    /// (<https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessageBatch.html>)
+    public func sendMessageBatch(queueUrl: String, entries: [SQSSendEntry]) async throws -> SQSSendBatchResult {
+        struct Input: Encodable {
+            var QueueUrl: String
+            var Entries: [SQSSendEntry]
+        }
+        return try await call("SendMessageBatch", Input(QueueUrl: queueUrl, Entries: entries),
+                              SQSSendBatchResult.self).0
+    }
+}
+
+// MARK: - Shapes
+
+/// A received message, in the SQS API's PascalCase
+/// [Message](https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_Message.html) shape.
+public struct SQSMessage: Codable, Sendable, Equatable {
+    public var messageId: String
+    public var receiptHandle: String
+    /// Hex MD5 of the UTF-8 body.
+    public var md5OfBody: String?
+    public var body: String
+    /// System attributes, all strings: `ApproximateReceiveCount`, `SentTimestamp` (epoch ms), `SenderId`, …
+    public var attributes: [String: String]
+    /// Message attributes (only those requested).
+    public var messageAttributes: [String: SQSMessageAttributeValue]
+    public var md5OfMessageAttributes: String?
+
+    public init(messageId: String, receiptHandle: String, md5OfBody: String?, body: String,
+                attributes: [String: String] = [:], messageAttributes: [String: SQSMessageAttributeValue] = [:],
+                md5OfMessageAttributes: String? = nil) {
+        self.messageId = messageId
+        self.receiptHandle = receiptHandle
+        self.md5OfBody = md5OfBody
+        self.body = body
+        self.attributes = attributes
+        self.messageAttributes = messageAttributes
+        self.md5OfMessageAttributes = md5OfMessageAttributes
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case messageId = "MessageId", receiptHandle = "ReceiptHandle", md5OfBody = "MD5OfBody", body = "Body"
+        case attributes = "Attributes", messageAttributes = "MessageAttributes"
+        case md5OfMessageAttributes = "MD5OfMessageAttributes"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        messageId = try c.decode(String.self, forKey: .messageId)
+        receiptHandle = try c.decode(String.self, forKey: .receiptHandle)
+        md5OfBody = try c.decodeIfPresent(String.self, forKey: .md5OfBody)
+        body = try c.decodeIfPresent(String.self, forKey: .body) ?? ""
+        attributes = try c.decodeIfPresent([String: String].self, forKey: .attributes) ?? [:]
+        messageAttributes = try c.decodeIfPresent([String: SQSMessageAttributeValue].self,
+                                                  forKey: .messageAttributes) ?? [:]
+        md5OfMessageAttributes = try c.decodeIfPresent(String.self, forKey: .md5OfMessageAttributes)
+    }
+
+    /// Whether ``md5OfBody`` equals the hex MD5 of the UTF-8 ``body`` (SQS's integrity check).
+    public var bodyMD5Matches: Bool {
+        md5OfBody?.lowercased() == SigV4Signer.hex(Data(Insecure.MD5.hash(data: Data(body.utf8))))
+    }
+
+    /// `Attributes["ApproximateReceiveCount"]` as an integer.
+    public var approximateReceiveCount: Int? { attributes["ApproximateReceiveCount"].flatMap { Int($0) } }
+}
+
+/// An SQS MessageAttributeValue:
+/// `DataType` is `String`, `Number` or `Binary` (optionally with a `.custom` suffix); binary is base64 on the wire.
+/// (<https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_MessageAttributeValue.html>)
+public struct SQSMessageAttributeValue: Codable, Sendable, Equatable {
+    public var dataType: String
+    public var stringValue: String?
+    public var binaryValue: Data?
+
+    public init(dataType: String, stringValue: String? = nil, binaryValue: Data? = nil) {
+        self.dataType = dataType
+        self.stringValue = stringValue
+        self.binaryValue = binaryValue
+    }
+
+    public static func string(_ value: String) -> Self { .init(dataType: "String", stringValue: value) }
+    public static func number(_ value: String) -> Self { .init(dataType: "Number", stringValue: value) }
+    public static func binary(_ value: Data) -> Self { .init(dataType: "Binary", binaryValue: value) }
+
+    enum CodingKeys: String, CodingKey {
+        case dataType = "DataType", stringValue = "StringValue", binaryValue = "BinaryValue"
+    }
+}
+
+/// The result of `SQSClient.receiveMessage(queueUrl:…)`.
+public struct SQSReceiveResult: Sendable, Equatable {
+    /// Decoded messages, in response order (empty when the poll returned nothing).
+    public var messages: [SQSMessage]
+    /// The HTTP response body exactly as received (`{"Messages":[…]}` or `{}`).
+    public var rawBody: Data
+    public var requestId: String?
+}
+
+/// One entry of a DeleteMessageBatch request. `id` must be unique within the batch.
+public struct SQSDeleteEntry: Codable, Sendable, Equatable {
+    public var id: String
+    public var receiptHandle: String
+    public init(id: String, receiptHandle: String) {
+        self.id = id
+        self.receiptHandle = receiptHandle
+    }
+    enum CodingKeys: String, CodingKey { case id = "Id", receiptHandle = "ReceiptHandle" }
+}
+
+/// One entry of a ChangeMessageVisibilityBatch request.
+public struct SQSVisibilityEntry: Codable, Sendable, Equatable {
+    public var id: String
+    public var receiptHandle: String
+    /// Seconds, 0…43200.
+    public var visibilityTimeout: Int
+    public init(id: String, receiptHandle: String, visibilityTimeout: Int) {
+        self.id = id
+        self.receiptHandle = receiptHandle
+        self.visibilityTimeout = visibilityTimeout
+    }
+    enum CodingKeys: String, CodingKey {
+        case id = "Id", receiptHandle = "ReceiptHandle", visibilityTimeout = "VisibilityTimeout"
+    }
+}
+
+/// A failed batch entry (BatchResultErrorEntry).
+/// See <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_BatchResultErrorEntry.html>.
+public struct SQSBatchFailure: Codable, Sendable, Equatable {
+    public var id: String
+    /// `true` if the caller's input was at fault (do not retry unchanged).
+    public var senderFault: Bool
+    /// E.g. `ReceiptHandleIsInvalid`.
+    public var code: String
+    public var message: String?
+    enum CodingKeys: String, CodingKey {
+        case id = "Id", senderFault = "SenderFault", code = "Code", message = "Message"
+    }
+}
+
+/// Result of a batch delete / visibility change: ids that succeeded and entries that failed.
+public struct SQSBatchResult: Decodable, Sendable, Equatable {
+    /// Ids of the successful entries.
+    public var successful: [String]
+    public var failed: [SQSBatchFailure]
+
+    enum CodingKeys: String, CodingKey { case successful = "Successful", failed = "Failed" }
+    struct IdOnly: Decodable { var Id: String }
+
+    public init(successful: [String], failed: [SQSBatchFailure]) {
+        self.successful = successful
+        self.failed = failed
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        successful = try (c.decodeIfPresent([IdOnly].self, forKey: .successful) ?? []).map(\.Id)
+        failed = try c.decodeIfPresent([SQSBatchFailure].self, forKey: .failed) ?? []
+    }
+}
+
+/// Result of SendMessage.
+public struct SQSSendResult: Codable, Sendable, Equatable {
+    public var messageId: String
+    public var md5OfMessageBody: String?
+    public var md5OfMessageAttributes: String?
+    public var sequenceNumber: String?
+    enum CodingKeys: String, CodingKey {
+        case messageId = "MessageId", md5OfMessageBody = "MD5OfMessageBody"
+        case md5OfMessageAttributes = "MD5OfMessageAttributes", sequenceNumber = "SequenceNumber"
+    }
+}
+
+/// One entry of a SendMessageBatch request.
+public struct SQSSendEntry: Codable, Sendable, Equatable {
+    public var id: String
+    public var messageBody: String
+    public var delaySeconds: Int?
+    public var messageAttributes: [String: SQSMessageAttributeValue]?
+    public init(id: String, messageBody: String, delaySeconds: Int? = nil,
+                messageAttributes: [String: SQSMessageAttributeValue]? = nil) {
+        self.id = id
+        self.messageBody = messageBody
+        self.delaySeconds = delaySeconds
+        self.messageAttributes = messageAttributes
+    }
+    enum CodingKeys: String, CodingKey {
+        case id = "Id", messageBody = "MessageBody", delaySeconds = "DelaySeconds"
+        case messageAttributes = "MessageAttributes"
+    }
+}
+
+/// Result of SendMessageBatch.
+public struct SQSSendBatchResult: Decodable, Sendable, Equatable {
+    public struct Success: Codable, Sendable, Equatable {
+        public var id: String
+        public var messageId: String
+        public var md5OfMessageBody: String?
+        enum CodingKeys: String, CodingKey {
+            case id = "Id", messageId = "MessageId", md5OfMessageBody = "MD5OfMessageBody"
+        }
+    }
+    public var successful: [Success]
+    public var failed: [SQSBatchFailure]
+    enum CodingKeys: String, CodingKey { case successful = "Successful", failed = "Failed" }
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        successful = try c.decodeIfPresent([Success].self, forKey: .successful) ?? []
+        failed = try c.decodeIfPresent([SQSBatchFailure].self, forKey: .failed) ?? []
+    }
+}
