@@ -4,7 +4,7 @@ import OrdlogCore
 
 /// The `ordlog` command: an event-sourced processor for an SNS → SQS → DynamoDB order pipeline.
 @main
-struct Ordlog: ParsableCommand {
+struct Ordlog: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ordlog",
         abstract: "Event-sourced order processor: every SQS message is logged before it is projected.",
@@ -18,10 +18,11 @@ struct Ordlog: ParsableCommand {
               1   a check found differences or damage (replay --verdict, verify)
               3   some messages were dead-lettered in this run
               4   bad input: a file could not be read, or held entries that are not SQS messages
+              5   an AWS call failed (credentials, permissions, endpoint, throttling after retries)
               64  usage error (bad flags or arguments)
               70  the event log or projection could not be read or written
             """,
         version: "0.1.0",
-        subcommands: [Ingest.self, Orders.self, History.self]
+        subcommands: [Ingest.self, Orders.self, History.self, Setup.self, Publish.self, Consume.self]
     )
 }

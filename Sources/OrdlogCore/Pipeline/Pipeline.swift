@@ -98,21 +98,10 @@ public final class Pipeline {
         var local = IngestSummary()
         let processed = try log.write { () throws -> [ProcessedReceive] in
             let now = clock()
-            var toProcess: [LoggedReceive] = []
-            for message in batch {
-                local.received += 1
-                if message.inputError != nil { local.inputErrors += 1 }
-                switch try log.append(message, receivedAt: now) {
-                case .appended(let r):
-                    local.appended += 1
-                    toProcess.append(r)
-                case .alreadyLogged:
-                    local.alreadyLogged += 1
-                }
-            }
+            let appended = try appendInTransaction(batch, receivedAt: now, summary: &local)
             var out: [ProcessedReceive] = []
-            out.reserveCapacity(toProcess.count)
-            for r in toProcess {
+            out.reserveCapacity(appended.count)
+            for r in appended {
                 let p = try process(r, trigger: "receive", attemptedAt: now)
                 local.count(p.attempt.decision)
                 out.append(p)
@@ -121,6 +110,62 @@ public final class Pipeline {
         }
         summary.add(local)
         return processed
+    }
+
+    /// Appends a batch in its own transaction and commits it, before anything is processed: the consumer's
+    /// first step. Returns the newly appended receives and the sequences of receives already logged.
+    /// - Throws: ``SQLiteError``; then nothing of the batch was appended.
+    public func append(batch: [IncomingMessage], summary: inout IngestSummary) throws
+        -> (appended: [LoggedReceive], alreadyLogged: [Int64]) {
+        var local = IngestSummary()
+        var already: [Int64] = []
+        let appended = try log.write {
+            try appendInTransaction(batch, receivedAt: clock(), summary: &local, alreadyLogged: &already)
+        }
+        summary.add(local)
+        return (appended, already)
+    }
+
+    private func appendInTransaction(_ batch: [IncomingMessage], receivedAt: Int64, summary: inout IngestSummary)
+        throws -> [LoggedReceive] {
+        var ignored: [Int64] = []
+        return try appendInTransaction(batch, receivedAt: receivedAt, summary: &summary, alreadyLogged: &ignored)
+    }
+
+    private func appendInTransaction(_ batch: [IncomingMessage], receivedAt: Int64, summary: inout IngestSummary,
+                                     alreadyLogged: inout [Int64]) throws -> [LoggedReceive] {
+        var appended: [LoggedReceive] = []
+        appended.reserveCapacity(batch.count)
+        for message in batch {
+            summary.received += 1
+            if message.inputError != nil { summary.inputErrors += 1 }
+            switch try log.append(message, receivedAt: receivedAt) {
+            case .appended(let r):
+                summary.appended += 1
+                appended.append(r)
+            case .alreadyLogged(let seq):
+                summary.alreadyLogged += 1
+                alreadyLogged.append(seq)
+            }
+        }
+        return appended
+    }
+
+    /// Decides what `receive` means given the local projection's state (no writes).
+    public func decide(_ receive: LoggedReceive) -> Decision {
+        processor.decide(receive, state: projection)
+    }
+
+    /// Records a decision made outside a transaction (for example after a DynamoDB write): applies it to the
+    /// local projection and appends the attempt, in one transaction.
+    @discardableResult
+    public func record(_ receive: LoggedReceive, decision: Decision, trigger: String = "receive",
+                       summary: inout IngestSummary) throws -> LoggedAttempt {
+        let attempt = try log.write {
+            try apply(receive, decision: decision, trigger: trigger, attemptedAt: clock())
+        }
+        summary.count(attempt.decision)
+        return attempt
     }
 
     /// Processes receives that were appended but never processed (an interrupted consumer).
@@ -141,7 +186,15 @@ public final class Pipeline {
 
     /// Decides, projects and records one attempt. Must run inside `log.write`.
     func process(_ r: LoggedReceive, trigger: String, attemptedAt: Int64) throws -> ProcessedReceive {
-        var decision = processor.decide(r, state: projection)
+        let attempt = try apply(r, decision: processor.decide(r, state: projection), trigger: trigger,
+                                attemptedAt: attemptedAt)
+        return ProcessedReceive(receive: r, attempt: attempt)
+    }
+
+    /// Applies `decision` to the local projection (turning a failed write into a transient failure) and appends
+    /// the attempt. Must run inside `log.write`.
+    func apply(_ r: LoggedReceive, decision: Decision, trigger: String, attemptedAt: Int64) throws -> LoggedAttempt {
+        var decision = decision
         if decision.outcome.isFinal {
             do {
                 try log.db.savepoint("project") { try projection.apply(decision, receive: r) }
@@ -161,6 +214,6 @@ public final class Pipeline {
             "event.sequence": "\(r.seq)", "sqs.message_id": "\(r.messageId ?? "-")",
             "order.outcome": "\(decision.outcome.rawValue)",
         ])
-        return ProcessedReceive(receive: r, attempt: attempt)
+        return attempt
     }
 }

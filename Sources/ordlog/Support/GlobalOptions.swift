@@ -41,6 +41,7 @@ struct CLIError: Error, CustomStringConvertible {
         case checkFailed = 1
         case deadLettered = 3
         case badInput = 4
+        case aws = 5
         case storage = 70
     }
     var code: Code

@@ -1,0 +1,199 @@
+import Foundation
+import Logging
+import OrdlogAWS
+
+/// How ``Consumer`` consumes a queue. Every property has a default that matches the seed pipeline.
+public struct ConsumerConfiguration: Sendable {
+    /// The queue URL, e.g. `https://sqs.us-east-1.amazonaws.com/123456789012/OrderQueue`.
+    public var queueUrl: String
+    /// The DynamoDB table to project into; nil projects only into the local projection.
+    public var tableName: String?
+    /// Long-poll wait per ReceiveMessage, 0…20 seconds. Default 20.
+    public var waitTimeSeconds = 20
+    /// Messages per ReceiveMessage, 1…10. Default 10.
+    public var maxNumberOfMessages = 10
+    /// Visibility timeout requested on receive, in seconds; nil uses the queue's. Also the period of the
+    /// visibility extension for slow batches (extended once half of it has passed).
+    public var visibilityTimeout: Int?
+    /// Visibility timeout set on messages whose attempt failed, in seconds (0 = redeliver at once); nil leaves
+    /// them until their visibility timeout ends.
+    public var failedVisibilityTimeout: Int?
+    /// Stop after receiving this many messages.
+    public var maxMessages: Int?
+    /// Stop when a receive returns no message.
+    public var untilEmpty = false
+    /// The redrive policy's maxReceiveCount, used to mark dead-lettered attempts in the log. Default 3.
+    public var maxReceiveCount: Int64 = 3
+
+    public init(queueUrl: String, tableName: String? = nil) {
+        self.queueUrl = queueUrl
+        self.tableName = tableName
+    }
+}
+
+/// Progress of a consumer run, reported after every batch.
+public struct ConsumerProgress: Sendable {
+    public var summary: IngestSummary
+    /// Messages deleted from the queue (final outcomes).
+    public var deleted: Int
+    /// Seconds since the run started.
+    public var elapsed: Double
+}
+
+/// The SQS consumer: receive → append the batch (one transaction, committed) → decide → project (local and
+/// DynamoDB) → record each attempt → delete the messages whose outcome is final.
+///
+/// Failed messages (rejected or transient) are not deleted: SQS redelivers them, and the queue's own redrive
+/// policy moves a poison message to the dead-letter queue after maxReceiveCount receives, while the log holds
+/// every attempt. A crash at any point loses nothing: receives appended but not processed are processed on the
+/// next start; messages processed but not deleted come back and are recognised as duplicates.
+public final class Consumer {
+    public let pipeline: Pipeline
+    public let sqs: SQSClient
+    public let dynamo: DynamoDBProjection?
+    public let configuration: ConsumerConfiguration
+    let logger: Logger
+    public private(set) var deleted = 0
+
+    public init(pipeline: Pipeline, sqs: SQSClient, dynamo: DynamoDBProjection?, configuration: ConsumerConfiguration,
+                logger: Logger = Logger(label: "ordlog.consumer", factory: { _ in SwiftLogNoOpLogHandler() })) {
+        self.pipeline = pipeline
+        self.sqs = sqs
+        self.dynamo = dynamo
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Reads the queue's RedrivePolicy `maxReceiveCount` (nil when the queue has no redrive policy).
+    public static func maxReceiveCount(sqs: SQSClient, queueUrl: String) async throws -> Int64? {
+        let attributes = try await sqs.getQueueAttributes(queueUrl: queueUrl, names: ["RedrivePolicy"])
+        guard let policy = attributes["RedrivePolicy"], let o = try? JSONParser.parse(policy).objectValue else {
+            return nil
+        }
+        switch o["maxReceiveCount"] {
+        case .number(let n)?: return Int64(n)
+        case .string(let s)?: return Int64(s)
+        default: return nil
+        }
+    }
+
+    /// Consumes until `shouldStop()` is true (checked between batches), `maxMessages` is reached, or (with
+    /// `untilEmpty`) a receive returns nothing. The batch in flight is always finished.
+    /// - Throws: ``SQLiteError`` when the log cannot be written (nothing of that batch is deleted), or AWS
+    ///   errors from ReceiveMessage after retries.
+    public func run(shouldStop: @Sendable () -> Bool = { false },
+                    progress: (ConsumerProgress) -> Void = { _ in }) async throws -> IngestSummary {
+        var summary = IngestSummary()
+        let start = Date()
+        try await processUnprocessed(summary: &summary)
+        while !shouldStop() && !Task.isCancelled {
+            if let max = configuration.maxMessages, summary.received >= max { break }
+            let wanted = min(configuration.maxNumberOfMessages, (configuration.maxMessages ?? .max) - summary.received)
+            let result = try await sqs.receiveMessage(
+                queueUrl: configuration.queueUrl, maxNumberOfMessages: wanted,
+                waitTimeSeconds: configuration.waitTimeSeconds, visibilityTimeout: configuration.visibilityTimeout)
+            let receivedAt = Date()
+            if result.messages.isEmpty {
+                if configuration.untilEmpty { break }
+                continue
+            }
+            try await handle(batch: incomingMessages(result), receivedAt: receivedAt, summary: &summary)
+            progress(ConsumerProgress(summary: summary, deleted: deleted, elapsed: Date().timeIntervalSince(start)))
+        }
+        return summary
+    }
+
+    /// The messages of a ReceiveMessage response, parsed from the raw bytes so the log keeps them as received.
+    func incomingMessages(_ result: SQSReceiveResult) -> [IncomingMessage] {
+        let url = configuration.queueUrl
+        if let (_, parsed) = try? TrafficReader.parse([UInt8](result.rawBody), name: url),
+            parsed.count == result.messages.count
+        {
+            return parsed.map { var m = $0; m.source = url; return m }
+        }
+        // The raw body did not parse as expected (should not happen): log the decoded messages instead.
+        return result.messages.map { m in
+            IncomingMessage(
+                messageId: m.messageId, receiptHandle: m.receiptHandle, md5OfBody: m.md5OfBody, body: Array(m.body.utf8),
+                attributes: JSONObject(m.attributes.sorted { $0.key < $1.key }.map { (key: $0.key, value: .string($0.value)) }),
+                md5OfMessageAttributes: m.md5OfMessageAttributes, source: url)
+        }
+    }
+
+    func handle(batch: [IncomingMessage], receivedAt: Date, summary: inout IngestSummary) async throws {
+        let (appended, already) = try pipeline.append(batch: batch, summary: &summary)
+        var toDelete: [String] = []
+        var failed: [String] = []
+        for seq in already {
+            // A receive the log already holds (a restart): delete it if its outcome was final.
+            if let r = try pipeline.log.receive(seq: seq), let handle = r.receiptHandle,
+                try pipeline.log.attempts(receiveSeq: seq).last?.decision.outcome.isFinal == true
+            {
+                toDelete.append(handle)
+            }
+        }
+        var extendedAt = receivedAt
+        for (index, r) in appended.enumerated() {
+            if let vt = configuration.visibilityTimeout, vt > 1, Date().timeIntervalSince(extendedAt) > Double(vt) / 2 {
+                try? await extendVisibility(appended[index...].compactMap(\.receiptHandle), seconds: vt)
+                extendedAt = Date()
+            }
+            var decision = pipeline.decide(r)
+            if let dynamo {
+                decision = await dynamo.apply(decision, receive: r, maxReceiveCount: configuration.maxReceiveCount)
+            }
+            let attempt = try pipeline.record(r, decision: decision, summary: &summary)
+            guard let handle = r.receiptHandle else { continue }
+            if attempt.decision.outcome.isFinal { toDelete.append(handle) } else { failed.append(handle) }
+        }
+        try await delete(toDelete)
+        if let seconds = configuration.failedVisibilityTimeout, !failed.isEmpty {
+            try? await extendVisibility(failed, seconds: seconds)
+        }
+    }
+
+    /// Processes receives appended by an earlier, interrupted run (no delete: SQS redelivers them, and the
+    /// redelivery is then a duplicate and deleted).
+    func processUnprocessed(summary: inout IngestSummary) async throws {
+        for r in try pipeline.log.unprocessedReceives() {
+            var decision = pipeline.decide(r)
+            if let dynamo {
+                decision = await dynamo.apply(decision, receive: r, maxReceiveCount: configuration.maxReceiveCount)
+            }
+            try pipeline.record(r, decision: decision, summary: &summary)
+            summary.resumed += 1
+        }
+    }
+
+    func delete(_ handles: [String]) async throws {
+        var start = 0
+        while start < handles.count {
+            let chunk = Array(handles[start..<min(start + 10, handles.count)])
+            start += chunk.count
+            let entries = chunk.enumerated().map { SQSDeleteEntry(id: "m\($0.offset)", receiptHandle: $0.element) }
+            do {
+                let result = try await sqs.deleteMessageBatch(queueUrl: configuration.queueUrl, entries: entries)
+                deleted += result.successful.count
+                for failure in result.failed {
+                    logger.warning("DeleteMessageBatch entry failed; the message will be redelivered and deduplicated",
+                                   metadata: ["sqs.error_code": "\(failure.code)"])
+                }
+            } catch {
+                logger.warning("DeleteMessageBatch failed; the messages will be redelivered and deduplicated",
+                               metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    func extendVisibility(_ handles: [String], seconds: Int) async throws {
+        var start = 0
+        while start < handles.count {
+            let chunk = Array(handles[start..<min(start + 10, handles.count)])
+            start += chunk.count
+            let entries = chunk.enumerated().map {
+                SQSVisibilityEntry(id: "v\($0.offset)", receiptHandle: $0.element, visibilityTimeout: seconds)
+            }
+            _ = try await sqs.changeMessageVisibilityBatch(queueUrl: configuration.queueUrl, entries: entries)
+        }
+    }
+}

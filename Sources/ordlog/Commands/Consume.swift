@@ -1,0 +1,92 @@
+import ArgumentParser
+import Foundation
+import OrdlogAWS
+import OrdlogCore
+
+struct Consume: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "consume",
+        abstract: "Consume the SQS queue: log every message, project into DynamoDB, delete what is final.",
+        discussion: """
+            Long-polls the queue. Each received batch is appended to the event log in one transaction before \
+            anything else happens; then each message is decided, projected into the local projection and (with \
+            --table) into DynamoDB with a conditional PutItem on the order's timestamp, and its attempt is \
+            logged. Only messages whose outcome is final (projected, duplicate, stale) are deleted; failed ones \
+            are left for SQS to redeliver, so the queue's redrive policy moves a poison message to the DLQ \
+            while the log keeps every attempt. Visibility is extended for slow batches. SIGINT/SIGTERM finish \
+            the batch in flight and exit cleanly; a second signal exits at once.
+
+            Examples:
+              ordlog consume --queue OrderQueue --table Orders
+              ordlog consume --queue-url $QUEUE_URL --table Orders --until-empty --wait-time 1
+              AWS_ENDPOINT_URL=http://127.0.0.1:5000 ordlog consume --queue OrderQueue --table Orders --max-messages 100
+
+            Exit codes: 0 stopped cleanly, 3 some messages were dead-lettered, 5 an AWS call failed, 70 log error.
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var aws: AWSOptions
+    @Option(help: "The queue URL.") var queueUrl: String?
+    @Option(help: "The queue name (resolved with GetQueueUrl).") var queue: String?
+    @Option(help: "DynamoDB table to project into (omit to project only locally).") var table: String?
+    @Option(help: "Long-poll wait per receive, 0…20 s.") var waitTime = 20
+    @Option(help: "Visibility timeout requested per receive, in seconds (default: the queue's).") var visibilityTimeout: Int?
+    @Option(help: "Visibility timeout set on failed messages, in seconds (0 = redeliver at once; default: leave them).")
+    var failedVisibilityTimeout: Int?
+    @Option(help: "Stop after this many messages.") var maxMessages: Int?
+    @Flag(help: "Stop when a receive returns no message.") var untilEmpty = false
+    @Option(help: "maxReceiveCount for marking dead-lettered attempts (default: the queue's RedrivePolicy, else 3).")
+    var maxReceiveCount: Int64?
+
+    func validate() throws {
+        if queueUrl == nil && queue == nil { throw ValidationError("give --queue-url URL or --queue NAME") }
+        guard (0...20).contains(waitTime) else { throw ValidationError("--wait-time must be 0…20 seconds") }
+    }
+
+    func run() async throws {
+        try await runReportingErrorsAsync {
+            let config = try aws.configuration()
+            let sqs = SQSClient(configuration: config, logger: global.makeLogger("ordlog.aws"))
+            let url: String
+            if let queueUrl { url = queueUrl } else { url = try await sqs.getQueueUrl(name: queue!) }
+            var c = ConsumerConfiguration(queueUrl: url, tableName: table)
+            c.waitTimeSeconds = waitTime
+            c.visibilityTimeout = visibilityTimeout
+            c.failedVisibilityTimeout = failedVisibilityTimeout
+            c.maxMessages = maxMessages
+            c.untilEmpty = untilEmpty
+            if let maxReceiveCount {
+                c.maxReceiveCount = maxReceiveCount
+            } else if let fromQueue = try await Consumer.maxReceiveCount(sqs: sqs, queueUrl: url) {
+                c.maxReceiveCount = fromQueue
+            }
+            var rules = ValidationRules()
+            rules.maxReceiveCount = c.maxReceiveCount
+            let log = try global.openLog()
+            let pipeline = Pipeline(log: log, processor: OrderProcessor(rules: rules), logger: global.makeLogger("ordlog.pipeline"))
+            let dynamo = table.map { DynamoDBProjection(client: DynamoDBClient(configuration: config), tableName: $0) }
+            let consumer = Consumer(pipeline: pipeline, sqs: sqs, dynamo: dynamo, configuration: c,
+                                    logger: global.makeLogger("ordlog.consumer"))
+            let stop = StopFlag()
+            stop.installSignalHandlers()
+            let progress = Progress(label: "consume")
+            let summary = try await consumer.run(shouldStop: { stop.isSet }) { p in
+                let rate = p.elapsed > 0 ? Double(p.summary.received) / p.elapsed : 0
+                progress.update("received \(p.summary.received), projected \(p.summary.projected), "
+                    + "failed \(p.summary.rejected + p.summary.failed), \(String(format: "%.0f", rate)) msg/s")
+            }
+            progress.finish()
+            if global.json {
+                var o = summaryJSON(summary)
+                o.members.append(("deleted", .number(String(consumer.deleted))))
+                o.members.append(("queueUrl", .string(url)))
+                out(JSONWriter.string(.object(o)))
+            } else {
+                out(renderSummary(summary))
+                out("deleted \(consumer.deleted) messages from \(url)")
+            }
+            if summary.deadLettered > 0 { throw CLIError(code: .deadLettered, message: "") }
+        }
+    }
+}

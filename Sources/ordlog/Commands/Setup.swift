@@ -1,0 +1,84 @@
+import ArgumentParser
+import Foundation
+import OrdlogAWS
+import OrdlogCore
+
+struct Setup: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "setup",
+        abstract: "Create the pipeline's AWS resources idempotently and report what was created or found.",
+        discussion: """
+            Creates the DynamoDB table Orders (partition key orderId, String, on-demand), the SNS topic \
+            OrderTopic, the SQS queues OrderQueue and OrderDLQ (14-day retention) with the redrive policy \
+            maxReceiveCount 3, the queue policy that lets the topic send, and the subscription. Running it \
+            again changes nothing.
+
+            Examples:
+              ordlog setup --endpoint-url http://127.0.0.1:5000 --region us-east-1
+              ordlog setup --raw-delivery --queue OrderQueueRaw
+              ordlog setup --print-iam-policy --account-id 123456789012 > consumer-policy.json
+
+            Exit codes: 0 done, 5 an AWS call failed, 64 usage error.
+            """
+    )
+
+    @OptionGroup var aws: AWSOptions
+    @Option(help: "DynamoDB table name.") var table = "Orders"
+    @Option(help: "SNS topic name.") var topic = "OrderTopic"
+    @Option(help: "SQS queue name.") var queue = "OrderQueue"
+    @Option(help: "Dead-letter queue name.") var dlq = "OrderDLQ"
+    @Option(help: "The redrive policy's maxReceiveCount.") var maxReceiveCount = 3
+    @Option(help: "The queue's visibility timeout, in seconds.") var visibilityTimeout = 30
+    @Flag(help: "Turn on raw message delivery on the subscription (no SNS envelope).") var rawDelivery = false
+    @Flag(help: "Print the least-privilege IAM policy the consumer needs, and call nothing.") var printIamPolicy = false
+    @Option(help: "Account id for --print-iam-policy resources (default *).") var accountId = "*"
+    @Flag(help: "Print the report as JSON.") var json = false
+
+    var resources: PipelineResources {
+        var r = PipelineResources()
+        r.tableName = table
+        r.topicName = topic
+        r.queueName = queue
+        r.dlqName = dlq
+        r.maxReceiveCount = maxReceiveCount
+        r.visibilityTimeout = visibilityTimeout
+        r.rawMessageDelivery = rawDelivery
+        return r
+    }
+
+    func validate() throws {
+        guard (1...1000).contains(maxReceiveCount) else { throw ValidationError("--max-receive-count must be 1…1000") }
+        guard (0...43_200).contains(visibilityTimeout) else { throw ValidationError("--visibility-timeout must be 0…43200 seconds") }
+    }
+
+    func run() async throws {
+        try await runReportingErrorsAsync {
+            if printIamPolicy {
+                let region = aws.region ?? ProcessInfo.processInfo.environment["AWS_REGION"]
+                    ?? ProcessInfo.processInfo.environment["AWS_DEFAULT_REGION"] ?? "*"
+                out(PipelineSetup.consumerIAMPolicy(resources, region: region, account: accountId))
+                return
+            }
+            let config = try aws.configuration()
+            let report = try await PipelineSetup.ensure(
+                resources, sqs: SQSClient(configuration: config), sns: SNSClient(configuration: config),
+                dynamo: DynamoDBClient(configuration: config))
+            if json {
+                out(JSONWriter.string(.object(JSONObject([
+                    ("tableName", .string(report.tableName)), ("topicArn", .string(report.topicArn)),
+                    ("queueUrl", .string(report.queueUrl)), ("queueArn", .string(report.queueArn)),
+                    ("dlqUrl", .string(report.dlqUrl)), ("dlqArn", .string(report.dlqArn)),
+                    ("subscriptionArn", .string(report.subscriptionArn)),
+                    ("resources", .array(report.entries.map { e in
+                        .object(JSONObject([("kind", .string(e.kind)), ("id", .string(e.identifier)), ("status", .string(e.status))]))
+                    })),
+                ]))))
+            } else {
+                var t = Table("resource", "id", "status")
+                for e in report.entries { t.add(e.kind, e.identifier, e.status) }
+                out(t.render())
+                out("Next: ordlog publish --topic-arn \(report.topicArn) FILE; ordlog consume --queue-url \(report.queueUrl) --table \(report.tableName)")
+            }
+        }
+    }
+}

@@ -1,0 +1,78 @@
+import ArgumentParser
+import Foundation
+import OrdlogAWS
+import OrdlogCore
+
+/// Where and as whom to call AWS. Resolved the AWS CLI's way: flags, then AWS_* environment variables, then
+/// the profile in ~/.aws/credentials and ~/.aws/config.
+struct AWSOptions: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "Endpoint for every AWS service, e.g. http://127.0.0.1:5000 for moto_server or LocalStack. Env: AWS_ENDPOINT_URL (per service: AWS_ENDPOINT_URL_SQS, _SNS, _DYNAMODB).",
+        valueName: "url"))
+    var endpointUrl: String?
+
+    @Option(help: ArgumentHelp("AWS Region. Env: AWS_REGION, AWS_DEFAULT_REGION, or the profile's region.", valueName: "region"))
+    var region: String?
+
+    @Option(help: ArgumentHelp("Named profile from ~/.aws/credentials and ~/.aws/config. Env: AWS_PROFILE.", valueName: "name"))
+    var profile: String?
+
+    func configuration() throws -> AWSConfiguration {
+        do {
+            return try AWSConfiguration.resolve(
+                environment: ProcessInfo.processInfo.environment,
+                overrides: AWSConfigurationOverrides(profile: profile, region: region, endpointURL: endpointUrl))
+        } catch {
+            throw CLIError(code: .aws, message: "\(error)")
+        }
+    }
+}
+
+/// Runs an async command body, mapping errors to documented exit codes (AWS failures → 5).
+func runReportingErrorsAsync(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let error as CLIError {
+        if !error.message.isEmpty { err("ordlog: \(error.message)") }
+        throw ExitCode(error.code.rawValue)
+    } catch let error as SQLiteError {
+        err("ordlog: event log error: \(error)")
+        throw ExitCode(CLIError.Code.storage.rawValue)
+    } catch let error as AWSServiceError {
+        err("ordlog: \(error)")
+        throw ExitCode(CLIError.Code.aws.rawValue)
+    } catch let error as AWSTransportError {
+        err("ordlog: \(error)")
+        throw ExitCode(CLIError.Code.aws.rawValue)
+    } catch let error as AWSResponseDecodingError {
+        err("ordlog: \(error)")
+        throw ExitCode(CLIError.Code.aws.rawValue)
+    }
+}
+
+/// A flag set from signal handlers: SIGINT/SIGTERM ask the consumer to finish its batch and stop.
+final class StopFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stopped = false
+    private var sources: [DispatchSourceSignal] = []
+
+    var isSet: Bool { lock.withLock { stopped } }
+
+    func set() { lock.withLock { stopped = true } }
+
+    /// Installs handlers: the first SIGINT/SIGTERM sets the flag; a second one exits at once (status 130).
+    func installSignalHandlers() {
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { [weak self] in
+                guard let self else { return }
+                if self.isSet { exit(130) }
+                self.set()
+                err("ordlog: stopping after the batch in flight (signal again to stop at once)")
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+}
