@@ -53,7 +53,7 @@ let package = Package(
         // Test fixtures: a moto_server launcher and the shared samples locator. Foundation only.
         .target(name: "OrdlogTestSupport"),
         .testTarget(name: "OrdlogAWSTests", dependencies: ["OrdlogAWS", "OrdlogTestSupport"]),
-        .testTarget(name: "OrdlogCLITests", dependencies: ["OrdlogCore"]),
+        .testTarget(name: "OrdlogCLITests", dependencies: ["OrdlogCore", "OrdlogAWS", "OrdlogTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,197 @@
+import Foundation
+import OrdlogAWS
+import OrdlogCore
+import OrdlogTestSupport
+import Testing
+
+/// The whole pipeline through the ordlog binary against a real moto_server on loopback.
+@Suite(.serialized) struct AWSEndToEndTests {
+    static func env(_ server: MotoServer, secret: String = "testing") -> [String: String] {
+        ["AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": secret, "AWS_REGION": "us-east-1",
+         "AWS_ENDPOINT_URL": server.endpoint.absoluteString, "AWS_PROFILE": "", "AWS_CONFIG_FILE": "/nonexistent",
+         "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"]
+    }
+
+    static func config(_ server: MotoServer) -> AWSConfiguration {
+        AWSConfiguration(credentials: AWSCredentials(accessKeyId: "testing", secretAccessKey: "testing", source: "test"),
+                         region: "us-east-1", endpointOverrides: [.sqs: server.endpoint, .sns: server.endpoint, .dynamodb: server.endpoint])
+    }
+
+    static func json(_ text: String) throws -> JSONObject {
+        try #require(try JSONParser.parse(text.trimmingCharacters(in: .whitespacesAndNewlines)).objectValue)
+    }
+
+    /// `count` orders as JSON Lines; the order with index `malformedAt` is replaced by a line that is not JSON.
+    static func orders(_ count: Int, malformedAt: Int? = nil) -> (text: String, expected: [OrderItem]) {
+        var lines: [String] = []
+        var expected: [OrderItem] = []
+        for i in 0..<count {
+            if i == malformedAt {
+                lines.append("{\"orderId\": \"ord-broken\", quantity: 1")
+                continue
+            }
+            let item = OrderItem(orderId: String(format: "ord-%04d", i), userId: "user-\(i % 7)",
+                                 itemName: i % 5 == 0 ? "Café crème – 東京 🍣" : "Widget \(i)", quantity: Int64(i % 9 + 1),
+                                 status: ["PENDING", "PAID", "SHIPPED"][i % 3],
+                                 timestamp: RFC3339.format(milliseconds: 1_767_261_600_000 + Int64(i) * 1000))
+            lines.append(item.json)
+            expected.append(item)
+        }
+        return (lines.joined(separator: "\n") + "\n", expected)
+    }
+
+    @Test("setup → publish 50 orders incl. a malformed one → consume → Scan equals expected; the malformed one is in the DLQ")
+    func endToEnd() async throws {
+        let server = try await MotoServer.start()
+        defer { server.stop() }
+        let env = Self.env(server)
+        let dir = CLI.tempDir()
+        let db = dir.appendingPathComponent("e2e.db").path
+
+        let setup = try CLI.run(["setup", "--json"], env: env)
+        #expect(setup.status == 0, "\(setup.stderr)")
+        let report = try Self.json(setup.stdout)
+        let queueUrl = try #require(report["queueUrl"]?.stringValue)
+        let dlqUrl = try #require(report["dlqUrl"]?.stringValue)
+        let again = try CLI.run(["setup"], env: env)  // idempotent
+        #expect(again.status == 0)
+        #expect(again.stdout.contains("dynamodb-table    Orders"))
+        #expect(again.stdout.contains("found"))
+
+        let (text, expected) = Self.orders(50, malformedAt: 17)
+        let file = dir.appendingPathComponent("orders.jsonl")
+        try text.write(to: file, atomically: true, encoding: .utf8)
+        let publish = try CLI.run(["publish", "--topic", "OrderTopic", "--json", file.path], env: env)
+        #expect(publish.status == 0, "\(publish.stderr)")
+        #expect(try Self.json(publish.stdout)["published"] == .number("50"))
+
+        let consume = try CLI.run(["consume", "--db", db, "--queue-url", queueUrl, "--table", "Orders", "--until-empty",
+                                   "--wait-time", "1", "--failed-visibility-timeout", "0", "--json"], env: env)
+        #expect(consume.status == 3, "\(consume.stderr)")  // the malformed message was dead-lettered
+        let summary = try Self.json(consume.stdout)
+        #expect(summary["projected"] == .number("49"))
+        #expect(summary["rejected"] == .number("3"))
+        #expect(summary["deadLettered"] == .number("1"))
+        #expect(summary["deleted"] == .number("49"))
+
+        let dynamo = DynamoDBProjection(client: DynamoDBClient(configuration: Self.config(server)), tableName: "Orders")
+        let scanned = try await dynamo.orders()
+        #expect(scanned == expected)
+        let raw = try await DynamoDBClient(configuration: Self.config(server)).getItem(tableName: "Orders", key: ["orderId": .s("ord-0005")])
+        #expect(raw?["itemName"] == .s("Café crème – 東京 🍣"))
+        #expect(raw?["quantity"] == .n("6"))
+        #expect(raw?["ordlogTimestampNs"] == .n("1767261605000000000"))
+
+        let sqs = SQSClient(configuration: Self.config(server))
+        let dlq = try await sqs.receiveMessage(queueUrl: dlqUrl, maxNumberOfMessages: 10, waitTimeSeconds: 1)
+        #expect(dlq.messages.count == 1)
+        let dead = try #require(dlq.messages.first)
+        let envelope = try #require(try JSONParser.parse(dead.body).objectValue)
+        #expect(envelope["Message"] == .string("{\"orderId\": \"ord-broken\", quantity: 1"))
+        #expect(dead.attributes["ApproximateReceiveCount"] == "4")  // three receives from OrderQueue, one here
+
+        let log = try EventLog(path: db)
+        let attempts = try log.attempts(messageId: dead.messageId)
+        #expect(attempts.count == 3)
+        #expect(attempts.map(\.decision.errorCode) == ["order.not_json", "order.not_json", "order.not_json"])
+        #expect(attempts.map(\.decision.deadLettered) == [false, false, true])
+        #expect(try log.receives(messageId: dead.messageId).map(\.receiveCount) == [1, 2, 3])
+    }
+
+    @Test("kill -9 consume mid-run and restart: every order ends in DynamoDB exactly as expected, nothing applied twice")
+    func killConsume() async throws {
+        let server = try await MotoServer.start()
+        defer { server.stop() }
+        let env = Self.env(server)
+        let dir = CLI.tempDir()
+        let db = dir.appendingPathComponent("kill.db").path
+        let setup = try CLI.run(["setup", "--json", "--visibility-timeout", "2"], env: env)
+        let queueUrl = try #require(try Self.json(setup.stdout)["queueUrl"]?.stringValue)
+        let (text, expected) = Self.orders(400)
+        let file = dir.appendingPathComponent("orders.jsonl")
+        try text.write(to: file, atomically: true, encoding: .utf8)
+        #expect(try CLI.run(["publish", "--topic", "OrderTopic", file.path], env: env).status == 0)
+
+        let p = Process()
+        p.executableURL = CLI.binary
+        p.arguments = ["consume", "--db", db, "--queue-url", queueUrl, "--table", "Orders", "--until-empty", "--wait-time", "1"]
+        p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        var seen: Int64 = 0
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, p.isRunning {
+            try await Task.sleep(nanoseconds: 20_000_000)
+            if let c = try? SQLiteConnection(path: db, readOnly: true), let n = try? c.scalarInt("SELECT count(*) FROM receives"),
+                n >= 100 {
+                seen = n
+                break
+            }
+        }
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        #expect(seen >= 100)
+        let log = try EventLog(path: db)
+        let before = try #require(try log.db.scalarInt("SELECT count(*) FROM receives"))
+        #expect(before < 400, "the kill came too late to test anything")
+
+        try await Task.sleep(nanoseconds: 2_500_000_000)  // let in-flight messages become visible again
+        var rounds = 0
+        while rounds < 5 {
+            rounds += 1
+            let r = try CLI.run(["consume", "--db", db, "--queue-url", queueUrl, "--table", "Orders", "--until-empty",
+                                 "--wait-time", "3", "--json"], env: env)
+            #expect(r.status == 0, "\(r.stderr)")
+            let sqs = SQSClient(configuration: Self.config(server))
+            let attrs = try await sqs.getQueueAttributes(queueUrl: queueUrl, names: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])
+            if attrs["ApproximateNumberOfMessages"] == "0" && attrs["ApproximateNumberOfMessagesNotVisible"] == "0" { break }
+            try await Task.sleep(nanoseconds: 2_500_000_000)
+        }
+        let dynamo = DynamoDBProjection(client: DynamoDBClient(configuration: Self.config(server)), tableName: "Orders")
+        #expect(try await dynamo.orders() == expected)
+        // Every SQS message was projected exactly once in the log; redeliveries after the kill are duplicates.
+        #expect(try log.db.scalarInt("SELECT count(DISTINCT message_id) FROM attempts WHERE outcome = 'projected'") == 400)
+        #expect(try log.db.scalarInt(
+            "SELECT count(*) FROM (SELECT message_id FROM attempts WHERE outcome = 'projected' GROUP BY message_id HAVING count(*) > 1)") == 0)
+        #expect(try log.db.scalarInt("SELECT count(*) FROM receives r WHERE NOT EXISTS (SELECT 1 FROM attempts a WHERE a.receive_seq = r.seq)") == 0)
+        #expect(try LocalProjection(db: log.db).orders().map(\.item) == expected)
+    }
+
+    @Test("a wrong secret against signature-checking moto: exit 5, the credential source named, the secret never printed")
+    func wrongSecret() async throws {
+        let server = try await MotoServer.start(environment: ["INITIAL_NO_AUTH_ACTION_COUNT": "3"])
+        defer { server.stop() }
+        // The first three unauthenticated calls create an IAM user with an allow-all policy and an access key.
+        let iam = AWSClient(service: .iam, configuration: AWSConfiguration(
+            credentials: AWSCredentials(accessKeyId: "testing", secretAccessKey: "testing", source: "bootstrap"),
+            region: "us-east-1", endpointOverrides: [.iam: server.endpoint]), retryPolicy: .none)
+        _ = try await iam.queryCall(operation: "CreateUser", version: "2010-05-08", parameters: [("UserName", "ordlog")])
+        _ = try await iam.queryCall(operation: "PutUserPolicy", version: "2010-05-08", parameters: [
+            ("UserName", "ordlog"), ("PolicyName", "all"),
+            ("PolicyDocument", #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#),
+        ])
+        let (xml, _) = try await iam.queryCall(operation: "CreateAccessKey", version: "2010-05-08", parameters: [("UserName", "ordlog")])
+        let key = try #require(xml.path("CreateAccessKeyResult", "AccessKey"))
+        let keyId = try #require(key.child("AccessKeyId")?.text)
+        let secret = try #require(key.child("SecretAccessKey")?.text)
+
+        var env = Self.env(server, secret: secret)
+        env["AWS_ACCESS_KEY_ID"] = keyId
+        let good = try CLI.run(["setup", "--json"], env: env)
+        #expect(good.status == 0, "\(good.stderr)")
+
+        let wrong = "wrongSECRET" + String(secret.dropFirst(11))
+        env["AWS_SECRET_ACCESS_KEY"] = wrong
+        for args in [["setup"], ["consume", "--queue", "OrderQueue", "--until-empty", "--wait-time", "0", "--json",
+                                 "--log-level", "trace"],
+                     ["publish", "--topic", "OrderTopic", "--order-id", "o-1"]] {
+            let bad = try CLI.run(args, env: env)
+            #expect(bad.status == 5, "\(args): \(bad.stderr)")
+            #expect(bad.stderr.contains("SignatureDoesNotMatch"), "\(bad.stderr)")
+            #expect(bad.stderr.contains("environment variables"), "\(bad.stderr)")
+            #expect(!bad.stderr.contains(wrong) && !bad.stdout.contains(wrong))
+            #expect(!bad.stderr.contains(secret) && !bad.stdout.contains(secret))
+        }
+    }
+}
