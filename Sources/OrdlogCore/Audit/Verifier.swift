@@ -169,3 +169,22 @@ public enum Verifier {
             message: "the \(what) at seq \(seq) was edited: its stored columns no longer match its hash")
     }
 }
+
+extension LogHead {
+    public init(seq: Int64, hashBytes: [UInt8]) {
+        self.init(seq: seq, hash: hashBytes)
+    }
+
+    /// Parses `SEQ:HEXHASH` as printed by `ordlog head` (64 hex digits), or nil.
+    public init?(parsing text: String) {
+        let parts = text.split(separator: ":", maxSplits: 1)
+        guard parts.count == 2, let seq = Int64(parts[0]), seq >= 0, parts[1].utf8.count == 64 else { return nil }
+        var bytes: [UInt8] = []
+        let hex = Array(parts[1].utf8)
+        for i in stride(from: 0, to: 64, by: 2) {
+            guard let v = UInt8(String(decoding: hex[i..<i + 2], as: UTF8.self), radix: 16) else { return nil }
+            bytes.append(v)
+        }
+        self.init(seq: seq, hash: bytes)
+    }
+}

@@ -42,6 +42,7 @@ struct CLIError: Error, CustomStringConvertible {
         case deadLettered = 3
         case badInput = 4
         case storage = 70
+        case interrupted = 130
     }
     var code: Code
     var message: String
