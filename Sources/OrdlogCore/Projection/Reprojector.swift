@@ -1,3 +1,4 @@
+import CSQLite
 import Foundation
 
 /// What `ordlog reproject` rebuilds.
@@ -163,6 +164,7 @@ public final class Reprojector {
                     if now > last { result.applied += try apply(what, from: last + 1, through: now); last = now }
                 }
             }
+            target.resetActiveStatements()
             try target.execute(
                 """
                 DROP TABLE IF EXISTS orders; DROP TABLE IF EXISTS applied_messages;
@@ -242,5 +244,17 @@ public final class Reprojector {
             return true
         }
         return applied
+    }
+}
+
+extension SQLiteConnection {
+    /// Resets every statement of this connection still positioned on a row (a cached statement read once),
+    /// so that `DROP TABLE` is not refused with "database table is locked".
+    func resetActiveStatements() {
+        var statement = sqlite3_next_stmt(handle, nil)
+        while let s = statement {
+            if sqlite3_stmt_busy(s) != 0 { sqlite3_reset(s) }
+            statement = sqlite3_next_stmt(handle, s)
+        }
     }
 }
