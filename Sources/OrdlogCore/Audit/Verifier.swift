@@ -37,7 +37,7 @@ public struct VerifyResult: Sendable, Equatable {
 /// For every record in seq order it checks: the seq is the previous one plus one (else `deleted`, or
 /// `inserted` when two records share a seq), `prev_hash` equals the previous record's hash, and the hash
 /// recomputed from the stored columns (``RecordHash``) equals the stored hash. At the first failure it
-/// classifies what happened: a record whose content verifies at another position is `reordered`; a record
+/// classifies what happened: a record whose content verifies at another seq (within 256) is `reordered`; a record
 /// whose successor verifies at its position is `inserted`; otherwise `edited`.
 ///
 /// A hash chain without a secret cannot detect the newest records being removed; `head` (a `LogHead` kept
@@ -127,22 +127,18 @@ public enum Verifier {
         }
     }
 
-    /// The seq of the record whose stored hash is `hash`, if any (a full scan: only run at a break).
-    static func seq(withHash hash: [UInt8], in log: EventLog) throws -> Int64? {
-        try log.db.scalarInt(
-            "SELECT seq FROM receives WHERE hash = ?1 UNION ALL SELECT seq FROM attempts WHERE hash = ?1 LIMIT 1",
-            [.blob(hash)])
-    }
-
     static func classifyMismatch(_ log: EventLog, _ record: LogRecord, expectedPrev: [UInt8]) throws -> ChainBreak {
         let seq = record.seq
         let (stored, storedPrev) = hashes(record)
-        // Written at another position? Its prev_hash names its original predecessor.
-        let originalSeq: Int64? = storedPrev == RecordHash.genesis ? 0 : try Self.seq(withHash: storedPrev, in: log)
-        if let p = originalSeq, p + 1 != seq, rehash(record, prev: storedPrev, seq: p + 1) == stored {
-            return ChainBreak(
-                seq: seq, kind: .reordered,
-                message: "the record at seq \(seq) was written as seq \(p + 1): rows were swapped or reordered")
+        // Written at another position? Then its content verifies under another seq nearby.
+        for distance in 1...256 {
+            for m in [seq - Int64(distance), seq + Int64(distance)] where m >= 1 {
+                if rehash(record, prev: storedPrev, seq: m) == stored {
+                    return ChainBreak(
+                        seq: seq, kind: .reordered,
+                        message: "the record at seq \(seq) was written as seq \(m): rows were swapped or reordered")
+                }
+            }
         }
         // Inserted? Then the next record verifies at this position.
         var next: LogRecord?
