@@ -15,14 +15,18 @@ struct Ordlog: AsyncParsableCommand {
 
             Exit codes:
               0   success
-              1   a check found differences or damage (replay --verdict, verify)
+              1   a check found differences or damage (replay --verdict/--expect, verify)
               3   some messages were dead-lettered in this run
               4   bad input: a file could not be read, or held entries that are not SQS messages
               5   an AWS call failed (credentials, permissions, endpoint, throttling after retries)
               64  usage error (bad flags or arguments)
               70  the event log or projection could not be read or written
+              130 interrupted (reproject keeps its checkpoint: run it again to continue)
             """,
         version: "0.1.0",
-        subcommands: [Ingest.self, Orders.self, History.self, Setup.self, Publish.self, Consume.self]
+        subcommands: [
+            Ingest.self, Orders.self, History.self, Replay.self, Reproject.self, InspectDLQ.self, Redrive.self,
+            Verify.self, Head.self, Export.self, Setup.self, Publish.self, Consume.self,
+        ]
     )
 }

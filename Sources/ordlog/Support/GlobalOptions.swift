@@ -43,6 +43,7 @@ struct CLIError: Error, CustomStringConvertible {
         case badInput = 4
         case aws = 5
         case storage = 70
+        case interrupted = 130
     }
     var code: Code
     var message: String

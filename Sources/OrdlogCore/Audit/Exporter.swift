@@ -1,0 +1,88 @@
+import Crypto
+import Foundation
+
+/// Replaces chosen order fields with stable pseudonyms, so captured traffic can be shared as fixtures.
+///
+/// A string field `F` with value `v` becomes `F-` + the first 12 hex digits of HMAC-SHA256(key, v): the
+/// same value always gives the same pseudonym (under one key), so orders stay linked across messages.
+/// Fields are replaced in the order object: the body itself under raw message delivery, or the order
+/// inside an SNS envelope's `Message` string. Only string values are replaced (a number stays a number).
+public struct Redactor: Sendable {
+    /// The key used when `--redact-key` is not given. Public: it keeps pseudonyms stable, not secret.
+    public static let defaultKey = "ordlog-redact-v1"
+
+    public var fields: Set<String>
+    public var key: [UInt8]
+
+    public init(fields: [String], key: String = Redactor.defaultKey) {
+        self.fields = Set(fields)
+        self.key = Array(key.utf8)
+    }
+
+    public func pseudonym(field: String, value: String) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(for: Array(value.utf8), using: SymmetricKey(data: key))
+        return field + "-" + String(RecordHash.hex(Array(mac)).prefix(12))
+    }
+
+    func redact(_ order: JSONObject) -> (JSONObject, Bool) {
+        var changed = false
+        var out = order
+        for i in out.members.indices where fields.contains(out.members[i].key) {
+            if case .string(let v) = out.members[i].value {
+                out.members[i].value = .string(pseudonym(field: out.members[i].key, value: v))
+                changed = true
+            }
+        }
+        return (out, changed)
+    }
+
+    /// The body with the fields replaced, or nil when nothing was replaced (not JSON, no such field).
+    public func redact(body: [UInt8]) -> [UInt8]? {
+        guard case .object(var object)? = try? JSONParser.parse(body) else { return nil }
+        if case .string("Notification")? = object["Type"], case .string(let arn)? = object["TopicArn"],
+            arn.hasPrefix("arn:")
+        {
+            guard let i = object.members.lastIndex(where: { $0.key == "Message" }),
+                case .string(let message) = object.members[i].value,
+                case .object(let order)? = try? JSONParser.parse(Array(message.utf8))
+            else { return nil }
+            let (redacted, changed) = redact(order)
+            guard changed else { return nil }
+            object.members[i].value = .string(JSONWriter.string(.object(redacted)))
+            return JSONWriter.bytes(.object(object))
+        }
+        let (redacted, changed) = redact(object)
+        return changed ? JSONWriter.bytes(.object(redacted)) : nil
+    }
+}
+
+/// Writes logged receives as SQS messages in the ReceiveMessage shape, one JSON object a line.
+///
+/// Line: `{"MessageId":S,"ReceiptHandle":S?,"MD5OfBody":S?,"Body":S,"Attributes":{…},
+/// "MD5OfMessageAttributes":S?,"MessageAttributes":{…}?}` — PascalCase as the SQS API, attributes as
+/// received, members absent when they were absent. `ordlog ingest` and `ordlog replay --traffic` read it.
+/// When a body is redacted, MD5OfBody is recomputed so the export ingests cleanly.
+public enum Exporter {
+    /// The export line for `r` (with newline), or nil for a receive that was not an SQS message.
+    public static func line(_ r: LoggedReceive, redactor: Redactor?) -> (line: [UInt8], redacted: Bool)? {
+        guard let messageId = r.messageId else { return nil }
+        var body = r.body
+        var md5 = r.md5OfBody
+        var redacted = false
+        if let redactor, let rewritten = redactor.redact(body: body) {
+            body = rewritten
+            redacted = true
+            if md5 != nil { md5 = RecordHash.hex(Array(Insecure.MD5.hash(data: body))) }
+        }
+        var m: [(key: String, value: JSONValue)] = [("MessageId", .string(messageId))]
+        if let h = r.receiptHandle { m.append(("ReceiptHandle", .string(h))) }
+        if let md5 { m.append(("MD5OfBody", .string(md5))) }
+        m.append(("Body", .string(String(decoding: body, as: UTF8.self))))
+        m.append(("Attributes", (try? JSONParser.parse(r.attributesJSON)) ?? .object(JSONObject())))
+        if let md5a = r.md5OfMessageAttributes { m.append(("MD5OfMessageAttributes", .string(md5a))) }
+        if let ma = r.messageAttributesJSON, let v = try? JSONParser.parse(ma) { m.append(("MessageAttributes", v)) }
+        var bytes = JSONWriter.bytes(.object(JSONObject(m)))
+        bytes.append(0x0A)
+        return (bytes, redacted)
+    }
+}

@@ -1,0 +1,186 @@
+/// What is wrong at the first broken place of the hash chain.
+public enum ChainBreakKind: String, Sendable {
+    /// A record's stored content no longer matches its hash.
+    case edited
+    /// A sequence number is missing: a record was deleted.
+    case deleted
+    /// A record sits at another sequence than the one it was written at (rows swapped or reordered).
+    case reordered
+    /// A record that was never appended by ordlog sits in the chain (or two records share a sequence).
+    case inserted
+    /// A record's `prev_hash` does not equal the previous record's hash.
+    case brokenLink = "broken-link"
+    /// The newest records are missing or different: the head kept with `ordlog head` is not in the log.
+    case cutOff = "cut-off"
+}
+
+/// The first break found by ``Verifier``.
+public struct ChainBreak: Sendable, Equatable, CustomStringConvertible {
+    public var seq: Int64
+    public var kind: ChainBreakKind
+    public var message: String
+    public var description: String { "seq \(seq): \(kind.rawValue): \(message)" }
+}
+
+/// The result of walking the chain.
+public struct VerifyResult: Sendable, Equatable {
+    /// Records whose hash was recomputed and matched, before the first break.
+    public var verified: Int64 = 0
+    /// The head as stored (newest record), nil for an empty log.
+    public var head: LogHead?
+    public var problem: ChainBreak?
+    public var ok: Bool { problem == nil }
+}
+
+/// Walks the event log's hash chain (both tables, merged by seq) and reports the first broken record.
+///
+/// For every record in seq order it checks: the seq is the previous one plus one (else `deleted`, or
+/// `inserted` when two records share a seq), `prev_hash` equals the previous record's hash, and the hash
+/// recomputed from the stored columns (``RecordHash``) equals the stored hash. At the first failure it
+/// classifies what happened: a record whose content verifies at another seq (within 256) is `reordered`; a record
+/// whose successor verifies at its position is `inserted`; otherwise `edited`.
+///
+/// A hash chain without a secret cannot detect the newest records being removed; `head` (a `LogHead` kept
+/// elsewhere, from `ordlog head`) closes that gap: the record at that seq must exist with that hash.
+public enum Verifier {
+    public static func verify(
+        _ log: EventLog, head kept: LogHead? = nil, progress: (Int64) -> Void = { _ in }
+    ) throws -> VerifyResult {
+        var result = VerifyResult()
+        var expected: Int64 = 1
+        var prevHash = RecordHash.genesis
+        var lastRecord: LogRecord?
+        var keptFound = false
+        try log.forEachRecord { record in
+            let seq = record.seq
+            if let lastRecord, lastRecord.seq == seq {
+                result.problem = ChainBreak(
+                    seq: seq, kind: .inserted,
+                    message: "two records have seq \(seq) (a receive and an attempt): one was inserted")
+                return false
+            }
+            if seq != expected {
+                let kind: ChainBreakKind = seq > expected ? .deleted : .reordered
+                let what = seq > expected
+                    ? (seq - expected == 1 ? "record \(expected) is missing (deleted)"
+                        : "records \(expected)…\(seq - 1) are missing (deleted)")
+                    : "record \(seq) appears after record \(expected - 1)"
+                result.problem = ChainBreak(seq: expected, kind: kind, message: what)
+                return false
+            }
+            let (stored, storedPrev) = hashes(record)
+            let recomputed = rehash(record, prev: storedPrev)
+            if recomputed != stored {
+                result.problem = try classifyMismatch(log, record, expectedPrev: prevHash)
+                return false
+            }
+            if storedPrev != prevHash {
+                result.problem = ChainBreak(
+                    seq: seq, kind: .brokenLink,
+                    message: "record \(seq) does not chain from record \(seq - 1) (prev_hash differs): "
+                        + "a record was inserted or replaced here")
+                return false
+            }
+            if let kept, kept.seq == seq {
+                keptFound = true
+                if kept.hash != stored {
+                    result.problem = ChainBreak(
+                        seq: seq, kind: .cutOff,
+                        message: "the record at the kept head seq \(seq) has hash \(RecordHash.hex(stored)), "
+                            + "not the kept \(RecordHash.hex(kept.hash)): the log was cut off and rewritten")
+                    return false
+                }
+            }
+            prevHash = stored
+            expected = seq + 1
+            lastRecord = record
+            result.verified += 1
+            if result.verified % 65_536 == 0 { progress(seq) }
+            return true
+        }
+        result.head = lastRecord.map { LogHead(seq: $0.seq, hash: prevHash) }
+        if result.problem == nil, let kept, !keptFound, kept.seq > 0 {
+            let end = result.head?.seq ?? 0
+            result.problem = ChainBreak(
+                seq: end + 1, kind: .cutOff,
+                message: "the log ends at seq \(end) but the kept head is seq \(kept.seq): "
+                    + "records \(end + 1)…\(kept.seq) were cut off")
+        }
+        return result
+    }
+
+    static func hashes(_ r: LogRecord) -> (hash: [UInt8], prev: [UInt8]) {
+        switch r {
+        case .receive(let x): (x.hash, x.prevHash)
+        case .attempt(let x): (x.hash, x.prevHash)
+        }
+    }
+
+    static func rehash(_ r: LogRecord, prev: [UInt8], seq: Int64? = nil) -> [UInt8] {
+        switch r {
+        case .receive(var x):
+            if let seq { x.seq = seq }
+            return RecordHash.hash(of: x, prev: prev)
+        case .attempt(var x):
+            if let seq { x.seq = seq }
+            return RecordHash.hash(of: x, prev: prev)
+        }
+    }
+
+    static func classifyMismatch(_ log: EventLog, _ record: LogRecord, expectedPrev: [UInt8]) throws -> ChainBreak {
+        let seq = record.seq
+        let (stored, storedPrev) = hashes(record)
+        // Written at another position? Then its content verifies under another seq nearby.
+        for distance in 1...256 {
+            for m in [seq - Int64(distance), seq + Int64(distance)] where m >= 1 {
+                if rehash(record, prev: storedPrev, seq: m) == stored {
+                    return ChainBreak(
+                        seq: seq, kind: .reordered,
+                        message: "the record at seq \(seq) was written as seq \(m): rows were swapped or reordered")
+                }
+            }
+        }
+        // Inserted? Then the next record verifies at this position.
+        var next: LogRecord?
+        try log.forEachRecord(from: seq + 1, through: seq + 1) { r in
+            next = r
+            return false
+        }
+        if let next {
+            let (nextStored, nextPrev) = hashes(next)
+            if nextPrev == expectedPrev, rehash(next, prev: expectedPrev, seq: seq) == nextStored {
+                return ChainBreak(
+                    seq: seq, kind: .inserted,
+                    message: "the record at seq \(seq) was inserted: the record now at seq \(seq + 1) was "
+                        + "written as seq \(seq)")
+            }
+        }
+        let what: String
+        switch record {
+        case .receive(let r): what = "receive (message \(r.messageId ?? "-"))"
+        case .attempt(let a): what = "attempt (message \(a.messageId ?? "-"), outcome \(a.decision.outcome.rawValue))"
+        }
+        return ChainBreak(
+            seq: seq, kind: .edited,
+            message: "the \(what) at seq \(seq) was edited: its stored columns no longer match its hash")
+    }
+}
+
+extension LogHead {
+    public init(seq: Int64, hashBytes: [UInt8]) {
+        self.init(seq: seq, hash: hashBytes)
+    }
+
+    /// Parses `SEQ:HEXHASH` as printed by `ordlog head` (64 hex digits), or nil.
+    public init?(parsing text: String) {
+        let parts = text.split(separator: ":", maxSplits: 1)
+        guard parts.count == 2, let seq = Int64(parts[0]), seq >= 0, parts[1].utf8.count == 64 else { return nil }
+        var bytes: [UInt8] = []
+        let hex = Array(parts[1].utf8)
+        for i in stride(from: 0, to: 64, by: 2) {
+            guard let v = UInt8(String(decoding: hex[i..<i + 2], as: UTF8.self), radix: 16) else { return nil }
+            bytes.append(v)
+        }
+        self.init(seq: seq, hash: bytes)
+    }
+}

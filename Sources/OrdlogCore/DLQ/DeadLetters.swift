@@ -1,0 +1,170 @@
+/// The SNS envelope fields of a body delivered without raw message delivery.
+public struct SNSEnvelope: Sendable, Equatable {
+    public var topicArn: String?
+    public var messageId: String?
+    public var timestamp: String?
+    public var subject: String?
+    public var messageAttributes: JSONValue?
+}
+
+/// A body taken apart as far as it goes: envelope, order, and where parsing stopped.
+public struct BodyAnatomy: Sendable, Equatable {
+    public var envelope: SNSEnvelope?
+    /// The order object, when the body (or the envelope's Message) parsed as a JSON object.
+    public var order: JSONObject?
+    /// Why parsing stopped before the order, if it did.
+    public var problem: String?
+
+    public init(body: [UInt8]) {
+        let value: JSONValue
+        do { value = try JSONParser.parse(body) } catch {
+            problem = "body is not JSON: \(error)"
+            return
+        }
+        guard case .object(let object) = value else {
+            problem = "body is a JSON \(value.typeName), not an object"
+            return
+        }
+        guard case .string("Notification")? = object["Type"], case .string(let arn)? = object["TopicArn"],
+            arn.hasPrefix("arn:")
+        else {
+            order = object
+            return
+        }
+        envelope = SNSEnvelope(
+            topicArn: arn, messageId: object["MessageId"]?.stringValue, timestamp: object["Timestamp"]?.stringValue,
+            subject: object["Subject"]?.stringValue, messageAttributes: object["MessageAttributes"])
+        guard case .string(let message)? = object["Message"] else {
+            problem = "the SNS envelope's Message is \(object["Message"].map { "a JSON \($0.typeName)" } ?? "missing")"
+            return
+        }
+        do {
+            let inner = try JSONParser.parse(Array(message.utf8))
+            if case .object(let o) = inner { order = o } else { problem = "Message is a JSON \(inner.typeName)" }
+        } catch {
+            problem = "the SNS Message is not JSON: \(error)"
+        }
+    }
+}
+
+/// One failed message with its whole history.
+public struct FailedMessage: Sendable {
+    public var messageId: String
+    public var receives: [LoggedReceive]
+    public var attempts: [LoggedAttempt]
+    /// The latest attempt (dead-lettered for a dead-lettered message).
+    public var latest: LoggedAttempt { attempts[attempts.count - 1] }
+    /// The latest receive (the one a redrive runs against).
+    public var latestReceive: LoggedReceive { receives[receives.count - 1] }
+    public var anatomy: BodyAnatomy
+    public var fingerprint: String { latest.decision.errorFingerprint ?? "unknown" }
+    public var orderId: String? { latest.decision.orderId ?? attempts.lazy.compactMap(\.decision.orderId).first }
+}
+
+/// Failed messages sharing an error fingerprint.
+public struct FingerprintGroup: Sendable {
+    public var fingerprint: String
+    public var messages: [FailedMessage]
+    /// Earliest and latest `received_at` among the group's receives (ms).
+    public var firstSeen: Int64
+    public var lastSeen: Int64
+}
+
+/// The dead-letter view: failed messages grouped by fingerprint, and input that was not an SQS message.
+public struct DeadLetterReport: Sendable {
+    public var groups: [FingerprintGroup]
+    /// Receives that were not SQS messages at all (`input_error`), in log order.
+    public var inputErrors: [LoggedReceive]
+    public var messageCount: Int { groups.reduce(0) { $0 + $1.messages.count } }
+}
+
+extension EventLog {
+    /// Message ids whose latest attempt failed (rejected or failed), dead-lettered or not, in log order.
+    public func failedMessageIds() throws -> [String] {
+        let s = try db.prepare(
+            """
+            SELECT message_id FROM attempts a
+            WHERE message_id IS NOT NULL AND seq = (SELECT max(seq) FROM attempts b WHERE b.message_id = a.message_id)
+              AND outcome IN ('rejected', 'failed')
+            ORDER BY seq
+            """)
+        var out: [String] = []
+        while try s.step() { out.append(s.text(0)) }
+        return out
+    }
+
+    /// One message with every receive and attempt, or nil when the log has no attempt for it.
+    public func failedMessage(_ messageId: String) throws -> FailedMessage? {
+        let receives = try receives(messageId: messageId)
+        let attempts = try attempts(messageId: messageId)
+        guard let last = receives.last, !attempts.isEmpty else { return nil }
+        return FailedMessage(messageId: messageId, receives: receives, attempts: attempts,
+                             anatomy: BodyAnatomy(body: last.body))
+    }
+
+    /// The dead-letter report: dead-lettered messages (or, with `includeRetrying`, every message whose
+    /// latest attempt failed), grouped by fingerprint (largest group first, then by fingerprint).
+    public func deadLetterReport(includeRetrying: Bool = false) throws -> DeadLetterReport {
+        let ids = includeRetrying ? try failedMessageIds() : try deadLetteredMessageIds()
+        var groups: [String: FingerprintGroup] = [:]
+        for id in ids {
+            guard let m = try failedMessage(id) else { continue }
+            let times = m.receives.map(\.receivedAt)
+            let first = times.min() ?? 0, last = times.max() ?? 0
+            if var g = groups[m.fingerprint] {
+                g.messages.append(m)
+                g.firstSeen = min(g.firstSeen, first)
+                g.lastSeen = max(g.lastSeen, last)
+                groups[m.fingerprint] = g
+            } else {
+                groups[m.fingerprint] = FingerprintGroup(fingerprint: m.fingerprint, messages: [m], firstSeen: first,
+                                                         lastSeen: last)
+            }
+        }
+        let sorted = groups.values.sorted {
+            $0.messages.count != $1.messages.count
+                ? $0.messages.count > $1.messages.count
+                : $0.fingerprint.utf8.lexicographicallyPrecedes($1.fingerprint.utf8)
+        }
+        return DeadLetterReport(groups: sorted, inputErrors: try receives(where: "input_error IS NOT NULL"))
+    }
+}
+
+/// What one redrive did (or, in a dry run, would do).
+public struct RedriveOutcome: Sendable {
+    public var messageId: String
+    public var receive: LoggedReceive
+    /// The latest attempt before the redrive.
+    public var before: LoggedAttempt
+    /// The new attempt (in a dry run: what would have been appended; nothing was).
+    public var after: LoggedAttempt
+}
+
+struct DryRunRollback: Error {
+    var outcomes: [RedriveOutcome]
+}
+
+extension Pipeline {
+    /// Re-processes messages against their latest receive, appending attempts with trigger `redrive`, in one
+    /// transaction. Nothing is rewritten; the SQS MessageId stays the identity. With `dryRun` the same work
+    /// runs and is rolled back, so the reported outcomes are exactly what a real run would append.
+    public func redrive(messageIds: [String], dryRun: Bool) throws -> [RedriveOutcome] {
+        let now = clock()
+        do {
+            return try log.write {
+                var outcomes: [RedriveOutcome] = []
+                for id in messageIds {
+                    guard let receive = try log.receives(messageId: id).last,
+                        let before = try log.attempts(messageId: id).last
+                    else { continue }
+                    let p = try process(receive, trigger: "redrive", attemptedAt: now)
+                    outcomes.append(RedriveOutcome(messageId: id, receive: receive, before: before, after: p.attempt))
+                }
+                if dryRun { throw DryRunRollback(outcomes: outcomes) }
+                return outcomes
+            }
+        } catch let rollback as DryRunRollback {
+            return rollback.outcomes
+        }
+    }
+}

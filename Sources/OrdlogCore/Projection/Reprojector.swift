@@ -1,0 +1,260 @@
+import CSQLite
+import Foundation
+
+/// What `ordlog reproject` rebuilds.
+public enum ReprojectTarget: Sendable, Equatable {
+    /// The whole log (caught up to the head inside the final swap transaction).
+    case all
+    /// The log up to and including this sequence: exactly the projection after record N.
+    case seq(Int64)
+    /// The orders as of this instant (ms), by SQS SentTimestamp: messages sent after it are left out.
+    case sent(Int64)
+
+    /// The form stored in `reproject_checkpoint.target`.
+    public var key: String {
+        switch self {
+        case .all: "all"
+        case .seq(let n): "seq:\(n)"
+        case .sent(let ms): "sent:\(ms)"
+        }
+    }
+}
+
+/// What a reprojection did.
+public struct ReprojectResult: Sendable, Equatable {
+    /// The checkpoint a rerun continued from (nil when the build started fresh).
+    public var resumedFrom: Int64?
+    /// Set when an in-progress build for a different target was discarded.
+    public var discardedTarget: String?
+    /// The last log sequence applied.
+    public var throughSeq: Int64 = 0
+    /// Attempts whose decision was applied in this run.
+    public var applied = 0
+    /// True when stopped by `shouldStop` before completion; the old projection is untouched.
+    public var interrupted = false
+    public var orders = 0
+    /// ``LocalProjection/digest()`` of the new projection (empty when interrupted).
+    public var digest = ""
+}
+
+/// Rebuilds the local projection from the event log, resumably, replacing the old one atomically.
+///
+/// **Semantics: recorded decisions are re-applied, nothing is re-decided.** The log's attempts are the
+/// facts: every `projected` attempt's item is written and every final attempt's idempotency keys are
+/// recorded, in log order, exactly as the live pipeline did (redrives included). So over the whole log the
+/// result equals the live projection, whatever processor versions made the decisions. To see what a
+/// different processor would decide, use `ordlog replay` (optionally `--into PATH`).
+///
+/// `.sent(T)` ("the orders at 14:00") takes the attempts of messages whose SentTimestamp (or received_at
+/// when absent) is ≤ T. Because a recorded decision may have depended on a message sent later (stale or
+/// duplicate because of it), items of `projected`, `stale` and `duplicate` attempts are applied by the
+/// processor's ordering rule instead: an item replaces the stored version only when its (timestamp, log
+/// sequence) is newer, and a duplicate whose key is already applied is skipped.
+///
+/// The build writes `orders_new` / `applied_messages_new` in the target file and records its progress in
+/// `reproject_checkpoint`, one transaction per batch. A rerun with the same target continues from the
+/// checkpoint; a rerun with another target discards the unfinished build. When complete, one transaction
+/// drops the old tables and renames the new ones into place.
+public final class Reprojector {
+    public let log: EventLog
+    /// The file the projection is rebuilt in: the log's own connection, or a separate file.
+    public let target: SQLiteConnection
+    let separate: Bool
+
+    /// - Parameter intoPath: rebuild into this separate projection file instead of the log's file.
+    public init(log: EventLog, intoPath: String? = nil) throws {
+        self.log = log
+        if let intoPath {
+            target = try SQLiteConnection(path: intoPath)
+            try target.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
+            try Migrations.migrate(target, only: [Migrations.projectionMigrationID, "0003_reproject"])
+            separate = true
+        } else {
+            target = log.db
+            separate = false
+        }
+    }
+
+    static func ddl(_ suffix: String) -> String {
+        """
+        CREATE TABLE orders\(suffix) (
+            order_id      TEXT    PRIMARY KEY,   -- compared byte for byte (BINARY collation)
+            user_id       TEXT    NOT NULL,
+            item_name     TEXT    NOT NULL,
+            quantity      INTEGER NOT NULL,
+            status        TEXT    NOT NULL,
+            timestamp     TEXT    NOT NULL,      -- as sent (RFC 3339)
+            timestamp_ns  INTEGER NOT NULL,      -- the same instant, ns since the Unix epoch
+            last_seq      INTEGER NOT NULL,      -- log sequence of the receive that wrote this version
+            message_id    TEXT                   -- SQS MessageId that wrote this version
+        );
+        CREATE TABLE applied_messages\(suffix) (
+            kind  TEXT    NOT NULL,
+            id    TEXT    NOT NULL,
+            seq   INTEGER NOT NULL,
+            PRIMARY KEY (kind, id)
+        ) WITHOUT ROWID;
+        """
+    }
+
+    /// The in-progress build's target and checkpoint, if any.
+    public func checkpoint() throws -> (target: String, lastSeq: Int64)? {
+        let s = try target.prepare("SELECT target, last_seq FROM reproject_checkpoint WHERE id = 1")
+        guard try s.step() else { return nil }
+        let result = (s.text(0), s.int64(1))
+        s.reset()
+        return result
+    }
+
+    /// Rebuilds the projection.
+    /// - Parameters:
+    ///   - batchSize: log records per transaction (and per checkpoint).
+    ///   - shouldStop: polled after each checkpoint; returning true stops the run (resumable).
+    ///   - onCheckpoint: called after each committed checkpoint with its seq and the head seq.
+    public func run(
+        _ what: ReprojectTarget, batchSize: Int = 5000, startedAt: Int64,
+        shouldStop: () -> Bool = { false }, onCheckpoint: (Int64, Int64) -> Void = { _, _ in }
+    ) throws -> ReprojectResult {
+        var result = ReprojectResult()
+        var last: Int64 = 0
+        if let cp = try checkpoint() {
+            if cp.target == what.key {
+                last = cp.lastSeq
+                result.resumedFrom = cp.lastSeq
+            } else {
+                result.discardedTarget = cp.target
+            }
+        }
+        if result.resumedFrom == nil {
+            try target.transaction {
+                try target.execute("DROP TABLE IF EXISTS orders_new; DROP TABLE IF EXISTS applied_messages_new;")
+                try target.execute(Self.ddl("_new"))
+                try target.run("DELETE FROM reproject_checkpoint")
+                try target.run(
+                    "INSERT INTO reproject_checkpoint (id, target, last_seq, started_at) VALUES (1, ?, 0, ?)",
+                    [.text(what.key), .int(startedAt)])
+            }
+        }
+        let head = try log.head()?.seq ?? 0
+        var through = head
+        if case .seq(let n) = what { through = min(n, head) }
+        while last < through {
+            let upTo = min(last + Int64(batchSize), through)
+            try target.transaction {
+                result.applied += try apply(what, from: last + 1, through: upTo)
+                try target.run("UPDATE reproject_checkpoint SET last_seq = ? WHERE id = 1", [.int(upTo)])
+            }
+            last = upTo
+            onCheckpoint(last, through)
+            if last < through, shouldStop() {
+                result.interrupted = true
+                result.throughSeq = last
+                return result
+            }
+        }
+        // Swap: one transaction. For the whole log, catch up first with anything appended meanwhile (the
+        // write lock is held, so nothing more can be appended before the swap).
+        try target.transaction {
+            if what == .all {
+                if separate {
+                    let now = try log.head()?.seq ?? 0
+                    if now > last { result.applied += try apply(what, from: last + 1, through: now); last = now }
+                } else {
+                    let now = try currentHeadInTransaction()
+                    if now > last { result.applied += try apply(what, from: last + 1, through: now); last = now }
+                }
+            }
+            target.resetActiveStatements()
+            try target.execute(
+                """
+                DROP TABLE IF EXISTS orders; DROP TABLE IF EXISTS applied_messages;
+                ALTER TABLE orders_new RENAME TO orders;
+                ALTER TABLE applied_messages_new RENAME TO applied_messages;
+                DELETE FROM reproject_checkpoint;
+                """)
+        }
+        result.throughSeq = last
+        let projection = LocalProjection(db: target)
+        result.digest = try projection.digest()
+        result.orders = Int(try target.scalarInt("SELECT count(*) FROM orders") ?? 0)
+        return result
+    }
+
+    private func currentHeadInTransaction() throws -> Int64 {
+        let r = try target.scalarInt("SELECT max(seq) FROM receives") ?? 0
+        let a = try target.scalarInt("SELECT max(seq) FROM attempts") ?? 0
+        return max(r, a)
+    }
+
+    /// Applies the attempts with `from ≤ seq ≤ through` into the `_new` tables. Returns how many applied.
+    private func apply(_ what: ReprojectTarget, from: Int64, through: Int64) throws -> Int {
+        var applied = 0
+        var cutoff: Int64? = nil
+        if case .sent(let ms) = what { cutoff = ms }
+        let upsert = """
+            INSERT INTO orders_new (order_id, user_id, item_name, quantity, status, timestamp, timestamp_ns,
+              last_seq, message_id)
+            VALUES (?,?,?,?,?,?,?,?,?)
+            ON CONFLICT(order_id) DO UPDATE SET user_id=excluded.user_id, item_name=excluded.item_name,
+              quantity=excluded.quantity, status=excluded.status, timestamp=excluded.timestamp,
+              timestamp_ns=excluded.timestamp_ns, last_seq=excluded.last_seq, message_id=excluded.message_id
+            """
+        let insertKey = "INSERT OR IGNORE INTO applied_messages_new (kind, id, seq) VALUES (?,?,?)"
+        let hasKey = "SELECT 1 FROM applied_messages_new WHERE kind = ? AND id = ?"
+        try log.forEachRecord(from: from, through: through) { record in
+            guard case .attempt(let a) = record, a.decision.outcome.isFinal else { return true }
+            let d = a.decision
+            var writeItem = d.outcome == .projected
+            if let cutoff {
+                let sent = try log.db.scalarInt(
+                    "SELECT coalesce(sent_timestamp, received_at) FROM receives WHERE seq = ?", [.int(a.receiveSeq)])
+                guard let sent, sent <= cutoff else { return true }
+                var alreadyApplied = false
+                if d.outcome == .duplicate {
+                    if let id = a.messageId, try target.scalarInt(hasKey, [.text("sqs"), .text(id)]) != nil {
+                        alreadyApplied = true
+                    }
+                    if let sns = d.snsMessageId, try target.scalarInt(hasKey, [.text("sns"), .text(sns)]) != nil {
+                        alreadyApplied = true
+                    }
+                }
+                writeItem = false
+                if !alreadyApplied, let item = d.item, let ns = RFC3339.nanoseconds(item.timestamp) {
+                    let s = try target.prepare("SELECT timestamp_ns, last_seq FROM orders_new WHERE order_id = ?")
+                    try s.bind([.text(item.orderId)])
+                    if try s.step() {
+                        writeItem = (ns, a.receiveSeq) > (s.int64(0), s.int64(1))
+                    } else {
+                        writeItem = true
+                    }
+                    s.reset()
+                }
+            }
+            if writeItem, let item = d.item {
+                let ns = RFC3339.nanoseconds(item.timestamp) ?? 0
+                try target.run(upsert, [
+                    .text(item.orderId), .text(item.userId), .text(item.itemName), .int(item.quantity),
+                    .text(item.status), .text(item.timestamp), .int(ns), .int(a.receiveSeq),
+                    a.messageId.map { .text($0) } ?? .null,
+                ])
+            }
+            if let id = a.messageId { try target.run(insertKey, [.text("sqs"), .text(id), .int(a.receiveSeq)]) }
+            if let sns = d.snsMessageId { try target.run(insertKey, [.text("sns"), .text(sns), .int(a.receiveSeq)]) }
+            applied += 1
+            return true
+        }
+        return applied
+    }
+}
+
+extension SQLiteConnection {
+    /// Resets every statement of this connection still positioned on a row (a cached statement read once),
+    /// so that `DROP TABLE` is not refused with "database table is locked".
+    func resetActiveStatements() {
+        var statement = sqlite3_next_stmt(handle, nil)
+        while let s = statement {
+            if sqlite3_stmt_busy(s) != 0 { sqlite3_reset(s) }
+            statement = sqlite3_next_stmt(handle, s)
+        }
+    }
+}

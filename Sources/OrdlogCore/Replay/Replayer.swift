@@ -1,0 +1,160 @@
+import Foundation
+
+/// Counts of replayed decisions by outcome.
+public struct ReplayCounts: Sendable, Equatable {
+    public var replayed = 0
+    public var projected = 0
+    public var duplicate = 0
+    public var stale = 0
+    public var rejected = 0
+    public var failed = 0
+    public var deadLettered = 0
+
+    public init() {}
+
+    mutating func count(_ d: Decision) {
+        replayed += 1
+        switch d.outcome {
+        case .projected: projected += 1
+        case .duplicate: duplicate += 1
+        case .stale: stale += 1
+        case .rejected: rejected += 1
+        case .failed: failed += 1
+        }
+        if d.deadLettered { deadLettered += 1 }
+    }
+}
+
+/// One decision made by a replay.
+public struct ReplayedDecision: Sendable, Equatable {
+    public var seq: Int64
+    public var messageId: String?
+    public var receiveCount: Int64
+    public var decision: Decision
+}
+
+/// A replayed decision that differs from the recorded one (see ``Decision/sameVerdict(as:)``).
+public struct VerdictDifference: Sendable, Equatable {
+    public var seq: Int64
+    public var messageId: String?
+    public var receiveCount: Int64
+    /// The recorded decision (the receive's first attempt with trigger `receive`), nil when none was recorded.
+    public var recorded: Decision?
+    public var replayed: Decision
+}
+
+/// What a replay did.
+public struct ReplayResult: Sendable {
+    public var counts = ReplayCounts()
+    /// ``LocalProjection/digest()`` of the scratch projection after the replay.
+    public var digest = ""
+    public var processorVersion = ""
+    /// Decisions compared with a recorded one (only with `verdict`).
+    public var compared = 0
+    /// Every difference, in log order (only with `verdict`).
+    public var differences: [VerdictDifference] = []
+}
+
+extension Decision {
+    /// True when `other` decided the same thing: outcome, error kind, code and field, dead-lettering, order,
+    /// SNS MessageId and item. The human-readable `errorMessage` and `note` are not compared (their wording
+    /// may change, and notes name log sequences).
+    public func sameVerdict(as other: Decision) -> Bool {
+        outcome == other.outcome && errorKind == other.errorKind && errorCode == other.errorCode
+            && errorField == other.errorField && deadLettered == other.deadLettered && orderId == other.orderId
+            && snsMessageId == other.snsMessageId && item == other.item
+    }
+}
+
+/// Runs logged receives through an ``OrderProcessor`` again, in log order, into a scratch projection.
+///
+/// Streams the log with ``EventLog/forEachRecord(from:through:_:)`` (constant memory apart from receives
+/// awaiting their recorded attempt for the verdict, at most one ingest batch). Writes to the scratch
+/// projection are committed in batches, never one transaction per event. Each receive is decided once;
+/// redrive attempts in the log are not replayed. The processor reads no clock, time zone or locale, so the
+/// decisions and digest are the same on every machine.
+public final class Replayer {
+    public let log: EventLog
+    public let processor: OrderProcessor
+
+    public init(log: EventLog, processor: OrderProcessor) {
+        self.log = log
+        self.processor = processor
+    }
+
+    /// Replays the receives matching `filter` into `projection`.
+    /// - Parameters:
+    ///   - verdict: compare each decision with the recorded one and collect the differences.
+    ///   - onDecision: called for every decision, in log order.
+    ///   - progress: called every few thousand decisions with the current seq and the count so far.
+    public func run(
+        filter: LogFilter, into projection: LocalProjection, verdict: Bool = false, batchSize: Int = 10_000,
+        onDecision: (ReplayedDecision) throws -> Void = { _ in },
+        progress: (Int64, Int) -> Void = { _, _ in }
+    ) throws -> ReplayResult {
+        let resolved = try filter.resolve(in: log)
+        var result = ReplayResult()
+        result.processorVersion = processor.version
+        var pending: [Int64: ReplayedDecision] = [:]
+        let db = projection.db
+        try db.execute("PRAGMA synchronous=OFF")
+        try db.execute("BEGIN")
+        var inBatch = 0
+        do {
+            try log.forEachRecord(from: filter.fromSeq) { record in
+                switch record {
+                case .receive(let r):
+                    if r.seq > filter.toSeq { return verdict && !pending.isEmpty }
+                    guard resolved.matches(r) else { return true }
+                    let d = processor.decide(r, state: projection)
+                    if d.outcome.isFinal { try projection.apply(d, receive: r) }
+                    result.counts.count(d)
+                    let replayed = ReplayedDecision(seq: r.seq, messageId: r.messageId, receiveCount: r.receiveCount,
+                                                    decision: d)
+                    try onDecision(replayed)
+                    if verdict { pending[r.seq] = replayed }
+                    inBatch += 1
+                    if inBatch >= batchSize {
+                        try db.execute("COMMIT; BEGIN")
+                        inBatch = 0
+                    }
+                    if result.counts.replayed % 4096 == 0 { progress(r.seq, result.counts.replayed) }
+                case .attempt(let a):
+                    if verdict, a.trigger == "receive", let p = pending.removeValue(forKey: a.receiveSeq) {
+                        result.compared += 1
+                        if !p.decision.sameVerdict(as: a.decision) {
+                            result.differences.append(VerdictDifference(
+                                seq: p.seq, messageId: p.messageId, receiveCount: p.receiveCount,
+                                recorded: a.decision, replayed: p.decision))
+                        }
+                    }
+                    if a.seq > filter.toSeq, pending.isEmpty { return false }
+                }
+                return true
+            }
+            try db.execute("COMMIT")
+        } catch {
+            try? db.execute("ROLLBACK")
+            throw error
+        }
+        for p in pending.values.sorted(by: { $0.seq < $1.seq }) {
+            result.differences.append(VerdictDifference(
+                seq: p.seq, messageId: p.messageId, receiveCount: p.receiveCount, recorded: nil, replayed: p.decision))
+        }
+        result.differences.sort { $0.seq < $1.seq }
+        result.digest = try projection.digest()
+        return result
+    }
+
+    /// Loads captured traffic (any ``TrafficFormat``) into a fresh event log at `path`, without processing
+    /// it, so it can be replayed without touching the real log. Received-at times are 0 (not the wall
+    /// clock), so the result is the same on every run.
+    public static func trafficLog(file: String, path: String) throws -> (EventLog, TrafficFormat, Int) {
+        let (format, messages) = try TrafficReader.read(path: file)
+        let log = try EventLog(path: path)
+        try log.write {
+            for m in messages { _ = try log.append(m, receivedAt: 0) }
+        }
+        return (log, format, messages.count)
+    }
+}

@@ -1,0 +1,190 @@
+import ArgumentParser
+import Foundation
+import OrdlogCore
+
+struct InspectDLQ: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inspect-dlq",
+        abstract: "Every dead-lettered message with its full history, grouped by error fingerprint.",
+        discussion: """
+            SQS keeps only a receive count and forgets a message after at most 14 days; the log keeps \
+            everything. The summary groups dead-lettered messages (latest attempt dead-lettered) by error \
+            fingerprint (error code:field) with counts and first/last seen (when ordlog received them), lists \
+            each message, then the input that was not an SQS message at all (input errors), and says what to \
+            do next. With MESSAGE_ID: the detail view — every receive (time, receive count, receipt handle), \
+            every attempt (time, outcome, error, processor version), the SNS envelope (TopicArn, SNS MessageId, \
+            Timestamp, Subject, MessageAttributes), the order as far as it parsed, and the raw body.
+
+            Examples:
+              ordlog inspect-dlq
+              ordlog inspect-dlq --all-failures
+              ordlog inspect-dlq 6f1c2a9e-0010-4c1e-9d8a-000000000010
+              ordlog inspect-dlq --json | jq '.groups[] | {fingerprint, count}'
+
+            JSON (summary): {"deadLettered":N,"groups":[{"fingerprint":S,"count":N,"firstSeen":T,"lastSeen":T,\
+            "messages":[MESSAGE…]}],"inputErrors":[RECEIVE…]}. MESSAGE: {"messageId":S,"fingerprint":S,\
+            "orderId":S|null,"deadLettered":B,"latestAttempt":ATTEMPT,"receives":[RECEIVE…],"attempts":[ATTEMPT…],\
+            "envelope":{"topicArn","snsMessageId","timestamp","subject","messageAttributes"}|null,\
+            "order":{…}|null,"parseProblem":S|null,"body":S} (RECEIVE/ATTEMPT: the record shapes, receives \
+            without body). With MESSAGE_ID: that MESSAGE object. \
+            Exit codes: 0, 2 MESSAGE_ID has no attempts in the log, 70 log error.
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "Show one message in detail.")
+    var messageId: String?
+
+    @Flag(name: .customLong("all-failures"), help: "Also messages whose latest attempt failed but that are not dead-lettered yet.")
+    var allFailures = false
+
+    func run() throws {
+        try runReportingErrors {
+            let log = try global.openLog()
+            if let messageId {
+                guard let m = try log.failedMessage(messageId) else {
+                    err("ordlog: the log has no attempt for message \(messageId)")
+                    throw ExitCode(2)
+                }
+                if global.json { out(JSONWriter.string(messageJSON(m))) } else { detail(m) }
+                return
+            }
+            let report = try log.deadLetterReport(includeRetrying: allFailures)
+            if global.json {
+                out(JSONWriter.string(obj([
+                    ("deadLettered", num(report.groups.flatMap(\.messages).filter { $0.latest.decision.deadLettered }.count)),
+                    ("groups", .array(report.groups.map { g in
+                        obj([
+                            ("fingerprint", .string(g.fingerprint)), ("count", num(g.messages.count)),
+                            ("firstSeen", .string(time(g.firstSeen))), ("lastSeen", .string(time(g.lastSeen))),
+                            ("messages", .array(g.messages.map(messageJSON))),
+                        ])
+                    })),
+                    ("inputErrors", .array(report.inputErrors.map { RecordJSON.receive($0) })),
+                ])))
+            } else {
+                summary(report)
+            }
+        }
+    }
+
+    func messageJSON(_ m: FailedMessage) -> JSONValue {
+        let e = m.anatomy.envelope
+        return obj([
+            ("messageId", .string(m.messageId)), ("fingerprint", .string(m.fingerprint)), ("orderId", str(m.orderId)),
+            ("deadLettered", .bool(m.latest.decision.deadLettered)), ("latestAttempt", RecordJSON.attempt(m.latest)),
+            ("receives", .array(m.receives.map { RecordJSON.receive($0, includeBody: false) })),
+            ("attempts", .array(m.attempts.map(RecordJSON.attempt))),
+            ("envelope", e.map { e in
+                obj([
+                    ("topicArn", str(e.topicArn)), ("snsMessageId", str(e.messageId)), ("timestamp", str(e.timestamp)),
+                    ("subject", str(e.subject)), ("messageAttributes", e.messageAttributes ?? .null),
+                ])
+            } ?? .null),
+            ("order", m.anatomy.order.map(JSONValue.object) ?? .null), ("parseProblem", str(m.anatomy.problem)),
+            RecordJSON.body(m.latestReceive.body),
+        ])
+    }
+
+    func summary(_ report: DeadLetterReport) {
+        let what = allFailures ? "Failed messages (dead-lettered or still retrying)" : "Dead-lettered messages"
+        out("\(what): \(report.messageCount) in \(report.groups.count) fingerprint group(s). "
+            + "Input that was not an SQS message: \(report.inputErrors.count).")
+        if !report.groups.isEmpty {
+            out("")
+            var t = Table("fingerprint", "count", "first seen", "last seen", "example error")
+            for g in report.groups {
+                t.add(g.fingerprint, String(g.messages.count), time(g.firstSeen), time(g.lastSeen),
+                      clip(g.messages[0].latest.decision.errorMessage ?? "-", 70))
+            }
+            out(t.render())
+        }
+        for g in report.groups {
+            out("")
+            out("== \(g.fingerprint): \(g.messages.count) message(s)")
+            var t = Table("message", "order", "receives", "state", "last attempt", "error")
+            for m in g.messages {
+                t.add(m.messageId, m.orderId ?? "-", String(m.receives.count),
+                      m.latest.decision.deadLettered ? "dead-lettered" : "retrying",
+                      time(m.latest.attemptedAt), clip(m.latest.decision.errorMessage ?? "-", 60))
+            }
+            out(t.render())
+            out("   Next: fix the producer (or the rule), preview with "
+                + "`ordlog redrive --fingerprint \(g.fingerprint) --dry-run`, then run it without --dry-run.")
+            out("   Details: `ordlog inspect-dlq \(g.messages[0].messageId)`")
+        }
+        if !report.inputErrors.isEmpty {
+            out("")
+            out("== input errors: \(report.inputErrors.count) receive(s) that were not SQS messages (never redrivable)")
+            var t = Table("seq", "source", "error", "raw")
+            for r in report.inputErrors {
+                t.add(String(r.seq), clip(r.source, 50), clip(r.inputError ?? "-", 60),
+                      clip(String(decoding: r.body, as: UTF8.self), 40))
+            }
+            out(t.render())
+            out("   Next: fix whatever wrote these entries; they are kept in the log as received.")
+        }
+        if report.groups.isEmpty, report.inputErrors.isEmpty {
+            out("Nothing to look at: no message is dead-lettered." + (allFailures ? "" : " (--all-failures shows retrying ones.)"))
+        }
+    }
+
+    func detail(_ m: FailedMessage) {
+        let d = m.latest.decision
+        out("Message \(m.messageId)" + (m.orderId.map { "  (order \($0))" } ?? ""))
+        out("  state:        \(d.deadLettered ? "DEAD-LETTERED" : d.outcome.isFinal ? "ok (\(d.outcome.rawValue))" : "failing, still retrying")")
+        if let fp = d.errorFingerprint { out("  fingerprint:  \(fp)") }
+        if let msg = d.errorMessage { out("  error:        \(d.errorKind?.rawValue ?? "") — \(msg)") }
+        out("")
+        out("Receives (\(m.receives.count))")
+        var r = Table("seq", "received at", "sent at", "count", "receipt handle", "source")
+        for x in m.receives {
+            r.add(String(x.seq), time(x.receivedAt), x.sentTimestamp.map(time) ?? "-", String(x.receiveCount),
+                  clip(x.receiptHandle ?? "-", 24), clip(x.source, 60))
+        }
+        out(r.render())
+        out("")
+        out("Attempts (\(m.attempts.count))")
+        var a = Table("seq", "attempted at", "trigger", "outcome", "error", "processor")
+        for x in m.attempts {
+            let e = x.decision
+            a.add(String(x.seq), time(x.attemptedAt), x.trigger,
+                  e.outcome.rawValue + (e.deadLettered ? " (DLQ)" : ""),
+                  e.errorFingerprint.map { "\($0): \(clip(e.errorMessage ?? "", 60))" } ?? "-", x.processorVersion)
+        }
+        out(a.render())
+        out("")
+        if let e = m.anatomy.envelope {
+            out("SNS envelope")
+            out("  TopicArn:          \(e.topicArn ?? "-")")
+            out("  SNS MessageId:     \(e.messageId ?? "-")")
+            out("  Timestamp:         \(e.timestamp ?? "-")")
+            out("  Subject:           \(e.subject ?? "(none)")")
+            out("  MessageAttributes: \(e.messageAttributes.map(JSONWriter.string) ?? "(none)")")
+        } else {
+            out("SNS envelope: none (raw message delivery, or the body is not an envelope)")
+        }
+        out("")
+        if let order = m.anatomy.order {
+            out("Order as parsed")
+            let width = order.members.map(\.key.count).max() ?? 0
+            for member in order.members {
+                let mark = member.key == d.errorField ? "   <-- \(d.errorCode ?? "error")" : ""
+                out("  \(member.key.padding(toLength: width, withPad: " ", startingAt: 0))  \(JSONWriter.string(member.value))\(mark)")
+            }
+            if let field = d.errorField, order[field] == nil { out("  (\(field) is missing)   <-- \(d.errorCode ?? "error")") }
+        } else {
+            out("Order: could not be parsed — \(m.anatomy.problem ?? "unknown")")
+        }
+        out("")
+        out("Raw body (latest receive, \(m.latestReceive.body.count) bytes)")
+        out(String(decoding: m.latestReceive.body, as: UTF8.self))
+        out("")
+        if d.deadLettered || !d.outcome.isFinal {
+            out("Next: fix the producer (or the rule), then preview with "
+                + "`ordlog redrive --message-id \(m.messageId) --dry-run` and run it without --dry-run. "
+                + "Siblings: `ordlog redrive --fingerprint \(m.fingerprint) --dry-run`.")
+        }
+    }
+}

@@ -1,0 +1,238 @@
+import ArgumentParser
+import Foundation
+import OrdlogCore
+
+struct Replay: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Run logged (or captured) messages through the processor again, into a scratch projection.",
+        discussion: """
+            Each matching receive is decided again, in log order, by the current processor (with any rule \
+            flags), into a scratch projection in a temporary file, never the live one (unless --into PATH, \
+            a new projection file). Nothing is appended to the log. Redrive attempts are not replayed: each \
+            receive is decided once. The decisions and the projection digest do not depend on TZ, LANG or \
+            LC_ALL.
+
+            --verdict compares every new decision with the recorded one (the receive's first attempt with \
+            trigger receive) on outcome, error kind/code/field, dead-lettering, orderId, SNS MessageId and \
+            item (not on message wording) and lists every difference.
+
+            --traffic FILE replays a captured file (any ingest format) through a temporary log instead: the \
+            real log is not opened. --record-expect OUT writes the decisions as an expectations file (JSON \
+            Lines, no wall-clock times: recording twice gives the same bytes); --expect FILE compares with \
+            one. See docs/replay-recipe.md for the CI recipe.
+
+            Examples:
+              ordlog replay
+              ordlog replay --verdict --accept-numeric-strings
+              ordlog replay --order-id ord-2004 --show-decisions
+              ordlog replay --since 2026-01-01T00:00:00Z --until 2026-01-02T00:00:00Z --json
+              ordlog replay --traffic captured.jsonl --record-expect expect.jsonl
+              ordlog replay --traffic captured.jsonl --expect expect.jsonl
+
+            JSON: {"source":"log"|"traffic","file":S|null,"processorVersion":S,"counts":{"replayed","projected",\
+            "duplicate","stale","rejected","failed","deadLettered"},"orders":N,"digest":S,\
+            "decisions":[expectation line…]|null (with --show-decisions),\
+            "verdict":{"compared":N,"differences":[{"seq","messageId","receiveCount","recorded":DECISION|null,\
+            "replayed":DECISION}]}|null,"expect":{"file":S,"differences":[{"kind":"changed"|"missing"|\
+            "unexpected","key":S,"expected":LINE|null,"actual":LINE|null}]}|null} where DECISION has the \
+            decision members of the attempt record shape.
+
+            Exit codes: 0 no differences, 1 --verdict or --expect found differences, 4 the traffic or \
+            expectations file cannot be read, 64 usage, 70 log or scratch projection error.
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup(title: "Filters") var filters: FilterOptions
+    @OptionGroup(title: "Rules") var ruleOptions: RuleOptions
+
+    @Flag(help: "Compare each decision with the recorded one; exit 1 on any difference.")
+    var verdict = false
+    @Option(help: ArgumentHelp("Replay this captured traffic file instead of the log.", valueName: "file"))
+    var traffic: String?
+    @Option(name: .customLong("record-expect"), help: ArgumentHelp("Write the decisions as an expectations file.", valueName: "out"))
+    var recordExpect: String?
+    @Option(help: ArgumentHelp("Compare the decisions with this expectations file; exit 1 on any difference.", valueName: "file"))
+    var expect: String?
+    @Option(help: ArgumentHelp("Keep the projection in this new file instead of a temporary one.", valueName: "path"))
+    var into: String?
+    @Flag(name: .customLong("show-decisions"), help: "List every decision.")
+    var showDecisions = false
+    @Option(name: .customLong("batch-size"), help: "Decisions per scratch-projection transaction.")
+    var batchSize = 10_000
+
+    func validate() throws {
+        if traffic != nil, verdict {
+            throw ValidationError("--verdict compares with decisions recorded in the log; captured traffic has none. Use --record-expect/--expect with --traffic.")
+        }
+        if traffic != nil, filters.usesRecordedAttempts {
+            throw ValidationError("--order-id and --dead-lettered use recorded attempts, which --traffic files do not have")
+        }
+        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
+    }
+
+    func run() throws {
+        try runReportingErrors {
+            let temp = try TempDir("ordlog-replay")
+            let log: EventLog
+            var format: TrafficFormat?
+            if let traffic {
+                do {
+                    (log, format, _) = try Replayer.trafficLog(file: traffic, path: temp.path("traffic.db"))
+                } catch let error as TrafficFileError {
+                    throw CLIError(code: .badInput, message: "\(error)")
+                }
+            } else {
+                log = try global.openLog()
+            }
+            var expected: [JSONObject]?
+            if let expect {
+                do { expected = try Expectations.read(path: expect) } catch let error as TrafficFileError {
+                    throw CLIError(code: .badInput, message: "\(error)")
+                }
+            }
+            let projectionPath = into ?? temp.path("scratch.db")
+            let projection: LocalProjection
+            do { projection = try LocalProjection.open(path: projectionPath) } catch {
+                throw CLIError(code: .storage, message: "cannot open projection \(projectionPath): \(error)")
+            }
+            if into != nil, let n = try projection.db.scalarInt("SELECT count(*) FROM orders"), n > 0 {
+                throw CLIError(code: .storage, message: "\(projectionPath) already holds \(n) orders; --into needs a new or empty projection file")
+            }
+            var expectFile: FileHandle?
+            if let recordExpect {
+                guard FileManager.default.createFile(atPath: recordExpect, contents: nil),
+                    let h = FileHandle(forWritingAtPath: recordExpect)
+                else { throw CLIError(code: .badInput, message: "cannot write \(recordExpect)") }
+                expectFile = h
+            }
+            var buffer: [UInt8] = []
+            var actual: [JSONObject] = []
+            var shown: [ReplayedDecision] = []
+            let progress = Progress(label: "replay")
+            let replayer = Replayer(log: log, processor: OrderProcessor(rules: ruleOptions.rules))
+            let result = try replayer.run(
+                filter: filters.filter, into: projection, verdict: verdict, batchSize: batchSize,
+                onDecision: { d in
+                    if expectFile != nil {
+                        buffer += Expectations.line(d)
+                        if buffer.count > 1 << 16 {
+                            expectFile?.write(Data(buffer))
+                            buffer.removeAll(keepingCapacity: true)
+                        }
+                    }
+                    if expected != nil, case .object(let o) = Expectations.json(d) { actual.append(o) }
+                    if showDecisions { shown.append(d) }
+                },
+                progress: { seq, n in progress.update("\(n) decisions, at seq \(seq)") })
+            progress.finish()
+            if let expectFile {
+                expectFile.write(Data(buffer))
+                try expectFile.close()
+            }
+            let orders = Int(try projection.db.scalarInt("SELECT count(*) FROM orders") ?? 0)
+            let expectDiffs = expected.map { Expectations.compare(expected: $0, actual: actual) }
+            if global.json {
+                printJSON(result, orders: orders, format: format, shown: shown, expectDiffs: expectDiffs)
+            } else {
+                printTable(result, orders: orders, format: format, shown: shown, expectDiffs: expectDiffs)
+            }
+            if verdict, !result.differences.isEmpty { throw CLIError(code: .checkFailed, message: "") }
+            if let expectDiffs, !expectDiffs.isEmpty { throw CLIError(code: .checkFailed, message: "") }
+        }
+    }
+
+    func printJSON(_ r: ReplayResult, orders: Int, format: TrafficFormat?, shown: [ReplayedDecision],
+                   expectDiffs: [Expectations.Difference]?) {
+        let c = r.counts
+        var m: [(key: String, value: JSONValue)] = [
+            ("source", .string(traffic == nil ? "log" : "traffic")), ("file", str(traffic)),
+            ("format", str(format?.rawValue)), ("processorVersion", .string(r.processorVersion)),
+            ("counts", obj([
+                ("replayed", num(c.replayed)), ("projected", num(c.projected)), ("duplicate", num(c.duplicate)),
+                ("stale", num(c.stale)), ("rejected", num(c.rejected)), ("failed", num(c.failed)),
+                ("deadLettered", num(c.deadLettered)),
+            ])),
+            ("orders", num(orders)), ("digest", .string(r.digest)),
+            ("decisions", showDecisions ? .array(shown.map(Expectations.json)) : .null),
+        ]
+        m.append(("verdict", verdict ? obj([
+            ("compared", num(r.compared)),
+            ("differences", .array(r.differences.map { d in
+                obj([
+                    ("seq", num(d.seq)), ("messageId", str(d.messageId)), ("receiveCount", num(d.receiveCount)),
+                    ("recorded", d.recorded.map { obj(RecordJSON.decision($0)) } ?? .null),
+                    ("replayed", obj(RecordJSON.decision(d.replayed))),
+                ])
+            })),
+        ]) : .null))
+        m.append(("expect", expectDiffs.map { diffs in
+            obj([
+                ("file", str(expect)),
+                ("differences", .array(diffs.map { d in
+                    obj([
+                        ("kind", .string(d.kind.rawValue)), ("key", .string(d.key)),
+                        ("expected", d.expected.map(JSONValue.object) ?? .null),
+                        ("actual", d.actual.map(JSONValue.object) ?? .null),
+                    ])
+                })),
+            ])
+        } ?? .null))
+        out(JSONWriter.string(obj(m)))
+    }
+
+    func printTable(_ r: ReplayResult, orders: Int, format: TrafficFormat?, shown: [ReplayedDecision],
+                    expectDiffs: [Expectations.Difference]?) {
+        let c = r.counts
+        let what = traffic.map { "captured traffic \($0) (\(format?.rawValue ?? "?"))" } ?? "the log \(global.dbPath)"
+        out("Replayed \(c.replayed) receives from \(what) with \(r.processorVersion)")
+        var t = Table("replayed", "projected", "duplicate", "stale", "rejected", "failed", "dead-lettered")
+        t.add(String(c.replayed), String(c.projected), String(c.duplicate), String(c.stale), String(c.rejected),
+              String(c.failed), String(c.deadLettered))
+        out(t.render())
+        out("Projection: \(orders) orders, digest \(r.digest)")
+        if showDecisions {
+            out("")
+            var d = Table("seq", "message", "rc", "decision")
+            for x in shown { d.add(String(x.seq), x.messageId ?? "-", String(x.receiveCount), brief(x.decision)) }
+            out(d.render())
+        }
+        if verdict {
+            out("")
+            if r.differences.isEmpty {
+                out("Verdict: all \(r.compared) decisions equal the recorded ones.")
+            } else {
+                out("Verdict: \(r.differences.count) of \(r.compared) decisions differ from the recorded ones:")
+                var d = Table("seq", "message", "rc", "recorded", "new")
+                for x in r.differences {
+                    d.add(String(x.seq), x.messageId ?? "-", String(x.receiveCount), brief(x.recorded), brief(x.replayed))
+                }
+                out(d.render())
+            }
+        }
+        if let expectDiffs {
+            out("")
+            if expectDiffs.isEmpty {
+                out("Expectations \(expect ?? ""): all decisions as expected.")
+            } else {
+                out("Expectations \(expect ?? ""): \(expectDiffs.count) differences:")
+                var d = Table("kind", "message", "expected", "actual")
+                for x in expectDiffs {
+                    d.add(x.kind.rawValue, x.key, summary(x.expected), summary(x.actual))
+                }
+                out(d.render())
+                out("If the change is intended, record new expectations with --record-expect and commit them.")
+            }
+        }
+        if let recordExpect { out("Wrote \(c.replayed) expectations to \(recordExpect)") }
+    }
+
+    func summary(_ o: JSONObject?) -> String {
+        guard let o else { return "-" }
+        var s = o["outcome"]?.stringValue ?? "?"
+        if let code = o["errorCode"]?.stringValue { s += " \(code)" + (o["errorField"]?.stringValue.map { ":\($0)" } ?? "") }
+        if let item = o["item"], item != .null { s += " \(JSONWriter.string(item))" }
+        return s
+    }
+}

@@ -1,0 +1,108 @@
+import ArgumentParser
+import Foundation
+import OrdlogCore
+
+nonisolated(unsafe) private var interruptRequested: sig_atomic_t = 0
+
+struct Reproject: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reproject",
+        abstract: "Rebuild the projection from the log, resumably, replacing the old one only when complete.",
+        discussion: """
+            Re-applies the decisions recorded in the log (it does not re-decide: that is `ordlog replay`), in \
+            log order, into new tables, then swaps them in with one transaction. Over the whole log the result \
+            equals the live projection (redrives included), whatever processor made the decisions.
+
+            --as-of-seq N: the projection exactly as it was after log record N. \
+            --as-of T: the orders as of instant T by SQS SentTimestamp ("the state at 14:00"): messages sent \
+            after T are left out, and items are applied by the ordering rule (newest timestamp wins) since a \
+            recorded stale/duplicate decision may have depended on a later message. Both write a historical \
+            projection, so they need --into PATH (the live projection must keep following the log).
+
+            Resumable: progress is checkpointed every --batch-size records (table reproject_checkpoint). \
+            Interrupted (Ctrl-C, SIGKILL, crash), the old projection is untouched; running the same command \
+            again continues from the checkpoint and ends with the same digest. A different target discards \
+            the unfinished build.
+
+            Examples:
+              ordlog reproject
+              ordlog reproject --as-of-seq 1200 --into /tmp/at-1200.db
+              ordlog reproject --as-of 2026-01-01T14:00:00Z --into /tmp/at-14h.db && ordlog orders --db /tmp/at-14h.db
+
+            JSON: {"target":"all"|"seq:N"|"sent:MS","into":S|null,"resumedFrom":N|null,"discarded":S|null,\
+            "throughSeq":N,"applied":N,"orders":N,"digest":S}. \
+            Exit codes: 0 done, 64 usage, 70 storage error, 130 interrupted (rerun to continue).
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(name: .customLong("as-of-seq"), help: "Rebuild as of this log sequence.")
+    var asOfSeq: Int64?
+    @Option(name: .customLong("as-of"), help: ArgumentHelp("Rebuild as of this instant (SentTimestamp).", valueName: "rfc3339"))
+    var asOf: String?
+    @Option(help: ArgumentHelp("Build into this projection file instead of the log's own.", valueName: "path"))
+    var into: String?
+    @Option(name: .customLong("batch-size"), help: "Log records per transaction and checkpoint.")
+    var batchSize = 5000
+
+    func validate() throws {
+        if asOfSeq != nil, asOf != nil { throw ValidationError("give --as-of-seq or --as-of, not both") }
+        if let asOf, RFC3339.milliseconds(asOf) == nil {
+            throw ValidationError("--as-of must be an RFC 3339 instant such as 2026-01-01T14:00:00Z, got \(asOf)")
+        }
+        if (asOfSeq != nil || asOf != nil), into == nil {
+            throw ValidationError("--as-of-seq/--as-of build a historical projection: give --into PATH so the live one keeps following the log")
+        }
+        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
+    }
+
+    var target: ReprojectTarget {
+        if let asOfSeq { return .seq(asOfSeq) }
+        if let asOf, let ms = RFC3339.milliseconds(asOf) { return .sent(ms) }
+        return .all
+    }
+
+    func run() throws {
+        try runReportingErrors {
+            let log = try global.openLog()
+            let reprojector: Reprojector
+            do { reprojector = try Reprojector(log: log, intoPath: into) } catch {
+                throw CLIError(code: .storage, message: "cannot open projection \(into ?? global.dbPath): \(error)")
+            }
+            signal(SIGINT) { _ in interruptRequested = 1 }
+            signal(SIGTERM) { _ in interruptRequested = 1 }
+            let pauseAt = ProcessInfo.processInfo.environment["ORDLOG_TEST_PAUSE_AFTER_SEQ"].flatMap { Int64($0) }
+            let progress = Progress(label: "reproject")
+            let result = try reprojector.run(
+                target, batchSize: batchSize, startedAt: Pipeline.systemClockMs(),
+                shouldStop: { interruptRequested != 0 },
+                onCheckpoint: { seq, through in
+                    progress.update("checkpoint at seq \(seq) of \(through)")
+                    if let pauseAt, seq >= pauseAt, seq < through {
+                        // Test hook: hold still after a committed checkpoint so a test can SIGKILL us here.
+                        err("ordlog: test pause at checkpoint \(seq)")
+                        while true { sleep(60) }
+                    }
+                })
+            progress.finish()
+            if result.interrupted {
+                throw CLIError(code: .interrupted, message: "interrupted at checkpoint seq \(result.throughSeq); the old projection is untouched. Run the same command again to continue.")
+            }
+            if global.json {
+                out(JSONWriter.string(obj([
+                    ("target", .string(target.key)), ("into", str(into)),
+                    ("resumedFrom", result.resumedFrom.map(num) ?? .null), ("discarded", str(result.discardedTarget)),
+                    ("throughSeq", num(result.throughSeq)), ("applied", num(result.applied)),
+                    ("orders", num(result.orders)), ("digest", .string(result.digest)),
+                ])))
+                return
+            }
+            if let d = result.discardedTarget { out("Discarded an unfinished build for target \(d).") }
+            if let r = result.resumedFrom { out("Resumed from checkpoint seq \(r).") }
+            out("Reprojected \(target.key) through seq \(result.throughSeq) into \(into ?? global.dbPath): "
+                + "\(result.applied) decisions applied, \(result.orders) orders")
+            out("Digest: \(result.digest)")
+        }
+    }
+}
