@@ -82,13 +82,42 @@ import Testing
         #expect(raw?["quantity"] == .n("6"))
         #expect(raw?["ordlogTimestampNs"] == .n("1767261605000000000"))
 
+        // inspect-dlq reads the real DLQ without deleting and joins each message to its history in the log.
+        let inspect = try CLI.run(["inspect-dlq", "--db", db, "--queue-url", dlqUrl, "--json"], env: env)
+        #expect(inspect.status == 0, "\(inspect.stderr)")
+        let view = try Self.json(inspect.stdout)
+        #expect(view["inQueue"] == .number("1"))
+        #expect(view["inLog"] == .number("1"))
+        let entry = try #require(view["messages"]?.arrayValue?.first?.objectValue)
+        #expect(entry["queueReceiveCount"] == .number("4"))  // three receives from OrderQueue, one by inspect-dlq
+        let history = try #require(entry["history"]?.objectValue)
+        #expect(history["attempts"]?.arrayValue?.count == 3)
+        #expect(history["fingerprint"] == .string("order.not_json:Message"))
+        let table = try CLI.run(["inspect-dlq", "--db", db, "--queue-url", dlqUrl], env: env)
+        #expect(table.stdout.contains("1 message(s), 1 with history"))
+
         let sqs = SQSClient(configuration: Self.config(server))
         let dlq = try await sqs.receiveMessage(queueUrl: dlqUrl, maxNumberOfMessages: 10, waitTimeSeconds: 1)
-        #expect(dlq.messages.count == 1)
+        #expect(dlq.messages.count == 1)  // still there: inspect-dlq deleted nothing and released it
         let dead = try #require(dlq.messages.first)
         let envelope = try #require(try JSONParser.parse(dead.body).objectValue)
         #expect(envelope["Message"] == .string("{\"orderId\": \"ord-broken\", quantity: 1"))
-        #expect(dead.attributes["ApproximateReceiveCount"] == "4")  // three receives from OrderQueue, one here
+        #expect(dead.attributes["ApproximateReceiveCount"] == "6")  // and one more for each inspect-dlq run
+
+        // Rebuild a table from the log, and replay into a shadow table.
+        let rebuilt = try CLI.run(["reproject", "--db", db, "--target", "dynamodb", "--table", "OrdersRebuilt", "--json"], env: env)
+        #expect(rebuilt.status == 0, "\(rebuilt.stderr)")
+        #expect(try Self.json(rebuilt.stdout)["dynamodb"]?.objectValue?["written"] == .number("49"))
+        let rebuiltTable = DynamoDBProjection(client: DynamoDBClient(configuration: Self.config(server)), tableName: "OrdersRebuilt")
+        #expect(try await rebuiltTable.orders() == expected)
+        let shadow = try CLI.run(["replay", "--db", db, "--target", "dynamodb", "--table", "OrdersShadow", "--json"], env: env)
+        #expect(shadow.status == 0, "\(shadow.stderr)")
+        let shadowTable = DynamoDBProjection(client: DynamoDBClient(configuration: Self.config(server)), tableName: "OrdersShadow")
+        #expect(try await shadowTable.orders() == expected)
+        let again2 = try CLI.run(["reproject", "--db", db, "--target", "dynamodb", "--table", "Orders", "--json"], env: env)
+        let sync = try #require(try Self.json(again2.stdout)["dynamodb"]?.objectValue)
+        #expect(sync["written"] == .number("49"))  // equal instants are rewritten: idempotent
+        #expect(sync["created"] == .bool(false))
 
         let log = try EventLog(path: db)
         let attempts = try log.attempts(messageId: dead.messageId)

@@ -100,4 +100,42 @@ public struct DynamoDBProjection: Sendable {
         }
         return d
     }
+
+    /// Creates the table (partition key `orderId`, S, on-demand) if it does not exist and waits until it is
+    /// active. Returns true when it was created.
+    @discardableResult
+    public func ensureTable() async throws -> Bool {
+        do {
+            _ = try await client.describeTable(name: tableName)
+            return false
+        } catch let e as AWSServiceError where e.code == "ResourceNotFoundException" {
+            _ = try await client.createTable(name: tableName, partitionKey: DynamoDBKeyAttribute(name: "orderId", type: "S"))
+            try await client.waitUntilActive(name: tableName)
+            return true
+        }
+    }
+
+    /// What ``sync(from:progress:)`` did.
+    public struct SyncResult: Sendable, Equatable {
+        public var tableName: String
+        public var created: Bool
+        public var written = 0
+        /// Orders the table already held in a newer version (left as they are).
+        public var stale = 0
+    }
+
+    /// Writes every order of a local projection into the table with the conditional PutItem, creating the
+    /// table if needed: how `replay --target dynamodb` fills a shadow table and `reproject --target dynamodb`
+    /// rebuilds `Orders`. Idempotent; an interrupted sync is finished by running it again.
+    public func sync(from projection: LocalProjection, progress: (Int) -> Void = { _ in }) async throws -> SyncResult {
+        var result = SyncResult(tableName: tableName, created: try await ensureTable())
+        for order in try projection.orders() {
+            switch try await put(order.item) {
+            case .written: result.written += 1
+            case .stale: result.stale += 1
+            }
+            progress(result.written + result.stale)
+        }
+        return result
+    }
 }

@@ -1,8 +1,9 @@
 import ArgumentParser
 import Foundation
+import OrdlogAWS
 import OrdlogCore
 
-struct InspectDLQ: ParsableCommand {
+struct InspectDLQ: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect-dlq",
         abstract: "Every dead-lettered message with its full history, grouped by error fingerprint.",
@@ -20,6 +21,12 @@ struct InspectDLQ: ParsableCommand {
               ordlog inspect-dlq --all-failures
               ordlog inspect-dlq 6f1c2a9e-0010-4c1e-9d8a-000000000010
               ordlog inspect-dlq --json | jq '.groups[] | {fingerprint, count}'
+              ordlog inspect-dlq --queue OrderDLQ --endpoint-url http://127.0.0.1:5000
+
+            --queue-url/--queue reads the real DLQ without deleting anything (each read raises the messages' \
+            receive counts: SQS has no peek) and joins every message to its history in the log by SQS \
+            MessageId. JSON: {"queueUrl":S,"inQueue":N,"inLog":N,"messages":[{"messageId","queueReceiveCount",\
+            "sentTimestamp","history":MESSAGE|null,"body"}]}.
 
             JSON (summary): {"deadLettered":N,"groups":[{"fingerprint":S,"count":N,"firstSeen":T,"lastSeen":T,\
             "messages":[MESSAGE…]}],"inputErrors":[RECEIVE…]}. MESSAGE: {"messageId":S,"fingerprint":S,\
@@ -27,7 +34,7 @@ struct InspectDLQ: ParsableCommand {
             "envelope":{"topicArn","snsMessageId","timestamp","subject","messageAttributes"}|null,\
             "order":{…}|null,"parseProblem":S|null,"body":S} (RECEIVE/ATTEMPT: the record shapes, receives \
             without body). With MESSAGE_ID: that MESSAGE object. \
-            Exit codes: 0, 2 MESSAGE_ID has no attempts in the log, 70 log error.
+            Exit codes: 0, 2 MESSAGE_ID has no attempts in the log, 5 an AWS call failed, 70 log error.
             """
     )
 
@@ -39,7 +46,66 @@ struct InspectDLQ: ParsableCommand {
     @Flag(name: .customLong("all-failures"), help: "Also messages whose latest attempt failed but that are not dead-lettered yet.")
     var allFailures = false
 
-    func run() throws {
+    @Option(help: ArgumentHelp("Read this real dead-letter queue (nothing is deleted) and join each message to its history in the log.", valueName: "url"))
+    var queueUrl: String?
+
+    @Option(help: ArgumentHelp("The dead-letter queue by name (resolved with GetQueueUrl).", valueName: "name"))
+    var queue: String?
+
+    @Option(help: "With --queue-url: read at most this many messages.")
+    var limit = 1000
+
+    @OptionGroup(title: "AWS") var aws: AWSOptions
+
+    /// `--queue-url`: the real DLQ's messages, each joined to its history in the log by SQS MessageId.
+    func inspectQueue() async throws {
+        let sqs = SQSClient(configuration: try aws.configuration())
+        let url: String
+        if let queueUrl { url = queueUrl } else { url = try await sqs.getQueueUrl(name: queue!) }
+        let messages = try await DeadLetterQueuePeek.messages(sqs: sqs, queueUrl: url, limit: limit)
+        let log = try global.openLog()
+        let joined = try messages.filter { messageId == nil || $0.messageId == messageId }
+            .map { ($0, try log.failedMessage($0.messageId)) }
+        if global.json {
+            out(JSONWriter.string(obj([
+                ("queueUrl", .string(url)), ("inQueue", num(joined.count)),
+                ("inLog", num(joined.filter { $0.1 != nil }.count)),
+                ("messages", .array(joined.map { m, history in
+                    obj([
+                        ("messageId", .string(m.messageId)),
+                        ("queueReceiveCount", m.attributes["ApproximateReceiveCount"].flatMap { Int64($0) }.map(num) ?? .null),
+                        ("sentTimestamp", m.attributes["SentTimestamp"].flatMap { Int64($0) }.map(num) ?? .null),
+                        ("history", history.map(messageJSON) ?? .null),
+                        RecordJSON.body(Array(m.body.utf8)),
+                    ])
+                })),
+            ])))
+            return
+        }
+        out("Dead-letter queue \(url): \(joined.count) message(s), \(joined.filter { $0.1 != nil }.count) with history in \(global.dbPath).")
+        out("(Reading counts as a receive: each message's ApproximateReceiveCount went up by one. Nothing was deleted.)")
+        var t = Table("message", "receive count", "sent", "log attempts", "fingerprint", "last error")
+        for (m, history) in joined {
+            let sent = m.attributes["SentTimestamp"].flatMap { Int64($0) }.map { RFC3339.format(milliseconds: $0) } ?? "-"
+            t.add(m.messageId, m.attributes["ApproximateReceiveCount"] ?? "-", sent,
+                  history.map { String($0.attempts.count) } ?? "not in log", history?.fingerprint ?? "-",
+                  clip(history?.latest.decision.errorMessage ?? "-", 60))
+        }
+        out(t.render())
+        for (m, history) in joined {
+            out("")
+            if let history { detail(history) } else {
+                out("== \(m.messageId): not in this log (consumed by another ordlog, or before this log existed)")
+                out("   body: \(clip(m.body, 200))")
+            }
+        }
+    }
+
+    func run() async throws {
+        if queueUrl != nil || queue != nil {
+            try await runReportingErrorsAsync { try await inspectQueue() }
+            return
+        }
         try runReportingErrors {
             let log = try global.openLog()
             if let messageId {

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import OrdlogCore
 
-struct Replay: ParsableCommand {
+struct Replay: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay",
         abstract: "Run logged (or captured) messages through the processor again, into a scratch projection.",
@@ -29,23 +29,30 @@ struct Replay: ParsableCommand {
               ordlog replay --since 2026-01-01T00:00:00Z --until 2026-01-02T00:00:00Z --json
               ordlog replay --traffic captured.jsonl --record-expect expect.jsonl
               ordlog replay --traffic captured.jsonl --expect expect.jsonl
+              ordlog replay --accept-numeric-strings --target dynamodb --table OrdersShadow
+
+            --target dynamodb --table SHADOW writes the replayed projection into a DynamoDB shadow table \
+            (created if missing) with the same conditional PutItem as consume, so a new processor version's \
+            result can be compared with the live Orders table.
 
             JSON: {"source":"log"|"traffic","file":S|null,"processorVersion":S,"counts":{"replayed","projected",\
             "duplicate","stale","rejected","failed","deadLettered"},"orders":N,"digest":S,\
             "decisions":[expectation line…]|null (with --show-decisions),\
             "verdict":{"compared":N,"differences":[{"seq","messageId","receiveCount","recorded":DECISION|null,\
             "replayed":DECISION}]}|null,"expect":{"file":S,"differences":[{"kind":"changed"|"missing"|\
-            "unexpected","key":S,"expected":LINE|null,"actual":LINE|null}]}|null} where DECISION has the \
+            "unexpected","key":S,"expected":LINE|null,"actual":LINE|null}]}|null,"dynamodb":{"table","created",\
+            "written","stale"}|null} where DECISION has the \
             decision members of the attempt record shape.
 
             Exit codes: 0 no differences, 1 --verdict or --expect found differences, 4 the traffic or \
-            expectations file cannot be read, 64 usage, 70 log or scratch projection error.
+            expectations file cannot be read, 5 an AWS call failed, 64 usage, 70 log or scratch projection error.
             """
     )
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup(title: "Filters") var filters: FilterOptions
     @OptionGroup(title: "Rules") var ruleOptions: RuleOptions
+    @OptionGroup(title: "Target") var targetOptions: TargetOptions
 
     @Flag(help: "Compare each decision with the recorded one; exit 1 on any difference.")
     var verdict = false
@@ -72,8 +79,8 @@ struct Replay: ParsableCommand {
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
     }
 
-    func run() throws {
-        try runReportingErrors {
+    func run() async throws {
+        try await runReportingErrorsAsync {
             let temp = try TempDir("ordlog-replay")
             let log: EventLog
             var format: TrafficFormat?
@@ -133,10 +140,15 @@ struct Replay: ParsableCommand {
             }
             let orders = Int(try projection.db.scalarInt("SELECT count(*) FROM orders") ?? 0)
             let expectDiffs = expected.map { Expectations.compare(expected: $0, actual: actual) }
+            let synced = try await targetOptions.syncIfDynamoDB(projection)
             if global.json {
-                printJSON(result, orders: orders, format: format, shown: shown, expectDiffs: expectDiffs)
+                printJSON(result, orders: orders, format: format, shown: shown, expectDiffs: expectDiffs, synced: synced)
             } else {
                 printTable(result, orders: orders, format: format, shown: shown, expectDiffs: expectDiffs)
+                if let synced {
+                    out("DynamoDB shadow table \(synced.tableName)\(synced.created ? " (created)" : ""): "
+                        + "\(synced.written) orders written, \(synced.stale) left (the table held a newer version)")
+                }
             }
             if verdict, !result.differences.isEmpty { throw CLIError(code: .checkFailed, message: "") }
             if let expectDiffs, !expectDiffs.isEmpty { throw CLIError(code: .checkFailed, message: "") }
@@ -144,7 +156,7 @@ struct Replay: ParsableCommand {
     }
 
     func printJSON(_ r: ReplayResult, orders: Int, format: TrafficFormat?, shown: [ReplayedDecision],
-                   expectDiffs: [Expectations.Difference]?) {
+                   expectDiffs: [Expectations.Difference]?, synced: DynamoDBProjection.SyncResult?) {
         let c = r.counts
         var m: [(key: String, value: JSONValue)] = [
             ("source", .string(traffic == nil ? "log" : "traffic")), ("file", str(traffic)),
@@ -179,6 +191,7 @@ struct Replay: ParsableCommand {
                 })),
             ])
         } ?? .null))
+        m.append(("dynamodb", syncJSON(synced)))
         out(JSONWriter.string(obj(m)))
     }
 

@@ -4,7 +4,7 @@ import OrdlogCore
 
 nonisolated(unsafe) private var interruptRequested: sig_atomic_t = 0
 
-struct Reproject: ParsableCommand {
+struct Reproject: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reproject",
         abstract: "Rebuild the projection from the log, resumably, replacing the old one only when complete.",
@@ -28,14 +28,20 @@ struct Reproject: ParsableCommand {
               ordlog reproject
               ordlog reproject --as-of-seq 1200 --into /tmp/at-1200.db
               ordlog reproject --as-of 2026-01-01T14:00:00Z --into /tmp/at-14h.db && ordlog orders --db /tmp/at-14h.db
+              ordlog reproject --target dynamodb --table Orders --endpoint-url http://127.0.0.1:5000
+
+            --target dynamodb --table NAME rebuilds the DynamoDB table: the projection is built in a local file \
+            (--into, default beside the log) and then every order is written with the conditional PutItem \
+            consume uses, so an order the table holds in a newer version is left as it is.
 
             JSON: {"target":"all"|"seq:N"|"sent:MS","into":S|null,"resumedFrom":N|null,"discarded":S|null,\
-            "throughSeq":N,"applied":N,"orders":N,"digest":S}. \
-            Exit codes: 0 done, 64 usage, 70 storage error, 130 interrupted (rerun to continue).
+            "throughSeq":N,"applied":N,"orders":N,"digest":S,"dynamodb":{"table","created","written","stale"}|null}. \
+            Exit codes: 0 done, 5 an AWS call failed, 64 usage, 70 storage error, 130 interrupted (rerun to continue).
             """
     )
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup(title: "Target") var targetOptions: TargetOptions
 
     @Option(name: .customLong("as-of-seq"), help: "Rebuild as of this log sequence.")
     var asOfSeq: Int64?
@@ -51,7 +57,7 @@ struct Reproject: ParsableCommand {
         if let asOf, RFC3339.milliseconds(asOf) == nil {
             throw ValidationError("--as-of must be an RFC 3339 instant such as 2026-01-01T14:00:00Z, got \(asOf)")
         }
-        if (asOfSeq != nil || asOf != nil), into == nil {
+        if (asOfSeq != nil || asOf != nil), into == nil, targetOptions.target == .local {
             throw ValidationError("--as-of-seq/--as-of build a historical projection: give --into PATH so the live one keeps following the log")
         }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
@@ -63,9 +69,14 @@ struct Reproject: ParsableCommand {
         return .all
     }
 
-    func run() throws {
-        try runReportingErrors {
+    func run() async throws {
+        try await runReportingErrorsAsync {
             let log = try global.openLog()
+            // For DynamoDB the projection is built in a local file first (default: one beside the log, so an
+            // interrupted run resumes), then written into the table.
+            let into = self.into ?? (targetOptions.target == .dynamodb
+                ? global.dbPath + ".reproject-\(targetOptions.table ?? "dynamodb")-\(target.key.replacingOccurrences(of: ":", with: "-")).db"
+                : nil)
             let reprojector: Reprojector
             do { reprojector = try Reprojector(log: log, intoPath: into) } catch {
                 throw CLIError(code: .storage, message: "cannot open projection \(into ?? global.dbPath): \(error)")
@@ -89,14 +100,20 @@ struct Reproject: ParsableCommand {
             if result.interrupted {
                 throw CLIError(code: .interrupted, message: "interrupted at checkpoint seq \(result.throughSeq); the old projection is untouched. Run the same command again to continue.")
             }
+            let synced = try await targetOptions.syncIfDynamoDB(try LocalProjection.open(path: into ?? global.dbPath))
             if global.json {
                 out(JSONWriter.string(obj([
                     ("target", .string(target.key)), ("into", str(into)),
                     ("resumedFrom", result.resumedFrom.map(num) ?? .null), ("discarded", str(result.discardedTarget)),
                     ("throughSeq", num(result.throughSeq)), ("applied", num(result.applied)),
                     ("orders", num(result.orders)), ("digest", .string(result.digest)),
+                    ("dynamodb", syncJSON(synced)),
                 ])))
                 return
+            }
+            if let synced {
+                out("DynamoDB table \(synced.tableName)\(synced.created ? " (created)" : ""): \(synced.written) orders "
+                    + "written, \(synced.stale) left as they were (the table held a newer version)")
             }
             if let d = result.discardedTarget { out("Discarded an unfinished build for target \(d).") }
             if let r = result.resumedFrom { out("Resumed from checkpoint seq \(r).") }

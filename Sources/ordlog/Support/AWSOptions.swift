@@ -76,3 +76,46 @@ final class StopFlag: @unchecked Sendable {
         }
     }
 }
+
+/// Where `replay` and `reproject` put their result.
+enum ProjectionTarget: String, ExpressibleByArgument, CaseIterable {
+    /// A local SQLite projection.
+    case local
+    /// A DynamoDB table (`--table`), written with the conditional PutItem.
+    case dynamodb
+}
+
+/// `--target` and `--table` with the AWS options, shared by replay and reproject.
+struct TargetOptions: ParsableArguments {
+    @Option(help: "Where the result goes: local (SQLite) or dynamodb (the table named by --table).")
+    var target: ProjectionTarget = .local
+
+    @Option(help: ArgumentHelp("DynamoDB table for --target dynamodb (created if missing).", valueName: "name"))
+    var table: String?
+
+    @OptionGroup(title: "AWS") var aws: AWSOptions
+
+    func validate() throws {
+        if target == .dynamodb, table == nil { throw ValidationError("--target dynamodb needs --table NAME") }
+        if target == .local, table != nil { throw ValidationError("--table goes with --target dynamodb") }
+    }
+
+    /// Writes `projection` into the DynamoDB table when the target is dynamodb; nil otherwise.
+    func syncIfDynamoDB(_ projection: LocalProjection) async throws -> DynamoDBProjection.SyncResult? {
+        guard target == .dynamodb, let table else { return nil }
+        let dynamo = DynamoDBProjection(client: DynamoDBClient(configuration: try aws.configuration()), tableName: table)
+        let progress = Progress(label: "dynamodb \(table)")
+        let result = try await dynamo.sync(from: projection) { n in progress.update("\(n) orders written") }
+        progress.finish()
+        return result
+    }
+}
+
+/// JSON for a DynamoDB sync result.
+func syncJSON(_ r: DynamoDBProjection.SyncResult?) -> JSONValue {
+    guard let r else { return .null }
+    return .object(JSONObject([
+        ("table", .string(r.tableName)), ("created", .bool(r.created)), ("written", .number(String(r.written))),
+        ("stale", .number(String(r.stale))),
+    ]))
+}
