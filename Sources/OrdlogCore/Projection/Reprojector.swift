@@ -75,26 +75,12 @@ public final class Reprojector {
         }
     }
 
+    /// The projection tables' DDL from migration `0002_projection`, with `suffix` added to the table names, so
+    /// a rebuild always has the live projection's schema.
     static func ddl(_ suffix: String) -> String {
-        """
-        CREATE TABLE orders\(suffix) (
-            order_id      TEXT    PRIMARY KEY,   -- compared byte for byte (BINARY collation)
-            user_id       TEXT    NOT NULL,
-            item_name     TEXT    NOT NULL,
-            quantity      INTEGER NOT NULL,
-            status        TEXT    NOT NULL,
-            timestamp     TEXT    NOT NULL,      -- as sent (RFC 3339)
-            timestamp_ns  INTEGER NOT NULL,      -- the same instant, ns since the Unix epoch
-            last_seq      INTEGER NOT NULL,      -- log sequence of the receive that wrote this version
-            message_id    TEXT                   -- SQS MessageId that wrote this version
-        );
-        CREATE TABLE applied_messages\(suffix) (
-            kind  TEXT    NOT NULL,
-            id    TEXT    NOT NULL,
-            seq   INTEGER NOT NULL,
-            PRIMARY KEY (kind, id)
-        ) WITHOUT ROWID;
-        """
+        let sql = Migrations.sql(Migrations.projectionMigrationID)!
+        return sql.replacingOccurrences(of: "CREATE TABLE orders (", with: "CREATE TABLE orders\(suffix) (")
+            .replacingOccurrences(of: "CREATE TABLE applied_messages (", with: "CREATE TABLE applied_messages\(suffix) (")
     }
 
     /// The in-progress build's target and checkpoint, if any.
