@@ -21,6 +21,7 @@ public enum RecordJSON {
         return ("bodyBase64", .string(Data(bytes).base64EncodedString()))
     }
 
+    /// A receive record in the receive shape above; `includeBody: false` leaves the body out.
     public static func receive(_ r: LoggedReceive, includeBody: Bool = true) -> JSONValue {
         var m: [(key: String, value: JSONValue)] = [
             ("type", .string("receive")), ("seq", .number(String(r.seq))), ("messageId", opt(r.messageId)),
@@ -37,8 +38,10 @@ public enum RecordJSON {
         return .object(JSONObject(m))
     }
 
+    /// An Orders item: `{"orderId","userId","itemName","quantity","status","timestamp"}`.
     public static func item(_ i: OrderItem) -> JSONValue { .object(JSONObject(i.jsonMembers)) }
 
+    /// The decision members of the attempt shape, from `outcome` to `note`.
     public static func decision(_ d: Decision) -> [(key: String, value: JSONValue)] {
         [
             ("outcome", .string(d.outcome.rawValue)), ("errorKind", opt(d.errorKind?.rawValue)),
@@ -48,6 +51,7 @@ public enum RecordJSON {
         ]
     }
 
+    /// An attempt record in the attempt shape above.
     public static func attempt(_ a: LoggedAttempt) -> JSONValue {
         var m: [(key: String, value: JSONValue)] = [
             ("type", .string("attempt")), ("seq", .number(String(a.seq))), ("receiveSeq", .number(String(a.receiveSeq))),
@@ -61,6 +65,7 @@ public enum RecordJSON {
         return .object(JSONObject(m))
     }
 
+    /// A receive or attempt record in its shape.
     public static func record(_ r: LogRecord) -> JSONValue {
         switch r {
         case .receive(let x): receive(x)
@@ -68,6 +73,7 @@ public enum RecordJSON {
         }
     }
 
+    /// A projected order: the item members plus `lastSeq` and `messageId` (which receive wrote it).
     public static func order(_ o: ProjectedOrder) -> JSONValue {
         var m = o.item.jsonMembers
         m.append(("lastSeq", .number(String(o.lastSeq))))

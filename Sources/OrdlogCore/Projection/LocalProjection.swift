@@ -30,10 +30,12 @@ public final class LocalProjection: ProcessorState {
         return LocalProjection(db: db)
     }
 
+    /// The log sequence at which the key was applied (table `applied_messages`), or nil.
     public func appliedSeq(kind: IdempotencyKind, id: String) throws -> Int64? {
         try db.scalarInt("SELECT seq FROM applied_messages WHERE kind = ? AND id = ?", [.text(kind.rawValue), .text(id)])
     }
 
+    /// The stored version of `orderId` (byte-wise primary-key lookup), or nil.
     public func currentVersion(orderId: String) throws -> OrderVersion? {
         let s = try db.prepare("SELECT timestamp_ns, last_seq FROM orders WHERE order_id = ?")
         try s.bind([.text(orderId)])
