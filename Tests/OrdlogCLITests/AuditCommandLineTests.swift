@@ -359,8 +359,12 @@ enum AuditCLI {
     @Test func redactedExportReingestsCleanlyAndHoldsNoPersonalValues() throws {
         let db = try AuditCLI.sampleLog()
         let dir = AuditCLI.tempDir()
+        let typo = try AuditCLI.run(["export", "--db", db, "--redact", "userid,itemName", "--output", dir + "/x.jsonl"])
+        #expect(typo.status == 64)  // a misspelt field must not export personal data unredacted
+        #expect(typo.stderr.contains("unknown order field(s) userid"))
         let r = try AuditCLI.run(["export", "--db", db, "--redact", "userId,itemName", "--output", dir + "/e.jsonl", "--json"])
         #expect(r.status == 0)
+        #expect(r.stderr.contains("using a random key"))
         let summary = try AuditCLI.json(r.stdout)
         #expect(summary["exported"] == .number("35"))
         #expect(summary["skippedInputErrors"] == .number("3"))

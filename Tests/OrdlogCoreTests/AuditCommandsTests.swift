@@ -208,7 +208,7 @@ enum SampleLog {
 @Suite struct ExportTests {
     @Test func redactedExportReingestsCleanlyWithoutPersonalValues() throws {
         let p = try SampleLog.pipeline()
-        let redactor = Redactor(fields: ["userId", "itemName"])
+        let redactor = Redactor(fields: ["userId", "itemName"], key: "test-key")
         var text: [UInt8] = []
         try p.log.forEachRecord { r in
             if case .receive(let x) = r, let l = Exporter.line(x, redactor: redactor) { text += l.line }

@@ -8,17 +8,28 @@ import Foundation
 /// Fields are replaced in the order object: the body itself under raw message delivery, or the order
 /// inside an SNS envelope's `Message` string. Only string values are replaced (a number stays a number).
 public struct Redactor: Sendable {
-    /// The key used when `--redact-key` is not given. Public: it keeps pseudonyms stable, not secret.
-    public static let defaultKey = "ordlog-redact-v1"
+    /// The order fields that can be redacted (the Orders item's attributes), by their exact JSON names.
+    public static let redactableFields = ["orderId", "userId", "itemName", "quantity", "status", "timestamp"]
+
+    /// A fresh random key (32 bytes, hex), used when the caller gives none: pseudonyms are then stable within
+    /// one export but cannot be reversed by hashing guessed values with a published key.
+    public static func randomKey() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return RecordHash.hex((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
+    }
 
     public var fields: Set<String>
     public var key: [UInt8]
 
-    public init(fields: [String], key: String = Redactor.defaultKey) {
+    /// - Parameters:
+    ///   - fields: order field names, from ``redactableFields``.
+    ///   - key: the HMAC key; keep it secret, or anyone can test guesses against the pseudonyms.
+    public init(fields: [String], key: String) {
         self.fields = Set(fields)
         self.key = Array(key.utf8)
     }
 
+    /// `field-` + the first 12 hex digits of HMAC-SHA256(key, value).
     public func pseudonym(field: String, value: String) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: Array(value.utf8), using: SymmetricKey(data: key))
         return field + "-" + String(RecordHash.hex(Array(mac)).prefix(12))

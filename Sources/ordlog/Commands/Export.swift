@@ -13,9 +13,12 @@ struct Export: ParsableCommand {
             were not SQS messages (input errors) are skipped and counted. The log is not changed.
 
             --redact FIELDS replaces those order fields (in a raw body, or inside the SNS envelope's Message) \
-            with stable pseudonyms: FIELD-<first 12 hex of HMAC-SHA256(key, value)>, key --redact-key or the \
-            documented default "ordlog-redact-v1". The same value always maps to the same pseudonym, so \
-            orders stay linked. A rewritten body is re-serialised compactly, its MD5OfBody is recomputed (the \
+            with stable pseudonyms: FIELD-<first 12 hex of HMAC-SHA256(key, value)>. FIELDS are order field \
+            names, exactly: orderId, userId, itemName, quantity, status, timestamp; anything else is refused. \
+            The key is --redact-key or $ORDLOG_REDACT_KEY; without one a random key is used for this export \
+            (pseudonyms are then stable within the file only). Keep the key secret: with it, anyone can test \
+            guessed values against the pseudonyms. The same value always maps to the same pseudonym under one \
+            key, so orders stay linked. A rewritten body is re-serialised compactly, its MD5OfBody is recomputed (the \
             SNS Signature no longer verifies); bodies that are not JSON cannot be redacted and are counted as \
             unredactable (their lines are still written — check them before sharing).
 
@@ -38,8 +41,21 @@ struct Export: ParsableCommand {
     var output: String?
     @Option(help: ArgumentHelp("Comma-separated order fields to pseudonymise, e.g. userId,itemName.", valueName: "fields"))
     var redact: String?
-    @Option(name: .customLong("redact-key"), help: "HMAC key for pseudonyms (default: the documented fixed key).")
-    var redactKey: String = Redactor.defaultKey
+    @Option(name: .customLong("redact-key"), help: "Secret HMAC key for pseudonyms (env: ORDLOG_REDACT_KEY; default: random per export).")
+    var redactKey: String?
+
+    var redactFields: [String] {
+        (redact ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    func validate() throws {
+        if redact != nil, redactFields.isEmpty { throw ValidationError("--redact needs field names, e.g. userId,itemName") }
+        let unknown = redactFields.filter { !Redactor.redactableFields.contains($0) }
+        if !unknown.isEmpty {
+            throw ValidationError("--redact: unknown order field(s) \(unknown.joined(separator: ", ")); the fields are "
+                + Redactor.redactableFields.joined(separator: ", ") + " (case matters)")
+        }
+    }
 
     func run() throws {
         try runReportingErrors { try execute() }
@@ -49,9 +65,13 @@ struct Export: ParsableCommand {
         do {
             let log = try global.openLog()
             let resolved = try filters.filter.resolve(in: log)
-            let fields = (redact ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-                .filter { !$0.isEmpty }
-            let redactor = fields.isEmpty ? nil : Redactor(fields: fields, key: redactKey)
+            let fields = redactFields
+            var key = redactKey ?? ProcessInfo.processInfo.environment["ORDLOG_REDACT_KEY"]
+            if !fields.isEmpty, key == nil {
+                key = Redactor.randomKey()
+                err("ordlog: no --redact-key or ORDLOG_REDACT_KEY: using a random key, so pseudonyms are stable within this file only")
+            }
+            let redactor = fields.isEmpty ? nil : Redactor(fields: fields, key: key!)
             let handle: FileHandle
             if let output {
                 guard FileManager.default.createFile(atPath: output, contents: nil),
