@@ -63,7 +63,7 @@ struct Consume: AsyncParsableCommand {
             }
             var rules = ValidationRules()
             rules.maxReceiveCount = c.maxReceiveCount
-            let log = try global.openLog()
+            let log = try global.openLog(create: true)
             let pipeline = Pipeline(log: log, processor: OrderProcessor(rules: rules), logger: global.makeLogger("ordlog.pipeline"))
             let dynamo = table.map { DynamoDBProjection(client: DynamoDBClient(configuration: config), tableName: $0) }
             let consumer = Consumer(pipeline: pipeline, sqs: sqs, dynamo: dynamo, configuration: c,

@@ -21,7 +21,13 @@ struct Ingest: ParsableCommand {
               ordlog ingest --json capture-*.json
               aws sqs receive-message --queue-url $Q --attribute-names All | ordlog ingest -
 
-            Exit codes: 0 success, 3 some messages dead-lettered, 4 bad input file or entries, 70 log error.
+            JSON: {"received","appended","alreadyLogged","resumed","projected","duplicate","stale","rejected",\
+            "failed","deadLettered","inputErrors","interrupted","files":[{"file","format","messages"}|{"file",\
+            "error"}],"db"}. alreadyLogged: receives an earlier run logged (not processed again); resumed: \
+            receives an interrupted earlier run logged but never processed, processed now.
+
+            Exit codes: 0 success, 3 some messages dead-lettered, 4 bad input file or entries (takes precedence \
+            over 3), 70 log error, 130 interrupted (SIGINT/SIGTERM: the batch in flight is finished first).
             """
     )
 
@@ -45,7 +51,7 @@ struct Ingest: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            let log = try global.openLog()
+            let log = try global.openLog(create: true)
             var rules = ValidationRules()
             rules.maxReceiveCount = maxReceiveCount
             let pipeline = Pipeline(log: log, processor: OrderProcessor(rules: rules), logger: global.makeLogger("ordlog.pipeline"))
@@ -54,7 +60,8 @@ struct Ingest: ParsableCommand {
             var fileErrors: [TrafficFileError] = []
             var formats: [(String, TrafficFormat, Int)] = []
             let progress = Progress(label: "ingest")
-            for file in files {
+            Interrupt.install()
+            fileLoop: for file in files {
                 let format: TrafficFormat
                 let messages: [IncomingMessage]
                 do {
@@ -67,6 +74,7 @@ struct Ingest: ParsableCommand {
                 formats.append((file, format, messages.count))
                 var i = 0
                 while i < messages.count {
+                    if Interrupt.requested { break fileLoop }
                     let batch = Array(messages[i..<min(i + batchSize, messages.count)])
                     try pipeline.ingest(batch: batch, summary: &summary)
                     i += batch.count
@@ -74,8 +82,10 @@ struct Ingest: ParsableCommand {
                 }
             }
             progress.finish()
+            let interrupted = Interrupt.requested
             if global.json {
                 var json = summaryJSON(summary)
+                json.members.append(("interrupted", .bool(interrupted)))
                 json.members.append(("files", .array(formats.map { f, fmt, n in
                     .object(JSONObject([("file", .string(f)), ("format", .string(fmt.rawValue)), ("messages", .number(String(n)))]))
                 } + fileErrors.map { e in
@@ -84,12 +94,17 @@ struct Ingest: ParsableCommand {
                 json.members.append(("db", .string(global.dbPath)))
                 out(JSONWriter.string(.object(json)))
             } else {
-                for (f, fmt, n) in formats { out("\(f): \(n) messages (\(fmt.rawValue))") }
+                for (f, fmt, n) in formats { out("\(f): \(plural(n, "message")) (\(fmt.rawValue))") }
                 out(renderSummary(summary))
                 if summary.deadLettered > 0 { out("Dead-lettered messages are kept with all their attempts: see `ordlog history ORDER_ID`.") }
             }
+            if interrupted {
+                throw CLIError(code: .interrupted, message: "interrupted after \(summary.appended) messages were appended "
+                    + "and processed; nothing of them is lost. Run the same command again: what is already logged is "
+                    + "counted as already-logged and not processed twice.")
+            }
             if !fileErrors.isEmpty || summary.inputErrors > 0 {
-                throw CLIError(code: .badInput, message: fileErrors.isEmpty ? "\(summary.inputErrors) input entries were not SQS messages (logged and rejected)" : "")
+                throw CLIError(code: .badInput, message: fileErrors.isEmpty ? "\(plural(summary.inputErrors, "input entry", "input entries")) read were not SQS messages (they are logged as rejected input: see `ordlog inspect-dlq`)" : "")
             }
             if summary.deadLettered > 0 { throw CLIError(code: .deadLettered, message: "") }
         }

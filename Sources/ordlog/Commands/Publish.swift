@@ -72,7 +72,7 @@ struct Publish: AsyncParsableCommand {
                     ("messageIds", .array(ids.map(JSONValue.string))),
                 ]))))
             } else {
-                out("published \(ids.count) messages to \(arn)")
+                out("published \(plural(ids.count, "message")) to \(arn)")
             }
         }
     }

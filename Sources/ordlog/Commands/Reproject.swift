@@ -2,8 +2,6 @@ import ArgumentParser
 import Foundation
 import OrdlogCore
 
-nonisolated(unsafe) private var interruptRequested: sig_atomic_t = 0
-
 struct Reproject: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reproject",
@@ -81,13 +79,12 @@ struct Reproject: AsyncParsableCommand {
             do { reprojector = try Reprojector(log: log, intoPath: into) } catch {
                 throw CLIError(code: .storage, message: "cannot open projection \(into ?? global.dbPath): \(error)")
             }
-            signal(SIGINT) { _ in interruptRequested = 1 }
-            signal(SIGTERM) { _ in interruptRequested = 1 }
+            Interrupt.install()
             let pauseAt = ProcessInfo.processInfo.environment["ORDLOG_TEST_PAUSE_AFTER_SEQ"].flatMap { Int64($0) }
             let progress = Progress(label: "reproject")
             let result = try reprojector.run(
                 target, batchSize: batchSize, startedAt: Pipeline.systemClockMs(),
-                shouldStop: { interruptRequested != 0 },
+                shouldStop: { Interrupt.requested },
                 onCheckpoint: { seq, through in
                     progress.update("checkpoint at seq \(seq) of \(through)")
                     if let pauseAt, seq >= pauseAt, seq < through {

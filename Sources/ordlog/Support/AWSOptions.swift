@@ -36,7 +36,7 @@ func runReportingErrorsAsync(_ body: () async throws -> Void) async throws {
         if !error.message.isEmpty { err("ordlog: \(error.message)") }
         throw ExitCode(error.code.rawValue)
     } catch let error as SQLiteError {
-        err("ordlog: event log error: \(error)")
+        err("ordlog: \(storageMessage(error))")
         throw ExitCode(CLIError.Code.storage.rawValue)
     } catch let error as AWSServiceError {
         err("ordlog: \(error)")

@@ -26,11 +26,30 @@ struct GlobalOptions: ParsableArguments {
     }
 
     /// Opens the event log, turning failures into exit code 70 with a message that says what to do.
-    func openLog() throws -> EventLog {
+    /// - Parameter create: create the file when missing (ingest, consume). Commands that only read a log refuse
+    ///   a missing file, so a mistyped --db is an error rather than a new, empty log that "verifies".
+    func openLog(create: Bool = false) throws -> EventLog {
+        let path = dbPath
+        let fm = FileManager.default
+        if !fm.fileExists(atPath: path) {
+            guard create else {
+                throw CLIError(code: .storage, message: "no event log at \(path) (set it with --db or ORDLOG_DB; default "
+                    + "./ordlog.db). Create one with `ordlog ingest FILE` or `ordlog consume`.")
+            }
+            let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
+            var isDir: ObjCBool = false
+            guard fm.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
+                throw CLIError(code: .storage, message: "cannot create event log \(path): directory \(dir) does not exist")
+            }
+        }
         do {
-            return try EventLog(path: dbPath, logger: makeLogger("ordlog.eventlog"))
-        } catch {
-            throw CLIError(code: .storage, message: "cannot open event log \(dbPath): \(error). Check the path (--db or ORDLOG_DB) and that it is an ordlog database.")
+            return try EventLog(path: path, logger: makeLogger("ordlog.eventlog"))
+        } catch let error as SQLiteError {
+            let hint = error.code == 26 ? "it is not a SQLite database"
+                : error.code == 8 ? "the file or its directory is read-only"
+                : error.code == 14 ? "the file cannot be opened (permissions?)"
+                : error.message
+            throw CLIError(code: .storage, message: "cannot open event log \(path): \(hint). Check --db / ORDLOG_DB.")
         }
     }
 }
@@ -58,7 +77,7 @@ func runReportingErrors(_ body: () throws -> Void) throws {
         if !error.message.isEmpty { FileHandle.standardError.write(Data("ordlog: \(error.message)\n".utf8)) }
         throw ExitCode(error.code.rawValue)
     } catch let error as SQLiteError {
-        FileHandle.standardError.write(Data("ordlog: event log error: \(error)\n".utf8))
+        err("ordlog: \(storageMessage(error))")
         throw ExitCode(CLIError.Code.storage.rawValue)
     }
 }
@@ -71,4 +90,16 @@ func out(_ line: String) {
 /// Writes a line to stderr.
 func err(_ line: String) {
     FileHandle.standardError.write(Data((line + "\n").utf8))
+}
+
+/// A storage error said for a user: what failed and what to check, with SQLite's code for reference.
+func storageMessage(_ error: SQLiteError) -> String {
+    switch error.code {
+    case 8: return "cannot write the event log: it is read-only (SQLite error 8). Check that the file and its directory are writable."
+    case 13: return "cannot write the event log: the disk is full (SQLite error 13)."
+    case 5, 6: return "the event log is locked by another process (SQLite error \(error.code)); try again when it finishes."
+    case 10: return "I/O error on the event log (SQLite error 10): \(error.message)"
+    case 11, 26: return "the event log is damaged or not an ordlog database (SQLite error \(error.code)): \(error.message)"
+    default: return "event log error: \(error)"
+    }
 }

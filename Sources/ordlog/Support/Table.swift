@@ -9,13 +9,13 @@ struct Table {
     mutating func add(_ cells: [String]) { rows.append(cells) }
 
     func render() -> String {
-        var widths = headers.map(\.count)
+        var widths = headers.map(displayWidth)
         for row in rows {
-            for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) }
+            for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], displayWidth(cell)) }
         }
         func line(_ cells: [String]) -> String {
             cells.enumerated().map { i, c in
-                i == cells.count - 1 ? c : c + String(repeating: " ", count: widths[i] - c.count)
+                i == cells.count - 1 ? c : c + String(repeating: " ", count: max(0, widths[i] - displayWidth(c)))
             }.joined(separator: "  ")
         }
         return ([line(headers)] + rows.map(line)).joined(separator: "\n")
@@ -26,4 +26,21 @@ struct Table {
 func clip(_ s: String, _ n: Int) -> String {
     let flat = s.replacingOccurrences(of: "\n", with: "⏎")
     return flat.count <= n ? flat : String(flat.prefix(n - 1)) + "…"
+}
+
+/// "1 message", "2 messages".
+func plural(_ n: Int, _ singular: String, _ pluralForm: String? = nil) -> String {
+    "\(n) \(n == 1 ? singular : pluralForm ?? singular + "s")"
+}
+
+/// Terminal columns `s` takes: 2 for East Asian wide and fullwidth characters and emoji, else 1 per Character.
+func displayWidth(_ s: String) -> Int {
+    s.reduce(0) { total, ch in
+        guard let v = ch.unicodeScalars.first?.value else { return total }
+        let wide = (0x1100...0x115F).contains(v) || (0x2E80...0xA4CF).contains(v) || (0xAC00...0xD7A3).contains(v)
+            || (0xF900...0xFAFF).contains(v) || (0xFE30...0xFE4F).contains(v) || (0xFF00...0xFF60).contains(v)
+            || (0xFFE0...0xFFE6).contains(v) || (0x1F300...0x1F64F).contains(v) || (0x1F900...0x1F9FF).contains(v)
+            || (0x20000...0x3FFFD).contains(v)
+        return total + (wide ? 2 : 1)
+    }
 }
