@@ -122,6 +122,13 @@ public struct DynamoDBProjection: Sendable {
         public var written = 0
         /// Orders the table already held in a newer version (left as they are).
         public var stale = 0
+
+        public init(tableName: String, created: Bool, written: Int = 0, stale: Int = 0) {
+            self.tableName = tableName
+            self.created = created
+            self.written = written
+            self.stale = stale
+        }
     }
 
     /// Writes every order of a local projection into the table with the conditional PutItem, creating the

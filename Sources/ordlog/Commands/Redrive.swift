@@ -1,8 +1,9 @@
 import ArgumentParser
 import Foundation
+import OrdlogAWS
 import OrdlogCore
 
-struct Redrive: ParsableCommand {
+struct Redrive: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "redrive",
         abstract: "Re-process dead-lettered messages after a fix, appending new attempts.",
@@ -11,18 +12,24 @@ struct Redrive: ParsableCommand {
             (error code:field, as `ordlog inspect-dlq` shows) or --all, and processes each again against its \
             latest receive with the current processor and rule flags. Each result is appended as a new \
             attempt with trigger redrive; nothing is rewritten, and the SQS MessageId stays the identity. A \
-            success projects the order and takes the message out of the DLQ view. --dry-run runs the same \
-            work and rolls it back, so it shows exactly what would be appended.
+            success projects the order into the local projection and takes the message out of the log's DLQ \
+            view; with --target dynamodb --table NAME the order is also written into DynamoDB (conditional \
+            PutItem, as consume does). The SQS dead-letter queue itself is not touched: once the fix is in, \
+            delete or move those messages there (SQS StartMessageMoveTask or the console). --dry-run runs the \
+            same work and rolls it back, so it shows exactly what would be appended.
 
             Examples:
               ordlog redrive --fingerprint order.field_invalid:quantity --dry-run
               ordlog redrive --message-id 6f1c2a9e-0010-4c1e-9d8a-000000000010 --accept-numeric-strings
               ordlog redrive --all
+              ordlog redrive --fingerprint order.field_invalid:quantity --accept-integral-decimals --target dynamodb --table Orders
 
             JSON: {"dryRun":B,"processorVersion":S,"redriven":[{"messageId":S,"receiveSeq":N,"before":ATTEMPT,\
-            "after":ATTEMPT}],"skipped":[{"messageId":S,"reason":S}]} with the attempt record shape (in a dry \
-            run "after" is what would have been appended). \
-            Exit codes: 0 done (or nothing to do), 3 some messages are still dead-lettered, 64 usage, 70 storage.
+            "after":ATTEMPT}],"skipped":[{"messageId":S,"reason":S}],"dynamodb":{"table","created","written",\
+            "stale"}|null} with the attempt record shape (in a dry run "after" is what would have been \
+            appended). \
+            Exit codes: 0 done (or nothing to do), 2 a --message-id is not in the log, 3 some messages are (or \
+            in a dry run would stay) dead-lettered, 5 an AWS call failed, 64 usage, 70 storage.
             """
     )
 
@@ -37,6 +44,7 @@ struct Redrive: ParsableCommand {
     var all = false
     @Flag(name: .customLong("dry-run"), help: "Show what would be appended; append nothing.")
     var dryRun = false
+    @OptionGroup(title: "Target") var targetOptions: TargetOptions
 
     func validate() throws {
         if messageId.isEmpty, fingerprint.isEmpty, !all {
@@ -44,8 +52,8 @@ struct Redrive: ParsableCommand {
         }
     }
 
-    func run() throws {
-        try runReportingErrors {
+    func run() async throws {
+        try await runReportingErrorsAsync {
             let log = try global.openLog()
             let report = try log.deadLetterReport()
             let dlq = report.groups.flatMap(\.messages)
@@ -62,6 +70,20 @@ struct Redrive: ParsableCommand {
                                     logger: global.makeLogger("ordlog.pipeline"))
             let outcomes = chosen.isEmpty ? [] : try pipeline.redrive(messageIds: chosen, dryRun: dryRun)
             let stillDead = outcomes.filter { $0.after.decision.deadLettered }.count
+            var synced: DynamoDBProjection.SyncResult?
+            let projected = outcomes.compactMap { $0.after.decision.outcome == .projected ? $0.after.decision.item : nil }
+            if !dryRun, targetOptions.target == .dynamodb, let table = targetOptions.table {
+                let dynamo = DynamoDBProjection(client: DynamoDBClient(configuration: try targetOptions.aws.configuration()),
+                                                tableName: table)
+                var r = DynamoDBProjection.SyncResult(tableName: table, created: try await dynamo.ensureTable())
+                for item in projected {
+                    switch try await dynamo.put(item) {
+                    case .written: r.written += 1
+                    case .stale: r.stale += 1
+                    }
+                }
+                synced = r
+            }
             if global.json {
                 out(JSONWriter.string(obj([
                     ("dryRun", .bool(dryRun)), ("processorVersion", .string(pipeline.processor.version)),
@@ -72,13 +94,14 @@ struct Redrive: ParsableCommand {
                         ])
                     })),
                     ("skipped", .array(skipped.map { obj([("messageId", .string($0.0)), ("reason", .string($0.1))]) })),
+                    ("dynamodb", syncJSON(synced)),
                 ])))
             } else {
                 for (id, why) in skipped { out("Skipped \(id): \(why).") }
                 if outcomes.isEmpty {
                     out("Nothing to redrive: no dead-lettered message matches. `ordlog inspect-dlq` lists them.")
                 } else {
-                    out((dryRun ? "Dry run: would redrive" : "Redrove") + " \(outcomes.count) messages with \(pipeline.processor.version)")
+                    out((dryRun ? "Dry run: would redrive" : "Redrove") + " \(plural(outcomes.count, "message")) with \(pipeline.processor.version)")
                     var t = Table("message", "receive", "before", "after")
                     for o in outcomes {
                         t.add(o.messageId, "#\(o.receive.seq)", brief(o.before.decision), brief(o.after.decision))
@@ -86,13 +109,24 @@ struct Redrive: ParsableCommand {
                     out(t.render())
                     let fixed = outcomes.count - stillDead
                     if dryRun {
-                        out("Nothing was appended. \(fixed) would leave the DLQ, \(stillDead) would stay.")
+                        out("Nothing was appended. \(fixed) would be projected, \(stillDead) would stay dead-lettered.")
                     } else {
-                        out("\(fixed) left the DLQ, \(stillDead) still dead-lettered.")
+                        out("\(fixed) now projected in the local projection, \(stillDead) still dead-lettered.")
+                        if let synced {
+                            out("DynamoDB table \(synced.tableName): \(synced.written) written, \(synced.stale) left "
+                                + "(the table held a newer version).")
+                        } else if fixed > 0 {
+                            out("DynamoDB was not written (add --target dynamodb --table NAME for that).")
+                        }
+                        if fixed > 0 {
+                            out("The SQS dead-letter queue is unchanged: delete or move the fixed messages there "
+                                + "(StartMessageMoveTask) once the fix is deployed.")
+                        }
                     }
                 }
             }
-            if !dryRun, stillDead > 0 { throw CLIError(code: .deadLettered, message: "") }
+            if stillDead > 0 { throw CLIError(code: .deadLettered, message: "") }
+            if outcomes.isEmpty, skipped.contains(where: { $0.1 == "not in the log" }) { throw ExitCode(2) }
         }
     }
 }
