@@ -49,6 +49,31 @@ public struct SNSClient: Sendable {
         try await call("CreateTopic", [("Name", name)] + Self.attributeParameters(attributes), result: "TopicArn")
     }
 
+    /// [ListTopics](https://docs.aws.amazon.com/sns/latest/api/API_ListTopics.html), following `NextToken`
+    /// to the end.
+    ///
+    /// - Returns: every topic ARN in the account and Region.
+    public func listTopics() async throws -> [String] {
+        var arns: [String] = []
+        var token: String?
+        repeat {
+            var parameters: [(String, String)] = []
+            if let token { parameters.append(("NextToken", token)) }
+            let (root, _) = try await client.queryCall(operation: "ListTopics", version: Self.apiVersion,
+                                                       parameters: parameters)
+            let result = root.child("ListTopicsResult")
+            arns += result?.child("Topics")?.children("member").compactMap { $0.child("TopicArn")?.text } ?? []
+            token = result?.child("NextToken")?.text
+            if token?.isEmpty == true { token = nil }
+        } while token != nil
+        return arns
+    }
+
+    /// The ARN of the topic named `name` (looked up with ListTopics, never created), or nil.
+    public func topicArn(named name: String) async throws -> String? {
+        try await listTopics().first { $0.split(separator: ":").last.map(String.init) == name }
+    }
+
     /// [Subscribe](https://docs.aws.amazon.com/sns/latest/api/API_Subscribe.html).
     ///
     /// - Parameters:

@@ -187,6 +187,37 @@ import Testing
         #expect(try LocalProjection(db: log.db).orders().map(\.item) == expected)
     }
 
+    @Test("after a fix, redrive --target dynamodb writes the dead-lettered order into the table")
+    func redriveIntoDynamoDB() async throws {
+        let server = try await MotoServer.start()
+        defer { server.stop() }
+        let env = Self.env(server)
+        let dir = CLI.tempDir()
+        let db = dir.appendingPathComponent("redrive.db").path
+        #expect(try CLI.run(["setup"], env: env).status == 0)
+        let order = #"{"orderId":"ord-9","userId":"u-9","itemName":"Kettle","quantity":2.0,"status":"PAID","timestamp":"2026-01-01T10:00:00Z"}"#
+        let file = dir.appendingPathComponent("o.jsonl")
+        try (order + "\n").write(to: file, atomically: true, encoding: .utf8)
+        #expect(try CLI.run(["publish", "--topic", "OrderTopic", file.path], env: env).status == 0)
+        let typo = try CLI.run(["publish", "--topic", "OrderTopik", file.path], env: env)
+        #expect(typo.status == 5)  // looked up, never created
+        #expect(typo.stderr.contains("no SNS topic named OrderTopik"))
+        let consume = try CLI.run(["consume", "--db", db, "--queue", "OrderQueue", "--table", "Orders", "--until-empty",
+                                   "--wait-time", "1"], env: env)
+        #expect(consume.status == 3, "\(consume.stderr)")
+        let client = DynamoDBClient(configuration: Self.config(server))
+        #expect(try await client.getItem(tableName: "Orders", key: ["orderId": .s("ord-9")]) == nil)
+
+        let r = try CLI.run(["redrive", "--db", db, "--fingerprint", "order.field_invalid:quantity",
+                             "--accept-integral-decimals", "--target", "dynamodb", "--table", "Orders"], env: env)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("1 now projected in the local projection, 0 still dead-lettered."))
+        #expect(r.stdout.contains("DynamoDB table Orders: 1 written, 0 left"))
+        let item = try await client.getItem(tableName: "Orders", key: ["orderId": .s("ord-9")])
+        #expect(item?["quantity"] == .n("2"))
+        #expect(item?["itemName"] == .s("Kettle"))
+    }
+
     @Test("a wrong secret against signature-checking moto: exit 5, the credential source named, the secret never printed")
     func wrongSecret() async throws {
         let server = try await MotoServer.start(environment: ["INITIAL_NO_AUTH_ACTION_COUNT": "3"])

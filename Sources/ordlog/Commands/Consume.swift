@@ -18,7 +18,7 @@ struct Consume: AsyncParsableCommand {
 
             Examples:
               ordlog consume --queue OrderQueue --table Orders
-              ordlog consume --queue-url $QUEUE_URL --table Orders --until-empty --wait-time 1
+              ordlog consume --queue-url $QUEUE_URL --table Orders --until-empty --wait-time 1   # drain, then exit
               AWS_ENDPOINT_URL=http://127.0.0.1:5000 ordlog consume --queue OrderQueue --table Orders --max-messages 100
 
             Exit codes: 0 stopped cleanly, 3 some messages were dead-lettered, 5 an AWS call failed, 70 log error.
@@ -35,7 +35,8 @@ struct Consume: AsyncParsableCommand {
     @Option(help: "Visibility timeout set on failed messages, in seconds (0 = redeliver at once; default: leave them).")
     var failedVisibilityTimeout: Int?
     @Option(help: "Stop after this many messages.") var maxMessages: Int?
-    @Flag(help: "Stop when a receive returns no message.") var untilEmpty = false
+    @Flag(help: "Stop when a receive returns no message. Failed messages are then made visible again at once (as with --failed-visibility-timeout 0), so their redeliveries, and the redrive policy, play out in this run.")
+    var untilEmpty = false
     @Option(help: "maxReceiveCount for marking dead-lettered attempts (default: the queue's RedrivePolicy, else 3).")
     var maxReceiveCount: Int64?
 
@@ -53,7 +54,7 @@ struct Consume: AsyncParsableCommand {
             var c = ConsumerConfiguration(queueUrl: url, tableName: table)
             c.waitTimeSeconds = waitTime
             c.visibilityTimeout = visibilityTimeout
-            c.failedVisibilityTimeout = failedVisibilityTimeout
+            c.failedVisibilityTimeout = failedVisibilityTimeout ?? (untilEmpty ? 0 : nil)
             c.maxMessages = maxMessages
             c.untilEmpty = untilEmpty
             if let maxReceiveCount {

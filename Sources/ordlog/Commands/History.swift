@@ -12,10 +12,15 @@ struct History: ParsableCommand {
             to any order; `ordlog inspect-dlq` lists them.
 
             Examples:
-              ordlog history ord-1001
-              ordlog history ord-1001 --json
+              ordlog history ord-2001
+              ordlog history ord-2004 --json
 
-            JSON: an array of receive and attempt records (shapes documented in RecordJSON). \
+            JSON: an array of records in log order. Receive: {"type":"receive","seq","messageId","receiptHandle",\
+            "receiveCount","sentTimestamp","receivedAt","source","md5OfBody","md5Matches","attributes",\
+            "messageAttributes","inputError","body" (or "bodyBase64" when not UTF-8),"hash"}. Attempt: \
+            {"type":"attempt","seq","receiveSeq","messageId","outcome","errorKind","errorCode","errorField",\
+            "errorMessage","deadLettered","orderId","snsMessageId","item","note","processorVersion","trigger",\
+            "attemptedAt","hash"}. \
             Exit codes: 0 found, 2 the log has nothing for this order, 70 log error.
             """
     )

@@ -16,14 +16,15 @@ struct Publish: AsyncParsableCommand {
               ordlog publish --topic-arn arn:aws:sns:us-east-1:123456789012:OrderTopic orders.jsonl
               ordlog publish --topic OrderTopic --order-id ord-1 --user-id u-1 --item-name Widget --quantity 2 --status PENDING
 
-            --topic resolves a name with CreateTopic, which is idempotent (it returns the existing topic).
+            --topic looks the name up with ListTopics; a topic that does not exist is an error (it is never \
+            created here: `ordlog setup` does that).
             Exit codes: 0 all published, 4 FILE unreadable, 5 an AWS call failed.
             """
     )
 
     @OptionGroup var aws: AWSOptions
     @Option(help: "The topic ARN.") var topicArn: String?
-    @Option(help: "The topic name (resolved with CreateTopic).") var topic: String?
+    @Option(help: "The topic name (looked up with ListTopics).") var topic: String?
     @Option(help: "SNS Subject for every message.") var subject: String?
     @Argument(help: "JSON Lines file of orders; - for stdin.") var file: String?
     @Option var orderId: String?
@@ -45,7 +46,10 @@ struct Publish: AsyncParsableCommand {
             if let file {
                 let data: Data?
                 data = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : FileManager.default.contents(atPath: file)
-                guard let data else { throw CLIError(code: .badInput, message: "\(file): cannot be read") }
+                guard let data else {
+                    let exists = FileManager.default.fileExists(atPath: file)
+                    throw CLIError(code: .badInput, message: "\(file): " + (exists ? "cannot be read (permissions?)" : "no such file"))
+                }
                 messages = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true)
                     .map { String($0.hasSuffix("\r") ? $0.dropLast() : $0) }
                     .filter { !$0.allSatisfy(\.isWhitespace) }
@@ -58,7 +62,14 @@ struct Publish: AsyncParsableCommand {
             let config = try aws.configuration()
             let sns = SNSClient(configuration: config)
             let arn: String
-            if let topicArn { arn = topicArn } else { arn = try await sns.createTopic(name: topic!) }
+            if let topicArn {
+                arn = topicArn
+            } else if let found = try await sns.topicArn(named: topic!) {
+                arn = found
+            } else {
+                throw CLIError(code: .aws, message: "no SNS topic named \(topic!) in \(config.region) at "
+                    + "\(config.endpoint(for: .sns)). Check the name, or create the pipeline with `ordlog setup`.")
+            }
             var ids: [String] = []
             let progress = Progress(label: "publish")
             for message in messages {

@@ -20,7 +20,7 @@ struct Redrive: AsyncParsableCommand {
 
             Examples:
               ordlog redrive --fingerprint order.field_invalid:quantity --dry-run
-              ordlog redrive --message-id 6f1c2a9e-0010-4c1e-9d8a-000000000010 --accept-numeric-strings
+              ordlog redrive --message-id 6f1c2a9e-0010-4c1e-9d8a-000000000010 --dry-run
               ordlog redrive --all
               ordlog redrive --fingerprint order.field_invalid:quantity --accept-integral-decimals --target dynamodb --table Orders
 

@@ -24,7 +24,7 @@ struct Replay: AsyncParsableCommand {
 
             Examples:
               ordlog replay
-              ordlog replay --verdict --accept-numeric-strings
+              ordlog replay --verdict --min-quantity 2   # on samples/order-traffic.jsonl: exit 1, 7 differences
               ordlog replay --order-id ord-2004 --show-decisions
               ordlog replay --since 2026-01-01T00:00:00Z --until 2026-01-02T00:00:00Z --json
               ordlog replay --traffic captured.jsonl --record-expect expect.jsonl
