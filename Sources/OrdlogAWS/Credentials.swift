@@ -215,6 +215,9 @@ public struct AWSConfiguration: Sendable, Equatable {
         } else {
             throw AWSConfigurationError.noRegion(profile: profile)
         }
+        // A region goes into host names and the signing scope: letters, digits and dashes only (us-east-1).
+        guard !region.isEmpty, region.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D })
+        else { throw AWSConfigurationError.invalidRegion(region, source: regionSource) }
 
         // Endpoints.
         var endpoints: [AWSService: URL] = [:]
@@ -254,6 +257,8 @@ public enum AWSConfigurationError: Error, Sendable, Equatable, CustomStringConve
     case incompleteCredentials(source: String, missing: String, hint: String)
     /// No region in overrides, environment or profile.
     case noRegion(profile: String)
+    /// A region name that is not lowercase letters, digits and dashes.
+    case invalidRegion(String, source: String)
     /// An endpoint URL that is not an absolute http(s) URL.
     case invalidEndpointURL(String, source: String)
     /// A config/credentials file exists but could not be read.
@@ -277,6 +282,9 @@ public enum AWSConfigurationError: Error, Sendable, Equatable, CustomStringConve
         case let .noRegion(profile):
             return "No AWS region configured: pass --region, export AWS_REGION (or AWS_DEFAULT_REGION), or add "
                 + "`region = …` to profile '\(profile)' in the config file."
+        case let .invalidRegion(text, source):
+            return "Invalid AWS region '\(text)' from \(source): expected a region name such as us-east-1 "
+                + "(lowercase letters, digits and dashes)."
         case let .invalidEndpointURL(text, source):
             return "Invalid endpoint URL '\(text)' from \(source): expected an absolute http:// or https:// URL, "
                 + "e.g. http://127.0.0.1:5000."

@@ -67,6 +67,14 @@ struct ConfigurationTests {
         #expect(c.endpoint(for: .sqs).absoluteString == "http://localhost:4566")
     }
 
+    @Test func invalidRegionIsRefusedUpFront() throws {
+        let env = ["AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret"]
+        #expect(throws: AWSConfigurationError.invalidRegion("not a region!", source: "--region")) {
+            try AWSConfiguration.resolve(environment: env, overrides: AWSConfigurationOverrides(region: "not a region!"))
+        }
+        #expect(try AWSConfiguration.resolve(environment: env, overrides: .init(region: "eu-west-3")).region == "eu-west-3")
+    }
+
     @Test func defaultProfileFromFiles() throws {
         let home = try TempHome(credentials: Self.credentialsFile, config: Self.configFile)
         let c = try AWSConfiguration.resolve(environment: ["HOME": home.path])
