@@ -98,6 +98,10 @@ struct Reproject: AsyncParsableCommand {
                 throw CLIError(code: .interrupted, message: "interrupted at checkpoint seq \(result.throughSeq); the old projection is untouched. Run the same command again to continue.")
             }
             let synced = try await targetOptions.syncIfDynamoDB(try LocalProjection.open(path: into ?? global.dbPath))
+            if synced != nil, self.into == nil, let into {
+                // The build file beside the log was only a staging area: written into DynamoDB, it goes.
+                for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: into + suffix) }
+            }
             if global.json {
                 out(JSONWriter.string(obj([
                     ("target", .string(target.key)), ("into", str(into)),
