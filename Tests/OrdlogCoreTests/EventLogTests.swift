@@ -110,3 +110,24 @@ import Testing
         #expect(history.count == 10)  // 5 receives (PENDING, PAID twice, DELIVERED, SHIPPED) and their attempts
     }
 }
+
+/// The hash chain's encoding is a file format: logs written by earlier versions must still verify.
+@Suite struct RecordHashStabilityTests {
+    @Test("the head of the shipped sample, ingested with a fixed clock, has a pinned hash")
+    func pinnedHead() throws {
+        let pipeline = try Fixtures.pipeline()
+        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: Fixtures.sample("order-traffic.jsonl"))))
+        let (_, messages) = try TrafficReader.parse(bytes, name: "samples/order-traffic.jsonl")  // sources path-free
+        var summary = IngestSummary()
+        for start in stride(from: 0, to: messages.count, by: 10) {
+            try pipeline.ingest(batch: Array(messages[start..<min(start + 10, messages.count)]), summary: &summary)
+        }
+        let head = try #require(try pipeline.log.head())
+        #expect(head.description == RecordHashStabilityTests.expectedHead, "\(head)")
+        let digest = try pipeline.projection.digest()
+        #expect(digest == RecordHashStabilityTests.expectedDigest, "\(digest)")
+    }
+
+    static let expectedHead = "26:6c01d432e265e28a4915d02e95b5a894c13198edfbbbfc22f6e42ada45b0f03f"
+    static let expectedDigest = "32b9121dd633fe6bd15d8b9a2fd826cb4ec70c042f5eda0e5d2bb2a9c7f71b47"
+}

@@ -99,7 +99,7 @@ public final class EventLog {
         e.add(m.attributes["ApproximateReceiveCount"]?.stringValue)
         e.add(m.body)
         if m.messageId == nil { e.add(m.source) }
-        return RecordHash.hex(Array(SHA256.hash(data: e.bytes)))
+        return RecordHash.hex(e.finalize())
     }
 
     /// Appends one received message. Must be called inside ``write(_:)``.

@@ -10,42 +10,48 @@ public enum RecordHash {
     /// The `prev_hash` of the first record: 32 zero bytes.
     public static let genesis = [UInt8](repeating: 0, count: 32)
 
+    /// Feeds the canonical encoding of fields straight into a SHA-256 hasher (no intermediate buffer).
     struct Encoder {
-        var bytes: [UInt8] = []
-        init(kind: String) {
-            bytes.reserveCapacity(512)
+        var hasher = SHA256()
+
+        /// Starts a record: for chained records, `prev` (the previous hash) comes first.
+        init(kind: String, prev: [UInt8]? = nil) {
+            if let prev { hasher.update(data: prev) }
             add(kind)
         }
+
         mutating func add(_ v: Int64?) {
-            guard let v else { bytes.append(0); return }
-            bytes.append(1)
-            withUnsafeBytes(of: v.bigEndian) { bytes.append(contentsOf: $0) }
+            guard let v else { tag(0); return }
+            tag(1)
+            var bigEndian = UInt64(bitPattern: v).bigEndian
+            withUnsafeBytes(of: &bigEndian) { hasher.update(bufferPointer: $0) }
         }
         mutating func add(_ s: String?) {
-            guard var s else { bytes.append(0); return }
-            s.withUTF8 { addBytes($0) }
+            guard var s else { tag(0); return }
+            s.withUTF8 { addBytes(UnsafeRawBufferPointer($0)) }
         }
         mutating func add(_ b: [UInt8]?) {
-            guard let b else { bytes.append(0); return }
-            b.withUnsafeBufferPointer { addBytes($0) }
+            guard let b else { tag(0); return }
+            b.withUnsafeBytes { addBytes($0) }
         }
-        mutating func addBytes(_ b: UnsafeBufferPointer<UInt8>) {
-            bytes.append(2)
-            withUnsafeBytes(of: Int64(b.count).bigEndian) { bytes.append(contentsOf: $0) }
-            bytes.append(contentsOf: b)
+        mutating func addBytes(_ b: UnsafeRawBufferPointer) {
+            tag(2)
+            var length = UInt64(b.count).bigEndian
+            withUnsafeBytes(of: &length) { hasher.update(bufferPointer: $0) }
+            hasher.update(bufferPointer: b)
         }
-    }
+        private mutating func tag(_ t: UInt8) {
+            var t = t
+            withUnsafeBytes(of: &t) { hasher.update(bufferPointer: $0) }
+        }
 
-    static func chain(_ prev: [UInt8], _ encoded: [UInt8]) -> [UInt8] {
-        var hasher = SHA256()
-        hasher.update(data: prev)
-        hasher.update(data: encoded)
-        return Array(hasher.finalize())
+        /// The digest of everything added.
+        func finalize() -> [UInt8] { Array(hasher.finalize()) }
     }
 
     /// The hash of a receive record given its fields and the previous hash.
     public static func hash(of r: LoggedReceive, prev: [UInt8]) -> [UInt8] {
-        var e = Encoder(kind: "receive")
+        var e = Encoder(kind: "receive", prev: prev)
         e.add(r.seq)
         e.add(r.receiveKey)
         e.add(r.messageId)
@@ -61,12 +67,12 @@ public enum RecordHash {
         e.add(r.source)
         e.add(r.inputError)
         e.add(r.receivedAt)
-        return chain(prev, e.bytes)
+        return e.finalize()
     }
 
     /// The hash of an attempt record given its fields and the previous hash.
     public static func hash(of a: LoggedAttempt, prev: [UInt8]) -> [UInt8] {
-        var e = Encoder(kind: "attempt")
+        var e = Encoder(kind: "attempt", prev: prev)
         let d = a.decision
         e.add(a.seq)
         e.add(a.receiveSeq)
@@ -84,7 +90,7 @@ public enum RecordHash {
         e.add(d.note)
         e.add(a.trigger)
         e.add(a.attemptedAt)
-        return chain(prev, e.bytes)
+        return e.finalize()
     }
 
     /// Lowercase hex of `bytes`.

@@ -85,15 +85,26 @@ public struct JSONParser {
     /// Parses one complete JSON text.
     /// - Throws: ``JSONParseError``.
     public static func parse(_ bytes: some Collection<UInt8>) throws(JSONParseError) -> JSONValue {
-        let array = Array(bytes)
-        return try array.withUnsafeBufferPointer { buf throws(JSONParseError) -> JSONValue in
-            var parser = Cursor(buf: buf)
-            parser.skipWhitespace()
-            let value = try parser.parseValue(depth: 0)
-            parser.skipWhitespace()
-            if parser.pos != buf.count { throw parser.fail("unexpected data after the JSON value") }
-            return value
+        // Parse in place when the bytes are contiguous (arrays, slices); copy only otherwise.
+        var result: Result<JSONValue, JSONParseError>? = bytes.withContiguousStorageIfAvailable { buf in
+            Result { () throws(JSONParseError) -> JSONValue in try parse(buffer: buf) }
         }
+        if result == nil {
+            result = Array(bytes).withUnsafeBufferPointer { buf in
+                Result { () throws(JSONParseError) -> JSONValue in try parse(buffer: buf) }
+            }
+        }
+        return try result!.get()
+    }
+
+    /// Parses one complete JSON text from a buffer.
+    public static func parse(buffer buf: UnsafeBufferPointer<UInt8>) throws(JSONParseError) -> JSONValue {
+        var parser = Cursor(buf: buf)
+        parser.skipWhitespace()
+        let value = try parser.parseValue(depth: 0)
+        parser.skipWhitespace()
+        if parser.pos != buf.count { throw parser.fail("unexpected data after the JSON value") }
+        return value
     }
 
     /// Parses one complete JSON text from a string.
@@ -227,14 +238,20 @@ public struct JSONParser {
             }
             // Slow path with escapes.
             var out = [UInt8](UnsafeBufferPointer(rebasing: buf[start..<pos]))
+            out.reserveCapacity(out.count + 64)
             while pos < buf.count {
                 let c = buf[pos]
                 if c == UInt8(ascii: "\"") {
                     pos += 1
-                    return try out.withUnsafeBufferPointer { b throws(JSONParseError) in try makeString(b, ascii: false) }
+                    return try out.withUnsafeBufferPointer { b throws(JSONParseError) in try makeString(b, ascii: ascii) }
                 }
                 if c < 0x20 { throw fail("control character in string (must be escaped)") }
-                if c != UInt8(ascii: "\\") { out.append(c); pos += 1; continue }
+                if c != UInt8(ascii: "\\") {
+                    if c >= 0x80 { ascii = false }
+                    out.append(c)
+                    pos += 1
+                    continue
+                }
                 pos += 1
                 guard pos < buf.count else { break }
                 let e = buf[pos]
@@ -267,6 +284,7 @@ public struct JSONParser {
                     } else if (0xDC00...0xDFFF).contains(scalar) {
                         scalar = 0xFFFD
                     }
+                    if scalar >= 0x80 { ascii = false }
                     appendUTF8(UnicodeScalar(scalar) ?? "\u{FFFD}", to: &out)
                 default:
                     pos -= 1
@@ -299,8 +317,8 @@ public struct JSONParser {
         }
 
         func makeString(_ bytes: UnsafeBufferPointer<UInt8>, ascii: Bool) throws(JSONParseError) -> String {
-            let s = String(decoding: bytes, as: UTF8.self)
-            if !ascii, !s.utf8.elementsEqual(bytes) { throw fail("invalid UTF-8 in string") }
+            if ascii { return String(decoding: bytes, as: UTF8.self) }
+            guard let s = String(validating: bytes, as: UTF8.self) else { throw fail("invalid UTF-8 in string") }
             return s
         }
     }

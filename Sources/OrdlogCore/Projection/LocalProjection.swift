@@ -92,18 +92,21 @@ public final class LocalProjection: ProcessorState {
     /// SHA-256 (hex) over every order item in `orderId` byte order: equal digests mean equal `Orders` tables.
     /// Only the six item attributes count, not which log record wrote them.
     public func digest() throws -> String {
-        var hasher = SHA256()
+        // One stream of per-order canonical encodings, each starting with the tag "order".
+        var e = RecordHash.Encoder(kind: "order")
+        var first = true
         let s = try db.prepare("SELECT order_id, user_id, item_name, quantity, status, timestamp FROM orders ORDER BY order_id")
         while try s.step() {
-            var e = RecordHash.Encoder(kind: "order")
+            if !first { e.add("order") }
+            first = false
             e.add(s.text(0))
             e.add(s.text(1))
             e.add(s.text(2))
             e.add(s.int64(3))
             e.add(s.text(4))
             e.add(s.text(5))
-            hasher.update(data: e.bytes)
         }
-        return RecordHash.hex(Array(hasher.finalize()))
+        if first { return RecordHash.hex(Array(SHA256().finalize())) }  // no orders: the digest of nothing
+        return RecordHash.hex(e.finalize())
     }
 }
