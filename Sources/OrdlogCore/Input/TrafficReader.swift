@@ -80,21 +80,13 @@ public enum TrafficReader {
             if line.last == 0x0D { line = line.dropLast() }
             lineStart = lineEnd < content.endIndex ? lineEnd + 1 : lineEnd
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
-            let source = "\(name):\(lineNo)"
-            do {
-                let value = try JSONParser.parse(line)
+            let (found, parseError) = entries(line: line, name: name, lineNo: lineNo)
+            if let parseError {
+                if firstError == nil { firstError = (lineNo, "\(parseError)") }
+            } else {
                 anyJSON = true
-                do {
-                    messages += try document(value, name: name, line: lineNo).1
-                } catch let error as TrafficFileError {
-                    messages.append(IncomingMessage(messageId: nil, body: Array(line), source: source, inputError: error.reason))
-                }
-            } catch {
-                if firstError == nil { firstError = (lineNo, "\(error)") }
-                messages.append(IncomingMessage(
-                    messageId: nil, body: Array(line), source: source,
-                    inputError: "line is not JSON (\(error)); \(expected)"))
             }
+            messages += found
         }
         guard anyJSON else {
             throw TrafficFileError(file: name, line: firstError?.0, reason: "not JSON (\(firstError?.1 ?? "?")); \(expected)")
@@ -143,31 +135,156 @@ public enum TrafficReader {
     }
 
     /// Maps one SQS message object (PascalCase API shape or camelCase Lambda shape) to an IncomingMessage.
-    static func message(_ value: JSONValue, source: String, lambdaARN: String?) -> IncomingMessage {
+    /// `raw` gives the entry's bytes for the error cases only (the line as read, or the value re-serialised).
+    static func message(_ value: JSONValue, source: String, lambdaARN: String?, raw: [UInt8]? = nil) -> IncomingMessage {
         let src = lambdaARN.map { "\($0) (\(source))" } ?? source
-        let raw = Array(JSONWriter.bytes(value))
+        func rawBytes() -> [UInt8] { raw ?? JSONWriter.bytes(value) }
         guard case .object(let o) = value else {
-            return IncomingMessage(messageId: nil, body: raw, source: src,
+            return IncomingMessage(messageId: nil, body: rawBytes(), source: src,
                                    inputError: "a JSON \(value.typeName) where an SQS message object was expected")
         }
         let lambda = o["messageId"] != nil && o["MessageId"] == nil
         func field(_ pascal: String, _ camel: String) -> JSONValue? { lambda ? o[camel] : o[pascal] }
         func str(_ pascal: String, _ camel: String) -> String? { field(pascal, camel)?.stringValue }
         guard let messageId = str("MessageId", "messageId"), !messageId.isEmpty else {
-            return IncomingMessage(messageId: nil, body: raw, source: src,
+            return IncomingMessage(messageId: nil, body: rawBytes(), source: src,
                                    inputError: "SQS message has no string MessageId (keys: \(o.members.prefix(8).map(\.key)))")
         }
         guard let body = str("Body", "body") else {
             let what = field("Body", "body").map { "a JSON \($0.typeName)" } ?? "missing"
-            return IncomingMessage(messageId: nil, body: raw, source: src,
+            return IncomingMessage(messageId: nil, body: rawBytes(), source: src,
                                    inputError: "SQS message \(messageId) has Body \(what), expected a string")
         }
-        var attributes = field("Attributes", "attributes")?.objectValue ?? JSONObject()
-        if attributes.members.isEmpty, field("Attributes", "attributes") == nil { attributes = JSONObject() }
         return IncomingMessage(
             messageId: messageId, receiptHandle: str("ReceiptHandle", "receiptHandle"),
-            md5OfBody: str("MD5OfBody", "md5OfBody"), body: Array(body.utf8), attributes: attributes,
+            md5OfBody: str("MD5OfBody", "md5OfBody"), body: Array(body.utf8),
+            attributes: field("Attributes", "attributes")?.objectValue ?? JSONObject(),
             messageAttributes: field("MessageAttributes", "messageAttributes"),
             md5OfMessageAttributes: str("MD5OfMessageAttributes", "md5OfMessageAttributes"), source: src)
+    }
+
+    // MARK: Streaming
+
+    /// Reads a file (`-` for standard input) and hands its messages to `body` in batches of `batchSize`, in
+    /// order. JSON Lines are streamed (memory stays bounded by one read chunk and one batch, whatever the file
+    /// size); a single JSON document (a ReceiveMessage response, a Lambda event) is read whole.
+    /// - Returns: the detected format and the number of entries read.
+    /// - Throws: ``TrafficFileError`` when the file cannot be read or is not recorded traffic; whatever `body`
+    ///   throws (reading stops there).
+    @discardableResult
+    public static func stream(path: String, batchSize: Int, _ body: ([IncomingMessage]) throws -> Void) throws
+        -> (TrafficFormat, Int) {
+        let name = path == "-" ? "<stdin>" : path
+        let handle: FileHandle
+        if path == "-" {
+            handle = FileHandle.standardInput
+        } else {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+                throw TrafficFileError(file: path, line: nil, reason: "no such file")
+            }
+            if isDir.boolValue { throw TrafficFileError(file: path, line: nil, reason: "is a directory, expected a file") }
+            guard let h = FileHandle(forReadingAtPath: path) else {
+                throw TrafficFileError(file: path, line: nil, reason: "cannot be read (permissions?)")
+            }
+            handle = h
+        }
+        defer { if path != "-" { try? handle.close() } }
+        func read() throws -> [UInt8] {
+            do { return [UInt8](try handle.read(upToCount: 4 << 20) ?? Data()) } catch {
+                throw TrafficFileError(file: name, line: nil, reason: "read failed: \(error)")
+            }
+        }
+        var buffer = try read()
+        var start = buffer.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+        // JSON Lines if the first non-blank line is a complete JSON value and more follows it.
+        var jsonLines = false
+        while start < buffer.count, buffer[start] == 0x0A || buffer[start] == 0x0D || buffer[start] == 0x20 || buffer[start] == 0x09 {
+            start += 1
+        }
+        if let newline = buffer[start...].firstIndex(of: 0x0A) {
+            var firstLine = buffer[start..<newline]
+            if firstLine.last == 0x0D { firstLine = firstLine.dropLast() }
+            let rest = buffer[(newline + 1)...]
+            if (try? JSONParser.parse(firstLine)) != nil,
+                rest.contains(where: { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09) }) {
+                jsonLines = true
+            }
+        }
+        if !jsonLines {
+            // One document (or a file that is not JSON Lines at its first line): read it whole.
+            while true {
+                let more = try read()
+                if more.isEmpty { break }
+                buffer += more
+            }
+            let (format, messages) = try parse(buffer, name: name)
+            var i = 0
+            while i < messages.count {
+                try body(Array(messages[i..<min(i + batchSize, messages.count)]))
+                i += batchSize
+            }
+            return (format, messages.count)
+        }
+        // Stream JSON Lines.
+        var batch: [IncomingMessage] = []
+        batch.reserveCapacity(batchSize)
+        var count = 0
+        var lineNo = 0
+        var pending = Array(buffer[start...])
+        // Lines before `start` were blank: count them so line numbers match the file.
+        lineNo = buffer[..<start].reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+        var eof = false
+        while true {
+            var lineStart = 0
+            while let nl = pending[lineStart...].firstIndex(of: 0x0A) {
+                lineNo += 1
+                var line = pending[lineStart..<nl]
+                if line.last == 0x0D { line = line.dropLast() }
+                lineStart = nl + 1
+                if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+                for m in entries(line: line, name: name, lineNo: lineNo).messages {
+                    batch.append(m)
+                    count += 1
+                    if batch.count >= batchSize {
+                        try body(batch)
+                        batch.removeAll(keepingCapacity: true)
+                    }
+                }
+            }
+            pending.removeFirst(lineStart)
+            if eof { break }
+            let more = try read()
+            if more.isEmpty {
+                eof = true
+                if !pending.isEmpty { pending.append(0x0A) }  // the last line has no newline
+            } else {
+                pending += more
+            }
+        }
+        if !batch.isEmpty { try body(batch) }
+        return (.jsonLines, count)
+    }
+
+    /// The messages of one JSON Lines line: a message, a ReceiveMessage response or a Lambda event; or one
+    /// entry with an input error and the line's raw bytes. `parseError` is set when the line is not JSON.
+    static func entries(line: ArraySlice<UInt8>, name: String, lineNo: Int)
+        -> (messages: [IncomingMessage], parseError: JSONParseError?) {
+        let source = "\(name):\(lineNo)"
+        let value: JSONValue
+        do { value = try JSONParser.parse(line) } catch {
+            return ([IncomingMessage(messageId: nil, body: Array(line), source: source,
+                                     inputError: "line is not JSON (\(error)); \(expected)")], error)
+        }
+        if case .object(let o) = value, o["Messages"] == nil, o["Records"] == nil,
+            o["MessageId"] != nil || o["messageId"] != nil {
+            return ([message(value, source: source, lambdaARN: o["eventSourceARN"]?.stringValue, raw: Array(line))], nil)
+        }
+        do {
+            return (try document(value, name: name, line: lineNo).1, nil)
+        } catch {
+            let reason = (error as? TrafficFileError)?.reason ?? "\(error)"
+            return ([IncomingMessage(messageId: nil, body: Array(line), source: source, inputError: reason)], nil)
+        }
     }
 }

@@ -61,24 +61,20 @@ struct Ingest: ParsableCommand {
             var formats: [(String, TrafficFormat, Int)] = []
             let progress = Progress(label: "ingest")
             Interrupt.install()
-            fileLoop: for file in files {
-                let format: TrafficFormat
-                let messages: [IncomingMessage]
+            for file in files {
+                if Interrupt.requested { break }
                 do {
-                    (format, messages) = try TrafficReader.read(path: file)
+                    let (format, count) = try TrafficReader.stream(path: file, batchSize: batchSize) { batch in
+                        if Interrupt.requested { throw IngestInterrupted() }
+                        try pipeline.ingest(batch: batch, summary: &summary)
+                        progress.update("\(summary.received) messages, \(summary.projected) projected")
+                    }
+                    formats.append((file, format, count))
                 } catch let error as TrafficFileError {
                     fileErrors.append(error)
                     err("ordlog: \(error)")
-                    continue
-                }
-                formats.append((file, format, messages.count))
-                var i = 0
-                while i < messages.count {
-                    if Interrupt.requested { break fileLoop }
-                    let batch = Array(messages[i..<min(i + batchSize, messages.count)])
-                    try pipeline.ingest(batch: batch, summary: &summary)
-                    i += batch.count
-                    progress.update("\(summary.received) messages, \(summary.projected) projected")
+                } catch is IngestInterrupted {
+                    break
                 }
             }
             progress.finish()
@@ -130,3 +126,6 @@ func renderSummary(_ s: IngestSummary) -> String {
     if s.resumed > 0 { text += "\n(\(s.resumed) receives from an interrupted run were processed first)" }
     return text
 }
+
+/// Thrown from inside a streaming read to stop at a batch boundary after SIGINT/SIGTERM.
+private struct IngestInterrupted: Error {}
