@@ -310,7 +310,7 @@ static int rfc3339_ns(const char *s, size_t n, int64_t *out) {
 /* ---------- database ---------- */
 typedef struct {
     sqlite3 *db;
-    sqlite3_stmt *rk_lookup, *ins_receive, *ins_attempt, *applied, *cur, *upsert, *ins_applied, *begin, *commit;
+    sqlite3_stmt *rk_lookup, *ins_receive, *ins_attempt, *applied, *cur, *upsert, *ins_applied, *begin, *commit, *savepoint, *release;
     int64_t next_seq;
     unsigned char head[32];
 } ctx;
@@ -372,6 +372,8 @@ static void prepare_projection(ctx *c) {
     c->ins_applied = prep(c->db, "INSERT OR IGNORE INTO applied_messages (kind, id, seq) VALUES (?,?,?)");
     c->begin = prep(c->db, "BEGIN IMMEDIATE");
     c->commit = prep(c->db, "COMMIT");
+    c->savepoint = prep(c->db, "SAVEPOINT project");
+    c->release = prep(c->db, "RELEASE project");
 }
 static void step_done(sqlite3_stmt *s, sqlite3 *db, const char *what) {
     int rc = sqlite3_step(s);
@@ -706,9 +708,10 @@ static int ingest(const char *dbpath, const char *migrations, int batch, const c
         for (int i = 0; i < np; i++) {
             pending *p = &pend[i];
             decide(&c, d, (const char *)p->body.p, p->body.n, p->has_mid ? p->mid : NULL, p->seq);
-            exec(c.db, "SAVEPOINT project");  /* as ordlog: a failed projection write must not lose the attempt */
+            /* as ordlog: the projection write runs in a savepoint, so a failed write cannot lose the attempt */
+            step_done(c.savepoint, c.db, "SAVEPOINT");
             apply(&c, d, p->has_mid ? p->mid : NULL, p->seq);
-            exec(c.db, "RELEASE project");
+            step_done(c.release, c.db, "RELEASE");
             append_attempt(&c, p, d, now, &enc, counts);
         }
         step_done(c.commit, c.db, "COMMIT");
