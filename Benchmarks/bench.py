@@ -125,7 +125,7 @@ class Bench:
     def run_size(self, label, n, data, repeats):
         sys.stderr.write("== %s: %d messages, %d repeat(s)\n" % (label, n, repeats))
         log = os.path.join(self.work, "replay-source.db")
-        for rep in range(repeats):
+        for rep in range(repeats if not self.a.replay_only else 0):
             order = PROGS[rep % 3:] + PROGS[:rep % 3]
             for batch in (10, 1000):
                 for prog in order:
@@ -139,9 +139,10 @@ class Bench:
                             if os.path.exists(db + s):
                                 os.rename(db + s, log + s)
                     rm_db(db)
-        if not os.path.exists(log):  # ordlog could not ingest: replay the C log instead
+        if not os.path.exists(log):  # --replay-only, or ordlog could not ingest: the C ceiling writes the log
             rm_db(log)
-            subprocess.run(self.ingest_cmd("C", log, 1000, data), capture_output=True)
+            sys.stderr.write("  writing the replay source log with the C ceiling\n")
+            subprocess.run(self.ingest_cmd("C", log, 1000, data), capture_output=True, check=True)
         # checkpoint the WAL so every replay reads the same file state
         subprocess.run(["sqlite3", log, "PRAGMA wal_checkpoint(TRUNCATE);"], capture_output=True)
         for rep in range(repeats):
@@ -246,6 +247,9 @@ def main():
     p.add_argument("--full", action="store_true")
     p.add_argument("--repeats", type=int)
     p.add_argument("--keep", action="store_true", help="keep the replay source logs")
+    p.add_argument("--replay-only", action="store_true",
+                   help="skip the ingest cells (the C ceiling writes the log to replay); e.g. for 1M replay RSS")
+    p.add_argument("--sizes", help="comma-separated sizes instead of the mode's: 20k,100k,1M")
     p.add_argument("--results", default=os.path.join(HERE, "results"))
     a = p.parse_args()
 
@@ -267,6 +271,12 @@ def main():
         if a.full:
             plan.append(("1M", 1_000_000, max(1, min(a.repeats or 1, 2))))
         mode = "full (100k ×%d, 1M ×%d)" % (plan[0][2], plan[-1][2]) if a.full else "100k messages ×%d" % plan[0][2]
+    if a.sizes:
+        n_of = {"20k": 20_000, "100k": 100_000, "1M": 1_000_000}
+        plan = [(x, n_of[x], a.repeats or (3 if x != "1M" else 1)) for x in a.sizes.split(",")]
+        mode = "sizes %s" % a.sizes
+    if a.replay_only:
+        mode += ", replay cells only"
     b = Bench(a)
     for label, n, reps in plan:
         data = os.path.join(a.data_dir, "traffic-%s-seed1.jsonl" % label)
