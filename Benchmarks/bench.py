@@ -1,0 +1,303 @@
+#!/usr/bin/env python3
+"""Measures ordlog against the C ceiling and the Python peer on the same data, in the same run.
+
+Called by Benchmarks/run.sh (which builds everything first); stdlib only. For each size: ingest at batch 10
+and 1000 (msgs/s), replay and reproject (events/s = receives/s), peak RSS of every run. Programs alternate
+(ordlog, C, Python, then the next order...), each cell is repeated and the median is quoted. Every run's
+outcome counts must agree with ordlog's, else the run is marked as a mismatch.
+"""
+import argparse, datetime, json, os, platform, re, shutil, statistics, subprocess, sys, time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+PROGS = ["ordlog", "C", "Python"]
+
+
+def sh(cmd):
+    try:
+        return subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=120).stdout.strip()
+    except Exception:
+        return ""
+
+
+def machine(swift_version):
+    cpu = ""
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import sqlite3
+    return {
+        "nproc": os.cpu_count(), "cpu": cpu, "kernel": platform.release(),
+        "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+        "swift": swift_version, "cc": sh("cc --version | head -1"), "python": platform.python_version(),
+        "sqlite": sh("sqlite3 --version | cut -d' ' -f1") or sqlite3.sqlite_version,
+        "commit": sh("git -C %s rev-parse --short HEAD" % ROOT),
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+
+def rm_db(path):
+    for suffix in ("", "-wal", "-shm"):
+        try:
+            os.remove(path + suffix)
+        except FileNotFoundError:
+            pass
+
+
+def timed(cmd, tag, workdir):
+    """Runs cmd under /usr/bin/time -v; returns (seconds, max_rss_kib, stdout, rc)."""
+    tfile = os.path.join(workdir, "time.txt")
+    t0 = time.perf_counter()
+    p = subprocess.run(["/usr/bin/time", "-v", "-o", tfile] + cmd, capture_output=True, text=True)
+    dt = time.perf_counter() - t0
+    rss = 0
+    try:
+        m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", open(tfile).read())
+        rss = int(m.group(1)) if m else 0
+    except OSError:
+        pass
+    if p.returncode != 0:
+        sys.stderr.write("  %s exited %d: %s\n" % (tag, p.returncode, (p.stderr or p.stdout)[-600:]))
+    return dt, rss, p.stdout, p.returncode
+
+
+def counts_of(stdout):
+    """projected/duplicate/stale/rejected from a program's JSON summary (last JSON line)."""
+    for line in reversed(stdout.strip().splitlines()):
+        try:
+            o = json.loads(line)
+        except ValueError:
+            continue
+        c = o.get("counts", o)
+        return tuple(c.get(k) for k in ("projected", "duplicate", "stale", "rejected"))
+    return None
+
+
+def median(xs):
+    return statistics.median(xs) if xs else None
+
+
+class Bench:
+    def __init__(self, a):
+        self.a = a
+        self.work = a.work_dir
+        os.makedirs(self.work, exist_ok=True)
+        self.cells = {}  # (size, cell, prog) -> {"rates": [], "rss": [], "errors": []}
+        self.expected = {}
+
+    def record(self, size, cell, prog, n, dt, rss, rc, counts, note=None):
+        c = self.cells.setdefault((size, cell, prog), {"rates": [], "rss": [], "secs": [], "errors": []})
+        key = (size, cell.split(" ")[0])
+        if rc != 0:
+            c["errors"].append(note or "exit %d" % rc)
+            return
+        if counts is not None:
+            exp = self.expected.setdefault(key, counts)
+            if counts != exp:
+                c["errors"].append("counts %s != %s" % (counts, exp))
+        c["rates"].append(n / dt)
+        c["secs"].append(dt)
+        c["rss"].append(rss)
+        sys.stderr.write("  %-8s %-22s %-6s %8.2fs %10.0f/s  rss %6.0f MiB\n" % (size, cell, prog, dt, n / dt, rss / 1024))
+
+    def ingest_cmd(self, prog, db, batch, data):
+        if prog == "ordlog":
+            return [self.a.ordlog, "ingest", "--db", db, "--batch-size", str(batch), "--json", data]
+        if prog == "C":
+            return [self.a.ceiling, "ingest", "--db", db, "--batch-size", str(batch), "--migrations",
+                    os.path.join(ROOT, "migrations"), data]
+        return [sys.executable, os.path.join(HERE, "peer", "ingest_peer.py"), "ingest", "--db", db, "--batch-size",
+                str(batch), "--migrations", os.path.join(ROOT, "migrations"), data]
+
+    def replay_cmd(self, prog, log, into):
+        if prog == "ordlog":
+            return [self.a.ordlog, "replay", "--db", log, "--json", "--batch-size", "1000"] if self.a.replay_ok else None
+        if prog == "C":
+            return [self.a.ceiling, "replay", "--db", log, "--into", into, "--batch-size", "1000", "--migrations",
+                    os.path.join(ROOT, "migrations")]
+        return [sys.executable, os.path.join(HERE, "peer", "ingest_peer.py"), "replay", "--db", log, "--into", into,
+                "--batch-size", "1000", "--migrations", os.path.join(ROOT, "migrations")]
+
+    def run_size(self, label, n, data, repeats):
+        sys.stderr.write("== %s: %d messages, %d repeat(s)\n" % (label, n, repeats))
+        log = os.path.join(self.work, "replay-source.db")
+        for rep in range(repeats if not self.a.replay_only else 0):
+            order = PROGS[rep % 3:] + PROGS[:rep % 3]
+            for batch in (10, 1000):
+                for prog in order:
+                    db = os.path.join(self.work, "ingest-%s.db" % prog)
+                    rm_db(db)
+                    dt, rss, out, rc = timed(self.ingest_cmd(prog, db, batch, data), prog, self.work)
+                    self.record(label, "ingest b%d" % batch, prog, n, dt, rss, rc, counts_of(out))
+                    if prog == "ordlog" and batch == 1000 and rc == 0 and not os.path.exists(log):
+                        os.rename(db, log)
+                        for s in ("-wal", "-shm"):
+                            if os.path.exists(db + s):
+                                os.rename(db + s, log + s)
+                    rm_db(db)
+        if not os.path.exists(log):  # --replay-only, or ordlog could not ingest: the C ceiling writes the log
+            rm_db(log)
+            sys.stderr.write("  writing the replay source log with the C ceiling\n")
+            subprocess.run(self.ingest_cmd("C", log, 1000, data), capture_output=True, check=True)
+        # checkpoint the WAL so every replay reads the same file state
+        subprocess.run(["sqlite3", log, "PRAGMA wal_checkpoint(TRUNCATE);"], capture_output=True)
+        for rep in range(repeats):
+            order = PROGS[rep % 3:] + PROGS[:rep % 3]
+            for prog in order:
+                into = os.path.join(self.work, "scratch-%s.db" % prog)
+                rm_db(into)
+                cmd = self.replay_cmd(prog, log, into)
+                if cmd is None:
+                    self.record(label, "replay", prog, n, 1, 0, 1, None, "n/a (command missing)")
+                else:
+                    dt, rss, out, rc = timed(cmd, prog, self.work)
+                    self.record(label, "replay", prog, n, dt, rss, rc, counts_of(out))
+                rm_db(into)
+            if self.a.reproject_ok:
+                into = os.path.join(self.work, "reproject.db")
+                rm_db(into)
+                cmd = [self.a.ordlog, "reproject", "--db", log, "--json"]
+                cmd += ["--into", into] if self.a.reproject_into else []
+                dt, rss, out, rc = timed(cmd, "ordlog", self.work)
+                self.record(label, "reproject", "ordlog", n, dt, rss, rc, None)
+                rm_db(into)
+            else:
+                self.record(label, "reproject", "ordlog", n, 1, 0, 1, None, "n/a (command missing)")
+        if not self.a.keep:
+            rm_db(log)
+
+    # ----- reporting -----
+    def summary(self):
+        rows = []
+        sizes = []
+        for (size, cell, prog) in self.cells:
+            if size not in sizes:
+                sizes.append(size)
+        for size in sizes:
+            for cell in ("ingest b10", "ingest b1000", "replay", "reproject"):
+                row = {"size": size, "cell": cell}
+                for prog in PROGS:
+                    c = self.cells.get((size, cell, prog))
+                    if not c:
+                        continue
+                    row[prog] = {"median_per_s": median(c["rates"]), "runs_per_s": [round(r) for r in c["rates"]],
+                                 "median_s": median(c["secs"]), "max_rss_mib": round(max(c["rss"]) / 1024, 1) if c["rss"] else None,
+                                 "errors": c["errors"]}
+                o = (row.get("ordlog") or {}).get("median_per_s")
+                cc = (row.get("C") or {}).get("median_per_s")
+                py = (row.get("Python") or {}).get("median_per_s")
+                row["ordlog/C"] = round(o / cc, 2) if o and cc else None
+                row["ordlog/Python"] = round(o / py, 2) if o and py else None
+                if cell == "reproject":
+                    rep = self.cells.get((size, "replay", "ordlog"))
+                    r = median(rep["rates"]) if rep else None
+                    row["reproject/replay"] = round(o / r, 2) if o and r else None
+                rows.append(row)
+        return rows
+
+    def markdown(self, info, rows, mode):
+        def fmt(row, prog):
+            c = row.get(prog)
+            if not c:
+                return "—"
+            if c["median_per_s"] is None:
+                return c["errors"][0] if c["errors"] else "—"
+            s = "{:,.0f}".format(c["median_per_s"])
+            if c["errors"]:
+                s += " (!%s)" % c["errors"][0]
+            return s
+
+        def ratio(x):
+            return "—" if x is None else "%.2f×" % x
+        out = ["# ordlog benchmark: %s" % mode, "",
+               "Machine: %d cores, %s, %.0f GiB, Linux %s; %s; %s; Python %s; SQLite %s. ordlog commit %s, %s." % (
+                   info["nproc"], info["cpu"], info["memory_gib"], info["kernel"], info["swift"], info["cc"],
+                   info["python"], info["sqlite"], info["commit"], info["date"]),
+               "The machine is shared and noisy: programs alternate, each cell is the median of the runs listed in %s.json." % ("quick" if mode.startswith("quick") else "latest"),
+               "", "Throughput is messages/s for ingest and receives (events)/s for replay and reproject, wall clock "
+               "of the whole process (start-up and input reading included). Ratios: ordlog's rate over the baseline's "
+               "(higher is better for ordlog).", "",
+               "| size | cell | ordlog | C ceiling | Python peer | ordlog/C | ordlog/Python | peak RSS ordlog / C / Python (MiB) |",
+               "|---|---|---:|---:|---:|---:|---:|---|"]
+        for row in rows:
+            rss = " / ".join("%s" % ((row.get(p) or {}).get("max_rss_mib") or "—") for p in PROGS)
+            extra = ""
+            if row.get("reproject/replay") is not None:
+                extra = " (reproject/replay %.2f×)" % row["reproject/replay"]
+            out.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                row["size"], row["cell"] + extra, fmt(row, "ordlog"), fmt(row, "C"), fmt(row, "Python"),
+                ratio(row["ordlog/C"]), ratio(row["ordlog/Python"]), rss))
+        out += ["", "Targets: ingest b1000 ≥ 0.8× C and ≥ 2× Python; ingest b10 ≥ 0.8× C; replay ≥ 100k events/s and "
+                "≥ 0.8× C; reproject ≥ replay/1.5; 1M replay peak RSS < 300 MB.", ""]
+        return "\n".join(out)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--ordlog", required=True)
+    p.add_argument("--ceiling", required=True)
+    p.add_argument("--swift-version", default="")
+    p.add_argument("--data-dir", required=True)
+    p.add_argument("--work-dir", required=True)
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--full", action="store_true")
+    p.add_argument("--repeats", type=int)
+    p.add_argument("--keep", action="store_true", help="keep the replay source logs")
+    p.add_argument("--replay-only", action="store_true",
+                   help="skip the ingest cells (the C ceiling writes the log to replay); e.g. for 1M replay RSS")
+    p.add_argument("--sizes", help="comma-separated sizes instead of the mode's: 20k,100k,1M")
+    p.add_argument("--results", default=os.path.join(HERE, "results"))
+    a = p.parse_args()
+
+    def help_ok(cmd):
+        # an unknown subcommand's --help prints the root help with exit 0: look for the subcommand's usage line
+        r = subprocess.run([a.ordlog, cmd, "--help"], capture_output=True, text=True)
+        return r.returncode == 0 and ("ordlog %s " % cmd) in r.stdout.lower(), r.stdout
+    a.replay_ok, _ = help_ok("replay")
+    a.reproject_ok, rhelp = help_ok("reproject")
+    a.reproject_into = "--into" in rhelp
+    if not a.replay_ok:
+        sys.stderr.write("ordlog replay --help failed: replay cells are n/a (command missing)\n")
+
+    if a.quick:
+        plan = [("20k", 20_000, a.repeats or 1)]
+        mode = "quick (20k messages, %d repeat)" % (a.repeats or 1)
+    else:
+        plan = [("100k", 100_000, a.repeats or 3)]
+        if a.full:
+            plan.append(("1M", 1_000_000, max(1, min(a.repeats or 1, 2))))
+        mode = "full (100k ×%d, 1M ×%d)" % (plan[0][2], plan[-1][2]) if a.full else "100k messages ×%d" % plan[0][2]
+    if a.sizes:
+        n_of = {"20k": 20_000, "100k": 100_000, "1M": 1_000_000}
+        plan = [(x, n_of[x], a.repeats or (3 if x != "1M" else 1)) for x in a.sizes.split(",")]
+        mode = "sizes %s" % a.sizes
+    if a.replay_only:
+        mode += ", replay cells only"
+    b = Bench(a)
+    for label, n, reps in plan:
+        data = os.path.join(a.data_dir, "traffic-%s-seed1.jsonl" % label)
+        if not os.path.exists(data):
+            sys.stderr.write("generating %s\n" % data)
+            subprocess.run([sys.executable, os.path.join(HERE, "gen_traffic.py"), "--messages", str(n), "--seed", "1",
+                            "--out", data], check=True)
+        b.run_size(label, n, data, reps)
+    info = machine(a.swift_version)
+    rows = b.summary()
+    md = b.markdown(info, rows, mode)
+    os.makedirs(a.results, exist_ok=True)
+    name = "quick" if a.quick else "latest"
+    with open(os.path.join(a.results, name + ".md"), "w") as f:
+        f.write(md)
+    with open(os.path.join(a.results, name + ".json"), "w") as f:
+        json.dump({"mode": mode, "machine": info, "cells": rows}, f, indent=1, ensure_ascii=False)
+        f.write("\n")
+    print(md)
+    sys.stderr.write("wrote %s/%s.md and .json\n" % (a.results, name))
+
+
+if __name__ == "__main__":
+    main()
