@@ -48,6 +48,11 @@ public final class EventLog {
     let logger: Logger
     private var nextSeq: Int64 = 1
     private var headHash: [UInt8] = RecordHash.genesis
+    // Hot-path statements, prepared once.
+    private var selectReceiveKey: SQLiteStatement?
+    private var countReceives: SQLiteStatement?
+    private var insertReceive: SQLiteStatement?
+    private var insertAttempt: SQLiteStatement?
 
     /// Opens or creates the log at `path`, applying pending migrations.
     /// - Throws: ``SQLiteError`` if the file cannot be opened or is not an ordlog database.
@@ -111,13 +116,17 @@ public final class EventLog {
     public func append(_ m: IncomingMessage, receivedAt: Int64) throws -> AppendResult {
         precondition(db.inTransaction, "EventLog.append must run inside EventLog.write")
         let key = Self.receiveKey(m)
-        if let seq = try db.scalarInt("SELECT seq FROM receives WHERE receive_key = ?", [.text(key)]) {
+        let lookup = try db.prepared(&selectReceiveKey, "SELECT seq FROM receives WHERE receive_key = ?")
+        try lookup.bind(key, at: 1)
+        if let seq = try lookup.firstRow({ $0.int64(0) }) {
             return .alreadyLogged(seq: seq)
         }
         var receiveCount = m.approximateReceiveCount ?? 0
         if receiveCount <= 0 {
             if let id = m.messageId {
-                receiveCount = (try db.scalarInt("SELECT count(*) FROM receives WHERE message_id = ?", [.text(id)]) ?? 0) + 1
+                let count = try db.prepared(&countReceives, "SELECT count(*) FROM receives WHERE message_id = ?")
+                try count.bind(id, at: 1)
+                receiveCount = (try count.firstRow { $0.int64(0) } ?? 0) + 1
             } else {
                 receiveCount = 1
             }
@@ -135,7 +144,7 @@ public final class EventLog {
             receiveCount: receiveCount, sentTimestamp: m.sentTimestamp, source: m.source, inputError: m.inputError,
             receivedAt: receivedAt, prevHash: headHash, hash: [])
         r.hash = RecordHash.hash(of: r, prev: headHash)
-        let s = try db.prepare(
+        let s = try db.prepared(&insertReceive,
             """
             INSERT INTO receives (seq, receive_key, message_id, receipt_handle, md5_of_body, md5_matches, body,
               attributes, message_attributes, md5_of_message_attributes, receive_count, sent_timestamp, source,
@@ -180,8 +189,9 @@ public final class EventLog {
         var a = LoggedAttempt(
             seq: nextSeq, receiveSeq: receive.seq, messageId: receive.messageId, decision: decision,
             processorVersion: processorVersion, trigger: trigger, attemptedAt: attemptedAt, prevHash: headHash, hash: [])
-        a.hash = RecordHash.hash(of: a, prev: headHash)
-        let s = try db.prepare(
+        let itemJSON = decision.item?.json
+        a.hash = RecordHash.hash(of: a, prev: headHash, itemJSON: itemJSON)
+        let s = try db.prepared(&insertAttempt,
             """
             INSERT INTO attempts (seq, receive_seq, message_id, outcome, error_kind, error_code, error_field,
               error_message, dead_lettered, processor_version, order_id, sns_message_id, item, note, trigger,
@@ -200,7 +210,7 @@ public final class EventLog {
         try s.bind(processorVersion, at: 10)
         try s.bind(decision.orderId, at: 11)
         try s.bind(decision.snsMessageId, at: 12)
-        try s.bind(decision.item?.json, at: 13)
+        try s.bind(itemJSON, at: 13)
         try s.bind(decision.note, at: 14)
         try s.bind(trigger, at: 15)
         try s.bind(attemptedAt, at: 16)
@@ -300,7 +310,9 @@ public final class EventLog {
 
     /// Calls `body` for every record with `from ≤ seq ≤ through`, in log order, streaming (constant memory).
     /// Return false from `body` to stop.
-    public func forEachRecord(from: Int64 = 1, through: Int64 = .max, _ body: (LogRecord) throws -> Bool) throws {
+    /// - Parameter attempts: false streams receives only (cheaper when the caller ignores attempts).
+    public func forEachRecord(from: Int64 = 1, through: Int64 = .max, attempts: Bool = true,
+                              _ body: (LogRecord) throws -> Bool) throws {
         let rs = try db.prepare("SELECT \(Self.receiveColumns) FROM receives WHERE seq BETWEEN ? AND ? ORDER BY seq")
         let at = try SQLiteStatement(connection: db, sql: "SELECT \(Self.attemptColumns) FROM attempts WHERE seq BETWEEN ? AND ? ORDER BY seq")
         defer {
@@ -310,7 +322,7 @@ public final class EventLog {
         try rs.bind([.int(from), .int(through)])
         try at.bind([.int(from), .int(through)])
         var r = try rs.step() ? Self.readReceive(rs) : nil
-        var a = try at.step() ? Self.readAttempt(at) : nil
+        var a = try attempts && at.step() ? Self.readAttempt(at) : nil
         while r != nil || a != nil {
             if let rr = r, a == nil || rr.seq < a!.seq {
                 guard try body(.receive(rr)) else { return }

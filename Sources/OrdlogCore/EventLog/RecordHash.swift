@@ -72,6 +72,11 @@ public enum RecordHash {
 
     /// The hash of an attempt record given its fields and the previous hash.
     public static func hash(of a: LoggedAttempt, prev: [UInt8]) -> [UInt8] {
+        hash(of: a, prev: prev, itemJSON: a.decision.item?.json)
+    }
+
+    /// The same, with the item's JSON text already built (it is also what gets stored).
+    static func hash(of a: LoggedAttempt, prev: [UInt8], itemJSON: String?) -> [UInt8] {
         var e = Encoder(kind: "attempt", prev: prev)
         let d = a.decision
         e.add(a.seq)
@@ -86,7 +91,7 @@ public enum RecordHash {
         e.add(a.processorVersion)
         e.add(d.orderId)
         e.add(d.snsMessageId)
-        e.add(d.item?.json)
+        e.add(itemJSON)
         e.add(d.note)
         e.add(a.trigger)
         e.add(a.attemptedAt)

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A parsed JSON value (RFC 8259) that keeps what ordlog must not lose.
 ///
 /// - Numbers keep their literal text (`2`, `2.0`, `9007199254740993` stay distinguishable), so the
@@ -45,9 +47,15 @@ public struct JSONObject: Sendable, Equatable {
     public subscript(key: String) -> JSONValue? {
         var k = key
         return k.withUTF8 { kb in
-            for member in members.reversed() {
-                var mk = member.key
-                if mk.withUTF8({ $0.elementsEqual(kb) }) { return member.value }
+            var i = members.count - 1
+            while i >= 0 {
+                var mk = members[i].key
+                if mk.utf8.count == kb.count,
+                    kb.count == 0 || mk.withUTF8({ memcmp($0.baseAddress!, kb.baseAddress!, kb.count) == 0 })
+                {
+                    return members[i].value
+                }
+                i -= 1
             }
             return nil
         }

@@ -82,12 +82,19 @@ public struct OrderProcessor: Sendable {
     /// The processor's version, recorded with every attempt. Bump when decisions change.
     public static let baseVersion = "ordlog-processor/1"
 
-    public var rules: ValidationRules
+    public var rules: ValidationRules {
+        didSet { version = Self.version(for: rules) }
+    }
 
-    public init(rules: ValidationRules = ValidationRules()) { self.rules = rules }
+    public init(rules: ValidationRules = ValidationRules()) {
+        self.rules = rules
+        self.version = Self.version(for: rules)
+    }
 
     /// ``baseVersion`` plus any non-default rules, e.g. `ordlog-processor/1 (acceptNumericStrings)`.
-    public var version: String {
+    public private(set) var version: String
+
+    static func version(for rules: ValidationRules) -> String {
         let summary = rules.summary
         return summary.isEmpty ? Self.baseVersion : "\(Self.baseVersion) (\(summary))"
     }

@@ -30,15 +30,24 @@ public final class LocalProjection: ProcessorState {
         return LocalProjection(db: db)
     }
 
+    // Hot-path statements, prepared once per projection.
+    private var selectApplied: SQLiteStatement?
+    private var selectVersion: SQLiteStatement?
+    private var upsertOrder: SQLiteStatement?
+    private var insertApplied: SQLiteStatement?
+
     /// The log sequence at which the key was applied (table `applied_messages`), or nil.
     public func appliedSeq(kind: IdempotencyKind, id: String) throws -> Int64? {
-        try db.scalarInt("SELECT seq FROM applied_messages WHERE kind = ? AND id = ?", [.text(kind.rawValue), .text(id)])
+        let s = try db.prepared(&selectApplied, "SELECT seq FROM applied_messages WHERE kind = ? AND id = ?")
+        try s.bind(kind.rawValue, at: 1)
+        try s.bind(id, at: 2)
+        return try s.firstRow { $0.int64(0) }
     }
 
     /// The stored version of `orderId` (byte-wise primary-key lookup), or nil.
     public func currentVersion(orderId: String) throws -> OrderVersion? {
-        let s = try db.prepare("SELECT timestamp_ns, last_seq FROM orders WHERE order_id = ?")
-        try s.bind([.text(orderId)])
+        let s = try db.prepared(&selectVersion, "SELECT timestamp_ns, last_seq FROM orders WHERE order_id = ?")
+        try s.bind(orderId, at: 1)
         return try s.firstRow { OrderVersion(timestampNs: $0.int64(0), seq: $0.int64(1)) }
     }
 
@@ -48,21 +57,34 @@ public final class LocalProjection: ProcessorState {
     public func apply(_ decision: Decision, receive: LoggedReceive) throws {
         guard decision.outcome.isFinal else { return }
         if decision.outcome == .projected, let item = decision.item {
-            let ns = RFC3339.nanoseconds(item.timestamp) ?? 0
-            try db.run(
-                """
+            let s = try db.prepared(&upsertOrder, """
                 INSERT INTO orders (order_id, user_id, item_name, quantity, status, timestamp, timestamp_ns, last_seq, message_id)
                 VALUES (?,?,?,?,?,?,?,?,?)
                 ON CONFLICT(order_id) DO UPDATE SET user_id=excluded.user_id, item_name=excluded.item_name,
                   quantity=excluded.quantity, status=excluded.status, timestamp=excluded.timestamp,
                   timestamp_ns=excluded.timestamp_ns, last_seq=excluded.last_seq, message_id=excluded.message_id
-                """,
-                [.text(item.orderId), .text(item.userId), .text(item.itemName), .int(item.quantity), .text(item.status),
-                 .text(item.timestamp), .int(ns), .int(receive.seq), receive.messageId.map { .text($0) } ?? .null])
+                """)
+            try s.bind(item.orderId, at: 1)
+            try s.bind(item.userId, at: 2)
+            try s.bind(item.itemName, at: 3)
+            try s.bind(item.quantity, at: 4)
+            try s.bind(item.status, at: 5)
+            try s.bind(item.timestamp, at: 6)
+            try s.bind(RFC3339.nanoseconds(item.timestamp) ?? 0, at: 7)
+            try s.bind(receive.seq, at: 8)
+            try s.bind(receive.messageId, at: 9)
+            try s.step()
         }
-        let insert = "INSERT OR IGNORE INTO applied_messages (kind, id, seq) VALUES (?,?,?)"
-        if let id = receive.messageId { try db.run(insert, [.text("sqs"), .text(id), .int(receive.seq)]) }
-        if let sns = decision.snsMessageId { try db.run(insert, [.text("sns"), .text(sns), .int(receive.seq)]) }
+        if let id = receive.messageId { try markApplied(.sqs, id, seq: receive.seq) }
+        if let sns = decision.snsMessageId { try markApplied(.sns, sns, seq: receive.seq) }
+    }
+
+    private func markApplied(_ kind: IdempotencyKind, _ id: String, seq: Int64) throws {
+        let s = try db.prepared(&insertApplied, "INSERT OR IGNORE INTO applied_messages (kind, id, seq) VALUES (?,?,?)")
+        try s.bind(kind.rawValue, at: 1)
+        try s.bind(id, at: 2)
+        try s.bind(seq, at: 3)
+        try s.step()
     }
 
     /// All orders, sorted by `orderId` bytes.

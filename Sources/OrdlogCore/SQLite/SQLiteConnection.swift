@@ -90,29 +90,48 @@ public final class SQLiteConnection {
     /// `IMMEDIATE` takes the write lock at once, so two ordlog processes on one file serialise instead of
     /// failing half-way. Nested calls are not allowed; use ``savepoint(_:_:)`` inside.
     public func transaction<T>(_ body: () throws -> T) throws -> T {
-        try execute("BEGIN IMMEDIATE")
+        try step("BEGIN IMMEDIATE")
         do {
             let result = try body()
-            try execute("COMMIT")
+            try step("COMMIT")
             return result
         } catch {
-            try? execute("ROLLBACK")
+            try? step("ROLLBACK")
             throw error
         }
     }
 
     /// Runs `body` inside a named savepoint; on a thrown error only the savepoint's work is rolled back.
     public func savepoint<T>(_ name: String, _ body: () throws -> T) throws -> T {
-        try execute("SAVEPOINT \(name)")
+        try step("SAVEPOINT \(name)")
         do {
             let result = try body()
-            try execute("RELEASE \(name)")
+            try step("RELEASE \(name)")
             return result
         } catch {
-            try? execute("ROLLBACK TO \(name)")
-            try? execute("RELEASE \(name)")
+            try? step("ROLLBACK TO \(name)")
+            try? step("RELEASE \(name)")
             throw error
         }
+    }
+
+    /// Runs one parameterless statement through the statement cache (no re-parsing on hot paths).
+    private func step(_ sql: String) throws {
+        let statement = try prepare(sql)
+        defer { sqlite3_reset(statement.handle) }
+        try statement.step()
+    }
+
+    /// A statement prepared once and kept in `slot` (a stored property of the caller), reset for reuse: the
+    /// hot paths' way to skip the SQL-text lookup of ``prepare(_:)``.
+    public func prepared(_ slot: inout SQLiteStatement?, _ sql: String) throws -> SQLiteStatement {
+        if let statement = slot {
+            sqlite3_reset(statement.handle)
+            return statement
+        }
+        let statement = try SQLiteStatement(connection: self, sql: sql)
+        slot = statement
+        return statement
     }
 
     /// The number of rows changed by the last INSERT, UPDATE or DELETE.
