@@ -214,9 +214,10 @@ class Bench:
         def ratio(x):
             return "—" if x is None else "%.2f×" % x
         out = ["# ordlog benchmark: %s" % mode, "",
-               "Machine: %d cores, %s, %.0f GiB, Linux %s; %s; %s; Python %s; SQLite %s. ordlog commit %s, %s." % (
+               "Machine: %d cores, %s, %.0f GiB, Linux %s; %s; %s; Python %s; SQLite %s. Harness commit %s, %s; ordlog "
+               "binary %s." % (
                    info["nproc"], info["cpu"], info["memory_gib"], info["kernel"], info["swift"], info["cc"],
-                   info["python"], info["sqlite"], info["commit"], info["date"]),
+                   info["python"], info["sqlite"], info["commit"], info["date"], info.get("ordlog", "?")),
                "The machine is shared and noisy: programs alternate, each cell is the median of the runs listed in %s.json." % ("quick" if mode.startswith("quick") else "latest"),
                "", "Throughput is messages/s for ingest and receives (events)/s for replay and reproject, wall clock "
                "of the whole process (start-up and input reading included). Ratios: ordlog's rate over the baseline's "
@@ -286,6 +287,7 @@ def main():
                             "--out", data], check=True)
         b.run_size(label, n, data, reps)
     info = machine(a.swift_version)
+    info["ordlog"] = os.path.relpath(a.ordlog, ROOT) if a.ordlog.startswith(ROOT) else a.ordlog
     rows = b.summary()
     md = b.markdown(info, rows, mode)
     os.makedirs(a.results, exist_ok=True)
