@@ -187,6 +187,8 @@ class Bench:
                     row[prog] = {"median_per_s": median(c["rates"]), "runs_per_s": [round(r) for r in c["rates"]],
                                  "median_s": median(c["secs"]), "max_rss_mib": round(max(c["rss"]) / 1024, 1) if c["rss"] else None,
                                  "errors": c["errors"]}
+                if not any(prog in row for prog in PROGS):
+                    continue  # e.g. ingest cells under --replay-only
                 o = (row.get("ordlog") or {}).get("median_per_s")
                 cc = (row.get("C") or {}).get("median_per_s")
                 py = (row.get("Python") or {}).get("median_per_s")
