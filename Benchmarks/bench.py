@@ -187,6 +187,8 @@ class Bench:
                     row[prog] = {"median_per_s": median(c["rates"]), "runs_per_s": [round(r) for r in c["rates"]],
                                  "median_s": median(c["secs"]), "max_rss_mib": round(max(c["rss"]) / 1024, 1) if c["rss"] else None,
                                  "errors": c["errors"]}
+                if not any(prog in row for prog in PROGS):
+                    continue  # e.g. ingest cells under --replay-only
                 o = (row.get("ordlog") or {}).get("median_per_s")
                 cc = (row.get("C") or {}).get("median_per_s")
                 py = (row.get("Python") or {}).get("median_per_s")
@@ -214,9 +216,10 @@ class Bench:
         def ratio(x):
             return "—" if x is None else "%.2f×" % x
         out = ["# ordlog benchmark: %s" % mode, "",
-               "Machine: %d cores, %s, %.0f GiB, Linux %s; %s; %s; Python %s; SQLite %s. ordlog commit %s, %s." % (
+               "Machine: %d cores, %s, %.0f GiB, Linux %s; %s; %s; Python %s; SQLite %s. Harness commit %s, %s; ordlog "
+               "binary %s." % (
                    info["nproc"], info["cpu"], info["memory_gib"], info["kernel"], info["swift"], info["cc"],
-                   info["python"], info["sqlite"], info["commit"], info["date"]),
+                   info["python"], info["sqlite"], info["commit"], info["date"], info.get("ordlog", "?")),
                "The machine is shared and noisy: programs alternate, each cell is the median of the runs listed in %s.json." % ("quick" if mode.startswith("quick") else "latest"),
                "", "Throughput is messages/s for ingest and receives (events)/s for replay and reproject, wall clock "
                "of the whole process (start-up and input reading included). Ratios: ordlog's rate over the baseline's "
@@ -286,6 +289,7 @@ def main():
                             "--out", data], check=True)
         b.run_size(label, n, data, reps)
     info = machine(a.swift_version)
+    info["ordlog"] = os.path.relpath(a.ordlog, ROOT) if a.ordlog.startswith(ROOT) else a.ordlog
     rows = b.summary()
     md = b.markdown(info, rows, mode)
     os.makedirs(a.results, exist_ok=True)
