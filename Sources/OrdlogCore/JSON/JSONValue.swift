@@ -105,6 +105,28 @@ public struct JSONParser {
         return try result!.get()
     }
 
+    /// Parses a JSON text that must be an object, building only the members named in `keep` (in order,
+    /// duplicates kept); every other member is still checked for well-formedness, but not built. Returns nil
+    /// when the text is valid JSON but not an object (use ``parse(_:)`` to say what it is).
+    /// - Throws: ``JSONParseError`` for malformed JSON anywhere in the text.
+    public static func parseObject(_ bytes: [UInt8], keep: Set<String>) throws(JSONParseError) -> JSONObject? {
+        let result: Result<JSONObject?, JSONParseError> = bytes.withUnsafeBufferPointer { buf in
+            Result { () throws(JSONParseError) -> JSONObject? in
+                var parser = Cursor(buf: buf)
+                parser.skipWhitespace()
+                guard parser.pos < buf.count, buf[parser.pos] == UInt8(ascii: "{") else {
+                    _ = try parse(buffer: buf)  // throws for malformed text
+                    return nil
+                }
+                let object = try parser.parseObject(depth: 1, keep: keep)
+                parser.skipWhitespace()
+                if parser.pos != buf.count { throw parser.fail("unexpected data after the JSON value") }
+                return object
+            }
+        }
+        return try result.get()
+    }
+
     /// Parses one complete JSON text from a buffer.
     public static func parse(buffer buf: UnsafeBufferPointer<UInt8>) throws(JSONParseError) -> JSONValue {
         var parser = Cursor(buf: buf)
@@ -160,7 +182,8 @@ public struct JSONParser {
             pos += n
         }
 
-        mutating func parseObject(depth: Int) throws(JSONParseError) -> JSONObject {
+        /// An object keeping only the members named in `keep` (all members when nil).
+        mutating func parseObject(depth: Int, keep: Set<String>? = nil) throws(JSONParseError) -> JSONObject {
             if depth > JSONParser.maxDepth { throw fail("nesting deeper than \(JSONParser.maxDepth) levels") }
             pos += 1
             var members: [(key: String, value: JSONValue)] = []
@@ -174,14 +197,63 @@ public struct JSONParser {
                 guard pos < buf.count, buf[pos] == UInt8(ascii: ":") else { throw fail("expected ':' after object key") }
                 pos += 1
                 skipWhitespace()
-                let value = try parseValue(depth: depth)
-                members.append((key, value))
+                if let keep, !keep.contains(key) {
+                    try skipValue(depth: depth)
+                } else {
+                    members.append((key, try parseValue(depth: depth)))
+                }
                 skipWhitespace()
                 guard pos < buf.count else { throw fail("unexpected end of input in object") }
                 if buf[pos] == UInt8(ascii: ",") { pos += 1; continue }
                 if buf[pos] == UInt8(ascii: "}") { pos += 1; return JSONObject(members) }
                 throw fail("expected ',' or '}' in object")
             }
+        }
+
+        /// Checks one value for well-formedness without building it.
+        mutating func skipValue(depth: Int) throws(JSONParseError) {
+            guard pos < buf.count else { throw fail("unexpected end of input, expected a value") }
+            switch buf[pos] {
+            case UInt8(ascii: "\""): try skipString()
+            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): _ = try parseNumber()
+            default: _ = try parseValue(depth: depth)  // literals, arrays, objects: rare in skipped members
+            }
+        }
+
+        /// Checks a string (escapes, control characters, UTF-8) without building it.
+        mutating func skipString() throws(JSONParseError) {
+            pos += 1
+            let start = pos
+            var ascii = true
+            while pos < buf.count {
+                let c = buf[pos]
+                if c == UInt8(ascii: "\"") {
+                    if !ascii, String(validating: UnsafeBufferPointer(rebasing: buf[start..<pos]), as: UTF8.self) == nil {
+                        throw fail("invalid UTF-8 in string")
+                    }
+                    pos += 1
+                    return
+                }
+                if c < 0x20 { throw fail("control character in string (must be escaped)") }
+                if c >= 0x80 { ascii = false }
+                if c == UInt8(ascii: "\\") {
+                    pos += 1
+                    guard pos < buf.count else { break }
+                    switch buf[pos] {
+                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
+                        UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                        pos += 1
+                    case UInt8(ascii: "u"):
+                        pos += 1
+                        _ = try hex4()
+                    default:
+                        throw fail("invalid escape '\\\(printable(buf[pos]))' in string")
+                    }
+                    continue
+                }
+                pos += 1
+            }
+            throw fail("unterminated string")
         }
 
         mutating func parseArray(depth: Int) throws(JSONParseError) -> [JSONValue] {
@@ -255,9 +327,15 @@ public struct JSONParser {
                 }
                 if c < 0x20 { throw fail("control character in string (must be escaped)") }
                 if c != UInt8(ascii: "\\") {
-                    if c >= 0x80 { ascii = false }
-                    out.append(c)
-                    pos += 1
+                    // Copy the whole run up to the next quote, backslash or control character at once.
+                    let runStart = pos
+                    while pos < buf.count {
+                        let d = buf[pos]
+                        if d == UInt8(ascii: "\"") || d == UInt8(ascii: "\\") || d < 0x20 { break }
+                        if d >= 0x80 { ascii = false }
+                        pos += 1
+                    }
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: buf[runStart..<pos]))
                     continue
                 }
                 pos += 1

@@ -162,14 +162,31 @@ public struct OrderProcessor: Sendable {
         return Decision(outcome: .projected, orderId: item.orderId, snsMessageId: snsMessageId, item: item)
     }
 
+    /// The order fields the processor reads.
+    static let orderKeys: Set<String> = ["orderId", "userId", "itemName", "quantity", "status", "timestamp"]
+    /// The envelope fields it reads, and the order fields (a raw-delivery body is the order itself).
+    static let bodyKeys: Set<String> = orderKeys.union(["Type", "TopicArn", "MessageId", "Message"])
+
+    /// Parses `bytes` as an object keeping only `keep` (other members are checked, not built), or says why not.
+    private func object(_ bytes: [UInt8], keep: Set<String>) -> Checked<JSONObject, (JSONParseError?, String)> {
+        do {
+            if let o = try JSONParser.parseObject(bytes, keep: keep) { return .success(o) }
+            let type = (try? JSONParser.parse(bytes))?.typeName ?? "value"
+            return .failure((nil, type))
+        } catch {
+            return .failure((error, ""))
+        }
+    }
+
     /// Unwraps the body: the order object and, for an SNS envelope, the SNS MessageId.
     func parse(body: [UInt8]) -> Checked<(JSONObject, String?), Decision> {
-        let value: JSONValue
-        do { value = try JSONParser.parse(body) } catch {
+        let object: JSONObject
+        switch self.object(body, keep: Self.bodyKeys) {
+        case .success(let o): object = o
+        case .failure((let error?, _)):
             return .failure(reject("body.not_json", "body is not JSON: \(error) (\(body.count) bytes)"))
-        }
-        guard case .object(let object) = value else {
-            return .failure(reject("body.not_object", "body is a JSON \(value.typeName), expected an object"))
+        case .failure((nil, let type)):
+            return .failure(reject("body.not_object", "body is a JSON \(type), expected an object"))
         }
         guard case .string("Notification")? = object["Type"], case .string(let arn)? = object["TopicArn"],
             arn.hasPrefix("arn:")
@@ -182,16 +199,15 @@ public struct OrderProcessor: Sendable {
             return .failure(reject("envelope.message_not_string", field: "Message",
                                    "SNS envelope field Message is \(what), expected a string", sns: sns))
         }
-        let inner: JSONValue
-        do { inner = try JSONParser.parse(Array(message.utf8)) } catch {
+        switch self.object(Array(message.utf8), keep: Self.orderKeys) {
+        case .success(let order): return .success((order, sns))
+        case .failure((let error?, _)):
             return .failure(reject("order.not_json", field: "Message",
                                    "SNS Message is not JSON: \(error): \(preview(message))", sns: sns))
-        }
-        guard case .object(let order) = inner else {
+        case .failure((nil, let type)):
             return .failure(reject("order.not_object", field: "Message",
-                                   "SNS Message is a JSON \(inner.typeName), expected an object", sns: sns))
+                                   "SNS Message is a JSON \(type), expected an object", sns: sns))
         }
-        return .success((order, sns))
     }
 
     /// Validates the order fields; returns the item and its timestamp in ns.
