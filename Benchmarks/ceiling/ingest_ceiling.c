@@ -3,7 +3,7 @@
  *
  * A minimal program doing the same work as `ordlog ingest` on JSON Lines SQS traffic, with the same
  * schema (migrations/0001_event_log.sql + 0002_projection.sql, loaded at run time), the same pragmas
- * (journal_mode=WAL, synchronous=NORMAL, foreign_keys=ON) and one BEGIN IMMEDIATE transaction per batch:
+ * (journal_mode=WAL, synchronous=NORMAL, foreign_keys=ON, cache_size=-65536) and one BEGIN IMMEDIATE transaction per batch:
  *
  *   per batch: append every message (receive_key = sha256 of the canonical encoding, lookup by
  *   receive_key, md5(body) check, compact Attributes JSON, chained SHA-256 hash, INSERT INTO receives),
@@ -358,7 +358,7 @@ static sqlite3 *open_db(const char *path) {
     sqlite3 *db;
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) die(path, db);
     sqlite3_busy_timeout(db, 5000);
-    exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
+    exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536;");
     return db;
 }
 static void prepare_projection(ctx *c) {

@@ -59,7 +59,7 @@ public final class EventLog {
     public init(path: String, logger: Logger = Logger(label: "ordlog.eventlog", factory: { _ in SwiftLogNoOpLogHandler() })) throws {
         self.db = try SQLiteConnection(path: path)
         self.logger = logger
-        try db.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
+        try db.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536;")
         try Migrations.migrate(db)
         try loadHead()
     }
@@ -228,6 +228,11 @@ public final class EventLog {
         seq, receive_key, message_id, receipt_handle, md5_of_body, md5_matches, body, attributes, message_attributes,
         md5_of_message_attributes, receive_count, sent_timestamp, source, input_error, received_at, prev_hash, hash
         """
+    /// ``receiveColumns`` with constants in place of what deciding never reads (same positions).
+    static let decisionColumns = """
+        seq, '', message_id, NULL, NULL, NULL, body, '{}', NULL, NULL, receive_count, sent_timestamp, source, input_error,
+        received_at, x'', x''
+        """
     static let attemptColumns = """
         seq, receive_seq, message_id, outcome, error_kind, error_code, error_field, error_message, dead_lettered,
         processor_version, order_id, sns_message_id, item, note, trigger, attempted_at, prev_hash, hash
@@ -310,10 +315,14 @@ public final class EventLog {
 
     /// Calls `body` for every record with `from ≤ seq ≤ through`, in log order, streaming (constant memory).
     /// Return false from `body` to stop.
-    /// - Parameter attempts: false streams receives only (cheaper when the caller ignores attempts).
+    /// - Parameters:
+    ///   - attempts: false streams receives only (cheaper when the caller ignores attempts).
+    ///   - decisionColumnsOnly: read only what the processor and replay filters use (seq, message id,
+    ///     receive count, SentTimestamp, body, input error); the other receive fields are left empty.
     public func forEachRecord(from: Int64 = 1, through: Int64 = .max, attempts: Bool = true,
-                              _ body: (LogRecord) throws -> Bool) throws {
-        let rs = try db.prepare("SELECT \(Self.receiveColumns) FROM receives WHERE seq BETWEEN ? AND ? ORDER BY seq")
+                              decisionColumnsOnly: Bool = false, _ body: (LogRecord) throws -> Bool) throws {
+        let columns = decisionColumnsOnly ? Self.decisionColumns : Self.receiveColumns
+        let rs = try db.prepare("SELECT \(columns) FROM receives WHERE seq BETWEEN ? AND ? ORDER BY seq")
         let at = try SQLiteStatement(connection: db, sql: "SELECT \(Self.attemptColumns) FROM attempts WHERE seq BETWEEN ? AND ? ORDER BY seq")
         defer {
             rs.reset()

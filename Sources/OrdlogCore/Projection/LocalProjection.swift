@@ -25,7 +25,7 @@ public final class LocalProjection: ProcessorState {
     /// Opens or creates a standalone projection database at `path` (for replays and re-projections).
     public static func open(path: String) throws -> LocalProjection {
         let db = try SQLiteConnection(path: path)
-        try db.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
+        try db.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;")
         try Migrations.migrate(db, only: [Migrations.projectionMigrationID])
         return LocalProjection(db: db)
     }

@@ -66,7 +66,7 @@ public final class Reprojector {
         self.log = log
         if let intoPath {
             target = try SQLiteConnection(path: intoPath)
-            try target.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
+            try target.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;")
             try Migrations.migrate(target, only: [Migrations.projectionMigrationID, "0003_reproject"])
             separate = true
         } else {

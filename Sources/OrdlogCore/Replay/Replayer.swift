@@ -101,7 +101,7 @@ public final class Replayer {
         try db.execute("BEGIN")
         var inBatch = 0
         do {
-            try log.forEachRecord(from: filter.fromSeq, attempts: verdict) { record in
+            try log.forEachRecord(from: filter.fromSeq, attempts: verdict, decisionColumnsOnly: true) { record in
                 switch record {
                 case .receive(let r):
                     if r.seq > filter.toSeq { return verdict && !pending.isEmpty }
