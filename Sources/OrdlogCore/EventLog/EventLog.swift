@@ -230,7 +230,7 @@ public final class EventLog {
         """
     /// ``receiveColumns`` with constants in place of what deciding never reads (same positions).
     static let decisionColumns = """
-        seq, '', message_id, NULL, NULL, NULL, body, '{}', NULL, NULL, receive_count, sent_timestamp, source, input_error,
+        seq, '', message_id, NULL, NULL, NULL, body, '{}', NULL, NULL, receive_count, sent_timestamp, '', input_error,
         received_at, x'', x''
         """
     static let attemptColumns = """
@@ -318,7 +318,8 @@ public final class EventLog {
     /// - Parameters:
     ///   - attempts: false streams receives only (cheaper when the caller ignores attempts).
     ///   - decisionColumnsOnly: read only what the processor and replay filters use (seq, message id,
-    ///     receive count, SentTimestamp, body, input error); the other receive fields are left empty.
+    ///     receive count, SentTimestamp, received-at, body, input error); the other receive fields are left
+    ///     empty.
     public func forEachRecord(from: Int64 = 1, through: Int64 = .max, attempts: Bool = true,
                               decisionColumnsOnly: Bool = false, _ body: (LogRecord) throws -> Bool) throws {
         let columns = decisionColumnsOnly ? Self.decisionColumns : Self.receiveColumns

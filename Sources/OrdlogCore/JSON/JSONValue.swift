@@ -109,7 +109,7 @@ public struct JSONParser {
     /// duplicates kept); every other member is still checked for well-formedness, but not built. Returns nil
     /// when the text is valid JSON but not an object (use ``parse(_:)`` to say what it is).
     /// - Throws: ``JSONParseError`` for malformed JSON anywhere in the text.
-    public static func parseObject(_ bytes: [UInt8], keep: Set<String>) throws(JSONParseError) -> JSONObject? {
+    public static func parseObject(_ bytes: [UInt8], keep: JSONKeySet) throws(JSONParseError) -> JSONObject? {
         let result: Result<JSONObject?, JSONParseError> = bytes.withUnsafeBufferPointer { buf in
             Result { () throws(JSONParseError) -> JSONObject? in
                 var parser = Cursor(buf: buf)
@@ -183,7 +183,7 @@ public struct JSONParser {
         }
 
         /// An object keeping only the members named in `keep` (all members when nil).
-        mutating func parseObject(depth: Int, keep: Set<String>? = nil) throws(JSONParseError) -> JSONObject {
+        mutating func parseObject(depth: Int, keep: JSONKeySet? = nil) throws(JSONParseError) -> JSONObject {
             if depth > JSONParser.maxDepth { throw fail("nesting deeper than \(JSONParser.maxDepth) levels") }
             pos += 1
             var members: [(key: String, value: JSONValue)] = []
@@ -192,14 +192,30 @@ public struct JSONParser {
             while true {
                 skipWhitespace()
                 guard pos < buf.count, buf[pos] == UInt8(ascii: "\"") else { throw fail("expected a string object key") }
-                let key = try parseString()
-                skipWhitespace()
-                guard pos < buf.count, buf[pos] == UInt8(ascii: ":") else { throw fail("expected ':' after object key") }
-                pos += 1
-                skipWhitespace()
-                if let keep, !keep.contains(key) {
-                    try skipValue(depth: depth)
+                if let keep {
+                    // Decide on the key's raw bytes; build a String only for kept members.
+                    let keyStart = pos + 1
+                    try skipString()
+                    let raw = UnsafeBufferPointer(rebasing: buf[keyStart..<(pos - 1)])
+                    var kept: String?
+                    if raw.contains(UInt8(ascii: "\\")) {
+                        var p2 = Cursor(buf: buf, pos: keyStart - 1)
+                        let key = try p2.parseString()
+                        if keep.contains(Array(key.utf8)) { kept = key }
+                    } else if keep.contains(raw) {
+                        kept = String(decoding: raw, as: UTF8.self)
+                    }
+                    skipWhitespace()
+                    guard pos < buf.count, buf[pos] == UInt8(ascii: ":") else { throw fail("expected ':' after object key") }
+                    pos += 1
+                    skipWhitespace()
+                    if let kept { members.append((kept, try parseValue(depth: depth))) } else { try skipValue(depth: depth) }
                 } else {
+                    let key = try parseString()
+                    skipWhitespace()
+                    guard pos < buf.count, buf[pos] == UInt8(ascii: ":") else { throw fail("expected ':' after object key") }
+                    pos += 1
+                    skipWhitespace()
                     members.append((key, try parseValue(depth: depth)))
                 }
                 skipWhitespace()
@@ -408,4 +424,23 @@ public struct JSONParser {
             return s
         }
     }
+}
+
+/// A small set of object keys matched by their UTF-8 bytes, for ``JSONParser/parseObject(_:keep:)``.
+public struct JSONKeySet: Sendable {
+    let keys: [[UInt8]]
+
+    public init(_ keys: [String]) { self.keys = keys.map { Array($0.utf8) } }
+
+    /// The union of two key sets.
+    public func union(_ other: [String]) -> JSONKeySet { JSONKeySet(keys.map { String(decoding: $0, as: UTF8.self) } + other) }
+
+    func contains(_ raw: UnsafeBufferPointer<UInt8>) -> Bool {
+        for k in keys where k.count == raw.count {
+            if k.withUnsafeBufferPointer({ memcmp($0.baseAddress!, raw.baseAddress!, raw.count) == 0 }) { return true }
+        }
+        return false
+    }
+
+    func contains(_ raw: [UInt8]) -> Bool { raw.withUnsafeBufferPointer { contains($0) } }
 }

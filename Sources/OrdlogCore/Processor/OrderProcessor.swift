@@ -163,12 +163,12 @@ public struct OrderProcessor: Sendable {
     }
 
     /// The order fields the processor reads.
-    static let orderKeys: Set<String> = ["orderId", "userId", "itemName", "quantity", "status", "timestamp"]
+    static let orderKeys = JSONKeySet(["orderId", "userId", "itemName", "quantity", "status", "timestamp"])
     /// The envelope fields it reads, and the order fields (a raw-delivery body is the order itself).
-    static let bodyKeys: Set<String> = orderKeys.union(["Type", "TopicArn", "MessageId", "Message"])
+    static let bodyKeys = orderKeys.union(["Type", "TopicArn", "MessageId", "Message"])
 
     /// Parses `bytes` as an object keeping only `keep` (other members are checked, not built), or says why not.
-    private func object(_ bytes: [UInt8], keep: Set<String>) -> Checked<JSONObject, (JSONParseError?, String)> {
+    private func object(_ bytes: [UInt8], keep: JSONKeySet) -> Checked<JSONObject, (JSONParseError?, String)> {
         do {
             if let o = try JSONParser.parseObject(bytes, keep: keep) { return .success(o) }
             let type = (try? JSONParser.parse(bytes))?.typeName ?? "value"
