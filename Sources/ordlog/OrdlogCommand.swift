@@ -3,7 +3,6 @@ import Logging
 import OrdlogCore
 
 /// The `ordlog` command: an event-sourced processor for an SNS → SQS → DynamoDB order pipeline.
-@main
 struct Ordlog: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ordlog",
