@@ -218,6 +218,33 @@ import Testing
         #expect(item?["itemName"] == .s("Kettle"))
     }
 
+    @Test("SIGTERM during a 20 s long poll stops consume at once, cleanly (exit 0, summary printed)")
+    func sigtermStopsConsume() async throws {
+        let server = try await MotoServer.start()
+        defer { server.stop() }
+        let env = Self.env(server)
+        #expect(try CLI.run(["setup"], env: env).status == 0)
+        let dir = CLI.tempDir()
+        let p = Process()
+        p.executableURL = CLI.binary
+        p.arguments = ["consume", "--db", dir.appendingPathComponent("t.db").path, "--queue", "OrderQueue", "--json"]
+        p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
+        let out = Pipe(), errPipe = Pipe()
+        p.standardOutput = out
+        p.standardError = errPipe
+        try p.run()
+        try await Task.sleep(nanoseconds: 2_000_000_000)  // now inside the long poll (--wait-time 20)
+        let sent = Date()
+        kill(p.processIdentifier, SIGTERM)
+        p.waitUntilExit()
+        #expect(Date().timeIntervalSince(sent) < 5)
+        #expect(p.terminationStatus == 0)
+        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let stderr = String(decoding: errPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(stderr.contains("stopping after the batch in flight"))
+        #expect(try Self.json(stdout)["received"] == .number("0"))
+    }
+
     @Test("a wrong secret against signature-checking moto: exit 5, the credential source named, the secret never printed")
     func wrongSecret() async throws {
         let server = try await MotoServer.start(environment: ["INITIAL_NO_AUTH_ACTION_COUNT": "3"])

@@ -81,7 +81,7 @@ public final class Consumer {
     /// `untilEmpty`) a receive returns nothing. The batch in flight is always finished.
     /// - Throws: ``SQLiteError`` when the log cannot be written (nothing of that batch is deleted), or AWS
     ///   errors from ReceiveMessage after retries.
-    public func run(shouldStop: @Sendable () -> Bool = { false },
+    public func run(shouldStop: @escaping @Sendable () -> Bool = { false },
                     progress: (ConsumerProgress) -> Void = { _ in }) async throws -> IngestSummary {
         var summary = IngestSummary()
         let start = Date()
@@ -89,9 +89,7 @@ public final class Consumer {
         while !shouldStop() && !Task.isCancelled {
             if let max = configuration.maxMessages, summary.received >= max { break }
             let wanted = min(configuration.maxNumberOfMessages, (configuration.maxMessages ?? .max) - summary.received)
-            let result = try await sqs.receiveMessage(
-                queueUrl: configuration.queueUrl, maxNumberOfMessages: wanted,
-                waitTimeSeconds: configuration.waitTimeSeconds, visibilityTimeout: configuration.visibilityTimeout)
+            guard let result = try await receiveUnlessStopped(wanted, shouldStop: shouldStop) else { break }
             let receivedAt = Date()
             if result.messages.isEmpty {
                 if configuration.untilEmpty { break }
@@ -101,6 +99,27 @@ public final class Consumer {
             progress(ConsumerProgress(summary: summary, deleted: deleted, elapsed: Date().timeIntervalSince(start)))
         }
         return summary
+    }
+
+    /// One long-poll receive, abandoned (nil) if `shouldStop()` turns true while it waits: a stop request does
+    /// not have to sit out a 20 s long poll. Messages SQS handed to an abandoned receive were not deleted, so
+    /// they become visible again when their visibility timeout ends; nothing is lost.
+    func receiveUnlessStopped(_ wanted: Int, shouldStop: @escaping @Sendable () -> Bool) async throws -> SQSReceiveResult? {
+        let sqs = self.sqs
+        let c = configuration
+        return try await withThrowingTaskGroup(of: SQSReceiveResult?.self) { group in
+            group.addTask {
+                try await sqs.receiveMessage(queueUrl: c.queueUrl, maxNumberOfMessages: wanted,
+                                             waitTimeSeconds: c.waitTimeSeconds, visibilityTimeout: c.visibilityTimeout)
+            }
+            group.addTask {
+                while !shouldStop() { try await Task.sleep(nanoseconds: 100_000_000) }
+                return nil
+            }
+            let first = try await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
     }
 
     /// The messages of a ReceiveMessage response, parsed from the raw bytes so the log keeps them as received.
