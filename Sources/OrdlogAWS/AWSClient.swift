@@ -34,9 +34,11 @@ public struct AWSClient: Sendable {
     /// Signing clock; injectable for tests.
     public let now: @Sendable () -> Date
 
-    public init(service: AWSService, credentials: AWSCredentials, region: String, endpoint: URL,
-                transport: any HTTPTransport = URLSessionTransport(), retryPolicy: RetryPolicy = .standard,
-                logger: Logger = Logger(label: "ordlog.aws"), now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(
+        service: AWSService, credentials: AWSCredentials, region: String, endpoint: URL,
+        transport: any HTTPTransport = URLSessionTransport(), retryPolicy: RetryPolicy = .standard,
+        logger: Logger = Logger(label: "ordlog.aws"), now: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.service = service
         self.credentials = credentials
         self.region = region
@@ -48,12 +50,15 @@ public struct AWSClient: Sendable {
     }
 
     /// A client for `service` from a resolved configuration.
-    public init(service: AWSService, configuration: AWSConfiguration,
-                transport: any HTTPTransport = URLSessionTransport(), retryPolicy: RetryPolicy = .standard,
-                logger: Logger = Logger(label: "ordlog.aws")) {
-        self.init(service: service, credentials: configuration.credentials, region: configuration.region,
-                  endpoint: configuration.endpoint(for: service), transport: transport,
-                  retryPolicy: retryPolicy, logger: logger)
+    public init(
+        service: AWSService, configuration: AWSConfiguration,
+        transport: any HTTPTransport = URLSessionTransport(), retryPolicy: RetryPolicy = .standard,
+        logger: Logger = Logger(label: "ordlog.aws")
+    ) {
+        self.init(
+            service: service, credentials: configuration.credentials, region: configuration.region,
+            endpoint: configuration.endpoint(for: service), transport: transport,
+            retryPolicy: retryPolicy, logger: logger)
     }
 
     /// The `Host` header value for ``endpoint``: host, plus `:port` when not the scheme default.
@@ -61,19 +66,23 @@ public struct AWSClient: Sendable {
         let host = endpoint.host ?? ""
         let scheme = endpoint.scheme?.lowercased()
         guard let port = endpoint.port,
-              !(scheme == "http" && port == 80), !(scheme == "https" && port == 443) else { return host }
+            !(scheme == "http" && port == 80), !(scheme == "https" && port == 443)
+        else { return host }
         return "\(host):\(port)"
     }
 
     /// Builds and signs a `POST` to ``endpoint`` with the given extra headers and body.
-    public func signedRequest(headers extra: [(name: String, value: String)], body: Data,
-                              timeout: TimeInterval = 60, date: Date? = nil) -> HTTPRequest {
+    public func signedRequest(
+        headers extra: [(name: String, value: String)], body: Data,
+        timeout: TimeInterval = 60, date: Date? = nil
+    ) -> HTTPRequest {
         let path = endpoint.path.isEmpty ? "/" : endpoint.path
         var headers: [SigV4Request.Header] = [.init("Host", hostHeader)]
         headers += extra.map { SigV4Request.Header($0.name, $0.value) }
         let signer = SigV4Signer(credentials: credentials, region: region, service: service.signingName)
-        let signature = signer.sign(SigV4Request(method: "POST", path: path, headers: headers, body: body),
-                                    date: date ?? now())
+        let signature = signer.sign(
+            SigV4Request(method: "POST", path: path, headers: headers, body: body),
+            date: date ?? now())
         let all = (headers + signature.headersToAdd).map { (name: $0.name, value: $0.value) }
         var url = endpoint
         if endpoint.path.isEmpty { url = endpoint.appendingPathComponent("/") }
@@ -84,8 +93,10 @@ public struct AWSClient: Sendable {
     ///
     /// - Throws: ``AWSServiceError`` for non-2xx responses, ``AWSTransportError`` if no response arrived,
     ///   `CancellationError` (never retried) if the task is cancelled.
-    public func send(operation: String, headers: [(name: String, value: String)], body: Data,
-                     timeout: TimeInterval = 60) async throws -> HTTPResponse {
+    public func send(
+        operation: String, headers: [(name: String, value: String)], body: Data,
+        timeout: TimeInterval = 60
+    ) async throws -> HTTPResponse {
         var attempt = 0
         while true {
             attempt += 1
@@ -95,8 +106,9 @@ public struct AWSClient: Sendable {
             do {
                 let response = try await transport.send(request)
                 if (200..<300).contains(response.status) { return response }
-                error = AWSServiceError.decode(service: service.displayName, operation: operation,
-                                               response: response, credentialSource: credentials.source)
+                error = AWSServiceError.decode(
+                    service: service.displayName, operation: operation,
+                    response: response, credentialSource: credentials.source)
             } catch let transportError as AWSTransportError {
                 var e = transportError
                 e.attempts = attempt
@@ -110,10 +122,12 @@ public struct AWSClient: Sendable {
             }
             guard retryPolicy.shouldRetry(error, attempt: attempt) else { throw error }
             let delay = retryPolicy.delay(afterAttempt: attempt)
-            logger.debug("retrying AWS call", metadata: [
-                "service": "\(service.displayName)", "operation": "\(operation)", "attempt": "\(attempt)",
-                "delay_s": "\(delay)", "error": "\(error)",
-            ])
+            logger.debug(
+                "retrying AWS call",
+                metadata: [
+                    "service": "\(service.displayName)", "operation": "\(operation)", "attempt": "\(attempt)",
+                    "delay_s": "\(delay)", "error": "\(error)",
+                ])
             if delay > 0 { try await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000)) }
         }
     }
@@ -128,12 +142,16 @@ public struct AWSClient: Sendable {
     }
 
     /// Calls an AWS JSON 1.0 operation with a raw JSON body; returns the raw 2xx response.
-    public func jsonCall(targetPrefix: String, operation: String, body: Data,
-                         timeout: TimeInterval = 60) async throws -> HTTPResponse {
-        try await send(operation: operation, headers: [
-            ("Content-Type", "application/x-amz-json-1.0"),
-            ("X-Amz-Target", "\(targetPrefix).\(operation)"),
-        ], body: body, timeout: timeout)
+    public func jsonCall(
+        targetPrefix: String, operation: String, body: Data,
+        timeout: TimeInterval = 60
+    ) async throws -> HTTPResponse {
+        try await send(
+            operation: operation,
+            headers: [
+                ("Content-Type", "application/x-amz-json-1.0"),
+                ("X-Amz-Target", "\(targetPrefix).\(operation)"),
+            ], body: body, timeout: timeout)
     }
 
     /// Calls an AWS JSON 1.0 operation, encoding `input` and decoding the response as `Output`.
@@ -144,15 +162,17 @@ public struct AWSClient: Sendable {
         timeout: TimeInterval = 60
     ) async throws -> (Output, HTTPResponse) {
         let body = try Self.jsonEncoder().encode(input)
-        let response = try await jsonCall(targetPrefix: targetPrefix, operation: operation, body: body,
-                                          timeout: timeout)
+        let response = try await jsonCall(
+            targetPrefix: targetPrefix, operation: operation, body: body,
+            timeout: timeout)
         let data = response.body.isEmpty ? Data("{}".utf8) : response.body
         do {
             return (try JSONDecoder().decode(Output.self, from: data), response)
         } catch {
-            throw AWSResponseDecodingError(service: service.displayName, operation: operation,
-                                           reason: "\(error)",
-                                           bodyExcerpt: String(decoding: response.body.prefix(300), as: UTF8.self))
+            throw AWSResponseDecodingError(
+                service: service.displayName, operation: operation,
+                reason: "\(error)",
+                bodyExcerpt: String(decoding: response.body.prefix(300), as: UTF8.self))
         }
     }
 
@@ -171,16 +191,21 @@ public struct AWSClient: Sendable {
     /// Calls a query-protocol operation: `Action=<operation>&Version=<version>&<parameters>`.
     ///
     /// - Returns: the root element of the XML response (e.g. `<CreateTopicResponse>`) and the raw response.
-    public func queryCall(operation: String, version: String, parameters: [(String, String)],
-                          timeout: TimeInterval = 60) async throws -> (XMLElementNode, HTTPResponse) {
+    public func queryCall(
+        operation: String, version: String, parameters: [(String, String)],
+        timeout: TimeInterval = 60
+    ) async throws -> (XMLElementNode, HTTPResponse) {
         let body = Self.formEncode([("Action", operation), ("Version", version)] + parameters)
-        let response = try await send(operation: operation, headers: [
-            ("Content-Type", "application/x-www-form-urlencoded; charset=utf-8"),
-        ], body: body, timeout: timeout)
+        let response = try await send(
+            operation: operation,
+            headers: [
+                ("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+            ], body: body, timeout: timeout)
         guard let root = XMLElementNode.parse(response.body) else {
-            throw AWSResponseDecodingError(service: service.displayName, operation: operation,
-                                           reason: "not well-formed XML",
-                                           bodyExcerpt: String(decoding: response.body.prefix(300), as: UTF8.self))
+            throw AWSResponseDecodingError(
+                service: service.displayName, operation: operation,
+                reason: "not well-formed XML",
+                bodyExcerpt: String(decoding: response.body.prefix(300), as: UTF8.self))
         }
         return (root, response)
     }

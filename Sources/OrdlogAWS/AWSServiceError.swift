@@ -34,9 +34,11 @@ public struct AWSServiceError: Error, Sendable, Equatable, CustomStringConvertib
     /// The raw error body, e.g. to read DynamoDB's `Item` on a failed condition.
     public var body: Data
 
-    public init(service: String, operation: String, code: String, message: String, httpStatus: Int,
-                requestId: String? = nil, queryError: String? = nil, credentialSource: String? = nil,
-                body: Data = Data()) {
+    public init(
+        service: String, operation: String, code: String, message: String, httpStatus: Int,
+        requestId: String? = nil, queryError: String? = nil, credentialSource: String? = nil,
+        body: Data = Data()
+    ) {
         self.service = service
         self.operation = operation
         self.code = code
@@ -53,9 +55,11 @@ public struct AWSServiceError: Error, Sendable, Equatable, CustomStringConvertib
 
     /// `true` for authentication/signature failures.
     public var isAuthError: Bool {
-        ["SignatureDoesNotMatch", "InvalidClientTokenId", "UnrecognizedClientException", "IncompleteSignature",
-         "MissingAuthenticationToken", "InvalidSignatureException", "AccessDenied", "AccessDeniedException",
-         "ExpiredToken", "ExpiredTokenException"].contains(code)
+        [
+            "SignatureDoesNotMatch", "InvalidClientTokenId", "UnrecognizedClientException", "IncompleteSignature",
+            "MissingAuthenticationToken", "InvalidSignatureException", "AccessDenied", "AccessDeniedException",
+            "ExpiredToken", "ExpiredTokenException",
+        ].contains(code)
     }
 
     public var description: String {
@@ -70,21 +74,25 @@ public struct AWSServiceError: Error, Sendable, Equatable, CustomStringConvertib
     }
 
     /// Decodes an error response. Never fails: unknown shapes give `HTTP <status>` as the code.
-    public static func decode(service: String, operation: String, response: HTTPResponse,
-                              credentialSource: String? = nil) -> AWSServiceError {
+    public static func decode(
+        service: String, operation: String, response: HTTPResponse,
+        credentialSource: String? = nil
+    ) -> AWSServiceError {
         var code: String?
         var message: String?
         var requestId = response.header("x-amzn-RequestId") ?? response.header("x-amz-request-id")
         let body = response.body
         let firstByte = body.first { !($0 == 0x20 || $0 == 0x0a || $0 == 0x0d || $0 == 0x09) }
         if firstByte == UInt8(ascii: "{"),
-           let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any] {
+            let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any]
+        {
             if let type = (object["__type"] ?? object["code"] ?? object["Code"]) as? String {
                 code = shortCode(type)
             }
             message = (object["message"] ?? object["Message"] ?? object["errorMessage"]) as? String
         } else if firstByte == UInt8(ascii: "<"), let root = XMLElementNode.parse(body),
-                  root.name != "html" && root.name != "!doctype" {
+            root.name != "html" && root.name != "!doctype"
+        {
             if let c = root.firstDescendant("Code")?.text, !c.isEmpty { code = c }
             message = root.firstDescendant("Message")?.text
             requestId = requestId ?? root.firstDescendant("RequestId")?.text ?? root.firstDescendant("RequestID")?.text
@@ -100,10 +108,11 @@ public struct AWSServiceError: Error, Sendable, Equatable, CustomStringConvertib
                 .replacingOccurrences(of: "\n", with: " ")
             message = htmlText(excerpt)
         }
-        return AWSServiceError(service: service, operation: operation, code: code ?? "HTTP \(response.status)",
-                               message: message ?? "", httpStatus: response.status, requestId: requestId,
-                               queryError: response.header("x-amzn-query-error"),
-                               credentialSource: credentialSource, body: body)
+        return AWSServiceError(
+            service: service, operation: operation, code: code ?? "HTTP \(response.status)",
+            message: message ?? "", httpStatus: response.status, requestId: requestId,
+            queryError: response.header("x-amzn-query-error"),
+            credentialSource: credentialSource, body: body)
     }
 
     /// `com.amazonaws.sqs#QueueDoesNotExist` → `QueueDoesNotExist`.
@@ -117,8 +126,15 @@ public struct AWSServiceError: Error, Sendable, Equatable, CustomStringConvertib
         var out = ""
         var inTag = false
         for ch in text {
-            if ch == "<" { inTag = true; out += " "; continue }
-            if ch == ">" { inTag = false; continue }
+            if ch == "<" {
+                inTag = true
+                out += " "
+                continue
+            }
+            if ch == ">" {
+                inTag = false
+                continue
+            }
             if !inTag { out.append(ch) }
         }
         return out.split(separator: " ").joined(separator: " ")

@@ -5,7 +5,8 @@ import Foundation
 /// ``description`` and `debugDescription` show the access key id and the ``source`` but never the
 /// secret key or session token, so credentials can be logged and put into error messages.
 public struct AWSCredentials: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible,
-    CustomReflectable {
+    CustomReflectable
+{
     /// Access key id, e.g. `AKIAIOSFODNN7EXAMPLE`.
     public var accessKeyId: String
     /// Secret access key. Never printed.
@@ -16,8 +17,10 @@ public struct AWSCredentials: Sendable, Equatable, CustomStringConvertible, Cust
     /// Human-readable origin, e.g. `environment variables` or `profile 'dev' in /root/.aws/credentials`.
     public var source: String
 
-    public init(accessKeyId: String, secretAccessKey: String, sessionToken: String? = nil,
-                source: String = "explicit") {
+    public init(
+        accessKeyId: String, secretAccessKey: String, sessionToken: String? = nil,
+        source: String = "explicit"
+    ) {
         self.accessKeyId = accessKeyId
         self.secretAccessKey = secretAccessKey
         self.sessionToken = sessionToken
@@ -95,8 +98,10 @@ public struct AWSConfiguration: Sendable, Equatable {
     /// Endpoint per service; services absent here use ``AWSService/defaultEndpoint(region:)``.
     public var endpointOverrides: [AWSService: URL]
 
-    public init(credentials: AWSCredentials, region: String, regionSource: String = "explicit",
-                profile: String = "default", endpointOverrides: [AWSService: URL] = [:]) {
+    public init(
+        credentials: AWSCredentials, region: String, regionSource: String = "explicit",
+        profile: String = "default", endpointOverrides: [AWSService: URL] = [:]
+    ) {
         self.credentials = credentials
         self.region = region
         self.regionSource = regionSource
@@ -129,8 +134,10 @@ public struct AWSConfiguration: Sendable, Equatable {
     /// and [Environment variables](https://docs.aws.amazon.com/cli/latest/userguide/cli-configure-envvars.html).
     ///
     /// - Throws: ``AWSConfigurationError`` naming what is missing and how to provide it.
-    public static func resolve(environment: [String: String],
-                               overrides: AWSConfigurationOverrides = .init()) throws -> AWSConfiguration {
+    public static func resolve(
+        environment: [String: String],
+        overrides: AWSConfigurationOverrides = .init()
+    ) throws -> AWSConfiguration {
         func env(_ key: String) -> String? {
             guard let v = environment[key]?.trimmingCharacters(in: .whitespaces), !v.isEmpty else { return nil }
             return v
@@ -141,7 +148,8 @@ public struct AWSConfiguration: Sendable, Equatable {
             if path.hasPrefix("~/"), let home { return home + path.dropFirst(1) }
             return path
         }
-        let credentialsPath = env("AWS_SHARED_CREDENTIALS_FILE").map(expand)
+        let credentialsPath =
+            env("AWS_SHARED_CREDENTIALS_FILE").map(expand)
             ?? home.map { $0 + "/.aws/credentials" }
         let configPath = env("AWS_CONFIG_FILE").map(expand) ?? home.map { $0 + "/.aws/config" }
         let credentialsFile = try credentialsPath.flatMap { try INIFile.load(path: $0) }
@@ -150,7 +158,8 @@ public struct AWSConfiguration: Sendable, Equatable {
         let explicitProfile = overrides.profile.flatMap { $0.isEmpty ? nil : $0 }
         let profile = explicitProfile ?? env("AWS_PROFILE") ?? env("AWS_DEFAULT_PROFILE") ?? "default"
         let credentialsSection = credentialsFile?.sections[profile]
-        let configSection = configFile?.sections[profile == "default" ? "default" : "profile \(profile)"]
+        let configSection =
+            configFile?.sections[profile == "default" ? "default" : "profile \(profile)"]
             ?? (profile == "default" ? configFile?.sections["profile default"] : nil)
         let profileExists = credentialsSection != nil || configSection != nil
         let searched = [credentialsPath, configPath].compactMap { $0 }
@@ -167,16 +176,19 @@ public struct AWSConfiguration: Sendable, Equatable {
                     source: "environment variables", missing: "AWS_SECRET_ACCESS_KEY",
                     hint: "export AWS_SECRET_ACCESS_KEY, or unset AWS_ACCESS_KEY_ID to use a profile")
             }
-            credentials = AWSCredentials(accessKeyId: keyId, secretAccessKey: secret,
-                                         sessionToken: env("AWS_SESSION_TOKEN"), source: "environment variables")
+            credentials = AWSCredentials(
+                accessKeyId: keyId, secretAccessKey: secret,
+                sessionToken: env("AWS_SESSION_TOKEN"), source: "environment variables")
         } else if explicitProfile == nil, env("AWS_SECRET_ACCESS_KEY") != nil {
             throw AWSConfigurationError.incompleteCredentials(
                 source: "environment variables", missing: "AWS_ACCESS_KEY_ID",
                 hint: "export AWS_ACCESS_KEY_ID as well as AWS_SECRET_ACCESS_KEY")
         }
         if credentials == nil {
-            let candidates: [(INIFile.Section?, String?)] = [(credentialsSection, credentialsPath),
-                                                             (configSection, configPath)]
+            let candidates: [(INIFile.Section?, String?)] = [
+                (credentialsSection, credentialsPath),
+                (configSection, configPath),
+            ]
             for (section, path) in candidates {
                 guard let section, let path else { continue }
                 let keyId = section["aws_access_key_id"]
@@ -192,8 +204,9 @@ public struct AWSConfiguration: Sendable, Equatable {
                         source: source, missing: "aws_secret_access_key",
                         hint: "add aws_secret_access_key to that section")
                 }
-                credentials = AWSCredentials(accessKeyId: keyId, secretAccessKey: secret,
-                                             sessionToken: section["aws_session_token"], source: source)
+                credentials = AWSCredentials(
+                    accessKeyId: keyId, secretAccessKey: secret,
+                    sessionToken: section["aws_session_token"], source: source)
                 break
             }
         }
@@ -216,7 +229,8 @@ public struct AWSConfiguration: Sendable, Equatable {
             throw AWSConfigurationError.noRegion(profile: profile)
         }
         // A region goes into host names and the signing scope: letters, digits and dashes only (us-east-1).
-        guard !region.isEmpty, region.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D })
+        guard !region.isEmpty,
+            region.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D })
         else { throw AWSConfigurationError.invalidRegion(region, source: regionSource) }
 
         // Endpoints.
@@ -237,13 +251,15 @@ public struct AWSConfiguration: Sendable, Equatable {
             }
             guard let (text, source) = chosen else { continue }
             guard let url = URL(string: text), let scheme = url.scheme?.lowercased(),
-                  scheme == "http" || scheme == "https", url.host != nil else {
+                scheme == "http" || scheme == "https", url.host != nil
+            else {
                 throw AWSConfigurationError.invalidEndpointURL(text, source: source)
             }
             endpoints[service] = url
         }
-        return AWSConfiguration(credentials: credentials, region: region, regionSource: regionSource,
-                                profile: profile, endpointOverrides: endpoints)
+        return AWSConfiguration(
+            credentials: credentials, region: region, regionSource: regionSource,
+            profile: profile, endpointOverrides: endpoints)
     }
 }
 
@@ -266,29 +282,29 @@ public enum AWSConfigurationError: Error, Sendable, Equatable, CustomStringConve
 
     public var description: String {
         switch self {
-        case let .noCredentials(profile, searched):
+        case .noCredentials(let profile, let searched):
             return "No AWS credentials found: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY are not set and profile "
                 + "'\(profile)' has no aws_access_key_id/aws_secret_access_key in "
                 + (searched.isEmpty ? "(no HOME, so no files)" : searched.joined(separator: " or "))
                 + ". Export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run `aws configure"
                 + (profile == "default" ? "" : " --profile \(profile)") + "`."
-        case let .profileNotFound(profile, searched):
+        case .profileNotFound(let profile, let searched):
             return "AWS profile '\(profile)' not found in "
                 + (searched.isEmpty ? "(no HOME, so no files)" : searched.joined(separator: " or "))
                 + ". Add a [\(profile)] section to the credentials file (or [profile \(profile)] to the config"
                 + " file), or choose another profile with --profile / AWS_PROFILE."
-        case let .incompleteCredentials(source, missing, hint):
+        case .incompleteCredentials(let source, let missing, let hint):
             return "Incomplete AWS credentials from \(source): \(missing) is missing; \(hint)."
-        case let .noRegion(profile):
+        case .noRegion(let profile):
             return "No AWS region configured: pass --region, export AWS_REGION (or AWS_DEFAULT_REGION), or add "
                 + "`region = …` to profile '\(profile)' in the config file."
-        case let .invalidRegion(text, source):
+        case .invalidRegion(let text, let source):
             return "Invalid AWS region '\(text)' from \(source): expected a region name such as us-east-1 "
                 + "(lowercase letters, digits and dashes)."
-        case let .invalidEndpointURL(text, source):
+        case .invalidEndpointURL(let text, let source):
             return "Invalid endpoint URL '\(text)' from \(source): expected an absolute http:// or https:// URL, "
                 + "e.g. http://127.0.0.1:5000."
-        case let .unreadableFile(path, reason):
+        case .unreadableFile(let path, let reason):
             return "Cannot read AWS config file \(path): \(reason)."
         }
     }

@@ -24,8 +24,10 @@ public indirect enum DynamoDBAttributeValue: Sendable, Equatable, Hashable, Coda
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: Key.self)
         guard c.allKeys.count == 1, let key = c.allKeys.first else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
-                                                    debugDescription: "AttributeValue must have exactly one known key"))
+            throw DecodingError.dataCorrupted(
+                .init(
+                    codingPath: decoder.codingPath,
+                    debugDescription: "AttributeValue must have exactly one known key"))
         }
         switch key {
         case .S: self = .s(try c.decode(String.self, forKey: key))

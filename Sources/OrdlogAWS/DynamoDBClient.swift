@@ -17,16 +17,22 @@ public struct DynamoDBClient: Sendable {
     }
 
     /// A client from a resolved configuration (endpoint: `AWS_ENDPOINT_URL_DYNAMODB` etc.).
-    public init(configuration: AWSConfiguration, transport: any HTTPTransport = URLSessionTransport(),
-                retryPolicy: RetryPolicy = .standard, logger: Logger = Logger(label: "ordlog.aws.dynamodb")) {
-        self.client = AWSClient(service: .dynamodb, configuration: configuration, transport: transport,
-                                retryPolicy: retryPolicy, logger: logger)
+    public init(
+        configuration: AWSConfiguration, transport: any HTTPTransport = URLSessionTransport(),
+        retryPolicy: RetryPolicy = .standard, logger: Logger = Logger(label: "ordlog.aws.dynamodb")
+    ) {
+        self.client = AWSClient(
+            service: .dynamodb, configuration: configuration, transport: transport,
+            retryPolicy: retryPolicy, logger: logger)
     }
 
     private func call<I: Encodable, O: Decodable>(_ operation: String, _ input: I, _ output: O.Type = O.self)
-        async throws -> O {
-        try await client.jsonCall(targetPrefix: Self.targetPrefix, operation: operation, input: input,
-                                  output: output).0
+        async throws -> O
+    {
+        try await client.jsonCall(
+            targetPrefix: Self.targetPrefix, operation: operation, input: input,
+            output: output
+        ).0
     }
 
     // MARK: Tables
@@ -38,8 +44,10 @@ public struct DynamoDBClient: Sendable {
     ///   - partitionKey: name and type (`S`, `N` or `B`) of the HASH key.
     ///   - sortKey: optional RANGE key.
     /// - Returns: the table description (status `CREATING` on AWS, `ACTIVE` at once on moto).
-    public func createTable(name: String, partitionKey: DynamoDBKeyAttribute,
-                            sortKey: DynamoDBKeyAttribute? = nil) async throws -> DynamoDBTableDescription {
+    public func createTable(
+        name: String, partitionKey: DynamoDBKeyAttribute,
+        sortKey: DynamoDBKeyAttribute? = nil
+    ) async throws -> DynamoDBTableDescription {
         struct KeySchema: Encodable {
             var AttributeName: String
             var KeyType: String
@@ -61,8 +69,9 @@ public struct DynamoDBClient: Sendable {
             keys.append(KeySchema(AttributeName: sortKey.name, KeyType: "RANGE"))
             definitions.append(AttributeDefinition(AttributeName: sortKey.name, AttributeType: sortKey.type))
         }
-        let input = Input(TableName: name, KeySchema: keys, AttributeDefinitions: definitions,
-                          BillingMode: "PAY_PER_REQUEST")
+        let input = Input(
+            TableName: name, KeySchema: keys, AttributeDefinitions: definitions,
+            BillingMode: "PAY_PER_REQUEST")
         return try await call("CreateTable", input, Output.self).TableDescription
     }
 
@@ -86,8 +95,9 @@ public struct DynamoDBClient: Sendable {
             if status == "ACTIVE" { return }
             try await Task.sleep(nanoseconds: UInt64(interval * 1_000_000_000))
         }
-        throw AWSResponseDecodingError(service: "DynamoDB", operation: "DescribeTable",
-                                       reason: "table \(name) not ACTIVE after \(timeout) s", bodyExcerpt: status)
+        throw AWSResponseDecodingError(
+            service: "DynamoDB", operation: "DescribeTable",
+            reason: "table \(name) not ACTIVE after \(timeout) s", bodyExcerpt: status)
     }
 
     /// [DeleteTable](https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_DeleteTable.html).
@@ -108,10 +118,12 @@ public struct DynamoDBClient: Sendable {
     ///   - returnOldItemOnConditionFailure: sends `ReturnValuesOnConditionCheckFailure=ALL_OLD`.
     /// - Throws: ``AWSServiceError`` with ``AWSServiceError/isConditionalCheckFailed`` when the condition
     ///   does not hold; ``AWSServiceError/conditionCheckFailedItem`` then holds the existing item if returned.
-    public func putItem(tableName: String, item: DynamoDBItem, conditionExpression: String? = nil,
-                        expressionAttributeNames: [String: String]? = nil,
-                        expressionAttributeValues: DynamoDBItem? = nil,
-                        returnOldItemOnConditionFailure: Bool = false) async throws {
+    public func putItem(
+        tableName: String, item: DynamoDBItem, conditionExpression: String? = nil,
+        expressionAttributeNames: [String: String]? = nil,
+        expressionAttributeValues: DynamoDBItem? = nil,
+        returnOldItemOnConditionFailure: Bool = false
+    ) async throws {
         struct Input: Encodable {
             var TableName: String
             var Item: DynamoDBItem
@@ -121,10 +133,11 @@ public struct DynamoDBClient: Sendable {
             var ReturnValuesOnConditionCheckFailure: String?
         }
         struct Output: Decodable {}
-        let input = Input(TableName: tableName, Item: item, ConditionExpression: conditionExpression,
-                          ExpressionAttributeNames: expressionAttributeNames,
-                          ExpressionAttributeValues: expressionAttributeValues,
-                          ReturnValuesOnConditionCheckFailure: returnOldItemOnConditionFailure ? "ALL_OLD" : nil)
+        let input = Input(
+            TableName: tableName, Item: item, ConditionExpression: conditionExpression,
+            ExpressionAttributeNames: expressionAttributeNames,
+            ExpressionAttributeValues: expressionAttributeValues,
+            ReturnValuesOnConditionCheckFailure: returnOldItemOnConditionFailure ? "ALL_OLD" : nil)
         _ = try await call("PutItem", input, Output.self)
     }
 
@@ -132,15 +145,18 @@ public struct DynamoDBClient: Sendable {
     ///
     /// - Returns: the item, or `nil` if there is none with that key.
     public func getItem(tableName: String, key: DynamoDBItem, consistentRead: Bool = false) async throws
-        -> DynamoDBItem? {
+        -> DynamoDBItem?
+    {
         struct Input: Encodable {
             var TableName: String
             var Key: DynamoDBItem
             var ConsistentRead: Bool
         }
         struct Output: Decodable { var Item: DynamoDBItem? }
-        return try await call("GetItem", Input(TableName: tableName, Key: key, ConsistentRead: consistentRead),
-                              Output.self).Item
+        return try await call(
+            "GetItem", Input(TableName: tableName, Key: key, ConsistentRead: consistentRead),
+            Output.self
+        ).Item
     }
 
     /// [Scan](https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_Scan.html), following
@@ -149,7 +165,8 @@ public struct DynamoDBClient: Sendable {
     /// - Parameter pageLimit: `Limit` per request (items evaluated per page), `nil` = service default (1 MB).
     /// - Returns: all items, in the order the pages returned them.
     public func scanAll(tableName: String, consistentRead: Bool = false, pageLimit: Int? = nil) async throws
-        -> [DynamoDBItem] {
+        -> [DynamoDBItem]
+    {
         struct Input: Encodable {
             var TableName: String
             var ConsistentRead: Bool
@@ -163,8 +180,11 @@ public struct DynamoDBClient: Sendable {
         var items: [DynamoDBItem] = []
         var startKey: DynamoDBItem?
         repeat {
-            let page = try await call("Scan", Input(TableName: tableName, ConsistentRead: consistentRead,
-                                                    Limit: pageLimit, ExclusiveStartKey: startKey), Output.self)
+            let page = try await call(
+                "Scan",
+                Input(
+                    TableName: tableName, ConsistentRead: consistentRead,
+                    Limit: pageLimit, ExclusiveStartKey: startKey), Output.self)
             items += page.Items ?? []
             startKey = page.LastEvaluatedKey.flatMap { $0.isEmpty ? nil : $0 }
         } while startKey != nil
@@ -193,7 +213,10 @@ public struct DynamoDBTableDescription: Decodable, Sendable, Equatable {
     public var itemCount: Int?
 
     enum CodingKeys: String, CodingKey {
-        case tableName = "TableName", tableStatus = "TableStatus", tableArn = "TableArn", itemCount = "ItemCount"
+        case tableName = "TableName"
+        case tableStatus = "TableStatus"
+        case tableArn = "TableArn"
+        case itemCount = "ItemCount"
     }
 }
 

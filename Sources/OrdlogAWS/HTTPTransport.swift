@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// An HTTP request ready to send. Headers keep their order; `Host` may be present (it is signed) but
@@ -13,8 +14,10 @@ public struct HTTPRequest: Sendable, Equatable {
     /// Per-request timeout in seconds (long polls need more than `WaitTimeSeconds`).
     public var timeout: TimeInterval
 
-    public init(method: String, url: URL, headers: [(name: String, value: String)] = [], body: Data = Data(),
-                timeout: TimeInterval = 60) {
+    public init(
+        method: String, url: URL, headers: [(name: String, value: String)] = [], body: Data = Data(),
+        timeout: TimeInterval = 60
+    ) {
         self.method = method
         self.url = url
         self.headers = headers
@@ -103,8 +106,9 @@ public final class URLSessionTransport: HTTPTransport {
     deinit { session.finishTasksAndInvalidate() }
 
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
-        var urlRequest = URLRequest(url: request.url, cachePolicy: .reloadIgnoringLocalCacheData,
-                                    timeoutInterval: request.timeout)
+        var urlRequest = URLRequest(
+            url: request.url, cachePolicy: .reloadIgnoringLocalCacheData,
+            timeoutInterval: request.timeout)
         urlRequest.httpMethod = request.method
         for (name, value) in request.headers where name.lowercased() != "host" {
             urlRequest.addValue(value, forHTTPHeaderField: name)

@@ -15,22 +15,28 @@ public struct SNSClient: Sendable {
     }
 
     /// A client from a resolved configuration (endpoint: `AWS_ENDPOINT_URL_SNS` etc.).
-    public init(configuration: AWSConfiguration, transport: any HTTPTransport = URLSessionTransport(),
-                retryPolicy: RetryPolicy = .standard, logger: Logger = Logger(label: "ordlog.aws.sns")) {
-        self.client = AWSClient(service: .sns, configuration: configuration, transport: transport,
-                                retryPolicy: retryPolicy, logger: logger)
+    public init(
+        configuration: AWSConfiguration, transport: any HTTPTransport = URLSessionTransport(),
+        retryPolicy: RetryPolicy = .standard, logger: Logger = Logger(label: "ordlog.aws.sns")
+    ) {
+        self.client = AWSClient(
+            service: .sns, configuration: configuration, transport: transport,
+            retryPolicy: retryPolicy, logger: logger)
     }
 
     private func call(_ operation: String, _ parameters: [(String, String)], result: String...)
-        async throws -> String {
-        let (root, response) = try await client.queryCall(operation: operation, version: Self.apiVersion,
-                                                          parameters: parameters)
+        async throws -> String
+    {
+        let (root, response) = try await client.queryCall(
+            operation: operation, version: Self.apiVersion,
+            parameters: parameters)
         var node: XMLElementNode? = root.child("\(operation)Result")
         for name in result { node = node?.child(name) }
         guard let value = node?.text else {
-            throw AWSResponseDecodingError(service: "SNS", operation: operation,
-                                           reason: "missing \(operation)Result/\(result.joined(separator: "/"))",
-                                           bodyExcerpt: String(decoding: response.body.prefix(300), as: UTF8.self))
+            throw AWSResponseDecodingError(
+                service: "SNS", operation: operation,
+                reason: "missing \(operation)Result/\(result.joined(separator: "/"))",
+                bodyExcerpt: String(decoding: response.body.prefix(300), as: UTF8.self))
         }
         return value
     }
@@ -59,8 +65,9 @@ public struct SNSClient: Sendable {
         repeat {
             var parameters: [(String, String)] = []
             if let token { parameters.append(("NextToken", token)) }
-            let (root, _) = try await client.queryCall(operation: "ListTopics", version: Self.apiVersion,
-                                                       parameters: parameters)
+            let (root, _) = try await client.queryCall(
+                operation: "ListTopics", version: Self.apiVersion,
+                parameters: parameters)
             let result = root.child("ListTopicsResult")
             arns += result?.child("Topics")?.children("member").compactMap { $0.child("TopicArn")?.text } ?? []
             token = result?.child("NextToken")?.text
@@ -80,19 +87,28 @@ public struct SNSClient: Sendable {
     ///   - protocol: e.g. `sqs`; `endpoint` is then the queue ARN.
     ///   - attributes: e.g. `["RawMessageDelivery": "true"]`.
     /// - Returns: the subscription ARN (`ReturnSubscriptionArn=true`, so never "pending confirmation").
-    public func subscribe(topicArn: String, protocol proto: String, endpoint: String,
-                          attributes: [String: String] = [:]) async throws -> String {
-        try await call("Subscribe", [("TopicArn", topicArn), ("Protocol", proto), ("Endpoint", endpoint),
-                                     ("ReturnSubscriptionArn", "true")] + Self.attributeParameters(attributes),
-                       result: "SubscriptionArn")
+    public func subscribe(
+        topicArn: String, protocol proto: String, endpoint: String,
+        attributes: [String: String] = [:]
+    ) async throws -> String {
+        try await call(
+            "Subscribe",
+            [
+                ("TopicArn", topicArn), ("Protocol", proto), ("Endpoint", endpoint),
+                ("ReturnSubscriptionArn", "true"),
+            ] + Self.attributeParameters(attributes),
+            result: "SubscriptionArn")
     }
 
     /// [SetSubscriptionAttributes](https://docs.aws.amazon.com/sns/latest/api/API_SetSubscriptionAttributes.html),
     /// e.g. `name: "RawMessageDelivery", value: "true"`.
     public func setSubscriptionAttributes(subscriptionArn: String, name: String, value: String) async throws {
-        _ = try await client.queryCall(operation: "SetSubscriptionAttributes", version: Self.apiVersion,
-                                       parameters: [("SubscriptionArn", subscriptionArn), ("AttributeName", name),
-                                                    ("AttributeValue", value)])
+        _ = try await client.queryCall(
+            operation: "SetSubscriptionAttributes", version: Self.apiVersion,
+            parameters: [
+                ("SubscriptionArn", subscriptionArn), ("AttributeName", name),
+                ("AttributeValue", value),
+            ])
     }
 
     /// [Publish](https://docs.aws.amazon.com/sns/latest/api/API_Publish.html) to a topic.
@@ -103,16 +119,23 @@ public struct SNSClient: Sendable {
     ///   - messageAttributes: encoded as `MessageAttributes.entry.N.Name`, `….Value.DataType` and
     ///     `….Value.StringValue` (or `….Value.BinaryValue`, base64).
     /// - Returns: the SNS MessageId.
-    public func publish(topicArn: String, message: String, subject: String? = nil,
-                        messageAttributes: [String: SNSMessageAttributeValue] = [:]) async throws -> String {
-        try await call("Publish", Self.publishParameters(topicArn: topicArn, message: message, subject: subject,
-                                                         messageAttributes: messageAttributes),
-                       result: "MessageId")
+    public func publish(
+        topicArn: String, message: String, subject: String? = nil,
+        messageAttributes: [String: SNSMessageAttributeValue] = [:]
+    ) async throws -> String {
+        try await call(
+            "Publish",
+            Self.publishParameters(
+                topicArn: topicArn, message: message, subject: subject,
+                messageAttributes: messageAttributes),
+            result: "MessageId")
     }
 
     /// The form parameters of a Publish call (exposed for tests).
-    public static func publishParameters(topicArn: String, message: String, subject: String?,
-                                         messageAttributes: [String: SNSMessageAttributeValue]) -> [(String, String)] {
+    public static func publishParameters(
+        topicArn: String, message: String, subject: String?,
+        messageAttributes: [String: SNSMessageAttributeValue]
+    ) -> [(String, String)] {
         var parameters: [(String, String)] = [("TopicArn", topicArn), ("Message", message)]
         if let subject { parameters.append(("Subject", subject)) }
         for (index, (name, value)) in messageAttributes.sorted(by: { $0.key < $1.key }).enumerated() {

@@ -18,16 +18,22 @@ public struct SQSClient: Sendable {
     }
 
     /// A client from a resolved configuration (endpoint: `AWS_ENDPOINT_URL_SQS` etc.).
-    public init(configuration: AWSConfiguration, transport: any HTTPTransport = URLSessionTransport(),
-                retryPolicy: RetryPolicy = .standard, logger: Logger = Logger(label: "ordlog.aws.sqs")) {
-        self.client = AWSClient(service: .sqs, configuration: configuration, transport: transport,
-                                retryPolicy: retryPolicy, logger: logger)
+    public init(
+        configuration: AWSConfiguration, transport: any HTTPTransport = URLSessionTransport(),
+        retryPolicy: RetryPolicy = .standard, logger: Logger = Logger(label: "ordlog.aws.sqs")
+    ) {
+        self.client = AWSClient(
+            service: .sqs, configuration: configuration, transport: transport,
+            retryPolicy: retryPolicy, logger: logger)
     }
 
-    private func call<I: Encodable, O: Decodable>(_ operation: String, _ input: I, _ output: O.Type = O.self,
-                                                  timeout: TimeInterval = 60) async throws -> (O, HTTPResponse) {
-        try await client.jsonCall(targetPrefix: Self.targetPrefix, operation: operation, input: input,
-                                  output: output, timeout: timeout)
+    private func call<I: Encodable, O: Decodable>(
+        _ operation: String, _ input: I, _ output: O.Type = O.self,
+        timeout: TimeInterval = 60
+    ) async throws -> (O, HTTPResponse) {
+        try await client.jsonCall(
+            targetPrefix: Self.targetPrefix, operation: operation, input: input,
+            output: output, timeout: timeout)
     }
 
     // MARK: Queues
@@ -43,8 +49,10 @@ public struct SQSClient: Sendable {
             var Attributes: [String: String]?
         }
         struct Output: Decodable { var QueueUrl: String }
-        return try await call("CreateQueue", Input(QueueName: name, Attributes: attributes.isEmpty ? nil : attributes),
-                              Output.self).0.QueueUrl
+        return try await call(
+            "CreateQueue", Input(QueueName: name, Attributes: attributes.isEmpty ? nil : attributes),
+            Output.self
+        ).0.QueueUrl
     }
 
     /// [GetQueueUrl](https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_GetQueueUrl.html).
@@ -54,8 +62,10 @@ public struct SQSClient: Sendable {
             var QueueOwnerAWSAccountId: String?
         }
         struct Output: Decodable { var QueueUrl: String }
-        return try await call("GetQueueUrl", Input(QueueName: name, QueueOwnerAWSAccountId: ownerAccountId),
-                              Output.self).0.QueueUrl
+        return try await call(
+            "GetQueueUrl", Input(QueueName: name, QueueOwnerAWSAccountId: ownerAccountId),
+            Output.self
+        ).0.QueueUrl
     }
 
     /// GetQueueAttributes.
@@ -68,8 +78,10 @@ public struct SQSClient: Sendable {
             var AttributeNames: [String]
         }
         struct Output: Decodable { var Attributes: [String: String]? }
-        return try await call("GetQueueAttributes", Input(QueueUrl: queueUrl, AttributeNames: names),
-                              Output.self).0.Attributes ?? [:]
+        return try await call(
+            "GetQueueAttributes", Input(QueueUrl: queueUrl, AttributeNames: names),
+            Output.self
+        ).0.Attributes ?? [:]
     }
 
     /// SetQueueAttributes.
@@ -86,8 +98,9 @@ public struct SQSClient: Sendable {
     public func queueArn(queueUrl: String) async throws -> String {
         let attributes = try await getQueueAttributes(queueUrl: queueUrl, names: ["QueueArn"])
         guard let arn = attributes["QueueArn"] else {
-            throw AWSResponseDecodingError(service: "SQS", operation: "GetQueueAttributes",
-                                           reason: "no QueueArn attribute", bodyExcerpt: "\(attributes)")
+            throw AWSResponseDecodingError(
+                service: "SQS", operation: "GetQueueAttributes",
+                reason: "no QueueArn attribute", bodyExcerpt: "\(attributes)")
         }
         return arn
     }
@@ -102,9 +115,11 @@ public struct SQSClient: Sendable {
     ///   - waitTimeSeconds: long-poll time, 0…20 seconds (`nil` = the queue's default).
     ///   - visibilityTimeout: seconds the returned messages stay hidden (`nil` = the queue's default).
     /// - Returns: the decoded messages **and** the raw response body bytes exactly as received.
-    public func receiveMessage(queueUrl: String, maxNumberOfMessages: Int = 10, waitTimeSeconds: Int? = nil,
-                               visibilityTimeout: Int? = nil, systemAttributeNames: [String] = ["All"],
-                               messageAttributeNames: [String] = ["All"]) async throws -> SQSReceiveResult {
+    public func receiveMessage(
+        queueUrl: String, maxNumberOfMessages: Int = 10, waitTimeSeconds: Int? = nil,
+        visibilityTimeout: Int? = nil, systemAttributeNames: [String] = ["All"],
+        messageAttributeNames: [String] = ["All"]
+    ) async throws -> SQSReceiveResult {
         struct Input: Encodable {
             var QueueUrl: String
             var MaxNumberOfMessages: Int
@@ -114,14 +129,17 @@ public struct SQSClient: Sendable {
             var MessageAttributeNames: [String]
         }
         struct Output: Decodable { var Messages: [SQSMessage]? }
-        let input = Input(QueueUrl: queueUrl, MaxNumberOfMessages: maxNumberOfMessages,
-                          WaitTimeSeconds: waitTimeSeconds, VisibilityTimeout: visibilityTimeout,
-                          MessageSystemAttributeNames: systemAttributeNames,
-                          MessageAttributeNames: messageAttributeNames)
-        let (output, response) = try await call("ReceiveMessage", input, Output.self,
-                                                timeout: TimeInterval(60 + (waitTimeSeconds ?? 20)))
-        return SQSReceiveResult(messages: output.Messages ?? [], rawBody: response.body,
-                                requestId: response.header("x-amzn-RequestId"))
+        let input = Input(
+            QueueUrl: queueUrl, MaxNumberOfMessages: maxNumberOfMessages,
+            WaitTimeSeconds: waitTimeSeconds, VisibilityTimeout: visibilityTimeout,
+            MessageSystemAttributeNames: systemAttributeNames,
+            MessageAttributeNames: messageAttributeNames)
+        let (output, response) = try await call(
+            "ReceiveMessage", input, Output.self,
+            timeout: TimeInterval(60 + (waitTimeSeconds ?? 20)))
+        return SQSReceiveResult(
+            messages: output.Messages ?? [], rawBody: response.body,
+            requestId: response.header("x-amzn-RequestId"))
     }
 
     // MARK: Deleting and visibility
@@ -143,8 +161,10 @@ public struct SQSClient: Sendable {
             var QueueUrl: String
             var Entries: [SQSDeleteEntry]
         }
-        return try await call("DeleteMessageBatch", Input(QueueUrl: queueUrl, Entries: entries),
-                              SQSBatchResult.self).0
+        return try await call(
+            "DeleteMessageBatch", Input(QueueUrl: queueUrl, Entries: entries),
+            SQSBatchResult.self
+        ).0
     }
 
     /// ChangeMessageVisibility: `visibilityTimeout` seconds (0…43200) from now; 0 makes the message visible at once.
@@ -155,23 +175,29 @@ public struct SQSClient: Sendable {
             var ReceiptHandle: String
             var VisibilityTimeout: Int
         }
-        _ = try await call("ChangeMessageVisibility",
-                           Input(QueueUrl: queueUrl, ReceiptHandle: receiptHandle,
-                                 VisibilityTimeout: visibilityTimeout),
-                           EmptyJSON.self)
+        _ = try await call(
+            "ChangeMessageVisibility",
+            Input(
+                QueueUrl: queueUrl, ReceiptHandle: receiptHandle,
+                VisibilityTimeout: visibilityTimeout),
+            EmptyJSON.self)
     }
 
     /// ChangeMessageVisibilityBatch:
     /// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ChangeMessageVisibilityBatch.html>
     /// up to 10 entries; per-entry failures are in ``SQSBatchResult/failed``.
-    public func changeMessageVisibilityBatch(queueUrl: String,
-                                             entries: [SQSVisibilityEntry]) async throws -> SQSBatchResult {
+    public func changeMessageVisibilityBatch(
+        queueUrl: String,
+        entries: [SQSVisibilityEntry]
+    ) async throws -> SQSBatchResult {
         struct Input: Encodable {
             var QueueUrl: String
             var Entries: [SQSVisibilityEntry]
         }
-        return try await call("ChangeMessageVisibilityBatch", Input(QueueUrl: queueUrl, Entries: entries),
-                              SQSBatchResult.self).0
+        return try await call(
+            "ChangeMessageVisibilityBatch", Input(QueueUrl: queueUrl, Entries: entries),
+            SQSBatchResult.self
+        ).0
     }
 
     // MARK: Sending
@@ -179,16 +205,19 @@ public struct SQSClient: Sendable {
     /// [SendMessage](https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html).
     ///
     /// - Parameter delaySeconds: 0…900.
-    public func sendMessage(queueUrl: String, body: String, delaySeconds: Int? = nil,
-                            messageAttributes: [String: SQSMessageAttributeValue] = [:]) async throws -> SQSSendResult {
+    public func sendMessage(
+        queueUrl: String, body: String, delaySeconds: Int? = nil,
+        messageAttributes: [String: SQSMessageAttributeValue] = [:]
+    ) async throws -> SQSSendResult {
         struct Input: Encodable {
             var QueueUrl: String
             var MessageBody: String
             var DelaySeconds: Int?
             var MessageAttributes: [String: SQSMessageAttributeValue]?
         }
-        let input = Input(QueueUrl: queueUrl, MessageBody: body, DelaySeconds: delaySeconds,
-                          MessageAttributes: messageAttributes.isEmpty ? nil : messageAttributes)
+        let input = Input(
+            QueueUrl: queueUrl, MessageBody: body, DelaySeconds: delaySeconds,
+            MessageAttributes: messageAttributes.isEmpty ? nil : messageAttributes)
         return try await call("SendMessage", input, SQSSendResult.self).0
     }
 
@@ -199,8 +228,10 @@ public struct SQSClient: Sendable {
             var QueueUrl: String
             var Entries: [SQSSendEntry]
         }
-        return try await call("SendMessageBatch", Input(QueueUrl: queueUrl, Entries: entries),
-                              SQSSendBatchResult.self).0
+        return try await call(
+            "SendMessageBatch", Input(QueueUrl: queueUrl, Entries: entries),
+            SQSSendBatchResult.self
+        ).0
     }
 }
 
@@ -220,9 +251,11 @@ public struct SQSMessage: Codable, Sendable, Equatable {
     public var messageAttributes: [String: SQSMessageAttributeValue]
     public var md5OfMessageAttributes: String?
 
-    public init(messageId: String, receiptHandle: String, md5OfBody: String?, body: String,
-                attributes: [String: String] = [:], messageAttributes: [String: SQSMessageAttributeValue] = [:],
-                md5OfMessageAttributes: String? = nil) {
+    public init(
+        messageId: String, receiptHandle: String, md5OfBody: String?, body: String,
+        attributes: [String: String] = [:], messageAttributes: [String: SQSMessageAttributeValue] = [:],
+        md5OfMessageAttributes: String? = nil
+    ) {
         self.messageId = messageId
         self.receiptHandle = receiptHandle
         self.md5OfBody = md5OfBody
@@ -233,8 +266,12 @@ public struct SQSMessage: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case messageId = "MessageId", receiptHandle = "ReceiptHandle", md5OfBody = "MD5OfBody", body = "Body"
-        case attributes = "Attributes", messageAttributes = "MessageAttributes"
+        case messageId = "MessageId"
+        case receiptHandle = "ReceiptHandle"
+        case md5OfBody = "MD5OfBody"
+        case body = "Body"
+        case attributes = "Attributes"
+        case messageAttributes = "MessageAttributes"
         case md5OfMessageAttributes = "MD5OfMessageAttributes"
     }
 
@@ -245,8 +282,10 @@ public struct SQSMessage: Codable, Sendable, Equatable {
         md5OfBody = try c.decodeIfPresent(String.self, forKey: .md5OfBody)
         body = try c.decodeIfPresent(String.self, forKey: .body) ?? ""
         attributes = try c.decodeIfPresent([String: String].self, forKey: .attributes) ?? [:]
-        messageAttributes = try c.decodeIfPresent([String: SQSMessageAttributeValue].self,
-                                                  forKey: .messageAttributes) ?? [:]
+        messageAttributes =
+            try c.decodeIfPresent(
+                [String: SQSMessageAttributeValue].self,
+                forKey: .messageAttributes) ?? [:]
         md5OfMessageAttributes = try c.decodeIfPresent(String.self, forKey: .md5OfMessageAttributes)
     }
 
@@ -278,7 +317,9 @@ public struct SQSMessageAttributeValue: Codable, Sendable, Equatable {
     public static func binary(_ value: Data) -> Self { .init(dataType: "Binary", binaryValue: value) }
 
     enum CodingKeys: String, CodingKey {
-        case dataType = "DataType", stringValue = "StringValue", binaryValue = "BinaryValue"
+        case dataType = "DataType"
+        case stringValue = "StringValue"
+        case binaryValue = "BinaryValue"
     }
 }
 
@@ -299,7 +340,10 @@ public struct SQSDeleteEntry: Codable, Sendable, Equatable {
         self.id = id
         self.receiptHandle = receiptHandle
     }
-    enum CodingKeys: String, CodingKey { case id = "Id", receiptHandle = "ReceiptHandle" }
+    enum CodingKeys: String, CodingKey {
+        case id = "Id"
+        case receiptHandle = "ReceiptHandle"
+    }
 }
 
 /// One entry of a ChangeMessageVisibilityBatch request.
@@ -314,7 +358,9 @@ public struct SQSVisibilityEntry: Codable, Sendable, Equatable {
         self.visibilityTimeout = visibilityTimeout
     }
     enum CodingKeys: String, CodingKey {
-        case id = "Id", receiptHandle = "ReceiptHandle", visibilityTimeout = "VisibilityTimeout"
+        case id = "Id"
+        case receiptHandle = "ReceiptHandle"
+        case visibilityTimeout = "VisibilityTimeout"
     }
 }
 
@@ -328,7 +374,10 @@ public struct SQSBatchFailure: Codable, Sendable, Equatable {
     public var code: String
     public var message: String?
     enum CodingKeys: String, CodingKey {
-        case id = "Id", senderFault = "SenderFault", code = "Code", message = "Message"
+        case id = "Id"
+        case senderFault = "SenderFault"
+        case code = "Code"
+        case message = "Message"
     }
 }
 
@@ -338,7 +387,10 @@ public struct SQSBatchResult: Decodable, Sendable, Equatable {
     public var successful: [String]
     public var failed: [SQSBatchFailure]
 
-    enum CodingKeys: String, CodingKey { case successful = "Successful", failed = "Failed" }
+    enum CodingKeys: String, CodingKey {
+        case successful = "Successful"
+        case failed = "Failed"
+    }
     struct IdOnly: Decodable { var Id: String }
 
     public init(successful: [String], failed: [SQSBatchFailure]) {
@@ -360,8 +412,10 @@ public struct SQSSendResult: Codable, Sendable, Equatable {
     public var md5OfMessageAttributes: String?
     public var sequenceNumber: String?
     enum CodingKeys: String, CodingKey {
-        case messageId = "MessageId", md5OfMessageBody = "MD5OfMessageBody"
-        case md5OfMessageAttributes = "MD5OfMessageAttributes", sequenceNumber = "SequenceNumber"
+        case messageId = "MessageId"
+        case md5OfMessageBody = "MD5OfMessageBody"
+        case md5OfMessageAttributes = "MD5OfMessageAttributes"
+        case sequenceNumber = "SequenceNumber"
     }
 }
 
@@ -371,15 +425,19 @@ public struct SQSSendEntry: Codable, Sendable, Equatable {
     public var messageBody: String
     public var delaySeconds: Int?
     public var messageAttributes: [String: SQSMessageAttributeValue]?
-    public init(id: String, messageBody: String, delaySeconds: Int? = nil,
-                messageAttributes: [String: SQSMessageAttributeValue]? = nil) {
+    public init(
+        id: String, messageBody: String, delaySeconds: Int? = nil,
+        messageAttributes: [String: SQSMessageAttributeValue]? = nil
+    ) {
         self.id = id
         self.messageBody = messageBody
         self.delaySeconds = delaySeconds
         self.messageAttributes = messageAttributes
     }
     enum CodingKeys: String, CodingKey {
-        case id = "Id", messageBody = "MessageBody", delaySeconds = "DelaySeconds"
+        case id = "Id"
+        case messageBody = "MessageBody"
+        case delaySeconds = "DelaySeconds"
         case messageAttributes = "MessageAttributes"
     }
 }
@@ -391,12 +449,17 @@ public struct SQSSendBatchResult: Decodable, Sendable, Equatable {
         public var messageId: String
         public var md5OfMessageBody: String?
         enum CodingKeys: String, CodingKey {
-            case id = "Id", messageId = "MessageId", md5OfMessageBody = "MD5OfMessageBody"
+            case id = "Id"
+            case messageId = "MessageId"
+            case md5OfMessageBody = "MD5OfMessageBody"
         }
     }
     public var successful: [Success]
     public var failed: [SQSBatchFailure]
-    enum CodingKeys: String, CodingKey { case successful = "Successful", failed = "Failed" }
+    enum CodingKeys: String, CodingKey {
+        case successful = "Successful"
+        case failed = "Failed"
+    }
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         successful = try c.decodeIfPresent([Success].self, forKey: .successful) ?? []

@@ -86,8 +86,10 @@ public struct SigV4Signer: Sendable, CustomStringConvertible {
         /// Add `x-amz-security-token` *after* signing instead of signing it (some STS-era services).
         public var omitSessionTokenFromSignature: Bool
 
-        public init(normalizePath: Bool = true, signPayloadHashHeader: Bool = false,
-                    omitSessionTokenFromSignature: Bool = false) {
+        public init(
+            normalizePath: Bool = true, signPayloadHashHeader: Bool = false,
+            omitSessionTokenFromSignature: Bool = false
+        ) {
             self.normalizePath = normalizePath
             self.signPayloadHashHeader = signPayloadHashHeader
             self.omitSessionTokenFromSignature = omitSessionTokenFromSignature
@@ -119,18 +121,21 @@ public struct SigV4Signer: Sendable, CustomStringConvertible {
     /// Signs `request` at `date` and returns all intermediate products plus the headers to add.
     public func sign(_ request: SigV4Request, date: Date) -> SigV4Signature {
         let prepared = preparedHeaders(for: request, date: date)
-        let (canonical, signedHeaders) = Self.canonicalRequest(request, headers: prepared.signed,
-                                                               normalizePath: options.normalizePath)
+        let (canonical, signedHeaders) = Self.canonicalRequest(
+            request, headers: prepared.signed,
+            normalizePath: options.normalizePath)
         let sts = stringToSign(canonicalRequest: canonical, date: date)
         let sig = signature(stringToSign: sts, date: date)
         let scope = credentialScope(date: date)
-        let authorization = "\(Self.algorithm) Credential=\(credentials.accessKeyId)/\(scope), "
+        let authorization =
+            "\(Self.algorithm) Credential=\(credentials.accessKeyId)/\(scope), "
             + "SignedHeaders=\(signedHeaders), Signature=\(sig)"
         var add = prepared.added
         add.append(.init("Authorization", authorization))
-        return SigV4Signature(canonicalRequest: canonical, stringToSign: sts, signature: sig,
-                              signedHeaders: signedHeaders, credentialScope: scope,
-                              authorization: authorization, headersToAdd: add)
+        return SigV4Signature(
+            canonicalRequest: canonical, stringToSign: sts, signature: sig,
+            signedHeaders: signedHeaders, credentialScope: scope,
+            authorization: authorization, headersToAdd: add)
     }
 
     /// Task 1: the canonical request, including the signer-added headers (`x-amz-date`, …).
@@ -141,8 +146,10 @@ public struct SigV4Signer: Sendable, CustomStringConvertible {
 
     /// Task 2: `AWS4-HMAC-SHA256\n<amzdate>\n<scope>\n<hex sha256(canonicalRequest)>`.
     public func stringToSign(canonicalRequest: String, date: Date) -> String {
-        [Self.algorithm, Self.amzDate(date), credentialScope(date: date),
-         Self.hexSHA256(Data(canonicalRequest.utf8))].joined(separator: "\n")
+        [
+            Self.algorithm, Self.amzDate(date), credentialScope(date: date),
+            Self.hexSHA256(Data(canonicalRequest.utf8)),
+        ].joined(separator: "\n")
     }
 
     /// Task 3: the hex HMAC-SHA256 of `stringToSign` under the derived signing key.
@@ -167,7 +174,8 @@ public struct SigV4Signer: Sendable, CustomStringConvertible {
     }
 
     private func preparedHeaders(for request: SigV4Request, date: Date)
-        -> (signed: [SigV4Request.Header], added: [SigV4Request.Header]) {
+        -> (signed: [SigV4Request.Header], added: [SigV4Request.Header])
+    {
         var signed = request.headers.filter { header in
             let n = header.name.lowercased()
             return n != "authorization" && n != "x-amz-date" && n != "x-amz-security-token"
@@ -188,8 +196,10 @@ public struct SigV4Signer: Sendable, CustomStringConvertible {
 
     // MARK: Canonical forms (static, usable on their own)
 
-    static func canonicalRequest(_ request: SigV4Request, headers: [SigV4Request.Header],
-                                 normalizePath: Bool) -> (String, String) {
+    static func canonicalRequest(
+        _ request: SigV4Request, headers: [SigV4Request.Header],
+        normalizePath: Bool
+    ) -> (String, String) {
         var grouped: [String: [String]] = [:]
         for header in headers {
             grouped[header.name.lowercased(), default: []].append(canonicalHeaderValue(header.value))
@@ -215,7 +225,10 @@ public struct SigV4Signer: Sendable, CustomStringConvertible {
             var out: [Substring] = []
             for segment in p.split(separator: "/", omittingEmptySubsequences: true) {
                 if segment == "." { continue }
-                if segment == ".." { _ = out.popLast(); continue }
+                if segment == ".." {
+                    _ = out.popLast()
+                    continue
+                }
                 out.append(segment)
             }
             let trailing = p.hasSuffix("/") && !out.isEmpty
@@ -252,8 +265,8 @@ public struct SigV4Signer: Sendable, CustomStringConvertible {
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"),
-                 UInt8(ascii: "."), UInt8(ascii: "~"):
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"),
+                UInt8(ascii: "."), UInt8(ascii: "~"):
                 out.append(byte)
             default:
                 out += [UInt8(ascii: "%"), hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0x0f)]]
@@ -305,7 +318,9 @@ public struct SigV4Signer: Sendable, CustomStringConvertible {
         let digits = Array(text.filter(\.isASCII).filter(\.isNumber))
         guard digits.count == 14, text.hasSuffix("Z") else { return nil }
         func num(_ from: Int, _ len: Int) -> Int { Int(String(digits[from..<from + len]))! }
-        return utcCalendar().date(from: DateComponents(year: num(0, 4), month: num(4, 2), day: num(6, 2),
-                                                       hour: num(8, 2), minute: num(10, 2), second: num(12, 2)))
+        return utcCalendar().date(
+            from: DateComponents(
+                year: num(0, 4), month: num(4, 2), day: num(6, 2),
+                hour: num(8, 2), minute: num(10, 2), second: num(12, 2)))
     }
 }

@@ -1,8 +1,9 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Why a ``MotoServer`` could not be started.
@@ -18,7 +19,7 @@ public enum MotoServerError: Error, CustomStringConvertible, Sendable {
         switch self {
         case .notInstalled(let path):
             return "moto_server is not on PATH (searched: \(path)). Install it with: pip install 'moto[server]'"
-        case let .didNotStart(reason, log):
+        case .didNotStart(let reason, let log):
             return "moto_server did not start: \(reason). Last output:\n\(log)"
         case .noFreePort(let reason):
             return "no free 127.0.0.1 port for moto_server: \(reason)"
@@ -53,7 +54,8 @@ public final class MotoServer: @unchecked Sendable {
 
     /// Full path of `moto_server` on `PATH`, or `nil`.
     public static func findExecutable(environment: [String: String] = ProcessInfo.processInfo.environment)
-        -> String? {
+        -> String?
+    {
         let path = environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
         for dir in path.split(separator: ":") {
             let candidate = "\(dir)/moto_server"
@@ -69,7 +71,8 @@ public final class MotoServer: @unchecked Sendable {
     ///   - timeout: seconds to wait for the port to open.
     /// - Throws: ``MotoServerError`` (``MotoServerError/notInstalled(searchedPath:)`` when not on PATH).
     public static func start(environment: [String: String] = [:], timeout: TimeInterval = 20) async throws
-        -> MotoServer {
+        -> MotoServer
+    {
         var env = ProcessInfo.processInfo.environment
         guard let executable = findExecutable(environment: env) else {
             throw MotoServerError.notInstalled(searchedPath: env["PATH"] ?? "")
@@ -93,13 +96,15 @@ public final class MotoServer: @unchecked Sendable {
             throw MotoServerError.didNotStart(reason: "cannot launch \(executable): \(error)", log: "")
         }
         try? handle.close()
-        let server = MotoServer(endpoint: URL(string: "http://127.0.0.1:\(port)")!, port: port, logFile: logFile,
-                                process: process)
+        let server = MotoServer(
+            endpoint: URL(string: "http://127.0.0.1:\(port)")!, port: port, logFile: logFile,
+            process: process)
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if !process.isRunning {
-                throw MotoServerError.didNotStart(reason: "process exited with status \(process.terminationStatus)",
-                                                  log: server.logTail())
+                throw MotoServerError.didNotStart(
+                    reason: "process exited with status \(process.terminationStatus)",
+                    log: server.logTail())
             }
             if canConnect(port: port) { return server }
             try await Task.sleep(nanoseconds: 100_000_000)
@@ -137,9 +142,9 @@ public final class MotoServer: @unchecked Sendable {
     /// Binds 127.0.0.1:0 and returns the port the kernel chose.
     public static func freePort() throws -> Int {
         #if canImport(Glibc)
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else
-        let fd = socket(AF_INET, SOCK_STREAM, 0)
+            let fd = socket(AF_INET, SOCK_STREAM, 0)
         #endif
         guard fd >= 0 else { throw MotoServerError.noFreePort("socket() failed: errno \(errno)") }
         defer { close(fd) }
@@ -164,9 +169,9 @@ public final class MotoServer: @unchecked Sendable {
     /// Whether a TCP connection to 127.0.0.1:`port` succeeds right now.
     public static func canConnect(port: Int) -> Bool {
         #if canImport(Glibc)
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else
-        let fd = socket(AF_INET, SOCK_STREAM, 0)
+            let fd = socket(AF_INET, SOCK_STREAM, 0)
         #endif
         guard fd >= 0 else { return false }
         defer { close(fd) }

@@ -9,8 +9,9 @@ final class TempHome {
 
     init(credentials: String? = nil, config: String? = nil) throws {
         url = FileManager.default.temporaryDirectory.appendingPathComponent("ordlog-home-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url.appendingPathComponent(".aws"),
-                                                withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: url.appendingPathComponent(".aws"),
+            withIntermediateDirectories: true)
         if let credentials { try write(".aws/credentials", credentials) }
         if let config { try write(".aws/config", config) }
     }
@@ -70,9 +71,11 @@ struct ConfigurationTests {
     @Test func invalidRegionIsRefusedUpFront() throws {
         let env = ["AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret"]
         #expect(throws: AWSConfigurationError.invalidRegion("not a region!", source: "--region")) {
-            try AWSConfiguration.resolve(environment: env, overrides: AWSConfigurationOverrides(region: "not a region!"))
+            try AWSConfiguration.resolve(
+                environment: env, overrides: AWSConfigurationOverrides(region: "not a region!"))
         }
-        #expect(try AWSConfiguration.resolve(environment: env, overrides: .init(region: "eu-west-3")).region == "eu-west-3")
+        #expect(
+            try AWSConfiguration.resolve(environment: env, overrides: .init(region: "eu-west-3")).region == "eu-west-3")
     }
 
     @Test func defaultProfileFromFiles() throws {
@@ -96,12 +99,16 @@ struct ConfigurationTests {
         #expect(c.credentials.source == "profile 'dev' in \(home.path)/.aws/credentials")
         #expect(c.region == "ap-southeast-2")
         #expect(c.profile == "dev")
-        let d = try AWSConfiguration.resolve(environment: ["HOME": home.path, "AWS_PROFILE": "dev",
-                                                           "AWS_DEFAULT_REGION": "sa-east-1"])
+        let d = try AWSConfiguration.resolve(environment: [
+            "HOME": home.path, "AWS_PROFILE": "dev",
+            "AWS_DEFAULT_REGION": "sa-east-1",
+        ])
         #expect(d.region == "sa-east-1")
         #expect(d.regionSource == "AWS_DEFAULT_REGION")
-        let e = try AWSConfiguration.resolve(environment: ["HOME": home.path, "AWS_REGION": "us-east-1",
-                                                           "AWS_DEFAULT_REGION": "sa-east-1"])
+        let e = try AWSConfiguration.resolve(environment: [
+            "HOME": home.path, "AWS_REGION": "us-east-1",
+            "AWS_DEFAULT_REGION": "sa-east-1",
+        ])
         #expect(e.region == "us-east-1")
     }
 
@@ -149,11 +156,14 @@ struct ConfigurationTests {
         #expect(o.endpoint(for: .sqs).absoluteString == "http://flag:4")
         var ignoring = env
         ignoring["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"] = "true"
-        #expect(try AWSConfiguration.resolve(environment: ignoring).endpoint(for: .sns).absoluteString
+        #expect(
+            try AWSConfiguration.resolve(environment: ignoring).endpoint(for: .sns).absoluteString
                 == "https://sns.us-east-1.amazonaws.com")
         #expect(throws: AWSConfigurationError.invalidEndpointURL("localhost:4566", source: "AWS_ENDPOINT_URL")) {
-            try AWSConfiguration.resolve(environment: ["AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s",
-                                                       "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": "localhost:4566"])
+            try AWSConfiguration.resolve(environment: [
+                "AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s",
+                "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": "localhost:4566",
+            ])
         }
     }
 
@@ -170,18 +180,24 @@ struct ConfigurationTests {
             #expect(e.description.contains("\(empty.path)/.aws/credentials"))
             #expect(e.description.contains("aws configure"))
         }
-        #expect(throws: AWSConfigurationError.profileNotFound(
-            profile: "nope", searched: ["\(home.path)/.aws/credentials", "\(home.path)/.aws/config"])) {
+        #expect(
+            throws: AWSConfigurationError.profileNotFound(
+                profile: "nope", searched: ["\(home.path)/.aws/credentials", "\(home.path)/.aws/config"])
+        ) {
             try AWSConfiguration.resolve(environment: ["HOME": home.path], overrides: .init(profile: "nope"))
         }
         #expect(throws: AWSConfigurationError.self) {
-            try AWSConfiguration.resolve(environment: ["HOME": home.path, "AWS_PROFILE": "nope",
-                                                       "AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s",
-                                                       "AWS_REGION": "us-east-1"])
+            try AWSConfiguration.resolve(environment: [
+                "HOME": home.path, "AWS_PROFILE": "nope",
+                "AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s",
+                "AWS_REGION": "us-east-1",
+            ])
         }
         do {
-            _ = try AWSConfiguration.resolve(environment: ["HOME": home.path, "AWS_PROFILE": "broken",
-                                                           "AWS_REGION": "us-east-1"])
+            _ = try AWSConfiguration.resolve(environment: [
+                "HOME": home.path, "AWS_PROFILE": "broken",
+                "AWS_REGION": "us-east-1",
+            ])
             Issue.record("expected an error")
         } catch let e as AWSConfigurationError {
             #expect(e.description.contains("aws_secret_access_key is missing"))

@@ -5,7 +5,8 @@ import Testing
 
 @Suite("against moto_server: SNS → SQS and DynamoDB", .serialized, .motoServer())
 struct MotoIntegrationTests {
-    static let order = #"{"orderId":"ord-1001","userId":"user-42","itemName":"Café crème – 東京 🍣","#
+    static let order =
+        #"{"orderId":"ord-1001","userId":"user-42","itemName":"Café crème – 東京 🍣","#
         + #""quantity":3,"status":"PENDING","timestamp":"2025-01-15T10:30:00.000Z"}"#
 
     @Test("fixture: free port, answers, stoppable")
@@ -24,7 +25,7 @@ struct MotoIntegrationTests {
         extra.stop()
         #expect(!extra.isRunning)
         #expect(!MotoServer.canConnect(port: extra.port))
-        extra.stop() // idempotent
+        extra.stop()  // idempotent
     }
 
     @Test("queues with redrive, topic with raw and non-raw subscriptions, publish, receive, batch ops")
@@ -38,8 +39,9 @@ struct MotoIntegrationTests {
         let dlqArn = try await sqs.queueArn(queueUrl: dlqUrl)
         #expect(dlqArn == "arn:aws:sqs:us-east-1:123456789012:OrderDLQ")
         let redrive = #"{"deadLetterTargetArn":"\#(dlqArn)","maxReceiveCount":3}"#
-        let queueUrl = try await sqs.createQueue(name: "OrderQueue",
-                                                 attributes: ["VisibilityTimeout": "30", "RedrivePolicy": redrive])
+        let queueUrl = try await sqs.createQueue(
+            name: "OrderQueue",
+            attributes: ["VisibilityTimeout": "30", "RedrivePolicy": redrive])
         #expect(try await sqs.getQueueUrl(name: "OrderQueue") == queueUrl)
         let attributes = try await sqs.getQueueAttributes(queueUrl: queueUrl)
         #expect(attributes["VisibilityTimeout"] == "30")
@@ -47,7 +49,8 @@ struct MotoIntegrationTests {
         #expect(policy["deadLetterTargetArn"] as? String == dlqArn)
         #expect("\(policy["maxReceiveCount"] ?? "")" == "3")
         try await sqs.setQueueAttributes(queueUrl: dlqUrl, attributes: ["VisibilityTimeout": "5"])
-        #expect(try await sqs.getQueueAttributes(queueUrl: dlqUrl, names: ["VisibilityTimeout"])
+        #expect(
+            try await sqs.getQueueAttributes(queueUrl: dlqUrl, names: ["VisibilityTimeout"])
                 == ["VisibilityTimeout": "5"])
         let rawUrl = try await sqs.createQueue(name: "OrderQueueRaw")
         let laterRawUrl = try await sqs.createQueue(name: "OrderQueueRawLater")
@@ -55,25 +58,31 @@ struct MotoIntegrationTests {
         // Topic and subscriptions: non-raw, raw at Subscribe, raw via SetSubscriptionAttributes.
         let topicArn = try await sns.createTopic(name: "OrderTopic")
         #expect(topicArn == "arn:aws:sns:us-east-1:123456789012:OrderTopic")
-        let subArn = try await sns.subscribe(topicArn: topicArn, protocol: "sqs",
-                                             endpoint: try await sqs.queueArn(queueUrl: queueUrl))
+        let subArn = try await sns.subscribe(
+            topicArn: topicArn, protocol: "sqs",
+            endpoint: try await sqs.queueArn(queueUrl: queueUrl))
         #expect(subArn.hasPrefix(topicArn + ":"))
-        _ = try await sns.subscribe(topicArn: topicArn, protocol: "sqs",
-                                    endpoint: try await sqs.queueArn(queueUrl: rawUrl),
-                                    attributes: ["RawMessageDelivery": "true"])
-        let laterArn = try await sns.subscribe(topicArn: topicArn, protocol: "sqs",
-                                               endpoint: try await sqs.queueArn(queueUrl: laterRawUrl))
+        _ = try await sns.subscribe(
+            topicArn: topicArn, protocol: "sqs",
+            endpoint: try await sqs.queueArn(queueUrl: rawUrl),
+            attributes: ["RawMessageDelivery": "true"])
+        let laterArn = try await sns.subscribe(
+            topicArn: topicArn, protocol: "sqs",
+            endpoint: try await sqs.queueArn(queueUrl: laterRawUrl))
         try await sns.setSubscriptionAttributes(subscriptionArn: laterArn, name: "RawMessageDelivery", value: "true")
 
         let snsMessageId = try await sns.publish(
             topicArn: topicArn, message: Self.order, subject: "Order update",
-            messageAttributes: ["source": .string("web"), "priority": .number("2"),
-                                "tags": .stringArray(["a", "b"])])
+            messageAttributes: [
+                "source": .string("web"), "priority": .number("2"),
+                "tags": .stringArray(["a", "b"]),
+            ])
         #expect(UUID(uuidString: snsMessageId) != nil)
 
         // Non-raw: the SNS envelope, decoded and raw.
-        let received = try await sqs.receiveMessage(queueUrl: queueUrl, maxNumberOfMessages: 10, waitTimeSeconds: 1,
-                                                    visibilityTimeout: 30)
+        let received = try await sqs.receiveMessage(
+            queueUrl: queueUrl, maxNumberOfMessages: 10, waitTimeSeconds: 1,
+            visibilityTimeout: 30)
         #expect(received.messages.count == 1)
         let message = try #require(received.messages.first)
         #expect(message.bodyMD5Matches)
@@ -111,24 +120,30 @@ struct MotoIntegrationTests {
         #expect(later.messages.map(\.body) == [Self.order])
 
         // ChangeMessageVisibility 0 → visible again at once, with receive count 2.
-        try await sqs.changeMessageVisibility(queueUrl: rawUrl, receiptHandle: rawMessage.receiptHandle,
-                                              visibilityTimeout: 0)
+        try await sqs.changeMessageVisibility(
+            queueUrl: rawUrl, receiptHandle: rawMessage.receiptHandle,
+            visibilityTimeout: 0)
         let again = try await sqs.receiveMessage(queueUrl: rawUrl, waitTimeSeconds: 1)
         #expect(again.messages.map(\.messageId) == [rawMessage.messageId])
         #expect(again.messages.first?.approximateReceiveCount == 2)
-        let batchVisibility = try await sqs.changeMessageVisibilityBatch(queueUrl: rawUrl, entries: [
-            SQSVisibilityEntry(id: "a", receiptHandle: try #require(again.messages.first).receiptHandle,
-                               visibilityTimeout: 0),
-            SQSVisibilityEntry(id: "b", receiptHandle: "not-a-real-handle", visibilityTimeout: 0),
-        ])
+        let batchVisibility = try await sqs.changeMessageVisibilityBatch(
+            queueUrl: rawUrl,
+            entries: [
+                SQSVisibilityEntry(
+                    id: "a", receiptHandle: try #require(again.messages.first).receiptHandle,
+                    visibilityTimeout: 0),
+                SQSVisibilityEntry(id: "b", receiptHandle: "not-a-real-handle", visibilityTimeout: 0),
+            ])
         #expect(batchVisibility.successful == ["a"])
         #expect(batchVisibility.failed.map(\.id) == ["b"])
 
         // DeleteMessageBatch: one success, one bad handle reported per entry (no throw).
-        let deleted = try await sqs.deleteMessageBatch(queueUrl: queueUrl, entries: [
-            SQSDeleteEntry(id: "0", receiptHandle: message.receiptHandle),
-            SQSDeleteEntry(id: "1", receiptHandle: "not-a-real-handle"),
-        ])
+        let deleted = try await sqs.deleteMessageBatch(
+            queueUrl: queueUrl,
+            entries: [
+                SQSDeleteEntry(id: "0", receiptHandle: message.receiptHandle),
+                SQSDeleteEntry(id: "1", receiptHandle: "not-a-real-handle"),
+            ])
         #expect(deleted.successful == ["0"])
         #expect(deleted.failed.count == 1)
         #expect(deleted.failed.first?.id == "1")
@@ -155,15 +170,20 @@ struct MotoIntegrationTests {
         let sqs = SQSClient(configuration: config, retryPolicy: .noDelay())
         let dlqUrl = try await sqs.createQueue(name: "RedriveDLQ")
         let dlqArn = try await sqs.queueArn(queueUrl: dlqUrl)
-        let queueUrl = try await sqs.createQueue(name: "RedriveQueue", attributes: [
-            "RedrivePolicy": #"{"deadLetterTargetArn":"\#(dlqArn)","maxReceiveCount":"3"}"#,
-        ])
-        let sent = try await sqs.sendMessage(queueUrl: queueUrl, body: "hello",
-                                             messageAttributes: ["kind": .string("greeting")])
+        let queueUrl = try await sqs.createQueue(
+            name: "RedriveQueue",
+            attributes: [
+                "RedrivePolicy": #"{"deadLetterTargetArn":"\#(dlqArn)","maxReceiveCount":"3"}"#
+            ])
+        let sent = try await sqs.sendMessage(
+            queueUrl: queueUrl, body: "hello",
+            messageAttributes: ["kind": .string("greeting")])
         #expect(sent.md5OfMessageBody == "5d41402abc4b2a76b9719d911017c592")
-        let batch = try await sqs.sendMessageBatch(queueUrl: queueUrl, entries: [
-            SQSSendEntry(id: "x", messageBody: "one"), SQSSendEntry(id: "y", messageBody: "two"),
-        ])
+        let batch = try await sqs.sendMessageBatch(
+            queueUrl: queueUrl,
+            entries: [
+                SQSSendEntry(id: "x", messageBody: "one"), SQSSendEntry(id: "y", messageBody: "two"),
+            ])
         #expect(batch.successful.map(\.id).sorted() == ["x", "y"])
         #expect(batch.failed.isEmpty)
         for expectedCount in 1...3 {
@@ -188,19 +208,23 @@ struct MotoIntegrationTests {
         #expect(try await ddb.describeTable(name: "Orders").tableStatus == "ACTIVE")
 
         func order(_ id: String, quantity: String) -> DynamoDBItem {
-            ["orderId": .s(id), "quantity": .n(quantity), "itemName": .s("Café crème – 東京 🍣"),
-             "status": .s("PENDING"), "paid": .bool(true), "note": .null,
-             "tags": .ss(["a", "b"]), "lines": .l([.m(["sku": .s("W-1"), "n": .n("2")])]),
-             "blob": .b(Data([0, 1, 2, 255]))]
+            [
+                "orderId": .s(id), "quantity": .n(quantity), "itemName": .s("Café crème – 東京 🍣"),
+                "status": .s("PENDING"), "paid": .bool(true), "note": .null,
+                "tags": .ss(["a", "b"]), "lines": .l([.m(["sku": .s("W-1"), "n": .n("2")])]),
+                "blob": .b(Data([0, 1, 2, 255])),
+            ]
         }
         let first = order("ord-1001", quantity: "3")
         let condition = "attribute_not_exists(#k)"
-        try await ddb.putItem(tableName: "Orders", item: first, conditionExpression: condition,
-                              expressionAttributeNames: ["#k": "orderId"], returnOldItemOnConditionFailure: true)
+        try await ddb.putItem(
+            tableName: "Orders", item: first, conditionExpression: condition,
+            expressionAttributeNames: ["#k": "orderId"], returnOldItemOnConditionFailure: true)
         do {
-            try await ddb.putItem(tableName: "Orders", item: order("ord-1001", quantity: "99"),
-                                  conditionExpression: condition, expressionAttributeNames: ["#k": "orderId"],
-                                  returnOldItemOnConditionFailure: true)
+            try await ddb.putItem(
+                tableName: "Orders", item: order("ord-1001", quantity: "99"),
+                conditionExpression: condition, expressionAttributeNames: ["#k": "orderId"],
+                returnOldItemOnConditionFailure: true)
             Issue.record("expected ConditionalCheckFailedException")
         } catch let e as AWSServiceError {
             #expect(e.isConditionalCheckFailed)
@@ -210,15 +234,18 @@ struct MotoIntegrationTests {
         }
         // ExpressionAttributeValues: replace only while still PENDING.
         let shipped = order("ord-1001", quantity: "3").merging(["status": .s("SHIPPED")]) { $1 }
-        try await ddb.putItem(tableName: "Orders", item: shipped, conditionExpression: "#s = :pending",
-                              expressionAttributeNames: ["#s": "status"],
-                              expressionAttributeValues: [":pending": .s("PENDING")])
+        try await ddb.putItem(
+            tableName: "Orders", item: shipped, conditionExpression: "#s = :pending",
+            expressionAttributeNames: ["#s": "status"],
+            expressionAttributeValues: [":pending": .s("PENDING")])
         await #expect(throws: AWSServiceError.self) {
-            try await ddb.putItem(tableName: "Orders", item: first, conditionExpression: "#s = :pending",
-                                  expressionAttributeNames: ["#s": "status"],
-                                  expressionAttributeValues: [":pending": .s("PENDING")])
+            try await ddb.putItem(
+                tableName: "Orders", item: first, conditionExpression: "#s = :pending",
+                expressionAttributeNames: ["#s": "status"],
+                expressionAttributeValues: [":pending": .s("PENDING")])
         }
-        #expect(try await ddb.getItem(tableName: "Orders", key: ["orderId": .s("ord-1001")], consistentRead: true)
+        #expect(
+            try await ddb.getItem(tableName: "Orders", key: ["orderId": .s("ord-1001")], consistentRead: true)
                 == shipped)
         #expect(try await ddb.getItem(tableName: "Orders", key: ["orderId": .s("nope")]) == nil)
 
@@ -246,8 +273,9 @@ struct MotoIntegrationTests {
     }
 }
 
-@Suite("against moto_server with SigV4 checking (INITIAL_NO_AUTH_ACTION_COUNT)", .serialized,
-       .motoServer(environment: ["INITIAL_NO_AUTH_ACTION_COUNT": "3"]))
+@Suite(
+    "against moto_server with SigV4 checking (INITIAL_NO_AUTH_ACTION_COUNT)", .serialized,
+    .motoServer(environment: ["INITIAL_NO_AUTH_ACTION_COUNT": "3"]))
 struct MotoSignatureCheckTests {
     @Test("a correct signature succeeds; a wrong secret fails with SignatureDoesNotMatch naming the source")
     func signatureChecking() async throws {
@@ -257,34 +285,44 @@ struct MotoSignatureCheckTests {
         let version = "2010-05-08"
         _ = try await iam.queryCall(operation: "CreateUser", version: version, parameters: [("UserName", "ordlog")])
         let policy = #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#
-        _ = try await iam.queryCall(operation: "PutUserPolicy", version: version, parameters: [
-            ("UserName", "ordlog"), ("PolicyName", "allow-all"), ("PolicyDocument", policy),
-        ])
-        let (keyXML, _) = try await iam.queryCall(operation: "CreateAccessKey", version: version,
-                                                  parameters: [("UserName", "ordlog")])
+        _ = try await iam.queryCall(
+            operation: "PutUserPolicy", version: version,
+            parameters: [
+                ("UserName", "ordlog"), ("PolicyName", "allow-all"), ("PolicyDocument", policy),
+            ])
+        let (keyXML, _) = try await iam.queryCall(
+            operation: "CreateAccessKey", version: version,
+            parameters: [("UserName", "ordlog")])
         let key = try #require(keyXML.path("CreateAccessKeyResult", "AccessKey"))
         let keyId = try #require(key.child("AccessKeyId")?.text)
         let secret = try #require(key.child("SecretAccessKey")?.text)
         #expect(keyId.hasPrefix("AKIA"))
 
-        let good = SQSClient(configuration: server.configuration(accessKeyId: keyId, secret: secret,
-                                                                 source: "IAM user 'ordlog'"),
-                             retryPolicy: .noDelay())
+        let good = SQSClient(
+            configuration: server.configuration(
+                accessKeyId: keyId, secret: secret,
+                source: "IAM user 'ordlog'"),
+            retryPolicy: .noDelay())
         let url = try await good.createQueue(name: "signed-queue")
         #expect(url.hasSuffix("/signed-queue"))
-        let ddb = DynamoDBClient(configuration: server.configuration(accessKeyId: keyId, secret: secret),
-                                 retryPolicy: .noDelay())
+        let ddb = DynamoDBClient(
+            configuration: server.configuration(accessKeyId: keyId, secret: secret),
+            retryPolicy: .noDelay())
         _ = try await ddb.createTable(name: "SignedTable", partitionKey: .init(name: "id"))
-        let sns = SNSClient(configuration: server.configuration(accessKeyId: keyId, secret: secret),
-                            retryPolicy: .noDelay())
-        _ = try await sns.publish(topicArn: try await sns.createTopic(name: "signed-topic"),
-                                  message: "x y+z&=%", subject: "s p")
+        let sns = SNSClient(
+            configuration: server.configuration(accessKeyId: keyId, secret: secret),
+            retryPolicy: .noDelay())
+        _ = try await sns.publish(
+            topicArn: try await sns.createTopic(name: "signed-topic"),
+            message: "x y+z&=%", subject: "s p")
 
         let wrongSecret = "wrong-secret-\(UUID().uuidString)"
         let source = "profile 'wrong' in /tmp/ordlog-test/credentials"
-        let bad = SQSClient(configuration: server.configuration(accessKeyId: keyId, secret: wrongSecret,
-                                                                source: source),
-                            retryPolicy: .noDelay())
+        let bad = SQSClient(
+            configuration: server.configuration(
+                accessKeyId: keyId, secret: wrongSecret,
+                source: source),
+            retryPolicy: .noDelay())
         do {
             _ = try await bad.getQueueUrl(name: "signed-queue")
             Issue.record("expected SignatureDoesNotMatch")

@@ -19,8 +19,10 @@ struct MotoServerTrait: SuiteTrait, TestScoping {
     var environment: [String: String]
     var isRecursive: Bool { false }
 
-    func provideScope(for test: Test, testCase: Test.Case?,
-                      performing function: @Sendable () async throws -> Void) async throws {
+    func provideScope(
+        for test: Test, testCase: Test.Case?,
+        performing function: @Sendable () async throws -> Void
+    ) async throws {
         let server = try await MotoServer.start(environment: environment)
         defer { server.stop() }
         try await MotoContext.$server.withValue(server) { try await function() }
@@ -34,12 +36,16 @@ extension Trait where Self == MotoServerTrait {
 
 extension MotoServer {
     /// A configuration pointing every service at this server, with the given key pair.
-    func configuration(accessKeyId: String = "testing", secret: String = "testing",
-                       source: String = "test credentials") -> AWSConfiguration {
-        AWSConfiguration(credentials: AWSCredentials(accessKeyId: accessKeyId, secretAccessKey: secret,
-                                                     source: source),
-                         region: "us-east-1",
-                         endpointOverrides: [.sqs: endpoint, .sns: endpoint, .dynamodb: endpoint, .iam: endpoint])
+    func configuration(
+        accessKeyId: String = "testing", secret: String = "testing",
+        source: String = "test credentials"
+    ) -> AWSConfiguration {
+        AWSConfiguration(
+            credentials: AWSCredentials(
+                accessKeyId: accessKeyId, secretAccessKey: secret,
+                source: source),
+            region: "us-east-1",
+            endpointOverrides: [.sqs: endpoint, .sns: endpoint, .dynamodb: endpoint, .iam: endpoint])
     }
 }
 

@@ -31,14 +31,17 @@ final class FakeTransport: HTTPTransport, @unchecked Sendable {
 
 @Suite("retry policy")
 struct RetryTests {
-    static let ok = HTTPResponse(status: 200, headers: ["Content-Type": "application/x-amz-json-1.0"],
-                                 body: Data(#"{"QueueUrl":"http://q/1/orders"}"#.utf8))
+    static let ok = HTTPResponse(
+        status: 200, headers: ["Content-Type": "application/x-amz-json-1.0"],
+        body: Data(#"{"QueueUrl":"http://q/1/orders"}"#.utf8))
 
     func sqs(_ transport: FakeTransport, policy: RetryPolicy = .noDelay(maxAttempts: 3)) -> SQSClient {
-        SQSClient(client: AWSClient(service: .sqs,
-                                    credentials: AWSCredentials(accessKeyId: "k", secretAccessKey: "s"),
-                                    region: "us-east-1", endpoint: URL(string: "http://127.0.0.1:1")!,
-                                    transport: transport, retryPolicy: policy))
+        SQSClient(
+            client: AWSClient(
+                service: .sqs,
+                credentials: AWSCredentials(accessKeyId: "k", secretAccessKey: "s"),
+                region: "us-east-1", endpoint: URL(string: "http://127.0.0.1:1")!,
+                transport: transport, retryPolicy: policy))
     }
 
     static func json(_ status: Int, _ type: String) -> HTTPResponse {
@@ -46,8 +49,10 @@ struct RetryTests {
     }
 
     @Test func serverErrorIsRetried() async throws {
-        let transport = FakeTransport([.respond(HTTPResponse(status: 500, body: Data("<html>oops</html>".utf8))),
-                                       .respond(Self.ok)])
+        let transport = FakeTransport([
+            .respond(HTTPResponse(status: 500, body: Data("<html>oops</html>".utf8))),
+            .respond(Self.ok),
+        ])
         let url = try await sqs(transport).getQueueUrl(name: "orders")
         #expect(url == "http://q/1/orders")
         #expect(transport.requestCount == 2)
@@ -62,11 +67,15 @@ struct RetryTests {
         #expect(transport.requestCount == 1)
     }
 
-    @Test(arguments: ["ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded",
-                      "Throttling"])
+    @Test(arguments: [
+        "ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded",
+        "Throttling",
+    ])
     func throttlingIsRetried(_ code: String) async throws {
-        let transport = FakeTransport([.respond(Self.json(400, code)), .respond(Self.json(400, code)),
-                                       .respond(Self.ok)])
+        let transport = FakeTransport([
+            .respond(Self.json(400, code)), .respond(Self.json(400, code)),
+            .respond(Self.ok),
+        ])
         _ = try await sqs(transport).getQueueUrl(name: "orders")
         #expect(transport.requestCount == 3)
     }
@@ -79,8 +88,10 @@ struct RetryTests {
 
     @Test func transportErrorsAreRetried() async throws {
         let endpoint = URL(string: "http://127.0.0.1:1")!
-        let transport = FakeTransport([.fail(AWSTransportError(endpoint: endpoint, reason: "connection reset")),
-                                       .respond(Self.ok)])
+        let transport = FakeTransport([
+            .fail(AWSTransportError(endpoint: endpoint, reason: "connection reset")),
+            .respond(Self.ok),
+        ])
         #expect(try await sqs(transport).getQueueUrl(name: "orders") == "http://q/1/orders")
         #expect(transport.requestCount == 2)
     }
@@ -112,9 +123,11 @@ struct RetryTests {
     @Test("connection refused becomes a clear error naming the endpoint")
     func connectionRefused() async throws {
         // Port 1 on loopback: nothing listens there.
-        let client = SQSClient(client: AWSClient(
-            service: .sqs, credentials: AWSCredentials(accessKeyId: "k", secretAccessKey: "s"),
-            region: "us-east-1", endpoint: URL(string: "http://127.0.0.1:1")!, retryPolicy: .noDelay(maxAttempts: 2)))
+        let client = SQSClient(
+            client: AWSClient(
+                service: .sqs, credentials: AWSCredentials(accessKeyId: "k", secretAccessKey: "s"),
+                region: "us-east-1", endpoint: URL(string: "http://127.0.0.1:1")!, retryPolicy: .noDelay(maxAttempts: 2)
+            ))
         do {
             _ = try await client.getQueueUrl(name: "orders")
             Issue.record("expected an error")

@@ -43,23 +43,27 @@ struct SigV4Case: Sendable, CustomStringConvertible {
             var omit_session_token: Bool?
         }
         let context = try JSONDecoder().decode(Context.self, from: Data(try text("context.json").utf8))
-        let credentials = AWSCredentials(accessKeyId: context.credentials.access_key_id,
-                                         secretAccessKey: context.credentials.secret_access_key,
-                                         sessionToken: context.credentials.token, source: "test suite")
-        let options = SigV4Signer.Options(normalizePath: context.normalize, signPayloadHashHeader: context.sign_body,
-                                          omitSessionTokenFromSignature: context.omit_session_token ?? false)
-        let signer = SigV4Signer(credentials: credentials, region: context.region, service: context.service,
-                                 options: options)
+        let credentials = AWSCredentials(
+            accessKeyId: context.credentials.access_key_id,
+            secretAccessKey: context.credentials.secret_access_key,
+            sessionToken: context.credentials.token, source: "test suite")
+        let options = SigV4Signer.Options(
+            normalizePath: context.normalize, signPayloadHashHeader: context.sign_body,
+            omitSessionTokenFromSignature: context.omit_session_token ?? false)
+        let signer = SigV4Signer(
+            credentials: credentials, region: context.region, service: context.service,
+            options: options)
         let date = try #require(SigV4Signer.parseAmzDate(context.timestamp))
         let authorization = try text("header-signed-request.txt").split(separator: "\n")
             .first { $0.hasPrefix("Authorization:") }
             .map { String($0.dropFirst("Authorization:".count)) }
-        return SigV4Case(name: name, request: try parseRequest(try text("request.txt")), signer: signer, date: date,
-                         expectedCanonicalRequest: try text("header-canonical-request.txt"),
-                         expectedStringToSign: try text("header-string-to-sign.txt"),
-                         expectedSignature: try text("header-signature.txt")
-                             .trimmingCharacters(in: .whitespacesAndNewlines),
-                         expectedAuthorization: authorization)
+        return SigV4Case(
+            name: name, request: try parseRequest(try text("request.txt")), signer: signer, date: date,
+            expectedCanonicalRequest: try text("header-canonical-request.txt"),
+            expectedStringToSign: try text("header-string-to-sign.txt"),
+            expectedSignature: try text("header-signature.txt")
+                .trimmingCharacters(in: .whitespacesAndNewlines),
+            expectedAuthorization: authorization)
     }
 
     /// Parses `METHOD <path>[?query] HTTP/1.1`, header lines (continuation lines folded), blank line, body.
@@ -74,8 +78,14 @@ struct SigV4Case: Sendable, CustomStringConvertible {
         var bodyLines: [String] = []
         var inBody = false
         for line in lines {
-            if inBody { bodyLines.append(line); continue }
-            if line.isEmpty { inBody = true; continue }
+            if inBody {
+                bodyLines.append(line)
+                continue
+            }
+            if line.isEmpty {
+                inBody = true
+                continue
+            }
             if let first = line.first, first == " " || first == "\t", !headers.isEmpty {
                 headers[headers.count - 1].value += " " + line
                 continue
@@ -96,8 +106,9 @@ struct SigV4Case: Sendable, CustomStringConvertible {
         } else {
             path = pathAndQuery
         }
-        return SigV4Request(method: method, path: path, query: query, headers: headers,
-                            body: Data(bodyLines.joined(separator: "\n").utf8))
+        return SigV4Request(
+            method: method, path: path, query: query, headers: headers,
+            body: Data(bodyLines.joined(separator: "\n").utf8))
     }
 }
 
@@ -106,8 +117,10 @@ struct SigV4SuiteTests {
     /// Cases we do not claim to support, with the reason. Currently none: every case passes.
     static let unsupported: [String: String] = [:]
 
-    static let mustPass = ["get-vanilla", "post-vanilla", "post-x-www-form-urlencoded",
-                           "get-vanilla-with-session-token", "post-sts-header-after", "post-header-key-case"]
+    static let mustPass = [
+        "get-vanilla", "post-vanilla", "post-x-www-form-urlencoded",
+        "get-vanilla-with-session-token", "post-sts-header-after", "post-header-key-case",
+    ]
 
     static func caseNames() -> [String] {
         (try? SigV4Case.allNames()) ?? ["<samples not found>"]
@@ -136,7 +149,8 @@ struct SigV4SuiteTests {
         #expect(signature.canonicalRequest == c.expectedCanonicalRequest, "\(name): canonical request")
         #expect(c.signer.canonicalRequest(for: c.request, date: c.date) == c.expectedCanonicalRequest)
         #expect(signature.stringToSign == c.expectedStringToSign, "\(name): string to sign")
-        #expect(c.signer.stringToSign(canonicalRequest: c.expectedCanonicalRequest, date: c.date)
+        #expect(
+            c.signer.stringToSign(canonicalRequest: c.expectedCanonicalRequest, date: c.date)
                 == c.expectedStringToSign)
         #expect(signature.signature == c.expectedSignature, "\(name): signature")
         #expect(c.signer.signature(stringToSign: c.expectedStringToSign, date: c.date) == c.expectedSignature)
@@ -162,8 +176,11 @@ struct SigV4SuiteTests {
     func payloadHashHeader() throws {
         let c = try SigV4Case.load("post-x-www-form-urlencoded")
         let s = c.signer.sign(c.request, date: c.date)
-        #expect(s.headersToAdd.contains(.init("X-Amz-Content-Sha256",
-                                              "9095672bbd1f56dfc5b65f3e153adc8731a4a654192329106275f4c7b24d0b6e")))
+        #expect(
+            s.headersToAdd.contains(
+                .init(
+                    "X-Amz-Content-Sha256",
+                    "9095672bbd1f56dfc5b65f3e153adc8731a4a654192329106275f4c7b24d0b6e")))
         #expect(s.signedHeaders.contains("x-amz-content-sha256"))
     }
 
@@ -183,11 +200,18 @@ struct SigV4SuiteTests {
 
     @Test("secrets never appear in descriptions")
     func redaction() {
-        let creds = AWSCredentials(accessKeyId: "AKIDEXAMPLE", secretAccessKey: "SECRET-wJalrXUtnFEMI",
-                                   sessionToken: "TOKEN-abc", source: "environment variables")
+        let creds = AWSCredentials(
+            accessKeyId: "AKIDEXAMPLE", secretAccessKey: "SECRET-wJalrXUtnFEMI",
+            sessionToken: "TOKEN-abc", source: "environment variables")
         let signer = SigV4Signer(credentials: creds, region: "us-east-1", service: "sqs")
-        for text in [creds.description, String(reflecting: creds), "\(signer)", String(reflecting: signer),
-                     { var s = ""; dump(creds, to: &s); return s }()] {
+        for text in [
+            creds.description, String(reflecting: creds), "\(signer)", String(reflecting: signer),
+            {
+                var s = ""
+                dump(creds, to: &s)
+                return s
+            }(),
+        ] {
             #expect(!text.contains("SECRET"), "\(text)")
             #expect(!text.contains("TOKEN-abc"), "\(text)")
         }

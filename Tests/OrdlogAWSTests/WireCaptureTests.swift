@@ -49,10 +49,11 @@ struct WireCapture: Sendable {
         }
         let data = try Data(contentsOf: try SharedSamples.url("moto-captured/wire/\(name)"))
         let f = try JSONDecoder().decode(File.self, from: data)
-        return WireCapture(name: name, service: f.service, operation: f.operation, method: f.request.method,
-                           url: try #require(URL(string: f.request.url)), requestHeaders: f.request.headers,
-                           requestBody: f.request.body, status: f.response.status,
-                           responseHeaders: f.response.headers, responseBody: f.response.body)
+        return WireCapture(
+            name: name, service: f.service, operation: f.operation, method: f.request.method,
+            url: try #require(URL(string: f.request.url)), requestHeaders: f.request.headers,
+            requestBody: f.request.body, status: f.response.status,
+            responseHeaders: f.response.headers, responseBody: f.response.body)
     }
 }
 
@@ -73,11 +74,12 @@ struct WireCaptureTests {
         let capture = try WireCapture.load(name)
         let authorization = try #require(capture.requestHeader("Authorization"))
         // AWS4-HMAC-SHA256 Credential=testing/20261129/us-east-1/sqs/aws4_request, SignedHeaders=a;b, Signature=…
-        let fields = Dictionary(uniqueKeysWithValues: authorization.dropFirst("AWS4-HMAC-SHA256 ".count)
-            .components(separatedBy: ", ").map { part -> (String, String) in
-                let kv = part.split(separator: "=", maxSplits: 1)
-                return (String(kv[0]), String(kv[1]))
-            })
+        let fields = Dictionary(
+            uniqueKeysWithValues: authorization.dropFirst("AWS4-HMAC-SHA256 ".count)
+                .components(separatedBy: ", ").map { part -> (String, String) in
+                    let kv = part.split(separator: "=", maxSplits: 1)
+                    return (String(kv[0]), String(kv[1]))
+                })
         let scope = try #require(fields["Credential"]).split(separator: "/")
         #expect(scope[0] == "testing")
         let signedNames = try #require(fields["SignedHeaders"]).split(separator: ";").map(String.init)
@@ -89,10 +91,13 @@ struct WireCaptureTests {
         }
         let amzDate = try #require(capture.requestHeader("X-Amz-Date"))
         let date = try #require(SigV4Signer.parseAmzDate(amzDate))
-        let signer = SigV4Signer(credentials: AWSCredentials(accessKeyId: "testing", secretAccessKey: "testing"),
-                                 region: String(scope[2]), service: String(scope[3]))
-        let signature = signer.sign(SigV4Request(method: capture.method, path: capture.url.path, headers: headers,
-                                                 body: Data(capture.requestBody.utf8)), date: date)
+        let signer = SigV4Signer(
+            credentials: AWSCredentials(accessKeyId: "testing", secretAccessKey: "testing"),
+            region: String(scope[2]), service: String(scope[3]))
+        let signature = signer.sign(
+            SigV4Request(
+                method: capture.method, path: capture.url.path, headers: headers,
+                body: Data(capture.requestBody.utf8)), date: date)
         #expect(signature.signedHeaders == fields["SignedHeaders"])
         #expect(signature.signature == fields["Signature"], "\(name)")
         #expect(signature.authorization == authorization)
@@ -103,12 +108,16 @@ struct WireCaptureTests {
         let capture = try WireCapture.load("dynamodb-PutItem.ok.json")
         let amzDate = try #require(capture.requestHeader("X-Amz-Date"))
         let date = try #require(SigV4Signer.parseAmzDate(amzDate))
-        let client = AWSClient(service: .dynamodb,
-                               credentials: AWSCredentials(accessKeyId: "testing", secretAccessKey: "testing"),
-                               region: "us-east-1", endpoint: URL(string: "http://127.0.0.1:5002")!)
-        let request = client.signedRequest(headers: [("Content-Type", "application/x-amz-json-1.0"),
-                                                     ("X-Amz-Target", "DynamoDB_20120810.PutItem")],
-                                           body: Data(capture.requestBody.utf8), date: date)
+        let client = AWSClient(
+            service: .dynamodb,
+            credentials: AWSCredentials(accessKeyId: "testing", secretAccessKey: "testing"),
+            region: "us-east-1", endpoint: URL(string: "http://127.0.0.1:5002")!)
+        let request = client.signedRequest(
+            headers: [
+                ("Content-Type", "application/x-amz-json-1.0"),
+                ("X-Amz-Target", "DynamoDB_20120810.PutItem"),
+            ],
+            body: Data(capture.requestBody.utf8), date: date)
         #expect(request.header("Authorization") == capture.requestHeader("Authorization"))
         #expect(request.header("Host") == "127.0.0.1:5002")
         #expect(request.url.absoluteString == "http://127.0.0.1:5002/")
@@ -117,27 +126,32 @@ struct WireCaptureTests {
     @Test("form encoding of SNS Publish matches botocore's body byte for byte")
     func snsFormEncoding() throws {
         let capture = try WireCapture.load("sns-Publish.query-protocol.json")
-        let message = #"{"orderId": "ord-1001", "userId": "user-42", "itemName": "Widget", "quantity": 3, "#
+        let message =
+            #"{"orderId": "ord-1001", "userId": "user-42", "itemName": "Widget", "quantity": 3, "#
             + #""status": "PENDING", "timestamp": "2025-01-15T10:30:00.000Z"}"#
-        let params = [("Action", "Publish"), ("Version", "2010-03-31")]
-            + SNSClient.publishParameters(topicArn: "arn:aws:sns:us-east-1:123456789012:OrderTopic",
-                                          message: message, subject: nil, messageAttributes: [:])
+        let params =
+            [("Action", "Publish"), ("Version", "2010-03-31")]
+            + SNSClient.publishParameters(
+                topicArn: "arn:aws:sns:us-east-1:123456789012:OrderTopic",
+                message: message, subject: nil, messageAttributes: [:])
         let ours = String(decoding: AWSClient.formEncode(params), as: UTF8.self)
         #expect(ours == capture.requestBody)
-        #expect(String(decoding: AWSClient.formEncode([("a b", "x+y~z*é&=")]), as: UTF8.self)
+        #expect(
+            String(decoding: AWSClient.formEncode([("a b", "x+y~z*é&=")]), as: UTF8.self)
                 == "a+b=x%2By~z%2A%C3%A9%26%3D")
         let attrs = SNSClient.publishParameters(
             topicArn: "t", message: "m", subject: "Order update",
             messageAttributes: ["b": .binary(Data([0, 1, 2])), "a": .stringArray(["x", "y"]), "c": .number("1.5")])
-        #expect(attrs.map { "\($0.0)=\($0.1)" } == [
-            "TopicArn=t", "Message=m", "Subject=Order update",
-            "MessageAttributes.entry.1.Name=a", "MessageAttributes.entry.1.Value.DataType=String.Array",
-            #"MessageAttributes.entry.1.Value.StringValue=["x","y"]"#,
-            "MessageAttributes.entry.2.Name=b", "MessageAttributes.entry.2.Value.DataType=Binary",
-            "MessageAttributes.entry.2.Value.BinaryValue=AAEC",
-            "MessageAttributes.entry.3.Name=c", "MessageAttributes.entry.3.Value.DataType=Number",
-            "MessageAttributes.entry.3.Value.StringValue=1.5",
-        ])
+        #expect(
+            attrs.map { "\($0.0)=\($0.1)" } == [
+                "TopicArn=t", "Message=m", "Subject=Order update",
+                "MessageAttributes.entry.1.Name=a", "MessageAttributes.entry.1.Value.DataType=String.Array",
+                #"MessageAttributes.entry.1.Value.StringValue=["x","y"]"#,
+                "MessageAttributes.entry.2.Name=b", "MessageAttributes.entry.2.Value.DataType=Binary",
+                "MessageAttributes.entry.2.Value.BinaryValue=AAEC",
+                "MessageAttributes.entry.3.Name=c", "MessageAttributes.entry.3.Value.DataType=Number",
+                "MessageAttributes.entry.3.Value.StringValue=1.5",
+            ])
     }
 }
 
@@ -193,27 +207,33 @@ struct ErrorDecodingTests {
 
     @Test("moto's XML auth error, SNS XML error, HTML 500, header-only")
     func otherShapes() {
-        let xml = #"<?xml version="1.0" encoding="utf-8"?>"# + "\n"
+        let xml =
+            #"<?xml version="1.0" encoding="utf-8"?>"# + "\n"
             + "<ErrorResponse><Errors><Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we "
             + "calculated does not match</Message><Type>Sender</Type></Error></Errors></ErrorResponse>"
-        let auth = AWSServiceError.decode(service: "SQS", operation: "CreateQueue",
-                                          response: HTTPResponse(status: 403, body: Data(xml.utf8)),
-                                          credentialSource: "profile 'x' in /root/.aws/credentials")
+        let auth = AWSServiceError.decode(
+            service: "SQS", operation: "CreateQueue",
+            response: HTTPResponse(status: 403, body: Data(xml.utf8)),
+            credentialSource: "profile 'x' in /root/.aws/credentials")
         #expect(auth.code == "SignatureDoesNotMatch")
         #expect(auth.isAuthError)
         #expect(auth.description.contains("credentials from profile 'x' in /root/.aws/credentials"))
-        let sns = #"<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>Sender</Type>"#
+        let sns =
+            #"<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>Sender</Type>"#
             + "<Code>NotFound</Code><Message>Topic does not exist</Message></Error><RequestId>r-1</RequestId>"
             + "</ErrorResponse>"
-        let notFound = AWSServiceError.decode(service: "SNS", operation: "Publish",
-                                              response: HTTPResponse(status: 404, body: Data(sns.utf8)))
+        let notFound = AWSServiceError.decode(
+            service: "SNS", operation: "Publish",
+            response: HTTPResponse(status: 404, body: Data(sns.utf8)))
         #expect(notFound.code == "NotFound")
         #expect(notFound.message == "Topic does not exist")
         #expect(notFound.requestId == "r-1")
-        let html = "<!doctype html>\n<html lang=en>\n<title>500 Internal Server Error</title>\n<h1>Internal Server "
+        let html =
+            "<!doctype html>\n<html lang=en>\n<title>500 Internal Server Error</title>\n<h1>Internal Server "
             + "Error</h1>"
-        let e500 = AWSServiceError.decode(service: "DynamoDB", operation: "PutItem",
-                                          response: HTTPResponse(status: 500, body: Data(html.utf8)))
+        let e500 = AWSServiceError.decode(
+            service: "DynamoDB", operation: "PutItem",
+            response: HTTPResponse(status: 500, body: Data(html.utf8)))
         #expect(e500.code == "HTTP 500")
         #expect(e500.message.contains("Internal Server Error"))
         #expect(RetryPolicy.isRetryable(e500))

@@ -7,14 +7,18 @@ import Testing
 /// The whole pipeline through the ordlog binary against a real moto_server on loopback.
 @Suite(.serialized) struct AWSEndToEndTests {
     static func env(_ server: MotoServer, secret: String = "testing") -> [String: String] {
-        ["AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": secret, "AWS_REGION": "us-east-1",
-         "AWS_ENDPOINT_URL": server.endpoint.absoluteString, "AWS_PROFILE": "", "AWS_CONFIG_FILE": "/nonexistent",
-         "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"]
+        [
+            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": secret, "AWS_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": server.endpoint.absoluteString, "AWS_PROFILE": "", "AWS_CONFIG_FILE": "/nonexistent",
+            "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+        ]
     }
 
     static func config(_ server: MotoServer) -> AWSConfiguration {
-        AWSConfiguration(credentials: AWSCredentials(accessKeyId: "testing", secretAccessKey: "testing", source: "test"),
-                         region: "us-east-1", endpointOverrides: [.sqs: server.endpoint, .sns: server.endpoint, .dynamodb: server.endpoint])
+        AWSConfiguration(
+            credentials: AWSCredentials(accessKeyId: "testing", secretAccessKey: "testing", source: "test"),
+            region: "us-east-1",
+            endpointOverrides: [.sqs: server.endpoint, .sns: server.endpoint, .dynamodb: server.endpoint])
     }
 
     static func json(_ text: String) throws -> JSONObject {
@@ -30,17 +34,20 @@ import Testing
                 lines.append("{\"orderId\": \"ord-broken\", quantity: 1")
                 continue
             }
-            let item = OrderItem(orderId: String(format: "ord-%04d", i), userId: "user-\(i % 7)",
-                                 itemName: i % 5 == 0 ? "Café crème – 東京 🍣" : "Widget \(i)", quantity: Int64(i % 9 + 1),
-                                 status: ["PENDING", "PAID", "SHIPPED"][i % 3],
-                                 timestamp: RFC3339.format(milliseconds: 1_767_261_600_000 + Int64(i) * 1000))
+            let item = OrderItem(
+                orderId: String(format: "ord-%04d", i), userId: "user-\(i % 7)",
+                itemName: i % 5 == 0 ? "Café crème – 東京 🍣" : "Widget \(i)", quantity: Int64(i % 9 + 1),
+                status: ["PENDING", "PAID", "SHIPPED"][i % 3],
+                timestamp: RFC3339.format(milliseconds: 1_767_261_600_000 + Int64(i) * 1000))
             lines.append(item.json)
             expected.append(item)
         }
         return (lines.joined(separator: "\n") + "\n", expected)
     }
 
-    @Test("setup → publish 50 orders incl. a malformed one → consume → Scan equals expected; the malformed one is in the DLQ")
+    @Test(
+        "setup → publish 50 orders incl. a malformed one → consume → Scan equals expected; the malformed one is in the DLQ"
+    )
     func endToEnd() async throws {
         let server = try await MotoServer.start()
         defer { server.stop() }
@@ -65,8 +72,11 @@ import Testing
         #expect(publish.status == 0, "\(publish.stderr)")
         #expect(try Self.json(publish.stdout)["published"] == .number("50"))
 
-        let consume = try CLI.run(["consume", "--db", db, "--queue-url", queueUrl, "--table", "Orders", "--until-empty",
-                                   "--wait-time", "1", "--failed-visibility-timeout", "0", "--json"], env: env)
+        let consume = try CLI.run(
+            [
+                "consume", "--db", db, "--queue-url", queueUrl, "--table", "Orders", "--until-empty",
+                "--wait-time", "1", "--failed-visibility-timeout", "0", "--json",
+            ], env: env)
         #expect(consume.status == 3, "\(consume.stderr)")  // the malformed message was dead-lettered
         let summary = try Self.json(consume.stdout)
         #expect(summary["projected"] == .number("49"))
@@ -77,7 +87,8 @@ import Testing
         let dynamo = DynamoDBProjection(client: DynamoDBClient(configuration: Self.config(server)), tableName: "Orders")
         let scanned = try await dynamo.orders()
         #expect(scanned == expected)
-        let raw = try await DynamoDBClient(configuration: Self.config(server)).getItem(tableName: "Orders", key: ["orderId": .s("ord-0005")])
+        let raw = try await DynamoDBClient(configuration: Self.config(server)).getItem(
+            tableName: "Orders", key: ["orderId": .s("ord-0005")])
         #expect(raw?["itemName"] == .s("Café crème – 東京 🍣"))
         #expect(raw?["quantity"] == .n("6"))
         #expect(raw?["ordlogTimestampNs"] == .n("1767261605000000000"))
@@ -105,16 +116,21 @@ import Testing
         #expect(dead.attributes["ApproximateReceiveCount"] == "6")  // and one more for each inspect-dlq run
 
         // Rebuild a table from the log, and replay into a shadow table.
-        let rebuilt = try CLI.run(["reproject", "--db", db, "--target", "dynamodb", "--table", "OrdersRebuilt", "--json"], env: env)
+        let rebuilt = try CLI.run(
+            ["reproject", "--db", db, "--target", "dynamodb", "--table", "OrdersRebuilt", "--json"], env: env)
         #expect(rebuilt.status == 0, "\(rebuilt.stderr)")
         #expect(try Self.json(rebuilt.stdout)["dynamodb"]?.objectValue?["written"] == .number("49"))
-        let rebuiltTable = DynamoDBProjection(client: DynamoDBClient(configuration: Self.config(server)), tableName: "OrdersRebuilt")
+        let rebuiltTable = DynamoDBProjection(
+            client: DynamoDBClient(configuration: Self.config(server)), tableName: "OrdersRebuilt")
         #expect(try await rebuiltTable.orders() == expected)
-        let shadow = try CLI.run(["replay", "--db", db, "--target", "dynamodb", "--table", "OrdersShadow", "--json"], env: env)
+        let shadow = try CLI.run(
+            ["replay", "--db", db, "--target", "dynamodb", "--table", "OrdersShadow", "--json"], env: env)
         #expect(shadow.status == 0, "\(shadow.stderr)")
-        let shadowTable = DynamoDBProjection(client: DynamoDBClient(configuration: Self.config(server)), tableName: "OrdersShadow")
+        let shadowTable = DynamoDBProjection(
+            client: DynamoDBClient(configuration: Self.config(server)), tableName: "OrdersShadow")
         #expect(try await shadowTable.orders() == expected)
-        let again2 = try CLI.run(["reproject", "--db", db, "--target", "dynamodb", "--table", "Orders", "--json"], env: env)
+        let again2 = try CLI.run(
+            ["reproject", "--db", db, "--target", "dynamodb", "--table", "Orders", "--json"], env: env)
         let sync = try #require(try Self.json(again2.stdout)["dynamodb"]?.objectValue)
         #expect(sync["written"] == .number("49"))  // equal instants are rewritten: idempotent
         #expect(sync["created"] == .bool(false))
@@ -127,7 +143,8 @@ import Testing
         #expect(try log.receives(messageId: dead.messageId).map(\.receiveCount) == [1, 2, 3])
     }
 
-    @Test("kill -9 consume mid-run and restart: every order ends in DynamoDB exactly as expected, nothing applied twice")
+    @Test(
+        "kill -9 consume mid-run and restart: every order ends in DynamoDB exactly as expected, nothing applied twice")
     func killConsume() async throws {
         let server = try await MotoServer.start()
         defer { server.stop() }
@@ -143,7 +160,9 @@ import Testing
 
         let p = Process()
         p.executableURL = CLI.binary
-        p.arguments = ["consume", "--db", db, "--queue-url", queueUrl, "--table", "Orders", "--until-empty", "--wait-time", "1"]
+        p.arguments = [
+            "consume", "--db", db, "--queue-url", queueUrl, "--table", "Orders", "--until-empty", "--wait-time", "1",
+        ]
         p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
@@ -152,8 +171,10 @@ import Testing
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline, p.isRunning {
             try await Task.sleep(nanoseconds: 20_000_000)
-            if let c = try? SQLiteConnection(path: db, readOnly: true), let n = try? c.scalarInt("SELECT count(*) FROM receives"),
-                n >= 100 {
+            if let c = try? SQLiteConnection(path: db, readOnly: true),
+                let n = try? c.scalarInt("SELECT count(*) FROM receives"),
+                n >= 100
+            {
                 seen = n
                 break
             }
@@ -169,21 +190,33 @@ import Testing
         var rounds = 0
         while rounds < 5 {
             rounds += 1
-            let r = try CLI.run(["consume", "--db", db, "--queue-url", queueUrl, "--table", "Orders", "--until-empty",
-                                 "--wait-time", "3", "--json"], env: env)
+            let r = try CLI.run(
+                [
+                    "consume", "--db", db, "--queue-url", queueUrl, "--table", "Orders", "--until-empty",
+                    "--wait-time", "3", "--json",
+                ], env: env)
             #expect(r.status == 0, "\(r.stderr)")
             let sqs = SQSClient(configuration: Self.config(server))
-            let attrs = try await sqs.getQueueAttributes(queueUrl: queueUrl, names: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])
-            if attrs["ApproximateNumberOfMessages"] == "0" && attrs["ApproximateNumberOfMessagesNotVisible"] == "0" { break }
+            let attrs = try await sqs.getQueueAttributes(
+                queueUrl: queueUrl, names: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])
+            if attrs["ApproximateNumberOfMessages"] == "0" && attrs["ApproximateNumberOfMessagesNotVisible"] == "0" {
+                break
+            }
             try await Task.sleep(nanoseconds: 2_500_000_000)
         }
         let dynamo = DynamoDBProjection(client: DynamoDBClient(configuration: Self.config(server)), tableName: "Orders")
         #expect(try await dynamo.orders() == expected)
         // Every SQS message was projected exactly once in the log; redeliveries after the kill are duplicates.
-        #expect(try log.db.scalarInt("SELECT count(DISTINCT message_id) FROM attempts WHERE outcome = 'projected'") == 400)
-        #expect(try log.db.scalarInt(
-            "SELECT count(*) FROM (SELECT message_id FROM attempts WHERE outcome = 'projected' GROUP BY message_id HAVING count(*) > 1)") == 0)
-        #expect(try log.db.scalarInt("SELECT count(*) FROM receives r WHERE NOT EXISTS (SELECT 1 FROM attempts a WHERE a.receive_seq = r.seq)") == 0)
+        #expect(
+            try log.db.scalarInt("SELECT count(DISTINCT message_id) FROM attempts WHERE outcome = 'projected'") == 400)
+        #expect(
+            try log.db.scalarInt(
+                "SELECT count(*) FROM (SELECT message_id FROM attempts WHERE outcome = 'projected' GROUP BY message_id HAVING count(*) > 1)"
+            ) == 0)
+        #expect(
+            try log.db.scalarInt(
+                "SELECT count(*) FROM receives r WHERE NOT EXISTS (SELECT 1 FROM attempts a WHERE a.receive_seq = r.seq)"
+            ) == 0)
         #expect(try LocalProjection(db: log.db).orders().map(\.item) == expected)
     }
 
@@ -195,21 +228,28 @@ import Testing
         let dir = CLI.tempDir()
         let db = dir.appendingPathComponent("redrive.db").path
         #expect(try CLI.run(["setup"], env: env).status == 0)
-        let order = #"{"orderId":"ord-9","userId":"u-9","itemName":"Kettle","quantity":2.0,"status":"PAID","timestamp":"2026-01-01T10:00:00Z"}"#
+        let order =
+            #"{"orderId":"ord-9","userId":"u-9","itemName":"Kettle","quantity":2.0,"status":"PAID","timestamp":"2026-01-01T10:00:00Z"}"#
         let file = dir.appendingPathComponent("o.jsonl")
         try (order + "\n").write(to: file, atomically: true, encoding: .utf8)
         #expect(try CLI.run(["publish", "--topic", "OrderTopic", file.path], env: env).status == 0)
         let typo = try CLI.run(["publish", "--topic", "OrderTopik", file.path], env: env)
         #expect(typo.status == 5)  // looked up, never created
         #expect(typo.stderr.contains("no SNS topic named OrderTopik"))
-        let consume = try CLI.run(["consume", "--db", db, "--queue", "OrderQueue", "--table", "Orders", "--until-empty",
-                                   "--wait-time", "1"], env: env)
+        let consume = try CLI.run(
+            [
+                "consume", "--db", db, "--queue", "OrderQueue", "--table", "Orders", "--until-empty",
+                "--wait-time", "1",
+            ], env: env)
         #expect(consume.status == 3, "\(consume.stderr)")
         let client = DynamoDBClient(configuration: Self.config(server))
         #expect(try await client.getItem(tableName: "Orders", key: ["orderId": .s("ord-9")]) == nil)
 
-        let r = try CLI.run(["redrive", "--db", db, "--fingerprint", "order.field_invalid:quantity",
-                             "--accept-integral-decimals", "--target", "dynamodb", "--table", "Orders"], env: env)
+        let r = try CLI.run(
+            [
+                "redrive", "--db", db, "--fingerprint", "order.field_invalid:quantity",
+                "--accept-integral-decimals", "--target", "dynamodb", "--table", "Orders",
+            ], env: env)
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("1 now projected in the local projection, 0 still dead-lettered."))
         #expect(r.stdout.contains("DynamoDB table Orders: 1 written, 0 left"))
@@ -229,7 +269,8 @@ import Testing
         p.executableURL = CLI.binary
         p.arguments = ["consume", "--db", dir.appendingPathComponent("t.db").path, "--queue", "OrderQueue", "--json"]
         p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
-        let out = Pipe(), errPipe = Pipe()
+        let out = Pipe()
+        let errPipe = Pipe()
         p.standardOutput = out
         p.standardError = errPipe
         try p.run()
@@ -245,20 +286,30 @@ import Testing
         #expect(try Self.json(stdout)["received"] == .number("0"))
     }
 
-    @Test("a wrong secret against signature-checking moto: exit 5, the credential source named, the secret never printed")
+    @Test(
+        "a wrong secret against signature-checking moto: exit 5, the credential source named, the secret never printed")
     func wrongSecret() async throws {
         let server = try await MotoServer.start(environment: ["INITIAL_NO_AUTH_ACTION_COUNT": "3"])
         defer { server.stop() }
         // The first three unauthenticated calls create an IAM user with an allow-all policy and an access key.
-        let iam = AWSClient(service: .iam, configuration: AWSConfiguration(
-            credentials: AWSCredentials(accessKeyId: "testing", secretAccessKey: "testing", source: "bootstrap"),
-            region: "us-east-1", endpointOverrides: [.iam: server.endpoint]), retryPolicy: .none)
-        _ = try await iam.queryCall(operation: "CreateUser", version: "2010-05-08", parameters: [("UserName", "ordlog")])
-        _ = try await iam.queryCall(operation: "PutUserPolicy", version: "2010-05-08", parameters: [
-            ("UserName", "ordlog"), ("PolicyName", "all"),
-            ("PolicyDocument", #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#),
-        ])
-        let (xml, _) = try await iam.queryCall(operation: "CreateAccessKey", version: "2010-05-08", parameters: [("UserName", "ordlog")])
+        let iam = AWSClient(
+            service: .iam,
+            configuration: AWSConfiguration(
+                credentials: AWSCredentials(accessKeyId: "testing", secretAccessKey: "testing", source: "bootstrap"),
+                region: "us-east-1", endpointOverrides: [.iam: server.endpoint]), retryPolicy: .none)
+        _ = try await iam.queryCall(
+            operation: "CreateUser", version: "2010-05-08", parameters: [("UserName", "ordlog")])
+        _ = try await iam.queryCall(
+            operation: "PutUserPolicy", version: "2010-05-08",
+            parameters: [
+                ("UserName", "ordlog"), ("PolicyName", "all"),
+                (
+                    "PolicyDocument",
+                    #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#
+                ),
+            ])
+        let (xml, _) = try await iam.queryCall(
+            operation: "CreateAccessKey", version: "2010-05-08", parameters: [("UserName", "ordlog")])
         let key = try #require(xml.path("CreateAccessKeyResult", "AccessKey"))
         let keyId = try #require(key.child("AccessKeyId")?.text)
         let secret = try #require(key.child("SecretAccessKey")?.text)
@@ -270,9 +321,14 @@ import Testing
 
         let wrong = "wrongSECRET" + String(secret.dropFirst(11))
         env["AWS_SECRET_ACCESS_KEY"] = wrong
-        for args in [["setup"], ["consume", "--queue", "OrderQueue", "--until-empty", "--wait-time", "0", "--json",
-                                 "--log-level", "trace"],
-                     ["publish", "--topic", "OrderTopic", "--order-id", "o-1"]] {
+        for args in [
+            ["setup"],
+            [
+                "consume", "--queue", "OrderQueue", "--until-empty", "--wait-time", "0", "--json",
+                "--log-level", "trace",
+            ],
+            ["publish", "--topic", "OrderTopic", "--order-id", "o-1"],
+        ] {
             let bad = try CLI.run(args, env: env)
             #expect(bad.status == 5, "\(args): \(bad.stderr)")
             #expect(bad.stderr.contains("SignatureDoesNotMatch"), "\(bad.stderr)")

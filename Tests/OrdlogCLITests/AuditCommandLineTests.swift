@@ -30,7 +30,8 @@ enum AuditCLI {
         for (k, v) in env { environment[k] = v }
         p.environment = environment
         let dir = tempDir()
-        let outURL = URL(fileURLWithPath: dir + "/out"), errURL = URL(fileURLWithPath: dir + "/err")
+        let outURL = URL(fileURLWithPath: dir + "/out")
+        let errURL = URL(fileURLWithPath: dir + "/err")
         FileManager.default.createFile(atPath: outURL.path, contents: nil)
         FileManager.default.createFile(atPath: errURL.path, contents: nil)
         p.standardOutput = try FileHandle(forWritingTo: outURL)
@@ -38,8 +39,9 @@ enum AuditCLI {
         try p.run()
         p.waitUntilExit()
         let out = try Data(contentsOf: outURL)
-        return Result(status: p.terminationStatus, stdout: String(decoding: out, as: UTF8.self),
-                      stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self), stdoutBytes: out)
+        return Result(
+            status: p.terminationStatus, stdout: String(decoding: out, as: UTF8.self),
+            stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self), stdoutBytes: out)
     }
 
     static func tempDir() -> String {
@@ -72,7 +74,8 @@ enum AuditCLI {
             "powertools-python__snsSqsEvent.json", "powertools-python__snsSqsFifoEvent.json",
             "powertools-python__sqsDlqTriggerEvent.json", "powertools-python__sqsEvent.json",
         ].map { shared + "/public/" + $0 }
-        let files = files("moto-captured/messages") + files("moto-captured/messages-raw-delivery") + publicSQS
+        let files =
+            files("moto-captured/messages") + files("moto-captured/messages-raw-delivery") + publicSQS
             + [packageRoot.path + "/samples/order-traffic.jsonl", packageRoot.path + "/samples/bad-input.jsonl"]
         let r = try run(["ingest", "--db", db] + files)
         #expect(r.status == 4, "ingest: \(r.stderr)")  // bad-input.jsonl holds entries that are not SQS messages
@@ -88,10 +91,12 @@ enum AuditCLI {
     @Test func replayIsByteIdenticalUnderDifferentTimeZonesAndLocales() throws {
         let db = try AuditCLI.sampleLog()
         let dir = AuditCLI.tempDir()
-        let a = try AuditCLI.run(["replay", "--db", db, "--json", "--show-decisions", "--record-expect", dir + "/a.jsonl"],
-                            env: ["TZ": "Asia/Tokyo", "LANG": "tr_TR.UTF-8", "LC_ALL": "tr_TR.UTF-8"])
-        let b = try AuditCLI.run(["replay", "--db", db, "--json", "--show-decisions", "--record-expect", dir + "/b.jsonl"],
-                            env: ["TZ": "UTC", "LC_ALL": "C", "LANG": "C"])
+        let a = try AuditCLI.run(
+            ["replay", "--db", db, "--json", "--show-decisions", "--record-expect", dir + "/a.jsonl"],
+            env: ["TZ": "Asia/Tokyo", "LANG": "tr_TR.UTF-8", "LC_ALL": "tr_TR.UTF-8"])
+        let b = try AuditCLI.run(
+            ["replay", "--db", db, "--json", "--show-decisions", "--record-expect", dir + "/b.jsonl"],
+            env: ["TZ": "UTC", "LC_ALL": "C", "LANG": "C"])
         #expect(a.status == 0)
         #expect(b.status == 0)
         #expect(a.stdoutBytes == b.stdoutBytes)
@@ -106,7 +111,8 @@ enum AuditCLI {
         // Same digest as the live projection, which reproject reports.
         let live = try AuditCLI.json(try AuditCLI.run(["reproject", "--db", db, "--json"]).stdout)
         #expect(live["digest"]?.stringValue == digest)
-        let tableA = try AuditCLI.run(["replay", "--db", db, "--verdict"], env: ["TZ": "Asia/Tokyo", "LC_ALL": "tr_TR.UTF-8"])
+        let tableA = try AuditCLI.run(
+            ["replay", "--db", db, "--verdict"], env: ["TZ": "Asia/Tokyo", "LC_ALL": "tr_TR.UTF-8"])
         let tableB = try AuditCLI.run(["replay", "--db", db, "--verdict"], env: ["TZ": "UTC", "LC_ALL": "C"])
         #expect(tableA.stdout == tableB.stdout)
         #expect(tableA.stdout.contains("Verdict: all 38 decisions equal the recorded ones."))
@@ -143,12 +149,16 @@ enum AuditCLI {
         #expect(rec.stdout.contains("Replayed 13 receives from captured traffic"))
         let first = try String(contentsOfFile: dir + "/expect.jsonl", encoding: .utf8)
         #expect(first.split(separator: "\n").count == 13)
-        #expect(first.hasPrefix(#"{"seq":1,"messageId":"6f1c2a9e-0001-4c1e-9d8a-000000000001","receiveCount":1,"outcome":"projected""#))
+        #expect(
+            first.hasPrefix(
+                #"{"seq":1,"messageId":"6f1c2a9e-0001-4c1e-9d8a-000000000001","receiveCount":1,"outcome":"projected""#))
         let ok = try AuditCLI.run(["replay", "--traffic", traffic, "--expect", dir + "/expect.jsonl"])
         #expect(ok.status == 0)
         #expect(ok.stdout.contains("all decisions as expected"))
-        let changed = try AuditCLI.run(["replay", "--traffic", traffic, "--expect", dir + "/expect.jsonl",
-                                   "--max-receive-count", "2", "--json"])
+        let changed = try AuditCLI.run([
+            "replay", "--traffic", traffic, "--expect", dir + "/expect.jsonl",
+            "--max-receive-count", "2", "--json",
+        ])
         #expect(changed.status == 1)
         let diffs = try #require(try AuditCLI.json(changed.stdout)["expect"]?.objectValue?["differences"]?.arrayValue)
         #expect(diffs.compactMap { $0.objectValue?["key"]?.stringValue } == ["6f1c2a9e-0010-4c1e-9d8a-000000000010#2"])
@@ -207,10 +217,12 @@ enum AuditCLI {
 
     @Test func detectsTwoSwappedRows() throws {
         let db = try AuditCLI.sampleLog()
-        try AuditCLI.sqlite(db, Self.dropTriggers + """
-            UPDATE receives SET seq = -1 WHERE seq = 43; UPDATE receives SET seq = 43 WHERE seq = 44;
-            UPDATE receives SET seq = 44 WHERE seq = -1;
-            """)
+        try AuditCLI.sqlite(
+            db,
+            Self.dropTriggers + """
+                UPDATE receives SET seq = -1 WHERE seq = 43; UPDATE receives SET seq = 43 WHERE seq = 44;
+                UPDATE receives SET seq = 44 WHERE seq = -1;
+                """)
         let (status, o) = try verify(db)
         #expect(status == 1)
         #expect(problem(o) == (43, "reordered"))
@@ -219,27 +231,31 @@ enum AuditCLI {
     @Test func detectsAnInsertedRow() throws {
         let db = try AuditCLI.sampleLog()
         // A forged attempt sharing seq 60 with a real one, copied from attempt 53.
-        try AuditCLI.sqlite(db, Self.dropTriggers + """
-            INSERT INTO receives (seq, receive_key, message_id, receipt_handle, md5_of_body, md5_matches, body,
-              attributes, message_attributes, md5_of_message_attributes, receive_count, sent_timestamp, source,
-              input_error, received_at, prev_hash, hash)
-            SELECT 77, 'forged', message_id, receipt_handle, md5_of_body, md5_matches, body, attributes,
-              message_attributes, md5_of_message_attributes, receive_count, sent_timestamp, source, input_error,
-              received_at, prev_hash, hash FROM receives WHERE seq = 43;
-            """)
+        try AuditCLI.sqlite(
+            db,
+            Self.dropTriggers + """
+                INSERT INTO receives (seq, receive_key, message_id, receipt_handle, md5_of_body, md5_matches, body,
+                  attributes, message_attributes, md5_of_message_attributes, receive_count, sent_timestamp, source,
+                  input_error, received_at, prev_hash, hash)
+                SELECT 77, 'forged', message_id, receipt_handle, md5_of_body, md5_matches, body, attributes,
+                  message_attributes, md5_of_message_attributes, receive_count, sent_timestamp, source, input_error,
+                  received_at, prev_hash, hash FROM receives WHERE seq = 43;
+                """)
         let (status, o) = try verify(db)
         #expect(status == 1)
         #expect(problem(o).1 == "edited" || problem(o).1 == "reordered" || problem(o).1 == "inserted")
         #expect(problem(o).0 == 77)
         // Inserted in the middle, renumbering the rest: the record after it verifies at its position.
         let db2 = try AuditCLI.sampleLog()
-        try AuditCLI.sqlite(db2, Self.dropTriggers + """
-            UPDATE receives SET seq = -seq WHERE seq >= 69; UPDATE attempts SET seq = -seq WHERE seq >= 69;
-            UPDATE receives SET seq = 1 - seq WHERE seq < 0; UPDATE attempts SET seq = 1 - seq WHERE seq < 0;
-            INSERT INTO receives (seq, receive_key, message_id, body, attributes, receive_count, source,
-              received_at, prev_hash, hash)
-            VALUES (69, 'forged-key', 'forged', CAST('{}' AS BLOB), '{}', 1, 'forged', 0, zeroblob(32), zeroblob(32));
-            """)
+        try AuditCLI.sqlite(
+            db2,
+            Self.dropTriggers + """
+                UPDATE receives SET seq = -seq WHERE seq >= 69; UPDATE attempts SET seq = -seq WHERE seq >= 69;
+                UPDATE receives SET seq = 1 - seq WHERE seq < 0; UPDATE attempts SET seq = 1 - seq WHERE seq < 0;
+                INSERT INTO receives (seq, receive_key, message_id, body, attributes, receive_count, source,
+                  received_at, prev_hash, hash)
+                VALUES (69, 'forged-key', 'forged', CAST('{}' AS BLOB), '{}', 1, 'forged', 0, zeroblob(32), zeroblob(32));
+                """)
         let (status2, o2) = try verify(db2)
         #expect(status2 == 1)
         #expect(problem(o2) == (69, "inserted"))
@@ -248,7 +264,8 @@ enum AuditCLI {
     @Test func headDetectsACutOffTail() throws {
         let db = try AuditCLI.sampleLog()
         let head = try AuditCLI.run(["head", "--db", db]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        try AuditCLI.sqlite(db, Self.dropTriggers + "DELETE FROM attempts WHERE seq >= 73; DELETE FROM receives WHERE seq >= 73;")
+        try AuditCLI.sqlite(
+            db, Self.dropTriggers + "DELETE FROM attempts WHERE seq >= 73; DELETE FROM receives WHERE seq >= 73;")
         let (plain, _) = try verify(db)
         #expect(plain == 0)  // a chain alone cannot see its newest records removed
         let (status, o) = try verify(db, ["--head", head])
@@ -314,7 +331,9 @@ enum AuditCLI {
         let db = try AuditCLI.sampleLog()
         let s = try AuditCLI.run(["inspect-dlq", "--db", db])
         #expect(s.status == 0)
-        #expect(s.stdout.hasPrefix("Dead-lettered messages: 1 in 1 fingerprint group(s). Input that was not an SQS message: 3."))
+        #expect(
+            s.stdout.hasPrefix(
+                "Dead-lettered messages: 1 in 1 fingerprint group(s). Input that was not an SQS message: 3."))
         #expect(s.stdout.contains("ordlog redrive --fingerprint order.field_invalid:quantity --dry-run"))
         #expect(s.stdout.contains("== input errors: 3 receive(s)"))
         let id = "6f1c2a9e-0010-4c1e-9d8a-000000000010"
@@ -362,15 +381,19 @@ enum AuditCLI {
         let typo = try AuditCLI.run(["export", "--db", db, "--redact", "userid,itemName", "--output", dir + "/x.jsonl"])
         #expect(typo.status == 64)  // a misspelt field must not export personal data unredacted
         #expect(typo.stderr.contains("unknown order field(s) userid"))
-        let r = try AuditCLI.run(["export", "--db", db, "--redact", "userId,itemName", "--output", dir + "/e.jsonl", "--json"])
+        let r = try AuditCLI.run([
+            "export", "--db", db, "--redact", "userId,itemName", "--output", dir + "/e.jsonl", "--json",
+        ])
         #expect(r.status == 0)
         #expect(r.stderr.contains("using a random key"))
         let summary = try AuditCLI.json(r.stdout)
         #expect(summary["exported"] == .number("35"))
         #expect(summary["skippedInputErrors"] == .number("3"))
         let text = try String(contentsOfFile: dir + "/e.jsonl", encoding: .utf8)
-        for personal in ["user-42", "user-7\"", "user-8", "user-10", "user-17", "user-51", "Widget", "Gadget",
-                         "Sprocket", "Espresso machine", "Milk frother", "Café crème"] {
+        for personal in [
+            "user-42", "user-7\"", "user-8", "user-10", "user-17", "user-51", "Widget", "Gadget",
+            "Sprocket", "Espresso machine", "Milk frother", "Café crème",
+        ] {
             #expect(!text.contains(personal), "export still contains \(personal)")
         }
         let fresh = dir + "/fresh.db"
@@ -381,7 +404,8 @@ enum AuditCLI {
         #expect(s["inputErrors"] == .number("0"))
         #expect(s["projected"] == .number("14"))
         // The same orders, with pseudonyms.
-        let orders = try #require(try JSONParser.parse(try AuditCLI.run(["orders", "--db", fresh, "--json"]).stdout).arrayValue)
+        let orders = try #require(
+            try JSONParser.parse(try AuditCLI.run(["orders", "--db", fresh, "--json"]).stdout).arrayValue)
         #expect(orders.count == 6)
         #expect(orders.allSatisfy { $0.objectValue?["userId"]?.stringValue?.hasPrefix("userId-") == true })
         // The plain export can be replayed as traffic and matches the log's decisions.

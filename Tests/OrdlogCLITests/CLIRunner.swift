@@ -29,13 +29,15 @@ enum CLI {
     }
 
     /// Runs ordlog with `args`; `env` entries are added to the environment.
-    static func run(_ args: [String], env: [String: String] = [:], stdin: Data? = nil, cwd: URL? = nil) throws -> Result {
+    static func run(_ args: [String], env: [String: String] = [:], stdin: Data? = nil, cwd: URL? = nil) throws -> Result
+    {
         let p = Process()
         p.executableURL = binary
         p.arguments = args
         p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
         if let cwd { p.currentDirectoryURL = cwd }
-        let outPipe = Pipe(), errPipe = Pipe()
+        let outPipe = Pipe()
+        let errPipe = Pipe()
         p.standardOutput = outPipe
         p.standardError = errPipe
         let inPipe = Pipe()
@@ -54,8 +56,9 @@ enum CLI {
         let outData = outPipe.fileHandleForReading.readDataToEndOfFile()
         group.wait()
         p.waitUntilExit()
-        return Result(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData, as: UTF8.self))
+        return Result(
+            status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+            stderr: String(decoding: errData, as: UTF8.self))
     }
 
     static func tempDir() -> URL {

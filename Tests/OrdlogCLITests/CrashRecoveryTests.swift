@@ -10,19 +10,29 @@ import Testing
         text.reserveCapacity(count * 500)
         let statuses = ["PENDING", "PAID", "SHIPPED", "DELIVERED"]
         for i in 0..<count {
-            let order = JSONWriter.string(.object(JSONObject([
-                ("orderId", .string("ord-\(i / 4)")), ("userId", .string("user-\(i % 97)")), ("itemName", .string("Item \(i)")),
-                ("quantity", .number(String(i % 9 + 1))), ("status", .string(statuses[i % 4])),
-                ("timestamp", .string(RFC3339.format(milliseconds: 1_767_261_600_000 + Int64(i) * 1000))),
-            ])))
-            let envelope = JSONWriter.string(.object(JSONObject([
-                ("Type", .string("Notification")), ("MessageId", .string("sns-\(i)")),
-                ("TopicArn", .string("arn:aws:sns:us-east-1:123456789012:OrderTopic")), ("Message", .string(order)),
-            ])))
-            text += JSONWriter.string(.object(JSONObject([
-                ("MessageId", .string("msg-\(i)")), ("ReceiptHandle", .string("rh-\(i)")), ("Body", .string(envelope)),
-                ("Attributes", .object(JSONObject([("ApproximateReceiveCount", .string("1"))]))),
-            ]))) + "\n"
+            let order = JSONWriter.string(
+                .object(
+                    JSONObject([
+                        ("orderId", .string("ord-\(i / 4)")), ("userId", .string("user-\(i % 97)")),
+                        ("itemName", .string("Item \(i)")),
+                        ("quantity", .number(String(i % 9 + 1))), ("status", .string(statuses[i % 4])),
+                        ("timestamp", .string(RFC3339.format(milliseconds: 1_767_261_600_000 + Int64(i) * 1000))),
+                    ])))
+            let envelope = JSONWriter.string(
+                .object(
+                    JSONObject([
+                        ("Type", .string("Notification")), ("MessageId", .string("sns-\(i)")),
+                        ("TopicArn", .string("arn:aws:sns:us-east-1:123456789012:OrderTopic")),
+                        ("Message", .string(order)),
+                    ])))
+            text +=
+                JSONWriter.string(
+                    .object(
+                        JSONObject([
+                            ("MessageId", .string("msg-\(i)")), ("ReceiptHandle", .string("rh-\(i)")),
+                            ("Body", .string(envelope)),
+                            ("Attributes", .object(JSONObject([("ApproximateReceiveCount", .string("1"))]))),
+                        ]))) + "\n"
         }
         try text.write(to: url, atomically: true, encoding: .utf8)
     }
@@ -47,7 +57,8 @@ import Testing
         while Date() < deadline {
             Thread.sleep(forTimeInterval: 0.05)
             if let c = try? SQLiteConnection(path: db, readOnly: true),
-                let n = try? c.scalarInt("SELECT count(*) FROM receives"), n >= 2_000 {
+                let n = try? c.scalarInt("SELECT count(*) FROM receives"), n >= 2_000
+            {
                 committed = n
                 break
             }
@@ -64,14 +75,18 @@ import Testing
 
         let rerun = try CLI.run(["ingest", "--db", db, "--json", traffic.path])
         #expect(rerun.status == 0, "\(rerun.stderr)")
-        let s = try #require(try JSONParser.parse(rerun.stdout.trimmingCharacters(in: .whitespacesAndNewlines)).objectValue)
+        let s = try #require(
+            try JSONParser.parse(rerun.stdout.trimmingCharacters(in: .whitespacesAndNewlines)).objectValue)
         #expect(s["received"] == .number(String(total)))
         #expect(s["alreadyLogged"] == .number(String(before)))
         #expect(s["appended"] == .number(String(Int64(total) - before)))
 
         #expect(try log.db.scalarInt("SELECT count(*) FROM receives") == Int64(total))
         #expect(try log.db.scalarInt("SELECT count(*) FROM attempts") == Int64(total))
-        #expect(try log.db.scalarInt("SELECT count(*) FROM (SELECT receive_seq FROM attempts GROUP BY receive_seq HAVING count(*) > 1)") == 0)
+        #expect(
+            try log.db.scalarInt(
+                "SELECT count(*) FROM (SELECT receive_seq FROM attempts GROUP BY receive_seq HAVING count(*) > 1)") == 0
+        )
         #expect(try log.db.scalarInt("SELECT count(*) FROM attempts WHERE outcome != 'projected'") == 0)
         let orders = try LocalProjection(db: log.db).orders()
         #expect(orders.count == total / 4)

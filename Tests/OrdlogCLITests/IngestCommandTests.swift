@@ -9,19 +9,27 @@ import Testing
         let r = try CLI.run(["ingest", "--db", db, CLI.sample("order-traffic.jsonl")])
         #expect(r.status == 3, "\(r.stderr)")
         let lines = r.stdout.split(separator: "\n").map(String.init)
-        #expect(lines[1].split(separator: " ", omittingEmptySubsequences: true) ==
-                ["received", "appended", "already-logged", "projected", "duplicate", "stale", "rejected", "failed", "dead-lettered"])
-        #expect(lines[2].split(separator: " ", omittingEmptySubsequences: true) == ["13", "13", "0", "6", "2", "1", "4", "0", "1"])
+        #expect(
+            lines[1].split(separator: " ", omittingEmptySubsequences: true) == [
+                "received", "appended", "already-logged", "projected", "duplicate", "stale", "rejected", "failed",
+                "dead-lettered",
+            ])
+        #expect(
+            lines[2].split(separator: " ", omittingEmptySubsequences: true) == [
+                "13", "13", "0", "6", "2", "1", "4", "0", "1",
+            ])
 
         let again = try CLI.run(["ingest", "--db", db, "--json", CLI.sample("order-traffic.jsonl")])
         #expect(again.status == 0)
-        let json = try #require(try JSONParser.parse(again.stdout.trimmingCharacters(in: .whitespacesAndNewlines)).objectValue)
+        let json = try #require(
+            try JSONParser.parse(again.stdout.trimmingCharacters(in: .whitespacesAndNewlines)).objectValue)
         #expect(json["alreadyLogged"] == .number("13"))
         #expect(json["appended"] == .number("0"))
         #expect(json["projected"] == .number("0"))
 
         let orders = try CLI.run(["orders", "--db", db, "--json"])
-        let items = try #require(try JSONParser.parse(orders.stdout.trimmingCharacters(in: .whitespacesAndNewlines)).arrayValue)
+        let items = try #require(
+            try JSONParser.parse(orders.stdout.trimmingCharacters(in: .whitespacesAndNewlines)).arrayValue)
         #expect(items.count == 3)
         #expect(items[0].objectValue?["status"] == .string("DELIVERED"))
         #expect(items[1].objectValue?["itemName"] == .string("Café crème – 東京 🍣"))
@@ -35,7 +43,9 @@ import Testing
         let history = try CLI.run(["history", "--db", db, "ord-2004"])
         #expect(history.status == 0)
         #expect(history.stdout.contains("rejected (dead-lettered)"))
-        #expect(history.stdout.contains(#"permanent error order.field_invalid:quantity: order field quantity is the string "two""#))
+        #expect(
+            history.stdout.contains(
+                #"permanent error order.field_invalid:quantity: order field quantity is the string "two""#))
     }
 
     @Test("exit codes: 4 for bad input files, 64 for usage errors, ORDLOG_DB honoured")
@@ -50,7 +60,10 @@ import Testing
         #expect(usage.status == 64)
         #expect(usage.stderr.contains("--max-receive-count must be 1…1000"))
         let notADB = dir.appendingPathComponent("junk.db")
-        try Data("this is not sqlite, just text that is long enough to be a header......................................................".utf8).write(to: notADB)
+        try Data(
+            "this is not sqlite, just text that is long enough to be a header......................................................"
+                .utf8
+        ).write(to: notADB)
         let storage = try CLI.run(["orders", "--db", notADB.path])
         #expect(storage.status == 70)
         #expect(storage.stderr.contains("cannot open event log"))

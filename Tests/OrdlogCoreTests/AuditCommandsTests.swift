@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import OrdlogCore
 
 /// The sample log: the moto captures (both delivery modes), the Lambda SQS events in public/, and the
@@ -65,16 +66,22 @@ enum SampleLog {
         f.orderId = "ord-2001"
         var seen: [String?] = []
         _ = try Replayer(log: p.log, processor: OrderProcessor())
-            .run(filter: f, into: try LocalProjection.open(path: Fixtures.tempDB()), onDecision: { seen.append($0.messageId) })
-        #expect(seen == ["6f1c2a9e-0001-4c1e-9d8a-000000000001", "6f1c2a9e-0003-4c1e-9d8a-000000000003",
-                         "6f1c2a9e-0003-4c1e-9d8a-000000000003", "6f1c2a9e-0006-4c1e-9d8a-000000000006",
-                         "6f1c2a9e-0007-4c1e-9d8a-000000000007"])
+            .run(
+                filter: f, into: try LocalProjection.open(path: Fixtures.tempDB()),
+                onDecision: { seen.append($0.messageId) })
+        #expect(
+            seen == [
+                "6f1c2a9e-0001-4c1e-9d8a-000000000001", "6f1c2a9e-0003-4c1e-9d8a-000000000003",
+                "6f1c2a9e-0003-4c1e-9d8a-000000000003", "6f1c2a9e-0006-4c1e-9d8a-000000000006",
+                "6f1c2a9e-0007-4c1e-9d8a-000000000007",
+            ])
         var g = LogFilter()
         g.fromSeq = 1
         g.toSeq = 4
         var seqs: [Int64] = []
         _ = try Replayer(log: p.log, processor: OrderProcessor())
-            .run(filter: g, into: try LocalProjection.open(path: Fixtures.tempDB()), onDecision: { seqs.append($0.seq) })
+            .run(
+                filter: g, into: try LocalProjection.open(path: Fixtures.tempDB()), onDecision: { seqs.append($0.seq) })
         #expect(seqs == [1, 3])
     }
 
@@ -82,18 +89,22 @@ enum SampleLog {
         let p = try SampleLog.pipeline()
         var lines: [JSONObject] = []
         _ = try Replayer(log: p.log, processor: OrderProcessor())
-            .run(filter: LogFilter(), into: try LocalProjection.open(path: Fixtures.tempDB()), onDecision: {
-                lines.append(try #require(Expectations.json($0).objectValue))
-            })
+            .run(
+                filter: LogFilter(), into: try LocalProjection.open(path: Fixtures.tempDB()),
+                onDecision: {
+                    lines.append(try #require(Expectations.json($0).objectValue))
+                })
         #expect(lines.count == 34)
         #expect(Expectations.compare(expected: lines, actual: lines).isEmpty)
         var rules = ValidationRules()
         rules.acceptNumericStrings = true
         var changed: [JSONObject] = []
         _ = try Replayer(log: p.log, processor: OrderProcessor(rules: rules))
-            .run(filter: LogFilter(), into: try LocalProjection.open(path: Fixtures.tempDB()), onDecision: {
-                changed.append(try #require(Expectations.json($0).objectValue))
-            })
+            .run(
+                filter: LogFilter(), into: try LocalProjection.open(path: Fixtures.tempDB()),
+                onDecision: {
+                    changed.append(try #require(Expectations.json($0).objectValue))
+                })
         let diffs = Expectations.compare(expected: lines, actual: changed)
         #expect(diffs.map(\.kind) == [.changed, .changed])
         #expect(Set(diffs.map { String($0.key.prefix(36)) }) == SampleLog.quantityAsString)
@@ -119,10 +130,12 @@ enum SampleLog {
         let p = try SampleLog.pipeline()
         let liveDigest = try p.projection.digest()
         var checkpoints = 0
-        let first = try Reprojector(log: p.log).run(.all, batchSize: 10, startedAt: 0, shouldStop: {
-            checkpoints += 1
-            return checkpoints == 3
-        })
+        let first = try Reprojector(log: p.log).run(
+            .all, batchSize: 10, startedAt: 0,
+            shouldStop: {
+                checkpoints += 1
+                return checkpoints == 3
+            })
         #expect(first.interrupted)
         #expect(first.throughSeq == 30)
         #expect(try p.projection.digest() == liveDigest)  // old projection untouched
@@ -228,8 +241,9 @@ enum SampleLog {
         #expect(summary.appended == 34)
         #expect(summary.inputErrors == 0)
         // Redacted bodies get a recomputed MD5OfBody; only the public samples' fake MD5s (as captured) differ.
-        #expect(try fresh.log.db.scalarInt("SELECT count(*) FROM receives WHERE md5_matches = 0")
-            == (try p.log.db.scalarInt("SELECT count(*) FROM receives WHERE md5_matches = 0")))
+        #expect(
+            try fresh.log.db.scalarInt("SELECT count(*) FROM receives WHERE md5_matches = 0")
+                == (try p.log.db.scalarInt("SELECT count(*) FROM receives WHERE md5_matches = 0")))
         #expect(try fresh.log.db.scalarInt("SELECT count(*) FROM receives WHERE md5_matches = 0") == 5)
         #expect(summary.projected == 14)
     }

@@ -1,14 +1,17 @@
 import Foundation
 import Testing
+
 @testable import OrdlogCore
 
 /// Bad input is data, not a crash: each is logged with its raw bytes and a clear recorded error.
 @Suite struct BadInputTests {
     func message(_ id: String, body: [UInt8]) -> String {
-        JSONWriter.string(.object(JSONObject([
-            ("MessageId", .string(id)), ("ReceiptHandle", .string("h-\(id)")),
-            ("Body", .string(String(decoding: body, as: UTF8.self))),
-        ])))
+        JSONWriter.string(
+            .object(
+                JSONObject([
+                    ("MessageId", .string(id)), ("ReceiptHandle", .string("h-\(id)")),
+                    ("Body", .string(String(decoding: body, as: UTF8.self))),
+                ])))
     }
 
     @Test("truncated, binary, deeply nested and huge bodies are logged and rejected with a clear error")
@@ -20,7 +23,8 @@ import Testing
         var binary: [UInt8] = Array(0x20..<0x7F).map { UInt8($0) }
         binary += [0xC3, 0xA9, 0xE2, 0x82, 0xAC, 0x01]
         let nested = Array((String(repeating: "[", count: 50_000) + String(repeating: "]", count: 50_000)).utf8)
-        let nestedInEnvelope = Array(envelope(String(repeating: "{\"a\":", count: 10_000) + "1" + String(repeating: "}", count: 10_000)).utf8)
+        let nestedInEnvelope = Array(
+            envelope(String(repeating: "{\"a\":", count: 10_000) + "1" + String(repeating: "}", count: 10_000)).utf8)
         let huge = Array(("{\"orderId\":\"o-big\",\"pad\":\"" + String(repeating: "x", count: 4_000_000) + "\"}").utf8)
         let lines = [
             message("truncated", body: truncated), message("binary", body: binary), message("nested", body: nested),
@@ -57,8 +61,11 @@ import Testing
         #expect(summary.inputErrors == 3)
         #expect(summary.rejected == 4)  // the three entries, and 2.0 as a quantity
         let bad = try pipeline.log.receives(where: "input_error IS NOT NULL")
-        #expect(bad.map(\.source) == ["\(Fixtures.sample("bad-input.jsonl")):1", "\(Fixtures.sample("bad-input.jsonl")):2",
-                                      "\(Fixtures.sample("bad-input.jsonl")):4"])
+        #expect(
+            bad.map(\.source) == [
+                "\(Fixtures.sample("bad-input.jsonl")):1", "\(Fixtures.sample("bad-input.jsonl")):2",
+                "\(Fixtures.sample("bad-input.jsonl")):4",
+            ])
         #expect(bad[1].body == Array("this line is not JSON at all".utf8))
         #expect(bad[1].inputError?.hasPrefix("line is not JSON (") == true)
         #expect(bad[2].inputError == #""Records" is a JSON string, expected an array of SQS records"#)
@@ -73,7 +80,8 @@ import Testing
         #expect(throws: TrafficFileError.self) { try TrafficReader.parse([], name: "empty.json") }
         #expect(throws: TrafficFileError.self) { try TrafficReader.parse([0x00, 0xFF, 0x10, 0x0A, 0x01], name: "bin") }
         #expect(throws: TrafficFileError.self) { try TrafficReader.read(path: "/nonexistent/file.json") }
-        do { _ = try TrafficReader.parse(Array("\n\n  \n".utf8), name: "blank.jsonl") } catch let e as TrafficFileError {
+        do { _ = try TrafficReader.parse(Array("\n\n  \n".utf8), name: "blank.jsonl") } catch let e as TrafficFileError
+        {
             #expect(e.description == "blank.jsonl: file is empty; \(TrafficReader.expected)")
         } catch { Issue.record("\(error)") }
     }

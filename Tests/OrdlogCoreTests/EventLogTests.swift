@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import OrdlogCore
 
 @Suite struct EventLogTests {
@@ -22,8 +23,10 @@ import Testing
         let pipeline = try Fixtures.pipeline()
         try Fixtures.ingest([Fixtures.sample("order-traffic.jsonl")], into: pipeline)
         let path = pipeline.log.db.path
-        for sql in ["UPDATE receives SET body = 'x' WHERE seq = 1", "DELETE FROM receives WHERE seq = 1",
-                    "UPDATE attempts SET outcome = 'projected'", "DELETE FROM attempts"] {
+        for sql in [
+            "UPDATE receives SET body = 'x' WHERE seq = 1", "DELETE FROM receives WHERE seq = 1",
+            "UPDATE attempts SET outcome = 'projected'", "DELETE FROM attempts",
+        ] {
             let (status, stderr) = try sqlite3(path, sql)
             #expect(status != 0, "\(sql) was not refused")
             #expect(stderr.contains("ordlog event log is append-only"), "\(stderr)")
@@ -76,7 +79,8 @@ import Testing
         struct Boom: Error {}
         #expect(throws: Boom.self) {
             try pipeline.log.write {
-                _ = try pipeline.log.append(IncomingMessage(messageId: "m", body: Array("x".utf8), source: "t"), receivedAt: 0)
+                _ = try pipeline.log.append(
+                    IncomingMessage(messageId: "m", body: Array("x".utf8), source: "t"), receivedAt: 0)
                 throw Boom()
             }
         }
@@ -105,7 +109,11 @@ import Testing
         #expect(dead == ["6f1c2a9e-0010-4c1e-9d8a-000000000010"])
         let poison = try pipeline.log.attempts(messageId: dead[0])
         #expect(poison.map(\.decision.deadLettered) == [false, false, true])
-        #expect(poison.allSatisfy { $0.decision.errorMessage == #"order field quantity is the string "two", expected an integer 1…9007199254740991"# })
+        #expect(
+            poison.allSatisfy {
+                $0.decision.errorMessage
+                    == #"order field quantity is the string "two", expected an integer 1…9007199254740991"#
+            })
         let history = try pipeline.log.history(orderId: "ord-2001")
         #expect(history.count == 10)  // 5 receives (PENDING, PAID twice, DELIVERED, SHIPPED) and their attempts
     }

@@ -1,11 +1,13 @@
 import Testing
+
 @testable import OrdlogCore
 
 @Suite struct JSONParserTests {
     @Test("numbers keep their literal text")
     func numberLiterals() throws {
         let v = try JSONParser.parse(#"[2, 2.0, 9007199254740993, -0, 1e3]"#)
-        #expect(v == .array([.number("2"), .number("2.0"), .number("9007199254740993"), .number("-0"), .number("1e3")]))
+        #expect(
+            v == .array([.number("2"), .number("2.0"), .number("9007199254740993"), .number("-0"), .number("1e3")]))
     }
 
     @Test("strings decode escapes and surrogate pairs; lone surrogates become U+FFFD")
@@ -22,11 +24,14 @@ import Testing
         #expect(o["e\u{301}"] == nil)  // decomposed: a different key
     }
 
-    @Test("rejects malformed input with an offset", arguments: [
-        ("{\"a\":", "unexpected end of input"), ("[1,]", "unexpected character"), ("01", "leading zero"),
-        ("\"abc", "unterminated string"), ("{} x", "unexpected data after"), ("tru", "unexpected end of input in literal"),
-        ("\"a\u{01}b\"", "control character"),
-    ])
+    @Test(
+        "rejects malformed input with an offset",
+        arguments: [
+            ("{\"a\":", "unexpected end of input"), ("[1,]", "unexpected character"), ("01", "leading zero"),
+            ("\"abc", "unterminated string"), ("{} x", "unexpected data after"),
+            ("tru", "unexpected end of input in literal"),
+            ("\"a\u{01}b\"", "control character"),
+        ])
     func rejects(input: String, reason: String) {
         #expect(throws: JSONParseError.self) { try JSONParser.parse(input) }
         do { _ = try JSONParser.parse(input) } catch { #expect(error.reason.contains(reason), "\(error)") }

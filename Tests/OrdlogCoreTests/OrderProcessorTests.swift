@@ -1,4 +1,5 @@
 import Testing
+
 @testable import OrdlogCore
 
 /// Projection state held in memory, keyed by UTF-8 bytes (as the SQLite projection compares).
@@ -9,22 +10,27 @@ struct MemoryState: ProcessorState {
     func currentVersion(orderId: String) throws -> OrderVersion? { versions[Array(orderId.utf8)] }
 }
 
-func makeReceive(_ body: String, seq: Int64 = 10, messageId: String? = "m-1", receiveCount: Int64 = 1) -> LoggedReceive {
-    LoggedReceive(seq: seq, receiveKey: "k", messageId: messageId, receiptHandle: "h", md5OfBody: nil, md5Matches: nil,
-                  body: Array(body.utf8), attributesJSON: "{}", messageAttributesJSON: nil, md5OfMessageAttributes: nil,
-                  receiveCount: receiveCount, sentTimestamp: nil, source: "test", inputError: nil, receivedAt: 0,
-                  prevHash: [], hash: [])
+func makeReceive(_ body: String, seq: Int64 = 10, messageId: String? = "m-1", receiveCount: Int64 = 1) -> LoggedReceive
+{
+    LoggedReceive(
+        seq: seq, receiveKey: "k", messageId: messageId, receiptHandle: "h", md5OfBody: nil, md5Matches: nil,
+        body: Array(body.utf8), attributesJSON: "{}", messageAttributesJSON: nil, md5OfMessageAttributes: nil,
+        receiveCount: receiveCount, sentTimestamp: nil, source: "test", inputError: nil, receivedAt: 0,
+        prevHash: [], hash: [])
 }
 
 func order(_ fields: String) -> String {
-    #"{"orderId":"o-1","userId":"u-1","itemName":"Widget","status":"PENDING","timestamp":"2025-01-15T10:30:00Z","# + fields + "}"
+    #"{"orderId":"o-1","userId":"u-1","itemName":"Widget","status":"PENDING","timestamp":"2025-01-15T10:30:00Z","#
+        + fields + "}"
 }
 
 func envelope(_ message: String, snsId: String = "sns-1") -> String {
-    JSONWriter.string(.object(JSONObject([
-        ("Type", .string("Notification")), ("MessageId", .string(snsId)),
-        ("TopicArn", .string("arn:aws:sns:us-east-1:123456789012:OrderTopic")), ("Message", .string(message)),
-    ])))
+    JSONWriter.string(
+        .object(
+            JSONObject([
+                ("Type", .string("Notification")), ("MessageId", .string(snsId)),
+                ("TopicArn", .string("arn:aws:sns:us-east-1:123456789012:OrderTopic")), ("Message", .string(message)),
+            ])))
 }
 
 @Suite struct OrderProcessorTests {
@@ -35,8 +41,11 @@ func envelope(_ message: String, snsId: String = "sns-1") -> String {
         let d = processor.decide(makeReceive(envelope(order(#""quantity":3"#))), state: MemoryState())
         #expect(d.outcome == .projected)
         #expect(d.snsMessageId == "sns-1")
-        #expect(d.item == OrderItem(orderId: "o-1", userId: "u-1", itemName: "Widget", quantity: 3, status: "PENDING",
-                                    timestamp: "2025-01-15T10:30:00Z"))
+        #expect(
+            d.item
+                == OrderItem(
+                    orderId: "o-1", userId: "u-1", itemName: "Widget", quantity: 3, status: "PENDING",
+                    timestamp: "2025-01-15T10:30:00Z"))
     }
 
     @Test("under raw message delivery the body is the order")
@@ -55,12 +64,14 @@ func envelope(_ message: String, snsId: String = "sns-1") -> String {
         #expect(d.item?.orderId == "o-1")
     }
 
-    @Test("quantity rules", arguments: [
-        ("3", true, ""), ("2.0", false, "the number 2.0"), (#""2""#, false, #"the string "2""#),
-        ("9007199254740993", false, "out of range"), ("9007199254740991", true, ""), ("-1", false, "the number -1"),
-        ("0", false, "the number 0"), ("2e0", false, "the number 2e0"), ("null", false, "null"),
-        ("99999999999999999999", false, "out of range"),
-    ])
+    @Test(
+        "quantity rules",
+        arguments: [
+            ("3", true, ""), ("2.0", false, "the number 2.0"), (#""2""#, false, #"the string "2""#),
+            ("9007199254740993", false, "out of range"), ("9007199254740991", true, ""), ("-1", false, "the number -1"),
+            ("0", false, "the number 0"), ("2e0", false, "the number 2e0"), ("null", false, "null"),
+            ("99999999999999999999", false, "out of range"),
+        ])
     func quantityRules(literal: String, accepted: Bool, mentions: String) {
         let d = processor.decide(makeReceive(order("\"quantity\":\(literal)")), state: MemoryState())
         if accepted {
@@ -85,20 +96,35 @@ func envelope(_ message: String, snsId: String = "sns-1") -> String {
         #expect(p.version == "ordlog-processor/1 (acceptIntegralDecimals,acceptNumericStrings)")
     }
 
-    @Test("each rejection names the field and the bad value", arguments: [
-        (#"{"userId":"u","itemName":"i","quantity":1,"status":"s","timestamp":"2025-01-15T10:30:00Z"}"#,
-         "order.field_missing", "orderId", "order field orderId is missing"),
-        (#"{"orderId":"","userId":"u","itemName":"i","quantity":1,"status":"s","timestamp":"2025-01-15T10:30:00Z"}"#,
-         "order.field_invalid", "orderId", #"order field orderId is the string "", expected a non-empty string"#),
-        (#"{"orderId":7,"userId":"u","itemName":"i","quantity":1,"status":"s","timestamp":"2025-01-15T10:30:00Z"}"#,
-         "order.field_invalid", "orderId", "order field orderId is the number 7, expected a non-empty string"),
-        (#"{"orderId":"o","userId":null,"itemName":"i","quantity":1,"status":"s","timestamp":"2025-01-15T10:30:00Z"}"#,
-         "order.field_invalid", "userId", "order field userId is null, expected a string"),
-        (#"{"orderId":"o","userId":"u","itemName":"i","quantity":1,"status":"s","timestamp":"yesterday"}"#,
-         "order.field_invalid", "timestamp", #"order field timestamp is the string "yesterday", expected an RFC 3339"#),
-        (#"{"orderId":"o","userId":"u","itemName":"i","quantity":1,"timestamp":"2025-01-15T10:30:00Z"}"#,
-         "order.field_missing", "status", "order field status is missing"),
-    ])
+    @Test(
+        "each rejection names the field and the bad value",
+        arguments: [
+            (
+                #"{"userId":"u","itemName":"i","quantity":1,"status":"s","timestamp":"2025-01-15T10:30:00Z"}"#,
+                "order.field_missing", "orderId", "order field orderId is missing"
+            ),
+            (
+                #"{"orderId":"","userId":"u","itemName":"i","quantity":1,"status":"s","timestamp":"2025-01-15T10:30:00Z"}"#,
+                "order.field_invalid", "orderId", #"order field orderId is the string "", expected a non-empty string"#
+            ),
+            (
+                #"{"orderId":7,"userId":"u","itemName":"i","quantity":1,"status":"s","timestamp":"2025-01-15T10:30:00Z"}"#,
+                "order.field_invalid", "orderId", "order field orderId is the number 7, expected a non-empty string"
+            ),
+            (
+                #"{"orderId":"o","userId":null,"itemName":"i","quantity":1,"status":"s","timestamp":"2025-01-15T10:30:00Z"}"#,
+                "order.field_invalid", "userId", "order field userId is null, expected a string"
+            ),
+            (
+                #"{"orderId":"o","userId":"u","itemName":"i","quantity":1,"status":"s","timestamp":"yesterday"}"#,
+                "order.field_invalid", "timestamp",
+                #"order field timestamp is the string "yesterday", expected an RFC 3339"#
+            ),
+            (
+                #"{"orderId":"o","userId":"u","itemName":"i","quantity":1,"timestamp":"2025-01-15T10:30:00Z"}"#,
+                "order.field_missing", "status", "order field status is missing"
+            ),
+        ])
     func rejections(body: String, code: String, field: String, message: String) {
         let d = processor.decide(makeReceive(body), state: MemoryState())
         #expect(d.outcome == .rejected)

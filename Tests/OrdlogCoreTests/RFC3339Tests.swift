@@ -1,4 +1,5 @@
 import Testing
+
 @testable import OrdlogCore
 
 @Suite struct RFC3339Tests {
@@ -12,10 +13,12 @@ import Testing
         #expect(RFC3339.nanoseconds("1969-12-31T23:59:59.5Z") == -500_000_000)
     }
 
-    @Test("rejects what is not RFC 3339", arguments: [
-        "2025-01-15", "2025-01-15T10:30:00", "2025-13-01T00:00:00Z", "2023-02-29T00:00:00Z", "2025-01-15 10:30:00Z",
-        "2025-01-15T24:00:00Z", "2025-01-15T10:30:00.Z", "1736937000", "", "2025-01-15T10:30:00+0100",
-    ])
+    @Test(
+        "rejects what is not RFC 3339",
+        arguments: [
+            "2025-01-15", "2025-01-15T10:30:00", "2025-13-01T00:00:00Z", "2023-02-29T00:00:00Z", "2025-01-15 10:30:00Z",
+            "2025-01-15T24:00:00Z", "2025-01-15T10:30:00.Z", "1736937000", "", "2025-01-15T10:30:00+0100",
+        ])
     func rejects(text: String) { #expect(RFC3339.nanoseconds(text) == nil) }
 
     @Test("formats milliseconds as UTC")

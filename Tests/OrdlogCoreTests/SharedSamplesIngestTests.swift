@@ -1,22 +1,27 @@
 import Foundation
 import Testing
+
 @testable import OrdlogCore
 
 /// Ingests the real captured and public sample traffic in ../shared/samples-aws and checks every decision.
 @Suite struct SharedSamplesIngestTests {
-    static let widget = OrderItem(orderId: "ord-1001", userId: "user-42", itemName: "Widget", quantity: 3,
-                                  status: "PENDING", timestamp: "2025-01-15T10:30:00.000Z")
-    static let cafe = OrderItem(orderId: "ord-1002", userId: "user-7", itemName: "Café crème – 東京 🍣 \"quoted\"",
-                                quantity: 1, status: "PENDING", timestamp: "2025-01-15T10:30:00.000Z")
-    static let sprocket = OrderItem(orderId: "ord-1006", userId: "user-10", itemName: "Sprocket", quantity: 10,
-                                    status: "SHIPPED", timestamp: "2025-01-15T10:30:00.000Z")
+    static let widget = OrderItem(
+        orderId: "ord-1001", userId: "user-42", itemName: "Widget", quantity: 3,
+        status: "PENDING", timestamp: "2025-01-15T10:30:00.000Z")
+    static let cafe = OrderItem(
+        orderId: "ord-1002", userId: "user-7", itemName: "Café crème – 東京 🍣 \"quoted\"",
+        quantity: 1, status: "PENDING", timestamp: "2025-01-15T10:30:00.000Z")
+    static let sprocket = OrderItem(
+        orderId: "ord-1006", userId: "user-10", itemName: "Sprocket", quantity: 10,
+        status: "SHIPPED", timestamp: "2025-01-15T10:30:00.000Z")
 
     /// The first attempt of each logged receive, keyed by the sample file's label (e.g. "03-quantity-as-string").
     func decisionsByLabel(_ log: EventLog) throws -> [String: Decision] {
         var out: [String: Decision] = [:]
         try log.forEachRecord { record in
             if case .attempt(let a) = record, let r = try log.receive(seq: a.receiveSeq) {
-                let label = URL(fileURLWithPath: r.source).lastPathComponent.replacingOccurrences(of: ".sqs-message.json", with: "")
+                let label = URL(fileURLWithPath: r.source).lastPathComponent.replacingOccurrences(
+                    of: ".sqs-message.json", with: "")
                 out[label] = a.decision
             }
             return true
@@ -46,7 +51,8 @@ import Testing
         #expect(d["03-quantity-as-string"]?.outcome == .rejected)
         #expect(d["03-quantity-as-string"]?.errorField == "quantity")
         #expect(d["03-quantity-as-string"]?.orderId == "ord-1003")
-        #expect(d["03-quantity-as-string"]?.errorMessage
+        #expect(
+            d["03-quantity-as-string"]?.errorMessage
                 == #"order field quantity is the string "2", expected an integer 1…9007199254740991"#)
         #expect(d["04-missing-orderId"]?.errorCode == "order.field_missing")
         #expect(d["04-missing-orderId"]?.errorMessage == "order field orderId is missing")
@@ -62,9 +68,12 @@ import Testing
     @Test("every logged body is byte-identical to the captured Body and its MD5OfBody matches")
     func bodiesKeptByteForByte() throws {
         let pipeline = try Fixtures.pipeline()
-        for file in Fixtures.sharedFiles("moto-captured/messages") + Fixtures.sharedFiles("moto-captured/messages-raw-delivery") {
+        for file in Fixtures.sharedFiles("moto-captured/messages")
+            + Fixtures.sharedFiles("moto-captured/messages-raw-delivery")
+        {
             try Fixtures.ingest([file], into: pipeline)
-            let raw = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: file))) as! [String: Any]
+            let raw =
+                try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: file))) as! [String: Any]
             let r = try #require(try pipeline.log.receives(messageId: raw["MessageId"] as! String).first)
             #expect(r.body == Array((raw["Body"] as! String).utf8))
             #expect(r.md5Matches == true)
@@ -96,7 +105,8 @@ import Testing
     @Test("the whole ReceiveMessage responses, and the DLQ receive with ApproximateReceiveCount 4")
     func receiveMessageResponses() throws {
         let pipeline = try Fixtures.pipeline()
-        let queue = try Fixtures.ingest([Fixtures.shared("moto-captured/receive-message-response.OrderQueue.json")], into: pipeline)
+        let queue = try Fixtures.ingest(
+            [Fixtures.shared("moto-captured/receive-message-response.OrderQueue.json")], into: pipeline)
         #expect(queue.received == 7)
         #expect(queue.projected == 4)
         // The per-message files are the same receives: already logged, not processed again.
@@ -104,7 +114,8 @@ import Testing
         #expect(again.alreadyLogged == 7)
         #expect(again.appended == 0)
         // In the DLQ each message shows receive count 4: successes are duplicates, failures dead-letter.
-        let dlq = try Fixtures.ingest([Fixtures.shared("moto-captured/receive-message-response.OrderDLQ.json")], into: pipeline)
+        let dlq = try Fixtures.ingest(
+            [Fixtures.shared("moto-captured/receive-message-response.OrderDLQ.json")], into: pipeline)
         #expect(dlq.appended == 7)
         #expect(dlq.duplicate == 4)
         #expect(dlq.rejected == 3)
@@ -116,9 +127,11 @@ import Testing
     @Test("public Lambda SQS events: camelCase records, envelopes detected, reasons given")
     func publicLambdaEvents() throws {
         let pipeline = try Fixtures.pipeline()
-        let names = ["aws-lambda-go__sqs-event.json", "aws-lambda-java-libs__sqs_event_product.json",
-                     "powertools-python__snsSqsEvent.json", "powertools-python__snsSqsFifoEvent.json",
-                     "powertools-python__sqsDlqTriggerEvent.json", "powertools-python__sqsEvent.json"]
+        let names = [
+            "aws-lambda-go__sqs-event.json", "aws-lambda-java-libs__sqs_event_product.json",
+            "powertools-python__snsSqsEvent.json", "powertools-python__snsSqsFifoEvent.json",
+            "powertools-python__sqsDlqTriggerEvent.json", "powertools-python__sqsEvent.json",
+        ]
         let summary = try Fixtures.ingest(names.map { Fixtures.shared("public/\($0)") }, into: pipeline)
         #expect(summary.received == 7)
         #expect(summary.rejected == 7)  // none of them carries an order
@@ -128,7 +141,9 @@ import Testing
         let sns = try #require(try decision("79406a00-bf15-46ca-978c-22c3613fcb30"))
         #expect(sns.snsMessageId == "d88d4479-6ec0-54fe-b63f-1cf9df4bb16e")
         #expect(sns.errorCode == "order.field_missing")
-        #expect(try decision("69bc4bbd-ed69-4325-a434-85c3b428ceab")?.snsMessageId == "a7c9d2fa-77fa-5184-9de9-89391027cc7d")
+        #expect(
+            try decision("69bc4bbd-ed69-4325-a434-85c3b428ceab")?.snsMessageId == "a7c9d2fa-77fa-5184-9de9-89391027cc7d"
+        )
         #expect(try decision("2e1424d4-f796-459a-8184-9c92662be6da")?.errorField == "orderId")
         let r = try #require(try pipeline.log.receives(messageId: "db37cc61-1bb0-4e77-b6f3-7cf87f44a72a").first)
         #expect(r.source.hasPrefix("arn:aws:sqs:eu-central-1:123456789012:sqs-redrive-SampleDLQ-Emgp9MFSLBZm ("))

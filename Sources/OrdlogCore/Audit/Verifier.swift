@@ -61,8 +61,10 @@ public enum Verifier {
             }
             if seq != expected {
                 let kind: ChainBreakKind = seq > expected ? .deleted : .reordered
-                let what = seq > expected
-                    ? (seq - expected == 1 ? "record \(expected) is missing (deleted)"
+                let what =
+                    seq > expected
+                    ? (seq - expected == 1
+                        ? "record \(expected) is missing (deleted)"
                         : "records \(expected)…\(seq - 1) are missing (deleted)")
                     : "record \(seq) appears after record \(expected - 1)"
                 result.problem = ChainBreak(seq: expected, kind: kind, message: what)

@@ -55,8 +55,10 @@ public final class Consumer {
     let logger: Logger
     public private(set) var deleted = 0
 
-    public init(pipeline: Pipeline, sqs: SQSClient, dynamo: DynamoDBProjection?, configuration: ConsumerConfiguration,
-                logger: Logger = Logger(label: "ordlog.consumer", factory: { _ in SwiftLogNoOpLogHandler() })) {
+    public init(
+        pipeline: Pipeline, sqs: SQSClient, dynamo: DynamoDBProjection?, configuration: ConsumerConfiguration,
+        logger: Logger = Logger(label: "ordlog.consumer", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) {
         self.pipeline = pipeline
         self.sqs = sqs
         self.dynamo = dynamo
@@ -81,8 +83,10 @@ public final class Consumer {
     /// `untilEmpty`) a receive returns nothing. The batch in flight is always finished.
     /// - Throws: ``SQLiteError`` when the log cannot be written (nothing of that batch is deleted), or AWS
     ///   errors from ReceiveMessage after retries.
-    public func run(shouldStop: @escaping @Sendable () -> Bool = { false },
-                    progress: (ConsumerProgress) -> Void = { _ in }) async throws -> IngestSummary {
+    public func run(
+        shouldStop: @escaping @Sendable () -> Bool = { false },
+        progress: (ConsumerProgress) -> Void = { _ in }
+    ) async throws -> IngestSummary {
         var summary = IngestSummary()
         let start = Date()
         try await processUnprocessed(summary: &summary)
@@ -104,13 +108,16 @@ public final class Consumer {
     /// One long-poll receive, abandoned (nil) if `shouldStop()` turns true while it waits: a stop request does
     /// not have to sit out a 20 s long poll. Messages SQS handed to an abandoned receive were not deleted, so
     /// they become visible again when their visibility timeout ends; nothing is lost.
-    func receiveUnlessStopped(_ wanted: Int, shouldStop: @escaping @Sendable () -> Bool) async throws -> SQSReceiveResult? {
+    func receiveUnlessStopped(_ wanted: Int, shouldStop: @escaping @Sendable () -> Bool) async throws
+        -> SQSReceiveResult?
+    {
         let sqs = self.sqs
         let c = configuration
         return try await withThrowingTaskGroup(of: SQSReceiveResult?.self) { group in
             group.addTask {
-                try await sqs.receiveMessage(queueUrl: c.queueUrl, maxNumberOfMessages: wanted,
-                                             waitTimeSeconds: c.waitTimeSeconds, visibilityTimeout: c.visibilityTimeout)
+                try await sqs.receiveMessage(
+                    queueUrl: c.queueUrl, maxNumberOfMessages: wanted,
+                    waitTimeSeconds: c.waitTimeSeconds, visibilityTimeout: c.visibilityTimeout)
             }
             group.addTask {
                 while !shouldStop() { try await Task.sleep(nanoseconds: 100_000_000) }
@@ -128,13 +135,19 @@ public final class Consumer {
         if let (_, parsed) = try? TrafficReader.parse([UInt8](result.rawBody), name: url),
             parsed.count == result.messages.count
         {
-            return parsed.map { var m = $0; m.source = url; return m }
+            return parsed.map {
+                var m = $0
+                m.source = url
+                return m
+            }
         }
         // The raw body did not parse as expected (should not happen): log the decoded messages instead.
         return result.messages.map { m in
             IncomingMessage(
-                messageId: m.messageId, receiptHandle: m.receiptHandle, md5OfBody: m.md5OfBody, body: Array(m.body.utf8),
-                attributes: JSONObject(m.attributes.sorted { $0.key < $1.key }.map { (key: $0.key, value: .string($0.value)) }),
+                messageId: m.messageId, receiptHandle: m.receiptHandle, md5OfBody: m.md5OfBody,
+                body: Array(m.body.utf8),
+                attributes: JSONObject(
+                    m.attributes.sorted { $0.key < $1.key }.map { (key: $0.key, value: .string($0.value)) }),
                 md5OfMessageAttributes: m.md5OfMessageAttributes, source: url)
         }
     }
@@ -194,12 +207,14 @@ public final class Consumer {
                 let result = try await sqs.deleteMessageBatch(queueUrl: configuration.queueUrl, entries: entries)
                 deleted += result.successful.count
                 for failure in result.failed {
-                    logger.warning("DeleteMessageBatch entry failed; the message will be redelivered and deduplicated",
-                                   metadata: ["sqs.error_code": "\(failure.code)"])
+                    logger.warning(
+                        "DeleteMessageBatch entry failed; the message will be redelivered and deduplicated",
+                        metadata: ["sqs.error_code": "\(failure.code)"])
                 }
             } catch {
-                logger.warning("DeleteMessageBatch failed; the messages will be redelivered and deduplicated",
-                               metadata: ["error": "\(error)"])
+                logger.warning(
+                    "DeleteMessageBatch failed; the messages will be redelivered and deduplicated",
+                    metadata: ["error": "\(error)"])
             }
         }
     }

@@ -13,7 +13,8 @@ public enum DeadLetterQueuePeek {
     ///   - visibilityTimeout: seconds a received message stays hidden during the scan (released afterwards).
     /// - Throws: ``AWSServiceError`` / ``AWSTransportError``.
     public static func messages(sqs: SQSClient, queueUrl: String, limit: Int = 1000, visibilityTimeout: Int = 60)
-        async throws -> [SQSMessage] {
+        async throws -> [SQSMessage]
+    {
         var seen: [String: SQSMessage] = [:]
         var order: [String] = []
         var handles: [String] = []
@@ -44,7 +45,9 @@ public enum DeadLetterQueuePeek {
             start += chunk.count
             _ = try await sqs.changeMessageVisibilityBatch(
                 queueUrl: queueUrl,
-                entries: chunk.enumerated().map { SQSVisibilityEntry(id: "r\($0.offset)", receiptHandle: $0.element, visibilityTimeout: 0) })
+                entries: chunk.enumerated().map {
+                    SQSVisibilityEntry(id: "r\($0.offset)", receiptHandle: $0.element, visibilityTimeout: 0)
+                })
         }
     }
 }

@@ -45,8 +45,10 @@ public enum PipelineSetup {
     /// Ensures the table, topic, DLQ, queue (with redrive policy and the queue policy that lets the topic send)
     /// and the subscription exist, and reports what it created or found.
     /// - Throws: ``AWSServiceError`` / ``AWSTransportError`` from the first call that fails.
-    public static func ensure(_ r: PipelineResources, sqs: SQSClient, sns: SNSClient, dynamo: DynamoDBClient) async throws
-        -> SetupReport {
+    public static func ensure(_ r: PipelineResources, sqs: SQSClient, sns: SNSClient, dynamo: DynamoDBClient)
+        async throws
+        -> SetupReport
+    {
         var report = SetupReport()
         // DynamoDB table.
         report.tableName = r.tableName
@@ -54,7 +56,8 @@ public enum PipelineSetup {
             _ = try await dynamo.describeTable(name: r.tableName)
             report.entries.append(.init(kind: "dynamodb-table", identifier: r.tableName, status: "found"))
         } catch let e as AWSServiceError where e.code == "ResourceNotFoundException" {
-            _ = try await dynamo.createTable(name: r.tableName, partitionKey: DynamoDBKeyAttribute(name: "orderId", type: "S"))
+            _ = try await dynamo.createTable(
+                name: r.tableName, partitionKey: DynamoDBKeyAttribute(name: "orderId", type: "S"))
             try await dynamo.waitUntilActive(name: r.tableName)
             report.entries.append(.init(kind: "dynamodb-table", identifier: r.tableName, status: "created"))
         }
@@ -68,9 +71,12 @@ public enum PipelineSetup {
         report.dlqArn = try await sqs.queueArn(queueUrl: dlqUrl)
         report.entries.append(.init(kind: "sqs-queue", identifier: dlqUrl, status: dlqStatus))
         // Source queue with the redrive policy.
-        let redrive = JSONWriter.string(.object(JSONObject([
-            ("deadLetterTargetArn", .string(report.dlqArn)), ("maxReceiveCount", .number(String(r.maxReceiveCount))),
-        ])))
+        let redrive = JSONWriter.string(
+            .object(
+                JSONObject([
+                    ("deadLetterTargetArn", .string(report.dlqArn)),
+                    ("maxReceiveCount", .number(String(r.maxReceiveCount))),
+                ])))
         let (queueUrl, queueStatus) = try await ensureQueue(
             sqs, name: r.queueName,
             attributes: ["RedrivePolicy": redrive, "VisibilityTimeout": String(r.visibilityTimeout)])
@@ -78,25 +84,36 @@ public enum PipelineSetup {
         report.queueArn = try await sqs.queueArn(queueUrl: queueUrl)
         report.entries.append(.init(kind: "sqs-queue", identifier: queueUrl, status: queueStatus))
         // The queue policy that lets the topic send to the queue.
-        try await sqs.setQueueAttributes(queueUrl: queueUrl, attributes: [
-            "Policy": queuePolicy(queueArn: report.queueArn, topicArn: report.topicArn),
-        ])
-        report.entries.append(.init(kind: "sqs-queue-policy", identifier: "\(r.queueName) ← \(r.topicName)", status: "ensured"))
+        try await sqs.setQueueAttributes(
+            queueUrl: queueUrl,
+            attributes: [
+                "Policy": queuePolicy(queueArn: report.queueArn, topicArn: report.topicArn)
+            ])
+        report.entries.append(
+            .init(kind: "sqs-queue-policy", identifier: "\(r.queueName) ← \(r.topicName)", status: "ensured"))
         // The subscription (Subscribe is idempotent for the same topic, protocol and endpoint).
-        report.subscriptionArn = try await sns.subscribe(topicArn: report.topicArn, protocol: "sqs", endpoint: report.queueArn)
-        try await sns.setSubscriptionAttributes(subscriptionArn: report.subscriptionArn, name: "RawMessageDelivery",
-                                                value: r.rawMessageDelivery ? "true" : "false")
-        report.entries.append(.init(kind: "sns-subscription", identifier: report.subscriptionArn,
-                                    status: "ensured (raw message delivery \(r.rawMessageDelivery ? "on" : "off"))"))
+        report.subscriptionArn = try await sns.subscribe(
+            topicArn: report.topicArn, protocol: "sqs", endpoint: report.queueArn)
+        try await sns.setSubscriptionAttributes(
+            subscriptionArn: report.subscriptionArn, name: "RawMessageDelivery",
+            value: r.rawMessageDelivery ? "true" : "false")
+        report.entries.append(
+            .init(
+                kind: "sns-subscription", identifier: report.subscriptionArn,
+                status: "ensured (raw message delivery \(r.rawMessageDelivery ? "on" : "off"))"))
         return report
     }
 
-    static func ensureQueue(_ sqs: SQSClient, name: String, attributes: [String: String]) async throws -> (String, String) {
+    static func ensureQueue(_ sqs: SQSClient, name: String, attributes: [String: String]) async throws -> (
+        String, String
+    ) {
         do {
             let url = try await sqs.getQueueUrl(name: name)
             try await sqs.setQueueAttributes(queueUrl: url, attributes: attributes)
             return (url, "found")
-        } catch let e as AWSServiceError where e.code == "QueueDoesNotExist" || e.code == "AWS.SimpleQueueService.NonExistentQueue" {
+        } catch let e as AWSServiceError
+            where e.code == "QueueDoesNotExist" || e.code == "AWS.SimpleQueueService.NonExistentQueue"
+        {
             return (try await sqs.createQueue(name: name, attributes: attributes), "created")
         }
     }
@@ -104,15 +121,32 @@ public enum PipelineSetup {
     /// The SQS queue policy allowing only `topicArn` to send to `queueArn`
     /// (<https://docs.aws.amazon.com/sns/latest/dg/subscribe-sqs-queue-to-sns-topic.html>).
     public static func queuePolicy(queueArn: String, topicArn: String) -> String {
-        JSONWriter.string(.object(JSONObject([
-            ("Version", .string("2012-10-17")),
-            ("Statement", .array([.object(JSONObject([
-                ("Sid", .string("AllowOrderTopicToSend")), ("Effect", .string("Allow")),
-                ("Principal", .object(JSONObject([("Service", .string("sns.amazonaws.com"))]))),
-                ("Action", .string("sqs:SendMessage")), ("Resource", .string(queueArn)),
-                ("Condition", .object(JSONObject([("ArnEquals", .object(JSONObject([("aws:SourceArn", .string(topicArn))])))]))),
-            ]))])),
-        ])))
+        JSONWriter.string(
+            .object(
+                JSONObject([
+                    ("Version", .string("2012-10-17")),
+                    (
+                        "Statement",
+                        .array([
+                            .object(
+                                JSONObject([
+                                    ("Sid", .string("AllowOrderTopicToSend")), ("Effect", .string("Allow")),
+                                    ("Principal", .object(JSONObject([("Service", .string("sns.amazonaws.com"))]))),
+                                    ("Action", .string("sqs:SendMessage")), ("Resource", .string(queueArn)),
+                                    (
+                                        "Condition",
+                                        .object(
+                                            JSONObject([
+                                                (
+                                                    "ArnEquals",
+                                                    .object(JSONObject([("aws:SourceArn", .string(topicArn))]))
+                                                )
+                                            ]))
+                                    ),
+                                ]))
+                        ])
+                    ),
+                ])))
     }
 
     /// The least-privilege IAM policy an `ordlog consume` (and `inspect-dlq --queue-url`) process needs, as JSON.
@@ -122,20 +156,37 @@ public enum PipelineSetup {
         let dlq = "arn:aws:sqs:\(region):\(account):\(r.dlqName)"
         let table = "arn:aws:dynamodb:\(region):\(account):table/\(r.tableName)"
         func statement(_ sid: String, _ actions: [String], _ resources: [String]) -> JSONValue {
-            .object(JSONObject([
-                ("Sid", .string(sid)), ("Effect", .string("Allow")), ("Action", .array(actions.map(JSONValue.string))),
-                ("Resource", .array(resources.map(JSONValue.string))),
-            ]))
+            .object(
+                JSONObject([
+                    ("Sid", .string(sid)), ("Effect", .string("Allow")),
+                    ("Action", .array(actions.map(JSONValue.string))),
+                    ("Resource", .array(resources.map(JSONValue.string))),
+                ]))
         }
-        return JSONWriter.string(.object(JSONObject([
-            ("Version", .string("2012-10-17")),
-            ("Statement", .array([
-                statement("ConsumeOrderQueue", ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
-                                                "sqs:GetQueueAttributes", "sqs:GetQueueUrl"], [q]),
-                statement("InspectDeadLetterQueue", ["sqs:ReceiveMessage", "sqs:ChangeMessageVisibility",
-                                                     "sqs:GetQueueAttributes", "sqs:GetQueueUrl"], [dlq]),
-                statement("ProjectOrders", ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DescribeTable"], [table]),
-            ])),
-        ])))
+        return JSONWriter.string(
+            .object(
+                JSONObject([
+                    ("Version", .string("2012-10-17")),
+                    (
+                        "Statement",
+                        .array([
+                            statement(
+                                "ConsumeOrderQueue",
+                                [
+                                    "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
+                                    "sqs:GetQueueAttributes", "sqs:GetQueueUrl",
+                                ], [q]),
+                            statement(
+                                "InspectDeadLetterQueue",
+                                [
+                                    "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility",
+                                    "sqs:GetQueueAttributes", "sqs:GetQueueUrl",
+                                ], [dlq]),
+                            statement(
+                                "ProjectOrders", ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DescribeTable"],
+                                [table]),
+                        ])
+                    ),
+                ])))
     }
 }

@@ -98,8 +98,9 @@ extension EventLog {
         let receives = try receives(messageId: messageId)
         let attempts = try attempts(messageId: messageId)
         guard let last = receives.last, !attempts.isEmpty else { return nil }
-        return FailedMessage(messageId: messageId, receives: receives, attempts: attempts,
-                             anatomy: BodyAnatomy(body: last.body))
+        return FailedMessage(
+            messageId: messageId, receives: receives, attempts: attempts,
+            anatomy: BodyAnatomy(body: last.body))
     }
 
     /// The dead-letter report: dead-lettered messages (or, with `includeRetrying`, every message whose
@@ -110,15 +111,17 @@ extension EventLog {
         for id in ids {
             guard let m = try failedMessage(id) else { continue }
             let times = m.receives.map(\.receivedAt)
-            let first = times.min() ?? 0, last = times.max() ?? 0
+            let first = times.min() ?? 0
+            let last = times.max() ?? 0
             if var g = groups[m.fingerprint] {
                 g.messages.append(m)
                 g.firstSeen = min(g.firstSeen, first)
                 g.lastSeen = max(g.lastSeen, last)
                 groups[m.fingerprint] = g
             } else {
-                groups[m.fingerprint] = FingerprintGroup(fingerprint: m.fingerprint, messages: [m], firstSeen: first,
-                                                         lastSeen: last)
+                groups[m.fingerprint] = FingerprintGroup(
+                    fingerprint: m.fingerprint, messages: [m], firstSeen: first,
+                    lastSeen: last)
             }
         }
         let sorted = groups.values.sorted {

@@ -56,10 +56,13 @@ public final class EventLog {
 
     /// Opens or creates the log at `path`, applying pending migrations.
     /// - Throws: ``SQLiteError`` if the file cannot be opened or is not an ordlog database.
-    public init(path: String, logger: Logger = Logger(label: "ordlog.eventlog", factory: { _ in SwiftLogNoOpLogHandler() })) throws {
+    public init(
+        path: String, logger: Logger = Logger(label: "ordlog.eventlog", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) throws {
         self.db = try SQLiteConnection(path: path)
         self.logger = logger
-        try db.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536;")
+        try db.execute(
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536;")
         try Migrations.migrate(db)
         try loadHead()
     }
@@ -140,11 +143,13 @@ public final class EventLog {
             seq: nextSeq, receiveKey: key, messageId: m.messageId, receiptHandle: m.receiptHandle,
             md5OfBody: m.md5OfBody, md5Matches: md5Matches, body: m.body,
             attributesJSON: JSONWriter.string(.object(m.attributes)),
-            messageAttributesJSON: m.messageAttributes.map(JSONWriter.string), md5OfMessageAttributes: m.md5OfMessageAttributes,
+            messageAttributesJSON: m.messageAttributes.map(JSONWriter.string),
+            md5OfMessageAttributes: m.md5OfMessageAttributes,
             receiveCount: receiveCount, sentTimestamp: m.sentTimestamp, source: m.source, inputError: m.inputError,
             receivedAt: receivedAt, prevHash: headHash, hash: [])
         r.hash = RecordHash.hash(of: r, prev: headHash)
-        let s = try db.prepared(&insertReceive,
+        let s = try db.prepared(
+            &insertReceive,
             """
             INSERT INTO receives (seq, receive_key, message_id, receipt_handle, md5_of_body, md5_matches, body,
               attributes, message_attributes, md5_of_message_attributes, receive_count, sent_timestamp, source,
@@ -171,7 +176,8 @@ public final class EventLog {
         try s.step()
         nextSeq += 1
         headHash = r.hash
-        logger.trace("Appended receive", metadata: ["event.sequence": "\(r.seq)", "sqs.message_id": "\(m.messageId ?? "-")"])
+        logger.trace(
+            "Appended receive", metadata: ["event.sequence": "\(r.seq)", "sqs.message_id": "\(m.messageId ?? "-")"])
         return .appended(r)
     }
 
@@ -188,10 +194,12 @@ public final class EventLog {
         precondition(db.inTransaction, "EventLog.appendAttempt must run inside EventLog.write")
         var a = LoggedAttempt(
             seq: nextSeq, receiveSeq: receive.seq, messageId: receive.messageId, decision: decision,
-            processorVersion: processorVersion, trigger: trigger, attemptedAt: attemptedAt, prevHash: headHash, hash: [])
+            processorVersion: processorVersion, trigger: trigger, attemptedAt: attemptedAt, prevHash: headHash, hash: []
+        )
         let itemJSON = decision.item?.json
         a.hash = RecordHash.hash(of: a, prev: headHash, itemJSON: itemJSON)
-        let s = try db.prepared(&insertAttempt,
+        let s = try db.prepared(
+            &insertAttempt,
             """
             INSERT INTO attempts (seq, receive_seq, message_id, outcome, error_kind, error_code, error_field,
               error_message, dead_lettered, processor_version, order_id, sns_message_id, item, note, trigger,
@@ -242,8 +250,10 @@ public final class EventLog {
         LoggedReceive(
             seq: s.int64(0), receiveKey: s.text(1), messageId: s.optionalText(2), receiptHandle: s.optionalText(3),
             md5OfBody: s.optionalText(4), md5Matches: s.optionalInt64(5).map { $0 != 0 }, body: s.blob(6),
-            attributesJSON: s.text(7), messageAttributesJSON: s.optionalText(8), md5OfMessageAttributes: s.optionalText(9),
-            receiveCount: s.int64(10), sentTimestamp: s.optionalInt64(11), source: s.text(12), inputError: s.optionalText(13),
+            attributesJSON: s.text(7), messageAttributesJSON: s.optionalText(8),
+            md5OfMessageAttributes: s.optionalText(9),
+            receiveCount: s.int64(10), sentTimestamp: s.optionalInt64(11), source: s.text(12),
+            inputError: s.optionalText(13),
             receivedAt: s.int64(14), prevHash: s.blob(15), hash: s.blob(16))
     }
 
@@ -255,7 +265,8 @@ public final class EventLog {
             item: s.optionalText(12).flatMap { OrderItem(json: $0) }, note: s.optionalText(13))
         return LoggedAttempt(
             seq: s.int64(0), receiveSeq: s.int64(1), messageId: s.optionalText(2), decision: decision,
-            processorVersion: s.text(9), trigger: s.text(14), attemptedAt: s.int64(15), prevHash: s.blob(16), hash: s.blob(17))
+            processorVersion: s.text(9), trigger: s.text(14), attemptedAt: s.int64(15), prevHash: s.blob(16),
+            hash: s.blob(17))
     }
 
     /// The receive at `seq`, or nil.
@@ -308,8 +319,9 @@ public final class EventLog {
     public func history(orderId: String) throws -> [LogRecord] {
         let ids = "SELECT DISTINCT message_id FROM attempts WHERE order_id = ? AND message_id IS NOT NULL"
         let rs = try receives(where: "message_id IN (\(ids))", [.text(orderId)])
-        let atts = try attempts(where: "message_id IN (\(ids)) OR (message_id IS NULL AND order_id = ?)",
-                                [.text(orderId), .text(orderId)])
+        let atts = try attempts(
+            where: "message_id IN (\(ids)) OR (message_id IS NULL AND order_id = ?)",
+            [.text(orderId), .text(orderId)])
         return (rs.map(LogRecord.receive) + atts.map(LogRecord.attempt)).sorted { $0.seq < $1.seq }
     }
 
@@ -320,11 +332,14 @@ public final class EventLog {
     ///   - decisionColumnsOnly: read only what the processor and replay filters use (seq, message id,
     ///     receive count, SentTimestamp, received-at, body, input error); the other receive fields are left
     ///     empty.
-    public func forEachRecord(from: Int64 = 1, through: Int64 = .max, attempts: Bool = true,
-                              decisionColumnsOnly: Bool = false, _ body: (LogRecord) throws -> Bool) throws {
+    public func forEachRecord(
+        from: Int64 = 1, through: Int64 = .max, attempts: Bool = true,
+        decisionColumnsOnly: Bool = false, _ body: (LogRecord) throws -> Bool
+    ) throws {
         let columns = decisionColumnsOnly ? Self.decisionColumns : Self.receiveColumns
         let rs = try db.prepare("SELECT \(columns) FROM receives WHERE seq BETWEEN ? AND ? ORDER BY seq")
-        let at = try SQLiteStatement(connection: db, sql: "SELECT \(Self.attemptColumns) FROM attempts WHERE seq BETWEEN ? AND ? ORDER BY seq")
+        let at = try SQLiteStatement(
+            connection: db, sql: "SELECT \(Self.attemptColumns) FROM attempts WHERE seq BETWEEN ? AND ? ORDER BY seq")
         defer {
             rs.reset()
             at.reset()

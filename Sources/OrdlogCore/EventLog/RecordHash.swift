@@ -21,17 +21,26 @@ public enum RecordHash {
         }
 
         mutating func add(_ v: Int64?) {
-            guard let v else { tag(0); return }
+            guard let v else {
+                tag(0)
+                return
+            }
             tag(1)
             var bigEndian = UInt64(bitPattern: v).bigEndian
             withUnsafeBytes(of: &bigEndian) { hasher.update(bufferPointer: $0) }
         }
         mutating func add(_ s: String?) {
-            guard var s else { tag(0); return }
+            guard var s else {
+                tag(0)
+                return
+            }
             s.withUTF8 { addBytes(UnsafeRawBufferPointer($0)) }
         }
         mutating func add(_ b: [UInt8]?) {
-            guard let b else { tag(0); return }
+            guard let b else {
+                tag(0)
+                return
+            }
             b.withUnsafeBytes { addBytes($0) }
         }
         mutating func addBytes(_ b: UnsafeRawBufferPointer) {

@@ -26,7 +26,8 @@ public enum RecordJSON {
         var m: [(key: String, value: JSONValue)] = [
             ("type", .string("receive")), ("seq", .number(String(r.seq))), ("messageId", opt(r.messageId)),
             ("receiptHandle", opt(r.receiptHandle)), ("receiveCount", .number(String(r.receiveCount))),
-            ("sentTimestamp", opt(r.sentTimestamp)), ("receivedAt", .string(RFC3339.format(milliseconds: r.receivedAt))),
+            ("sentTimestamp", opt(r.sentTimestamp)),
+            ("receivedAt", .string(RFC3339.format(milliseconds: r.receivedAt))),
             ("source", .string(r.source)), ("md5OfBody", opt(r.md5OfBody)),
             ("md5Matches", r.md5Matches.map(JSONValue.bool) ?? .null),
             ("attributes", (try? JSONParser.parse(r.attributesJSON)) ?? .object(JSONObject())),
@@ -54,13 +55,15 @@ public enum RecordJSON {
     /// An attempt record in the attempt shape above.
     public static func attempt(_ a: LoggedAttempt) -> JSONValue {
         var m: [(key: String, value: JSONValue)] = [
-            ("type", .string("attempt")), ("seq", .number(String(a.seq))), ("receiveSeq", .number(String(a.receiveSeq))),
+            ("type", .string("attempt")), ("seq", .number(String(a.seq))),
+            ("receiveSeq", .number(String(a.receiveSeq))),
             ("messageId", opt(a.messageId)),
         ]
         m += decision(a.decision)
         m += [
             ("processorVersion", .string(a.processorVersion)), ("trigger", .string(a.trigger)),
-            ("attemptedAt", .string(RFC3339.format(milliseconds: a.attemptedAt))), ("hash", .string(RecordHash.hex(a.hash))),
+            ("attemptedAt", .string(RFC3339.format(milliseconds: a.attemptedAt))),
+            ("hash", .string(RecordHash.hex(a.hash))),
         ]
         return .object(JSONObject(m))
     }

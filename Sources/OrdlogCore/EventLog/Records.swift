@@ -41,7 +41,9 @@ public struct IncomingMessage: Sendable, Equatable {
     }
 
     /// `ApproximateReceiveCount` as an integer, when present and well-formed.
-    public var approximateReceiveCount: Int64? { attributes["ApproximateReceiveCount"]?.stringValue.flatMap { Int64($0) } }
+    public var approximateReceiveCount: Int64? {
+        attributes["ApproximateReceiveCount"]?.stringValue.flatMap { Int64($0) }
+    }
     /// `SentTimestamp` in ms since the epoch, when present and well-formed.
     public var sentTimestamp: Int64? { attributes["SentTimestamp"]?.stringValue.flatMap { Int64($0) } }
 }

@@ -47,8 +47,11 @@ public enum TrafficReader {
             guard let d = FileManager.default.contents(atPath: path) else {
                 var isDir: ObjCBool = false
                 let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDir)
-                throw TrafficFileError(file: path, line: nil,
-                                       reason: !exists ? "no such file" : isDir.boolValue ? "is a directory, expected a file" : "cannot be read (permissions?)")
+                throw TrafficFileError(
+                    file: path, line: nil,
+                    reason: !exists
+                        ? "no such file"
+                        : isDir.boolValue ? "is a directory, expected a file" : "cannot be read (permissions?)")
             }
             data = d
         }
@@ -89,7 +92,8 @@ public enum TrafficReader {
             messages += found
         }
         guard anyJSON else {
-            throw TrafficFileError(file: name, line: firstError?.0, reason: "not JSON (\(firstError?.1 ?? "?")); \(expected)")
+            throw TrafficFileError(
+                file: name, line: firstError?.0, reason: "not JSON (\(firstError?.1 ?? "?")); \(expected)")
         }
         return (.jsonLines, messages)
     }
@@ -105,30 +109,47 @@ public enum TrafficReader {
         case .object(let o):
             if let messagesValue = o["Messages"] {
                 guard case .array(let items) = messagesValue else {
-                    throw TrafficFileError(file: name, line: line, reason: "\"Messages\" is a JSON \(messagesValue.typeName), expected an array of SQS messages")
+                    throw TrafficFileError(
+                        file: name, line: line,
+                        reason: "\"Messages\" is a JSON \(messagesValue.typeName), expected an array of SQS messages")
                 }
-                return (.receiveMessageResponse, items.enumerated().map { i, item in
-                    message(item, source: "\(here)#Messages[\(i)]", lambdaARN: nil)
-                })
+                return (
+                    .receiveMessageResponse,
+                    items.enumerated().map { i, item in
+                        message(item, source: "\(here)#Messages[\(i)]", lambdaARN: nil)
+                    }
+                )
             }
             if let recordsValue = o["Records"] {
                 guard case .array(let items) = recordsValue else {
-                    throw TrafficFileError(file: name, line: line, reason: "\"Records\" is a JSON \(recordsValue.typeName), expected an array of SQS records")
+                    throw TrafficFileError(
+                        file: name, line: line,
+                        reason: "\"Records\" is a JSON \(recordsValue.typeName), expected an array of SQS records")
                 }
-                if let first = items.first?.objectValue, let src = first["EventSource"]?.stringValue ?? first["eventSource"]?.stringValue,
+                if let first = items.first?.objectValue,
+                    let src = first["EventSource"]?.stringValue ?? first["eventSource"]?.stringValue,
                     src != "aws:sqs"
                 {
-                    throw TrafficFileError(file: name, line: line, reason: "a Lambda event from \(src), not from SQS (eventSource aws:sqs); \(expected)")
+                    throw TrafficFileError(
+                        file: name, line: line,
+                        reason: "a Lambda event from \(src), not from SQS (eventSource aws:sqs); \(expected)")
                 }
-                return (.lambdaSQSEvent, items.enumerated().map { i, item in
-                    message(item, source: "\(here)#Records[\(i)]", lambdaARN: item.objectValue?["eventSourceARN"]?.stringValue)
-                })
+                return (
+                    .lambdaSQSEvent,
+                    items.enumerated().map { i, item in
+                        message(
+                            item, source: "\(here)#Records[\(i)]",
+                            lambdaARN: item.objectValue?["eventSourceARN"]?.stringValue)
+                    }
+                )
             }
             if o.members.isEmpty { return (.receiveMessageResponse, []) }  // ReceiveMessage with no messages
             if o["MessageId"] != nil || o["messageId"] != nil {
                 return (.singleMessage, [message(value, source: here, lambdaARN: o["eventSourceARN"]?.stringValue)])
             }
-            throw TrafficFileError(file: name, line: line, reason: "a JSON object with keys \(o.members.prefix(6).map(\.key)); \(expected)")
+            throw TrafficFileError(
+                file: name, line: line, reason: "a JSON object with keys \(o.members.prefix(6).map(\.key)); \(expected)"
+            )
         default:
             throw TrafficFileError(file: name, line: line, reason: "a JSON \(value.typeName); \(expected)")
         }
@@ -136,24 +157,28 @@ public enum TrafficReader {
 
     /// Maps one SQS message object (PascalCase API shape or camelCase Lambda shape) to an IncomingMessage.
     /// `raw` gives the entry's bytes for the error cases only (the line as read, or the value re-serialised).
-    static func message(_ value: JSONValue, source: String, lambdaARN: String?, raw: [UInt8]? = nil) -> IncomingMessage {
+    static func message(_ value: JSONValue, source: String, lambdaARN: String?, raw: [UInt8]? = nil) -> IncomingMessage
+    {
         let src = lambdaARN.map { "\($0) (\(source))" } ?? source
         func rawBytes() -> [UInt8] { raw ?? JSONWriter.bytes(value) }
         guard case .object(let o) = value else {
-            return IncomingMessage(messageId: nil, body: rawBytes(), source: src,
-                                   inputError: "a JSON \(value.typeName) where an SQS message object was expected")
+            return IncomingMessage(
+                messageId: nil, body: rawBytes(), source: src,
+                inputError: "a JSON \(value.typeName) where an SQS message object was expected")
         }
         let lambda = o["messageId"] != nil && o["MessageId"] == nil
         func field(_ pascal: String, _ camel: String) -> JSONValue? { lambda ? o[camel] : o[pascal] }
         func str(_ pascal: String, _ camel: String) -> String? { field(pascal, camel)?.stringValue }
         guard let messageId = str("MessageId", "messageId"), !messageId.isEmpty else {
-            return IncomingMessage(messageId: nil, body: rawBytes(), source: src,
-                                   inputError: "SQS message has no string MessageId (keys: \(o.members.prefix(8).map(\.key)))")
+            return IncomingMessage(
+                messageId: nil, body: rawBytes(), source: src,
+                inputError: "SQS message has no string MessageId (keys: \(o.members.prefix(8).map(\.key)))")
         }
         guard let body = str("Body", "body") else {
             let what = field("Body", "body").map { "a JSON \($0.typeName)" } ?? "missing"
-            return IncomingMessage(messageId: nil, body: rawBytes(), source: src,
-                                   inputError: "SQS message \(messageId) has Body \(what), expected a string")
+            return IncomingMessage(
+                messageId: nil, body: rawBytes(), source: src,
+                inputError: "SQS message \(messageId) has Body \(what), expected a string")
         }
         return IncomingMessage(
             messageId: messageId, receiptHandle: str("ReceiptHandle", "receiptHandle"),
@@ -173,7 +198,8 @@ public enum TrafficReader {
     ///   throws (reading stops there).
     @discardableResult
     public static func stream(path: String, batchSize: Int, _ body: ([IncomingMessage]) throws -> Void) throws
-        -> (TrafficFormat, Int) {
+        -> (TrafficFormat, Int)
+    {
         let name = path == "-" ? "<stdin>" : path
         let handle: FileHandle
         if path == "-" {
@@ -183,7 +209,9 @@ public enum TrafficReader {
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
                 throw TrafficFileError(file: path, line: nil, reason: "no such file")
             }
-            if isDir.boolValue { throw TrafficFileError(file: path, line: nil, reason: "is a directory, expected a file") }
+            if isDir.boolValue {
+                throw TrafficFileError(file: path, line: nil, reason: "is a directory, expected a file")
+            }
             guard let h = FileHandle(forReadingAtPath: path) else {
                 throw TrafficFileError(file: path, line: nil, reason: "cannot be read (permissions?)")
             }
@@ -199,7 +227,9 @@ public enum TrafficReader {
         var start = buffer.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
         // JSON Lines if the first non-blank line is a complete JSON value and more follows it.
         var jsonLines = false
-        while start < buffer.count, buffer[start] == 0x0A || buffer[start] == 0x0D || buffer[start] == 0x20 || buffer[start] == 0x09 {
+        while start < buffer.count,
+            buffer[start] == 0x0A || buffer[start] == 0x0D || buffer[start] == 0x20 || buffer[start] == 0x09
+        {
             start += 1
         }
         if let newline = buffer[start...].firstIndex(of: 0x0A) {
@@ -207,7 +237,8 @@ public enum TrafficReader {
             if firstLine.last == 0x0D { firstLine = firstLine.dropLast() }
             let rest = buffer[(newline + 1)...]
             if (try? JSONParser.parse(firstLine)) != nil,
-                rest.contains(where: { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09) }) {
+                rest.contains(where: { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09) })
+            {
                 jsonLines = true
             }
         }
@@ -269,16 +300,25 @@ public enum TrafficReader {
     /// The messages of one JSON Lines line: a message, a ReceiveMessage response or a Lambda event; or one
     /// entry with an input error and the line's raw bytes. `parseError` is set when the line is not JSON.
     static func entries(line: ArraySlice<UInt8>, name: String, lineNo: Int)
-        -> (messages: [IncomingMessage], parseError: JSONParseError?) {
+        -> (messages: [IncomingMessage], parseError: JSONParseError?)
+    {
         let source = "\(name):\(lineNo)"
         let value: JSONValue
         do { value = try JSONParser.parse(line) } catch {
-            return ([IncomingMessage(messageId: nil, body: Array(line), source: source,
-                                     inputError: "line is not JSON (\(error)); \(expected)")], error)
+            return (
+                [
+                    IncomingMessage(
+                        messageId: nil, body: Array(line), source: source,
+                        inputError: "line is not JSON (\(error)); \(expected)")
+                ], error
+            )
         }
         if case .object(let o) = value, o["Messages"] == nil, o["Records"] == nil,
-            o["MessageId"] != nil || o["messageId"] != nil {
-            return ([message(value, source: source, lambdaARN: o["eventSourceARN"]?.stringValue, raw: Array(line))], nil)
+            o["MessageId"] != nil || o["messageId"] != nil
+        {
+            return (
+                [message(value, source: source, lambdaARN: o["eventSourceARN"]?.stringValue, raw: Array(line))], nil
+            )
         }
         do {
             return (try document(value, name: name, line: lineNo).1, nil)

@@ -68,7 +68,9 @@ public struct JSONObject: Sendable, Equatable {
 
     public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
         lhs.members.count == rhs.members.count
-            && zip(lhs.members, rhs.members).allSatisfy { $0.key.utf8.elementsEqual($1.key.utf8) && $0.value == $1.value }
+            && zip(lhs.members, rhs.members).allSatisfy {
+                $0.key.utf8.elementsEqual($1.key.utf8) && $0.value == $1.value
+            }
     }
 }
 
@@ -161,9 +163,15 @@ public struct JSONParser {
             case UInt8(ascii: "{"): return .object(try parseObject(depth: depth + 1))
             case UInt8(ascii: "["): return .array(try parseArray(depth: depth + 1))
             case UInt8(ascii: "\""): return .string(try parseString())
-            case UInt8(ascii: "t"): try literal("true"); return .bool(true)
-            case UInt8(ascii: "f"): try literal("false"); return .bool(false)
-            case UInt8(ascii: "n"): try literal("null"); return .null
+            case UInt8(ascii: "t"):
+                try literal("true")
+                return .bool(true)
+            case UInt8(ascii: "f"):
+                try literal("false")
+                return .bool(false)
+            case UInt8(ascii: "n"):
+                try literal("null")
+                return .null
             case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try parseNumber())
             default: throw fail("unexpected character '\(printable(buf[pos]))', expected a value")
             }
@@ -188,10 +196,15 @@ public struct JSONParser {
             pos += 1
             var members: [(key: String, value: JSONValue)] = []
             skipWhitespace()
-            if pos < buf.count, buf[pos] == UInt8(ascii: "}") { pos += 1; return JSONObject(members) }
+            if pos < buf.count, buf[pos] == UInt8(ascii: "}") {
+                pos += 1
+                return JSONObject(members)
+            }
             while true {
                 skipWhitespace()
-                guard pos < buf.count, buf[pos] == UInt8(ascii: "\"") else { throw fail("expected a string object key") }
+                guard pos < buf.count, buf[pos] == UInt8(ascii: "\"") else {
+                    throw fail("expected a string object key")
+                }
                 if let keep {
                     // Decide on the key's raw bytes; build a String only for kept members.
                     let keyStart = pos + 1
@@ -206,22 +219,36 @@ public struct JSONParser {
                         kept = String(decoding: raw, as: UTF8.self)
                     }
                     skipWhitespace()
-                    guard pos < buf.count, buf[pos] == UInt8(ascii: ":") else { throw fail("expected ':' after object key") }
+                    guard pos < buf.count, buf[pos] == UInt8(ascii: ":") else {
+                        throw fail("expected ':' after object key")
+                    }
                     pos += 1
                     skipWhitespace()
-                    if let kept { members.append((kept, try parseValue(depth: depth))) } else { try skipValue(depth: depth) }
+                    if let kept {
+                        members.append((kept, try parseValue(depth: depth)))
+                    } else {
+                        try skipValue(depth: depth)
+                    }
                 } else {
                     let key = try parseString()
                     skipWhitespace()
-                    guard pos < buf.count, buf[pos] == UInt8(ascii: ":") else { throw fail("expected ':' after object key") }
+                    guard pos < buf.count, buf[pos] == UInt8(ascii: ":") else {
+                        throw fail("expected ':' after object key")
+                    }
                     pos += 1
                     skipWhitespace()
                     members.append((key, try parseValue(depth: depth)))
                 }
                 skipWhitespace()
                 guard pos < buf.count else { throw fail("unexpected end of input in object") }
-                if buf[pos] == UInt8(ascii: ",") { pos += 1; continue }
-                if buf[pos] == UInt8(ascii: "}") { pos += 1; return JSONObject(members) }
+                if buf[pos] == UInt8(ascii: ",") {
+                    pos += 1
+                    continue
+                }
+                if buf[pos] == UInt8(ascii: "}") {
+                    pos += 1
+                    return JSONObject(members)
+                }
                 throw fail("expected ',' or '}' in object")
             }
         }
@@ -244,7 +271,8 @@ public struct JSONParser {
             while pos < buf.count {
                 let c = buf[pos]
                 if c == UInt8(ascii: "\"") {
-                    if !ascii, String(validating: UnsafeBufferPointer(rebasing: buf[start..<pos]), as: UTF8.self) == nil {
+                    if !ascii, String(validating: UnsafeBufferPointer(rebasing: buf[start..<pos]), as: UTF8.self) == nil
+                    {
                         throw fail("invalid UTF-8 in string")
                     }
                     pos += 1
@@ -256,7 +284,8 @@ public struct JSONParser {
                     pos += 1
                     guard pos < buf.count else { break }
                     switch buf[pos] {
-                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
+                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"),
+                        UInt8(ascii: "f"),
                         UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
                         pos += 1
                     case UInt8(ascii: "u"):
@@ -277,14 +306,23 @@ public struct JSONParser {
             pos += 1
             var items: [JSONValue] = []
             skipWhitespace()
-            if pos < buf.count, buf[pos] == UInt8(ascii: "]") { pos += 1; return items }
+            if pos < buf.count, buf[pos] == UInt8(ascii: "]") {
+                pos += 1
+                return items
+            }
             while true {
                 skipWhitespace()
                 items.append(try parseValue(depth: depth))
                 skipWhitespace()
                 guard pos < buf.count else { throw fail("unexpected end of input in array") }
-                if buf[pos] == UInt8(ascii: ",") { pos += 1; continue }
-                if buf[pos] == UInt8(ascii: "]") { pos += 1; return items }
+                if buf[pos] == UInt8(ascii: ",") {
+                    pos += 1
+                    continue
+                }
+                if buf[pos] == UInt8(ascii: "]") {
+                    pos += 1
+                    return items
+                }
                 throw fail("expected ',' or ']' in array")
             }
         }
@@ -301,13 +339,17 @@ public struct JSONParser {
             }
             if pos < buf.count, buf[pos] == UInt8(ascii: ".") {
                 pos += 1
-                guard pos < buf.count, isDigit(buf[pos]) else { throw fail("invalid number: expected a digit after '.'") }
+                guard pos < buf.count, isDigit(buf[pos]) else {
+                    throw fail("invalid number: expected a digit after '.'")
+                }
                 while pos < buf.count, isDigit(buf[pos]) { pos += 1 }
             }
             if pos < buf.count, buf[pos] == UInt8(ascii: "e") || buf[pos] == UInt8(ascii: "E") {
                 pos += 1
                 if pos < buf.count, buf[pos] == UInt8(ascii: "+") || buf[pos] == UInt8(ascii: "-") { pos += 1 }
-                guard pos < buf.count, isDigit(buf[pos]) else { throw fail("invalid number: expected an exponent digit") }
+                guard pos < buf.count, isDigit(buf[pos]) else {
+                    throw fail("invalid number: expected an exponent digit")
+                }
                 while pos < buf.count, isDigit(buf[pos]) { pos += 1 }
             }
             return String(decoding: UnsafeBufferPointer(rebasing: buf[start..<pos]), as: UTF8.self)
@@ -339,7 +381,8 @@ public struct JSONParser {
                 let c = buf[pos]
                 if c == UInt8(ascii: "\"") {
                     pos += 1
-                    return try out.withUnsafeBufferPointer { b throws(JSONParseError) in try makeString(b, ascii: ascii) }
+                    return try out.withUnsafeBufferPointer { b throws(JSONParseError) in try makeString(b, ascii: ascii)
+                    }
                 }
                 if c < 0x20 { throw fail("control character in string (must be escaped)") }
                 if c != UInt8(ascii: "\\") {
@@ -433,7 +476,9 @@ public struct JSONKeySet: Sendable {
     public init(_ keys: [String]) { self.keys = keys.map { Array($0.utf8) } }
 
     /// The union of two key sets.
-    public func union(_ other: [String]) -> JSONKeySet { JSONKeySet(keys.map { String(decoding: $0, as: UTF8.self) } + other) }
+    public func union(_ other: [String]) -> JSONKeySet {
+        JSONKeySet(keys.map { String(decoding: $0, as: UTF8.self) } + other)
+    }
 
     func contains(_ raw: UnsafeBufferPointer<UInt8>) -> Bool {
         for k in keys where k.count == raw.count {

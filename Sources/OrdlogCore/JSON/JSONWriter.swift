@@ -21,7 +21,9 @@ public enum JSONWriter {
 
     /// An object whose members are sorted by the UTF-8 bytes of their keys.
     public static func sortedObject(_ members: [(String, JSONValue)]) -> JSONValue {
-        .object(JSONObject(members.sorted { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }.map { (key: $0.0, value: $0.1) }))
+        .object(
+            JSONObject(
+                members.sorted { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }.map { (key: $0.0, value: $0.1) }))
     }
 
     static func write(_ value: JSONValue, into out: inout [UInt8]) {

@@ -74,9 +74,11 @@ public final class Pipeline {
     /// - Parameters:
     ///   - clock: the wall clock in ms since the epoch, for `received_at`/`attempted_at` only (the processor
     ///     never sees it).
-    public init(log: EventLog, processor: OrderProcessor = OrderProcessor(),
-                clock: @escaping @Sendable () -> Int64 = Pipeline.systemClockMs,
-                logger: Logger = Logger(label: "ordlog.pipeline", factory: { _ in SwiftLogNoOpLogHandler() })) {
+    public init(
+        log: EventLog, processor: OrderProcessor = OrderProcessor(),
+        clock: @escaping @Sendable () -> Int64 = Pipeline.systemClockMs,
+        logger: Logger = Logger(label: "ordlog.pipeline", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) {
         self.log = log
         self.projection = LocalProjection(db: log.db)
         self.processor = processor
@@ -116,7 +118,8 @@ public final class Pipeline {
     /// first step. Returns the newly appended receives and the sequences of receives already logged.
     /// - Throws: ``SQLiteError``; then nothing of the batch was appended.
     public func append(batch: [IncomingMessage], summary: inout IngestSummary) throws
-        -> (appended: [LoggedReceive], alreadyLogged: [Int64]) {
+        -> (appended: [LoggedReceive], alreadyLogged: [Int64])
+    {
         var local = IngestSummary()
         var already: [Int64] = []
         let appended = try log.write {
@@ -127,13 +130,16 @@ public final class Pipeline {
     }
 
     private func appendInTransaction(_ batch: [IncomingMessage], receivedAt: Int64, summary: inout IngestSummary)
-        throws -> [LoggedReceive] {
+        throws -> [LoggedReceive]
+    {
         var ignored: [Int64] = []
         return try appendInTransaction(batch, receivedAt: receivedAt, summary: &summary, alreadyLogged: &ignored)
     }
 
-    private func appendInTransaction(_ batch: [IncomingMessage], receivedAt: Int64, summary: inout IngestSummary,
-                                     alreadyLogged: inout [Int64]) throws -> [LoggedReceive] {
+    private func appendInTransaction(
+        _ batch: [IncomingMessage], receivedAt: Int64, summary: inout IngestSummary,
+        alreadyLogged: inout [Int64]
+    ) throws -> [LoggedReceive] {
         var appended: [LoggedReceive] = []
         appended.reserveCapacity(batch.count)
         for message in batch {
@@ -159,8 +165,10 @@ public final class Pipeline {
     /// Records a decision made outside a transaction (for example after a DynamoDB write): applies it to the
     /// local projection and appends the attempt, in one transaction.
     @discardableResult
-    public func record(_ receive: LoggedReceive, decision: Decision, trigger: String = "receive",
-                       summary: inout IngestSummary) throws -> LoggedAttempt {
+    public func record(
+        _ receive: LoggedReceive, decision: Decision, trigger: String = "receive",
+        summary: inout IngestSummary
+    ) throws -> LoggedAttempt {
         let attempt = try log.write {
             try apply(receive, decision: decision, trigger: trigger, attemptedAt: clock())
         }
@@ -186,8 +194,9 @@ public final class Pipeline {
 
     /// Decides, projects and records one attempt. Must run inside `log.write`.
     func process(_ r: LoggedReceive, trigger: String, attemptedAt: Int64) throws -> ProcessedReceive {
-        let attempt = try apply(r, decision: processor.decide(r, state: projection), trigger: trigger,
-                                attemptedAt: attemptedAt)
+        let attempt = try apply(
+            r, decision: processor.decide(r, state: projection), trigger: trigger,
+            attemptedAt: attemptedAt)
         return ProcessedReceive(receive: r, attempt: attempt)
     }
 
@@ -208,12 +217,15 @@ public final class Pipeline {
                 decision.deadLettered = r.messageId != nil && r.receiveCount >= processor.rules.maxReceiveCount
             }
         }
-        let attempt = try log.appendAttempt(receive: r, decision: decision, processorVersion: processor.version,
-                                            trigger: trigger, attemptedAt: attemptedAt)
-        logger.debug("Processed message", metadata: [
-            "event.sequence": "\(r.seq)", "sqs.message_id": "\(r.messageId ?? "-")",
-            "order.outcome": "\(decision.outcome.rawValue)",
-        ])
+        let attempt = try log.appendAttempt(
+            receive: r, decision: decision, processorVersion: processor.version,
+            trigger: trigger, attemptedAt: attemptedAt)
+        logger.debug(
+            "Processed message",
+            metadata: [
+                "event.sequence": "\(r.seq)", "sqs.message_id": "\(r.messageId ?? "-")",
+                "order.outcome": "\(decision.outcome.rawValue)",
+            ])
         return attempt
     }
 }

@@ -45,7 +45,9 @@ public struct OrderItem: Sendable, Equatable, Codable {
             let itemName = o["itemName"]?.stringValue, case .number(let q)? = o["quantity"], let quantity = Int64(q),
             let status = o["status"]?.stringValue, let timestamp = o["timestamp"]?.stringValue
         else { return nil }
-        self.init(orderId: orderId, userId: userId, itemName: itemName, quantity: quantity, status: status, timestamp: timestamp)
+        self.init(
+            orderId: orderId, userId: userId, itemName: itemName, quantity: quantity, status: status,
+            timestamp: timestamp)
     }
 }
 

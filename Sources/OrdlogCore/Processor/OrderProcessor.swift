@@ -110,10 +110,13 @@ public struct OrderProcessor: Sendable {
         return decision
     }
 
-    private func reject(_ code: String, field: String? = nil, _ message: String, orderId: String? = nil,
-                        sns: String? = nil) -> Decision {
-        Decision(outcome: .rejected, errorKind: .permanent, errorCode: code, errorField: field, errorMessage: message,
-                 orderId: orderId, snsMessageId: sns)
+    private func reject(
+        _ code: String, field: String? = nil, _ message: String, orderId: String? = nil,
+        sns: String? = nil
+    ) -> Decision {
+        Decision(
+            outcome: .rejected, errorKind: .permanent, errorCode: code, errorField: field, errorMessage: message,
+            orderId: orderId, snsMessageId: sns)
     }
 
     private func decideUnmarked(_ receive: LoggedReceive, state: some ProcessorState) -> Decision {
@@ -141,23 +144,27 @@ public struct OrderProcessor: Sendable {
         }
         do {
             if let messageId = receive.messageId, let seq = try state.appliedSeq(kind: .sqs, id: messageId) {
-                return Decision(outcome: .duplicate, orderId: item.orderId, snsMessageId: snsMessageId, item: item,
-                                note: "SQS MessageId \(messageId) already applied at log seq \(seq)")
+                return Decision(
+                    outcome: .duplicate, orderId: item.orderId, snsMessageId: snsMessageId, item: item,
+                    note: "SQS MessageId \(messageId) already applied at log seq \(seq)")
             }
             if let snsMessageId, let seq = try state.appliedSeq(kind: .sns, id: snsMessageId) {
-                return Decision(outcome: .duplicate, orderId: item.orderId, snsMessageId: snsMessageId, item: item,
-                                note: "SNS MessageId \(snsMessageId) already applied at log seq \(seq)")
+                return Decision(
+                    outcome: .duplicate, orderId: item.orderId, snsMessageId: snsMessageId, item: item,
+                    note: "SNS MessageId \(snsMessageId) already applied at log seq \(seq)")
             }
             if let current = try state.currentVersion(orderId: item.orderId),
                 (current.timestampNs, current.seq) > (timestampNs, receive.seq)
             {
-                return Decision(outcome: .stale, orderId: item.orderId, snsMessageId: snsMessageId, item: item,
-                                note: "projection holds a newer version (log seq \(current.seq))")
+                return Decision(
+                    outcome: .stale, orderId: item.orderId, snsMessageId: snsMessageId, item: item,
+                    note: "projection holds a newer version (log seq \(current.seq))")
             }
         } catch {
-            return Decision(outcome: .failed, errorKind: .transient, errorCode: "projection.read_failed",
-                            errorMessage: "reading projection state failed: \(error)", orderId: item.orderId,
-                            snsMessageId: snsMessageId, item: item)
+            return Decision(
+                outcome: .failed, errorKind: .transient, errorCode: "projection.read_failed",
+                errorMessage: "reading projection state failed: \(error)", orderId: item.orderId,
+                snsMessageId: snsMessageId, item: item)
         }
         return Decision(outcome: .projected, orderId: item.orderId, snsMessageId: snsMessageId, item: item)
     }
@@ -196,17 +203,23 @@ public struct OrderProcessor: Sendable {
         let sns = object["MessageId"]?.stringValue
         guard case .string(let message)? = object["Message"] else {
             let what = object["Message"].map { "a JSON \($0.typeName)" } ?? "missing"
-            return .failure(reject("envelope.message_not_string", field: "Message",
-                                   "SNS envelope field Message is \(what), expected a string", sns: sns))
+            return .failure(
+                reject(
+                    "envelope.message_not_string", field: "Message",
+                    "SNS envelope field Message is \(what), expected a string", sns: sns))
         }
         switch self.object(Array(message.utf8), keep: Self.orderKeys) {
         case .success(let order): return .success((order, sns))
         case .failure((let error?, _)):
-            return .failure(reject("order.not_json", field: "Message",
-                                   "SNS Message is not JSON: \(error): \(preview(message))", sns: sns))
+            return .failure(
+                reject(
+                    "order.not_json", field: "Message",
+                    "SNS Message is not JSON: \(error): \(preview(message))", sns: sns))
         case .failure((nil, let type)):
-            return .failure(reject("order.not_object", field: "Message",
-                                   "SNS Message is a JSON \(type), expected an object", sns: sns))
+            return .failure(
+                reject(
+                    "order.not_object", field: "Message",
+                    "SNS Message is a JSON \(type), expected an object", sns: sns))
         }
     }
 
@@ -218,8 +231,9 @@ public struct OrderProcessor: Sendable {
             reject("order.field_missing", field: field, "order field \(field) is missing", orderId: orderId)
         }
         func invalid(_ field: String, _ value: JSONValue, _ expected: String) -> Decision {
-            reject("order.field_invalid", field: field,
-                   "order field \(field) is \(render(value)), expected \(expected)", orderId: orderId)
+            reject(
+                "order.field_invalid", field: field,
+                "order field \(field) is \(render(value)), expected \(expected)", orderId: orderId)
         }
         func string(_ field: String) -> Checked<String, Decision> {
             guard let v = order[field] else { return .failure(missing(field)) }
@@ -230,22 +244,42 @@ public struct OrderProcessor: Sendable {
         guard case .string(let id) = idValue, !id.isEmpty else {
             return .failure(invalid("orderId", idValue, "a non-empty string"))
         }
-        let userId: String, itemName: String, status: String, timestamp: String
-        switch string("userId") { case .success(let s): userId = s; case .failure(let d): return .failure(d) }
-        switch string("itemName") { case .success(let s): itemName = s; case .failure(let d): return .failure(d) }
+        let userId: String
+        let itemName: String
+        let status: String
+        let timestamp: String
+        switch string("userId") {
+        case .success(let s): userId = s
+        case .failure(let d): return .failure(d)
+        }
+        switch string("itemName") {
+        case .success(let s): itemName = s
+        case .failure(let d): return .failure(d)
+        }
         guard let qValue = order["quantity"] else { return .failure(missing("quantity")) }
         let quantity: Int64
         switch self.quantity(qValue) {
         case .success(let q): quantity = q
         case .failure(let expected): return .failure(invalid("quantity", qValue, expected))
         }
-        switch string("status") { case .success(let s): status = s; case .failure(let d): return .failure(d) }
-        switch string("timestamp") { case .success(let s): timestamp = s; case .failure(let d): return .failure(d) }
-        guard let ns = RFC3339.nanoseconds(timestamp) else {
-            return .failure(invalid("timestamp", .string(timestamp), "an RFC 3339 date-time such as 2025-01-15T10:30:00.000Z"))
+        switch string("status") {
+        case .success(let s): status = s
+        case .failure(let d): return .failure(d)
         }
-        return .success((OrderItem(orderId: id, userId: userId, itemName: itemName, quantity: quantity, status: status,
-                                   timestamp: timestamp), ns))
+        switch string("timestamp") {
+        case .success(let s): timestamp = s
+        case .failure(let d): return .failure(d)
+        }
+        guard let ns = RFC3339.nanoseconds(timestamp) else {
+            return .failure(
+                invalid("timestamp", .string(timestamp), "an RFC 3339 date-time such as 2025-01-15T10:30:00.000Z"))
+        }
+        return .success(
+            (
+                OrderItem(
+                    orderId: id, userId: userId, itemName: itemName, quantity: quantity, status: status,
+                    timestamp: timestamp), ns
+            ))
     }
 
     private func quantity(_ value: JSONValue) -> Checked<Int64, String> {
@@ -254,14 +288,17 @@ public struct OrderProcessor: Sendable {
         let literal: String
         switch value {
         case .number(let n): literal = n
-        case .string(let s) where rules.acceptNumericStrings && !s.isEmpty && s.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }):
+        case .string(let s)
+        where rules.acceptNumericStrings && !s.isEmpty && s.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }):
             literal = s
         default: return .failure(expected)
         }
         let parsed: Int64?
         if let exact = Int64(literal) {
             parsed = exact
-        } else if rules.acceptIntegralDecimals, let d = Double(literal), d == d.rounded(), abs(d) <= 9_007_199_254_740_991 {
+        } else if rules.acceptIntegralDecimals, let d = Double(literal), d == d.rounded(),
+            abs(d) <= 9_007_199_254_740_991
+        {
             parsed = Int64(d)
         } else if literal.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || $0 == UInt8(ascii: "-") }) {
             return .failure("\(expected) (out of range)")

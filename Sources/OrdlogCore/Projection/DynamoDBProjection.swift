@@ -48,8 +48,9 @@ public struct DynamoDBProjection: Sendable {
             case .s(let itemName)? = item["itemName"], case .n(let q)? = item["quantity"], let quantity = Int64(q),
             case .s(let status)? = item["status"], case .s(let timestamp)? = item["timestamp"]
         else { return nil }
-        return OrderItem(orderId: orderId, userId: userId, itemName: itemName, quantity: quantity, status: status,
-                         timestamp: timestamp)
+        return OrderItem(
+            orderId: orderId, userId: userId, itemName: itemName, quantity: quantity, status: status,
+            timestamp: timestamp)
     }
 
     /// Writes `order` unless the table holds a newer version.
@@ -88,7 +89,8 @@ public struct DynamoDBProjection: Sendable {
                 break
             case .stale(let stored):
                 d.outcome = .stale
-                d.note = "DynamoDB table \(tableName) holds a newer version"
+                d.note =
+                    "DynamoDB table \(tableName) holds a newer version"
                     + (stored.map { " (instant \($0) ns)" } ?? "")
             }
         } catch {
@@ -109,7 +111,8 @@ public struct DynamoDBProjection: Sendable {
             _ = try await client.describeTable(name: tableName)
             return false
         } catch let e as AWSServiceError where e.code == "ResourceNotFoundException" {
-            _ = try await client.createTable(name: tableName, partitionKey: DynamoDBKeyAttribute(name: "orderId", type: "S"))
+            _ = try await client.createTable(
+                name: tableName, partitionKey: DynamoDBKeyAttribute(name: "orderId", type: "S"))
             try await client.waitUntilActive(name: tableName)
             return true
         }

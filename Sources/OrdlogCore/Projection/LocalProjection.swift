@@ -57,7 +57,9 @@ public final class LocalProjection: ProcessorState {
     public func apply(_ decision: Decision, receive: LoggedReceive) throws {
         guard decision.outcome.isFinal else { return }
         if decision.outcome == .projected, let item = decision.item {
-            let s = try db.prepared(&upsertOrder, """
+            let s = try db.prepared(
+                &upsertOrder,
+                """
                 INSERT INTO orders (order_id, user_id, item_name, quantity, status, timestamp, timestamp_ns, last_seq, message_id)
                 VALUES (?,?,?,?,?,?,?,?,?)
                 ON CONFLICT(order_id) DO UPDATE SET user_id=excluded.user_id, item_name=excluded.item_name,
@@ -89,13 +91,17 @@ public final class LocalProjection: ProcessorState {
 
     /// All orders, sorted by `orderId` bytes.
     public func orders() throws -> [ProjectedOrder] {
-        try query("SELECT order_id, user_id, item_name, quantity, status, timestamp, timestamp_ns, last_seq, message_id FROM orders ORDER BY order_id")
+        try query(
+            "SELECT order_id, user_id, item_name, quantity, status, timestamp, timestamp_ns, last_seq, message_id FROM orders ORDER BY order_id"
+        )
     }
 
     /// The order `orderId` (byte-wise), or nil.
     public func order(_ orderId: String) throws -> ProjectedOrder? {
-        try query("SELECT order_id, user_id, item_name, quantity, status, timestamp, timestamp_ns, last_seq, message_id FROM orders WHERE order_id = ?",
-                  [.text(orderId)]).first
+        try query(
+            "SELECT order_id, user_id, item_name, quantity, status, timestamp, timestamp_ns, last_seq, message_id FROM orders WHERE order_id = ?",
+            [.text(orderId)]
+        ).first
     }
 
     private func query(_ sql: String, _ values: [SQLiteValue] = []) throws -> [ProjectedOrder] {
@@ -103,10 +109,12 @@ public final class LocalProjection: ProcessorState {
         try s.bind(values)
         var out: [ProjectedOrder] = []
         while try s.step() {
-            out.append(ProjectedOrder(
-                item: OrderItem(orderId: s.text(0), userId: s.text(1), itemName: s.text(2), quantity: s.int64(3),
-                                status: s.text(4), timestamp: s.text(5)),
-                timestampNs: s.int64(6), lastSeq: s.int64(7), messageId: s.optionalText(8)))
+            out.append(
+                ProjectedOrder(
+                    item: OrderItem(
+                        orderId: s.text(0), userId: s.text(1), itemName: s.text(2), quantity: s.int64(3),
+                        status: s.text(4), timestamp: s.text(5)),
+                    timestampNs: s.int64(6), lastSeq: s.int64(7), messageId: s.optionalText(8)))
         }
         return out
     }
@@ -117,7 +125,8 @@ public final class LocalProjection: ProcessorState {
         // One stream of per-order canonical encodings, each starting with the tag "order".
         var e = RecordHash.Encoder(kind: "order")
         var first = true
-        let s = try db.prepare("SELECT order_id, user_id, item_name, quantity, status, timestamp FROM orders ORDER BY order_id")
+        let s = try db.prepare(
+            "SELECT order_id, user_id, item_name, quantity, status, timestamp FROM orders ORDER BY order_id")
         while try s.step() {
             if !first { e.add("order") }
             first = false

@@ -80,7 +80,8 @@ public final class Reprojector {
     static func ddl(_ suffix: String) -> String {
         let sql = Migrations.sql(Migrations.projectionMigrationID)!
         return sql.replacingOccurrences(of: "CREATE TABLE orders (", with: "CREATE TABLE orders\(suffix) (")
-            .replacingOccurrences(of: "CREATE TABLE applied_messages (", with: "CREATE TABLE applied_messages\(suffix) (")
+            .replacingOccurrences(
+                of: "CREATE TABLE applied_messages (", with: "CREATE TABLE applied_messages\(suffix) (")
     }
 
     /// The in-progress build's target and checkpoint, if any.
@@ -144,10 +145,16 @@ public final class Reprojector {
             if what == .all {
                 if separate {
                     let now = try log.head()?.seq ?? 0
-                    if now > last { result.applied += try apply(what, from: last + 1, through: now); last = now }
+                    if now > last {
+                        result.applied += try apply(what, from: last + 1, through: now)
+                        last = now
+                    }
                 } else {
                     let now = try currentHeadInTransaction()
-                    if now > last { result.applied += try apply(what, from: last + 1, through: now); last = now }
+                    if now > last {
+                        result.applied += try apply(what, from: last + 1, through: now)
+                        last = now
+                    }
                 }
             }
             target.resetActiveStatements()
@@ -218,11 +225,13 @@ public final class Reprojector {
             }
             if writeItem, let item = d.item {
                 let ns = RFC3339.nanoseconds(item.timestamp) ?? 0
-                try target.run(upsert, [
-                    .text(item.orderId), .text(item.userId), .text(item.itemName), .int(item.quantity),
-                    .text(item.status), .text(item.timestamp), .int(ns), .int(a.receiveSeq),
-                    a.messageId.map { .text($0) } ?? .null,
-                ])
+                try target.run(
+                    upsert,
+                    [
+                        .text(item.orderId), .text(item.userId), .text(item.itemName), .int(item.quantity),
+                        .text(item.status), .text(item.timestamp), .int(ns), .int(a.receiveSeq),
+                        a.messageId.map { .text($0) } ?? .null,
+                    ])
             }
             if let id = a.messageId { try target.run(insertKey, [.text("sqs"), .text(id), .int(a.receiveSeq)]) }
             if let sns = d.snsMessageId { try target.run(insertKey, [.text("sns"), .text(sns), .int(a.receiveSeq)]) }

@@ -49,7 +49,8 @@ public enum Expectations {
         for (i, line) in data.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() {
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }) { continue }
             guard let o = (try? JSONParser.parse(line))?.objectValue else {
-                throw TrafficFileError(file: path, line: i + 1, reason: "not a JSON object; expected an expectations line")
+                throw TrafficFileError(
+                    file: path, line: i + 1, reason: "not a JSON object; expected an expectations line")
             }
             out.append(o)
         }

@@ -109,8 +109,9 @@ public final class Replayer {
                     let d = processor.decide(r, state: projection)
                     if d.outcome.isFinal { try projection.apply(d, receive: r) }
                     result.counts.count(d)
-                    let replayed = ReplayedDecision(seq: r.seq, messageId: r.messageId, receiveCount: r.receiveCount,
-                                                    decision: d)
+                    let replayed = ReplayedDecision(
+                        seq: r.seq, messageId: r.messageId, receiveCount: r.receiveCount,
+                        decision: d)
                     try onDecision(replayed)
                     if verdict { pending[r.seq] = replayed }
                     inBatch += 1
@@ -123,9 +124,10 @@ public final class Replayer {
                     if verdict, a.trigger == "receive", let p = pending.removeValue(forKey: a.receiveSeq) {
                         result.compared += 1
                         if !p.decision.sameVerdict(as: a.decision) {
-                            result.differences.append(VerdictDifference(
-                                seq: p.seq, messageId: p.messageId, receiveCount: p.receiveCount,
-                                recorded: a.decision, replayed: p.decision))
+                            result.differences.append(
+                                VerdictDifference(
+                                    seq: p.seq, messageId: p.messageId, receiveCount: p.receiveCount,
+                                    recorded: a.decision, replayed: p.decision))
                         }
                     }
                     if a.seq > filter.toSeq, pending.isEmpty { return false }
@@ -138,8 +140,10 @@ public final class Replayer {
             throw error
         }
         for p in pending.values.sorted(by: { $0.seq < $1.seq }) {
-            result.differences.append(VerdictDifference(
-                seq: p.seq, messageId: p.messageId, receiveCount: p.receiveCount, recorded: nil, replayed: p.decision))
+            result.differences.append(
+                VerdictDifference(
+                    seq: p.seq, messageId: p.messageId, receiveCount: p.receiveCount, recorded: nil,
+                    replayed: p.decision))
         }
         result.differences.sort { $0.seq < $1.seq }
         result.digest = try projection.digest()

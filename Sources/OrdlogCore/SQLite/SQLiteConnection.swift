@@ -69,7 +69,8 @@ public final class SQLiteConnection {
         if rc != SQLITE_OK {
             let message = errmsg.map { String(cString: $0) } ?? String(cString: sqlite3_errmsg(handle))
             sqlite3_free(errmsg)
-            throw SQLiteError(code: rc & 0xFF, extendedCode: sqlite3_extended_errcode(handle), message: message, sql: sql)
+            throw SQLiteError(
+                code: rc & 0xFF, extendedCode: sqlite3_extended_errcode(handle), message: message, sql: sql)
         }
     }
 

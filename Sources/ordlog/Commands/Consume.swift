@@ -31,11 +31,15 @@ struct Consume: AsyncParsableCommand {
     @Option(help: "The queue name (resolved with GetQueueUrl).") var queue: String?
     @Option(help: "DynamoDB table to project into (omit to project only locally).") var table: String?
     @Option(help: "Long-poll wait per receive, 0…20 s.") var waitTime = 20
-    @Option(help: "Visibility timeout requested per receive, in seconds (default: the queue's).") var visibilityTimeout: Int?
+    @Option(help: "Visibility timeout requested per receive, in seconds (default: the queue's).") var visibilityTimeout:
+        Int?
     @Option(help: "Visibility timeout set on failed messages, in seconds (0 = redeliver at once; default: leave them).")
     var failedVisibilityTimeout: Int?
     @Option(help: "Stop after this many messages.") var maxMessages: Int?
-    @Flag(help: "Stop when a receive returns no message. Failed messages are then made visible again at once (as with --failed-visibility-timeout 0), so their redeliveries, and the redrive policy, play out in this run.")
+    @Flag(
+        help:
+            "Stop when a receive returns no message. Failed messages are then made visible again at once (as with --failed-visibility-timeout 0), so their redeliveries, and the redrive policy, play out in this run."
+    )
     var untilEmpty = false
     @Option(help: "maxReceiveCount for marking dead-lettered attempts (default: the queue's RedrivePolicy, else 3).")
     var maxReceiveCount: Int64?
@@ -65,17 +69,20 @@ struct Consume: AsyncParsableCommand {
             var rules = ValidationRules()
             rules.maxReceiveCount = c.maxReceiveCount
             let log = try global.openLog(create: true)
-            let pipeline = Pipeline(log: log, processor: OrderProcessor(rules: rules), logger: global.makeLogger("ordlog.pipeline"))
+            let pipeline = Pipeline(
+                log: log, processor: OrderProcessor(rules: rules), logger: global.makeLogger("ordlog.pipeline"))
             let dynamo = table.map { DynamoDBProjection(client: DynamoDBClient(configuration: config), tableName: $0) }
-            let consumer = Consumer(pipeline: pipeline, sqs: sqs, dynamo: dynamo, configuration: c,
-                                    logger: global.makeLogger("ordlog.consumer"))
+            let consumer = Consumer(
+                pipeline: pipeline, sqs: sqs, dynamo: dynamo, configuration: c,
+                logger: global.makeLogger("ordlog.consumer"))
             let stop = StopFlag()
             stop.installSignalHandlers()
             let progress = Progress(label: "consume")
             let summary = try await consumer.run(shouldStop: { stop.isSet }) { p in
                 let rate = p.elapsed > 0 ? Double(p.summary.received) / p.elapsed : 0
-                progress.update("received \(p.summary.received), projected \(p.summary.projected), "
-                    + "failed \(p.summary.rejected + p.summary.failed), \(String(format: "%.0f", rate)) msg/s")
+                progress.update(
+                    "received \(p.summary.received), projected \(p.summary.projected), "
+                        + "failed \(p.summary.rejected + p.summary.failed), \(String(format: "%.0f", rate)) msg/s")
             }
             progress.finish()
             if global.json {

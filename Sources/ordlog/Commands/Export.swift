@@ -39,9 +39,12 @@ struct Export: ParsableCommand {
 
     @Option(help: ArgumentHelp("Write to this file instead of stdout.", valueName: "file"))
     var output: String?
-    @Option(help: ArgumentHelp("Comma-separated order fields to pseudonymise, e.g. userId,itemName.", valueName: "fields"))
+    @Option(
+        help: ArgumentHelp("Comma-separated order fields to pseudonymise, e.g. userId,itemName.", valueName: "fields"))
     var redact: String?
-    @Option(name: .customLong("redact-key"), help: "Secret HMAC key for pseudonyms (env: ORDLOG_REDACT_KEY; default: random per export).")
+    @Option(
+        name: .customLong("redact-key"),
+        help: "Secret HMAC key for pseudonyms (env: ORDLOG_REDACT_KEY; default: random per export).")
     var redactKey: String?
 
     var redactFields: [String] {
@@ -49,11 +52,14 @@ struct Export: ParsableCommand {
     }
 
     func validate() throws {
-        if redact != nil, redactFields.isEmpty { throw ValidationError("--redact needs field names, e.g. userId,itemName") }
+        if redact != nil, redactFields.isEmpty {
+            throw ValidationError("--redact needs field names, e.g. userId,itemName")
+        }
         let unknown = redactFields.filter { !Redactor.redactableFields.contains($0) }
         if !unknown.isEmpty {
-            throw ValidationError("--redact: unknown order field(s) \(unknown.joined(separator: ", ")); the fields are "
-                + Redactor.redactableFields.joined(separator: ", ") + " (case matters)")
+            throw ValidationError(
+                "--redact: unknown order field(s) \(unknown.joined(separator: ", ")); the fields are "
+                    + Redactor.redactableFields.joined(separator: ", ") + " (case matters)")
         }
     }
 
@@ -69,7 +75,9 @@ struct Export: ParsableCommand {
             var key = redactKey ?? ProcessInfo.processInfo.environment["ORDLOG_REDACT_KEY"]
             if !fields.isEmpty, key == nil {
                 key = Redactor.randomKey()
-                err("ordlog: no --redact-key or ORDLOG_REDACT_KEY: using a random key, so pseudonyms are stable within this file only")
+                err(
+                    "ordlog: no --redact-key or ORDLOG_REDACT_KEY: using a random key, so pseudonyms are stable within this file only"
+                )
             }
             let redactor = fields.isEmpty ? nil : Redactor(fields: fields, key: key!)
             let handle: FileHandle
@@ -81,7 +89,10 @@ struct Export: ParsableCommand {
             } else {
                 handle = FileHandle.standardOutput
             }
-            var exported = 0, redacted = 0, unredactable = 0, skipped = 0
+            var exported = 0
+            var redacted = 0
+            var unredactable = 0
+            var skipped = 0
             var buffer: [UInt8] = []
             let progress = Progress(label: "export")
             try log.forEachRecord(from: filters.filter.fromSeq, through: filters.filter.toSeq) { record in
@@ -107,10 +118,13 @@ struct Export: ParsableCommand {
             if output != nil { try handle.close() }
             func say(_ text: String) { if output == nil { err(text) } else { out(text) } }
             if global.json {
-                say(JSONWriter.string(obj([
-                    ("exported", num(exported)), ("redacted", num(redacted)), ("unredactable", num(unredactable)),
-                    ("skippedInputErrors", num(skipped)), ("output", str(output)),
-                ])))
+                say(
+                    JSONWriter.string(
+                        obj([
+                            ("exported", num(exported)), ("redacted", num(redacted)),
+                            ("unredactable", num(unredactable)),
+                            ("skippedInputErrors", num(skipped)), ("output", str(output)),
+                        ])))
             } else {
                 var text = "Exported \(exported) messages" + (output.map { " to \($0)" } ?? "")
                 if redactor != nil { text += "; \(redacted) bodies redacted (\(fields.joined(separator: ",")))" }

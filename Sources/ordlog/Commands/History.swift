@@ -51,14 +51,17 @@ struct History: ParsableCommand {
                 switch record {
                 case .receive(let r):
                     let sent = r.sentTimestamp.map { RFC3339.format(milliseconds: $0) } ?? "-"
-                    out("#\(r.seq)  receive  message \(r.messageId ?? "-")  receive #\(r.receiveCount)  sent \(sent)  from \(r.source)")
+                    out(
+                        "#\(r.seq)  receive  message \(r.messageId ?? "-")  receive #\(r.receiveCount)  sent \(sent)  from \(r.source)"
+                    )
                     if r.md5Matches == false { out("      MD5OfBody does not match the body") }
                     if bodies { out("      body: \(String(decoding: r.body, as: UTF8.self))") }
                 case .attempt(let a):
                     let d = a.decision
                     var line = "#\(a.seq)  attempt  \(d.outcome.rawValue)"
                     if d.deadLettered { line += " (dead-lettered)" }
-                    line += "  for receive #\(a.receiveSeq)  \(a.processorVersion)  at \(RFC3339.format(milliseconds: a.attemptedAt))"
+                    line +=
+                        "  for receive #\(a.receiveSeq)  \(a.processorVersion)  at \(RFC3339.format(milliseconds: a.attemptedAt))"
                     out(line)
                     if let item = d.item, d.outcome == .projected {
                         out("      wrote \(item.json)")

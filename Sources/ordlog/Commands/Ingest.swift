@@ -54,7 +54,8 @@ struct Ingest: ParsableCommand {
             let log = try global.openLog(create: true)
             var rules = ValidationRules()
             rules.maxReceiveCount = maxReceiveCount
-            let pipeline = Pipeline(log: log, processor: OrderProcessor(rules: rules), logger: global.makeLogger("ordlog.pipeline"))
+            let pipeline = Pipeline(
+                log: log, processor: OrderProcessor(rules: rules), logger: global.makeLogger("ordlog.pipeline"))
             var summary = IngestSummary()
             try pipeline.processUnprocessed(summary: &summary)
             var fileErrors: [TrafficFileError] = []
@@ -82,25 +83,43 @@ struct Ingest: ParsableCommand {
             if global.json {
                 var json = summaryJSON(summary)
                 json.members.append(("interrupted", .bool(interrupted)))
-                json.members.append(("files", .array(formats.map { f, fmt, n in
-                    .object(JSONObject([("file", .string(f)), ("format", .string(fmt.rawValue)), ("messages", .number(String(n)))]))
-                } + fileErrors.map { e in
-                    .object(JSONObject([("file", .string(e.file)), ("error", .string(e.description))]))
-                })))
+                json.members.append(
+                    (
+                        "files",
+                        .array(
+                            formats.map { f, fmt, n in
+                                .object(
+                                    JSONObject([
+                                        ("file", .string(f)), ("format", .string(fmt.rawValue)),
+                                        ("messages", .number(String(n))),
+                                    ]))
+                            }
+                                + fileErrors.map { e in
+                                    .object(JSONObject([("file", .string(e.file)), ("error", .string(e.description))]))
+                                })
+                    ))
                 json.members.append(("db", .string(global.dbPath)))
                 out(JSONWriter.string(.object(json)))
             } else {
                 for (f, fmt, n) in formats { out("\(f): \(plural(n, "message")) (\(fmt.rawValue))") }
                 out(renderSummary(summary))
-                if summary.deadLettered > 0 { out("Dead-lettered messages are kept with all their attempts: see `ordlog history ORDER_ID`.") }
+                if summary.deadLettered > 0 {
+                    out("Dead-lettered messages are kept with all their attempts: see `ordlog history ORDER_ID`.")
+                }
             }
             if interrupted {
-                throw CLIError(code: .interrupted, message: "interrupted after \(summary.appended) messages were appended "
-                    + "and processed; nothing of them is lost. Run the same command again: what is already logged is "
-                    + "counted as already-logged and not processed twice.")
+                throw CLIError(
+                    code: .interrupted,
+                    message: "interrupted after \(summary.appended) messages were appended "
+                        + "and processed; nothing of them is lost. Run the same command again: what is already logged is "
+                        + "counted as already-logged and not processed twice.")
             }
             if !fileErrors.isEmpty || summary.inputErrors > 0 {
-                throw CLIError(code: .badInput, message: fileErrors.isEmpty ? "\(plural(summary.inputErrors, "input entry", "input entries")) read were not SQS messages (they are logged as rejected input: see `ordlog inspect-dlq`)" : "")
+                throw CLIError(
+                    code: .badInput,
+                    message: fileErrors.isEmpty
+                        ? "\(plural(summary.inputErrors, "input entry", "input entries")) read were not SQS messages (they are logged as rejected input: see `ordlog inspect-dlq`)"
+                        : "")
             }
             if summary.deadLettered > 0 { throw CLIError(code: .deadLettered, message: "") }
         }
@@ -119,9 +138,12 @@ func summaryJSON(_ s: IngestSummary) -> JSONObject {
 }
 
 func renderSummary(_ s: IngestSummary) -> String {
-    var t = Table("received", "appended", "already-logged", "projected", "duplicate", "stale", "rejected", "failed", "dead-lettered")
-    t.add(String(s.received), String(s.appended), String(s.alreadyLogged), String(s.projected), String(s.duplicate),
-          String(s.stale), String(s.rejected), String(s.failed), String(s.deadLettered))
+    var t = Table(
+        "received", "appended", "already-logged", "projected", "duplicate", "stale", "rejected", "failed",
+        "dead-lettered")
+    t.add(
+        String(s.received), String(s.appended), String(s.alreadyLogged), String(s.projected), String(s.duplicate),
+        String(s.stale), String(s.rejected), String(s.failed), String(s.deadLettered))
     var text = t.render()
     if s.resumed > 0 { text += "\n(\(s.resumed) receives from an interrupted run were processed first)" }
     return text

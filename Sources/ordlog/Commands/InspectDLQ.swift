@@ -43,10 +43,15 @@ struct InspectDLQ: AsyncParsableCommand {
     @Argument(help: "Show one message in detail.")
     var messageId: String?
 
-    @Flag(name: .customLong("all-failures"), help: "Also messages whose latest attempt failed but that are not dead-lettered yet.")
+    @Flag(
+        name: .customLong("all-failures"),
+        help: "Also messages whose latest attempt failed but that are not dead-lettered yet.")
     var allFailures = false
 
-    @Option(help: ArgumentHelp("Read this real dead-letter queue (nothing is deleted) and join each message to its history in the log.", valueName: "url"))
+    @Option(
+        help: ArgumentHelp(
+            "Read this real dead-letter queue (nothing is deleted) and join each message to its history in the log.",
+            valueName: "url"))
     var queueUrl: String?
 
     @Option(help: ArgumentHelp("The dead-letter queue by name (resolved with GetQueueUrl).", valueName: "name"))
@@ -67,34 +72,55 @@ struct InspectDLQ: AsyncParsableCommand {
         let joined = try messages.filter { messageId == nil || $0.messageId == messageId }
             .map { ($0, try log.failedMessage($0.messageId)) }
         if global.json {
-            out(JSONWriter.string(obj([
-                ("queueUrl", .string(url)), ("inQueue", num(joined.count)),
-                ("inLog", num(joined.filter { $0.1 != nil }.count)),
-                ("messages", .array(joined.map { m, history in
+            out(
+                JSONWriter.string(
                     obj([
-                        ("messageId", .string(m.messageId)),
-                        ("queueReceiveCount", m.attributes["ApproximateReceiveCount"].flatMap { Int64($0) }.map(num) ?? .null),
-                        ("sentTimestamp", m.attributes["SentTimestamp"].flatMap { Int64($0) }.map(num) ?? .null),
-                        ("history", history.map(messageJSON) ?? .null),
-                        RecordJSON.body(Array(m.body.utf8)),
-                    ])
-                })),
-            ])))
+                        ("queueUrl", .string(url)), ("inQueue", num(joined.count)),
+                        ("inLog", num(joined.filter { $0.1 != nil }.count)),
+                        (
+                            "messages",
+                            .array(
+                                joined.map { m, history in
+                                    obj([
+                                        ("messageId", .string(m.messageId)),
+                                        (
+                                            "queueReceiveCount",
+                                            m.attributes["ApproximateReceiveCount"].flatMap { Int64($0) }.map(num)
+                                                ?? .null
+                                        ),
+                                        (
+                                            "sentTimestamp",
+                                            m.attributes["SentTimestamp"].flatMap { Int64($0) }.map(num) ?? .null
+                                        ),
+                                        ("history", history.map(messageJSON) ?? .null),
+                                        RecordJSON.body(Array(m.body.utf8)),
+                                    ])
+                                })
+                        ),
+                    ])))
             return
         }
-        out("Dead-letter queue \(url): \(joined.count) message(s), \(joined.filter { $0.1 != nil }.count) with history in \(global.dbPath).")
-        out("(Reading counts as a receive: each message's ApproximateReceiveCount went up by one. Nothing was deleted.)")
+        out(
+            "Dead-letter queue \(url): \(joined.count) message(s), \(joined.filter { $0.1 != nil }.count) with history in \(global.dbPath)."
+        )
+        out(
+            "(Reading counts as a receive: each message's ApproximateReceiveCount went up by one. Nothing was deleted.)"
+        )
         var t = Table("message", "receive count", "sent", "log attempts", "fingerprint", "last error")
         for (m, history) in joined {
-            let sent = m.attributes["SentTimestamp"].flatMap { Int64($0) }.map { RFC3339.format(milliseconds: $0) } ?? "-"
-            t.add(m.messageId, m.attributes["ApproximateReceiveCount"] ?? "-", sent,
-                  history.map { String($0.attempts.count) } ?? "not in log", history?.fingerprint ?? "-",
-                  clip(history?.latest.decision.errorMessage ?? "-", 60))
+            let sent =
+                m.attributes["SentTimestamp"].flatMap { Int64($0) }.map { RFC3339.format(milliseconds: $0) } ?? "-"
+            t.add(
+                m.messageId, m.attributes["ApproximateReceiveCount"] ?? "-", sent,
+                history.map { String($0.attempts.count) } ?? "not in log", history?.fingerprint ?? "-",
+                clip(history?.latest.decision.errorMessage ?? "-", 60))
         }
         out(t.render())
         for (m, history) in joined {
             out("")
-            if let history { detail(history) } else {
+            if let history {
+                detail(history)
+            } else {
                 out("== \(m.messageId): not in this log (consumed by another ordlog, or before this log existed)")
                 out("   body: \(clip(m.body, 200))")
             }
@@ -118,17 +144,27 @@ struct InspectDLQ: AsyncParsableCommand {
             }
             let report = try log.deadLetterReport(includeRetrying: allFailures)
             if global.json {
-                out(JSONWriter.string(obj([
-                    ("deadLettered", num(report.groups.flatMap(\.messages).filter { $0.latest.decision.deadLettered }.count)),
-                    ("groups", .array(report.groups.map { g in
+                out(
+                    JSONWriter.string(
                         obj([
-                            ("fingerprint", .string(g.fingerprint)), ("count", num(g.messages.count)),
-                            ("firstSeen", .string(time(g.firstSeen))), ("lastSeen", .string(time(g.lastSeen))),
-                            ("messages", .array(g.messages.map(messageJSON))),
-                        ])
-                    })),
-                    ("inputErrors", .array(report.inputErrors.map { RecordJSON.receive($0) })),
-                ])))
+                            (
+                                "deadLettered",
+                                num(report.groups.flatMap(\.messages).filter { $0.latest.decision.deadLettered }.count)
+                            ),
+                            (
+                                "groups",
+                                .array(
+                                    report.groups.map { g in
+                                        obj([
+                                            ("fingerprint", .string(g.fingerprint)), ("count", num(g.messages.count)),
+                                            ("firstSeen", .string(time(g.firstSeen))),
+                                            ("lastSeen", .string(time(g.lastSeen))),
+                                            ("messages", .array(g.messages.map(messageJSON))),
+                                        ])
+                                    })
+                            ),
+                            ("inputErrors", .array(report.inputErrors.map { RecordJSON.receive($0) })),
+                        ])))
             } else {
                 summary(report)
             }
@@ -142,12 +178,16 @@ struct InspectDLQ: AsyncParsableCommand {
             ("deadLettered", .bool(m.latest.decision.deadLettered)), ("latestAttempt", RecordJSON.attempt(m.latest)),
             ("receives", .array(m.receives.map { RecordJSON.receive($0, includeBody: false) })),
             ("attempts", .array(m.attempts.map(RecordJSON.attempt))),
-            ("envelope", e.map { e in
-                obj([
-                    ("topicArn", str(e.topicArn)), ("snsMessageId", str(e.messageId)), ("timestamp", str(e.timestamp)),
-                    ("subject", str(e.subject)), ("messageAttributes", e.messageAttributes ?? .null),
-                ])
-            } ?? .null),
+            (
+                "envelope",
+                e.map { e in
+                    obj([
+                        ("topicArn", str(e.topicArn)), ("snsMessageId", str(e.messageId)),
+                        ("timestamp", str(e.timestamp)),
+                        ("subject", str(e.subject)), ("messageAttributes", e.messageAttributes ?? .null),
+                    ])
+                } ?? .null
+            ),
             ("order", m.anatomy.order.map(JSONValue.object) ?? .null), ("parseProblem", str(m.anatomy.problem)),
             RecordJSON.body(m.latestReceive.body),
         ])
@@ -155,14 +195,16 @@ struct InspectDLQ: AsyncParsableCommand {
 
     func summary(_ report: DeadLetterReport) {
         let what = allFailures ? "Failed messages (dead-lettered or still retrying)" : "Dead-lettered messages"
-        out("\(what): \(report.messageCount) in \(report.groups.count) fingerprint group(s). "
-            + "Input that was not an SQS message: \(report.inputErrors.count).")
+        out(
+            "\(what): \(report.messageCount) in \(report.groups.count) fingerprint group(s). "
+                + "Input that was not an SQS message: \(report.inputErrors.count).")
         if !report.groups.isEmpty {
             out("")
             var t = Table("fingerprint", "count", "first seen", "last seen", "example error")
             for g in report.groups {
-                t.add(g.fingerprint, String(g.messages.count), time(g.firstSeen), time(g.lastSeen),
-                      clip(g.messages[0].latest.decision.errorMessage ?? "-", 70))
+                t.add(
+                    g.fingerprint, String(g.messages.count), time(g.firstSeen), time(g.lastSeen),
+                    clip(g.messages[0].latest.decision.errorMessage ?? "-", 70))
             }
             out(t.render())
         }
@@ -171,13 +213,15 @@ struct InspectDLQ: AsyncParsableCommand {
             out("== \(g.fingerprint): \(g.messages.count) message(s)")
             var t = Table("message", "order", "receives", "state", "last attempt", "error")
             for m in g.messages {
-                t.add(m.messageId, m.orderId ?? "-", String(m.receives.count),
-                      m.latest.decision.deadLettered ? "dead-lettered" : "retrying",
-                      time(m.latest.attemptedAt), clip(m.latest.decision.errorMessage ?? "-", 60))
+                t.add(
+                    m.messageId, m.orderId ?? "-", String(m.receives.count),
+                    m.latest.decision.deadLettered ? "dead-lettered" : "retrying",
+                    time(m.latest.attemptedAt), clip(m.latest.decision.errorMessage ?? "-", 60))
             }
             out(t.render())
-            out("   Next: fix the producer (or the rule), preview with "
-                + "`ordlog redrive --fingerprint \(g.fingerprint) --dry-run`, then run it without --dry-run.")
+            out(
+                "   Next: fix the producer (or the rule), preview with "
+                    + "`ordlog redrive --fingerprint \(g.fingerprint) --dry-run`, then run it without --dry-run.")
             out("   Details: `ordlog inspect-dlq \(g.messages[0].messageId)`")
         }
         if !report.inputErrors.isEmpty {
@@ -185,29 +229,35 @@ struct InspectDLQ: AsyncParsableCommand {
             out("== input errors: \(report.inputErrors.count) receive(s) that were not SQS messages (never redrivable)")
             var t = Table("seq", "source", "error", "raw")
             for r in report.inputErrors {
-                t.add(String(r.seq), clip(r.source, 50), clip(r.inputError ?? "-", 60),
-                      clip(String(decoding: r.body, as: UTF8.self), 40))
+                t.add(
+                    String(r.seq), clip(r.source, 50), clip(r.inputError ?? "-", 60),
+                    clip(String(decoding: r.body, as: UTF8.self), 40))
             }
             out(t.render())
             out("   Next: fix whatever wrote these entries; they are kept in the log as received.")
         }
         if report.groups.isEmpty, report.inputErrors.isEmpty {
-            out("Nothing to look at: no message is dead-lettered." + (allFailures ? "" : " (--all-failures shows retrying ones.)"))
+            out(
+                "Nothing to look at: no message is dead-lettered."
+                    + (allFailures ? "" : " (--all-failures shows retrying ones.)"))
         }
     }
 
     func detail(_ m: FailedMessage) {
         let d = m.latest.decision
         out("Message \(m.messageId)" + (m.orderId.map { "  (order \($0))" } ?? ""))
-        out("  state:        \(d.deadLettered ? "DEAD-LETTERED" : d.outcome.isFinal ? "ok (\(d.outcome.rawValue))" : "failing, still retrying")")
+        out(
+            "  state:        \(d.deadLettered ? "DEAD-LETTERED" : d.outcome.isFinal ? "ok (\(d.outcome.rawValue))" : "failing, still retrying")"
+        )
         if let fp = d.errorFingerprint { out("  fingerprint:  \(fp)") }
         if let msg = d.errorMessage { out("  error:        \(d.errorKind?.rawValue ?? "") — \(msg)") }
         out("")
         out("Receives (\(m.receives.count))")
         var r = Table("seq", "received at", "sent at", "count", "receipt handle", "source")
         for x in m.receives {
-            r.add(String(x.seq), time(x.receivedAt), x.sentTimestamp.map(time) ?? "-", String(x.receiveCount),
-                  clip(x.receiptHandle ?? "-", 24), clip(x.source, 60))
+            r.add(
+                String(x.seq), time(x.receivedAt), x.sentTimestamp.map(time) ?? "-", String(x.receiveCount),
+                clip(x.receiptHandle ?? "-", 24), clip(x.source, 60))
         }
         out(r.render())
         out("")
@@ -215,9 +265,10 @@ struct InspectDLQ: AsyncParsableCommand {
         var a = Table("seq", "attempted at", "trigger", "outcome", "error", "processor")
         for x in m.attempts {
             let e = x.decision
-            a.add(String(x.seq), time(x.attemptedAt), x.trigger,
-                  e.outcome.rawValue + (e.deadLettered ? " (DLQ)" : ""),
-                  e.errorFingerprint.map { "\($0): \(clip(e.errorMessage ?? "", 60))" } ?? "-", x.processorVersion)
+            a.add(
+                String(x.seq), time(x.attemptedAt), x.trigger,
+                e.outcome.rawValue + (e.deadLettered ? " (DLQ)" : ""),
+                e.errorFingerprint.map { "\($0): \(clip(e.errorMessage ?? "", 60))" } ?? "-", x.processorVersion)
         }
         out(a.render())
         out("")
@@ -237,9 +288,13 @@ struct InspectDLQ: AsyncParsableCommand {
             let width = order.members.map(\.key.count).max() ?? 0
             for member in order.members {
                 let mark = member.key == d.errorField ? "   <-- \(d.errorCode ?? "error")" : ""
-                out("  \(member.key.padding(toLength: width, withPad: " ", startingAt: 0))  \(JSONWriter.string(member.value))\(mark)")
+                out(
+                    "  \(member.key.padding(toLength: width, withPad: " ", startingAt: 0))  \(JSONWriter.string(member.value))\(mark)"
+                )
             }
-            if let field = d.errorField, order[field] == nil { out("  (\(field) is missing)   <-- \(d.errorCode ?? "error")") }
+            if let field = d.errorField, order[field] == nil {
+                out("  (\(field) is missing)   <-- \(d.errorCode ?? "error")")
+            }
         } else {
             out("Order: could not be parsed — \(m.anatomy.problem ?? "unknown")")
         }
@@ -248,9 +303,10 @@ struct InspectDLQ: AsyncParsableCommand {
         out(String(decoding: m.latestReceive.body, as: UTF8.self))
         out("")
         if d.deadLettered || !d.outcome.isFinal {
-            out("Next: fix the producer (or the rule), then preview with "
-                + "`ordlog redrive --message-id \(m.messageId) --dry-run` and run it without --dry-run. "
-                + "Siblings: `ordlog redrive --fingerprint \(m.fingerprint) --dry-run`.")
+            out(
+                "Next: fix the producer (or the rule), then preview with "
+                    + "`ordlog redrive --message-id \(m.messageId) --dry-run` and run it without --dry-run. "
+                    + "Siblings: `ordlog redrive --fingerprint \(m.fingerprint) --dry-run`.")
         }
     }
 }

@@ -27,7 +27,9 @@ struct Orders: ParsableCommand {
             let projection = LocalProjection(db: log.db)
             if let orderId {
                 guard let o = try projection.order(orderId) else {
-                    err("ordlog: order \(orderId) is not in the projection. `ordlog history \(orderId)` shows whether the log has seen it.")
+                    err(
+                        "ordlog: order \(orderId) is not in the projection. `ordlog history \(orderId)` shows whether the log has seen it."
+                    )
                     throw ExitCode(2)
                 }
                 if global.json { out(JSONWriter.string(RecordJSON.order(o))) } else { out(render([o])) }
@@ -46,8 +48,9 @@ struct Orders: ParsableCommand {
     func render(_ orders: [ProjectedOrder]) -> String {
         var t = Table("orderId", "userId", "itemName", "quantity", "status", "timestamp", "lastSeq")
         for o in orders {
-            t.add(clip(o.item.orderId, 40), clip(o.item.userId, 24), clip(o.item.itemName, 32), String(o.item.quantity),
-                  o.item.status, o.item.timestamp, String(o.lastSeq))
+            t.add(
+                clip(o.item.orderId, 40), clip(o.item.userId, 24), clip(o.item.itemName, 32), String(o.item.quantity),
+                o.item.status, o.item.timestamp, String(o.lastSeq))
         }
         return t.render()
     }

@@ -37,7 +37,9 @@ struct Publish: AsyncParsableCommand {
 
     func validate() throws {
         if topicArn == nil && topic == nil { throw ValidationError("give --topic-arn ARN or --topic NAME") }
-        if file == nil && orderId == nil { throw ValidationError("give a FILE of orders, or --order-id and the other order flags") }
+        if file == nil && orderId == nil {
+            throw ValidationError("give a FILE of orders, or --order-id and the other order flags")
+        }
     }
 
     func run() async throws {
@@ -45,10 +47,14 @@ struct Publish: AsyncParsableCommand {
             var messages: [String] = []
             if let file {
                 let data: Data?
-                data = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : FileManager.default.contents(atPath: file)
+                data =
+                    file == "-"
+                    ? FileHandle.standardInput.readDataToEndOfFile() : FileManager.default.contents(atPath: file)
                 guard let data else {
                     let exists = FileManager.default.fileExists(atPath: file)
-                    throw CLIError(code: .badInput, message: "\(file): " + (exists ? "cannot be read (permissions?)" : "no such file"))
+                    throw CLIError(
+                        code: .badInput,
+                        message: "\(file): " + (exists ? "cannot be read (permissions?)" : "no such file"))
                 }
                 messages = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true)
                     .map { String($0.hasSuffix("\r") ? $0.dropLast() : $0) }
@@ -56,8 +62,11 @@ struct Publish: AsyncParsableCommand {
             }
             if let orderId {
                 let ts = timestamp ?? RFC3339.format(milliseconds: Pipeline.systemClockMs())
-                messages.append(OrderItem(orderId: orderId, userId: userId ?? "", itemName: itemName ?? "",
-                                          quantity: quantity ?? 1, status: status ?? "PENDING", timestamp: ts).json)
+                messages.append(
+                    OrderItem(
+                        orderId: orderId, userId: userId ?? "", itemName: itemName ?? "",
+                        quantity: quantity ?? 1, status: status ?? "PENDING", timestamp: ts
+                    ).json)
             }
             let config = try aws.configuration()
             let sns = SNSClient(configuration: config)
@@ -67,8 +76,10 @@ struct Publish: AsyncParsableCommand {
             } else if let found = try await sns.topicArn(named: topic!) {
                 arn = found
             } else {
-                throw CLIError(code: .aws, message: "no SNS topic named \(topic!) in \(config.region) at "
-                    + "\(config.endpoint(for: .sns)). Check the name, or create the pipeline with `ordlog setup`.")
+                throw CLIError(
+                    code: .aws,
+                    message: "no SNS topic named \(topic!) in \(config.region) at "
+                        + "\(config.endpoint(for: .sns)). Check the name, or create the pipeline with `ordlog setup`.")
             }
             var ids: [String] = []
             let progress = Progress(label: "publish")
@@ -78,10 +89,13 @@ struct Publish: AsyncParsableCommand {
             }
             progress.finish()
             if json {
-                out(JSONWriter.string(.object(JSONObject([
-                    ("topicArn", .string(arn)), ("published", .number(String(ids.count))),
-                    ("messageIds", .array(ids.map(JSONValue.string))),
-                ]))))
+                out(
+                    JSONWriter.string(
+                        .object(
+                            JSONObject([
+                                ("topicArn", .string(arn)), ("published", .number(String(ids.count))),
+                                ("messageIds", .array(ids.map(JSONValue.string))),
+                            ]))))
             } else {
                 out("published \(plural(ids.count, "message")) to \(arn)")
             }

@@ -66,15 +66,19 @@ struct Redrive: AsyncParsableCommand {
             for id in messageId where !dlqIds.contains(id) {
                 skipped.append((id, try log.attempts(messageId: id).isEmpty ? "not in the log" : "not dead-lettered"))
             }
-            let pipeline = Pipeline(log: log, processor: OrderProcessor(rules: ruleOptions.rules),
-                                    logger: global.makeLogger("ordlog.pipeline"))
+            let pipeline = Pipeline(
+                log: log, processor: OrderProcessor(rules: ruleOptions.rules),
+                logger: global.makeLogger("ordlog.pipeline"))
             let outcomes = chosen.isEmpty ? [] : try pipeline.redrive(messageIds: chosen, dryRun: dryRun)
             let stillDead = outcomes.filter { $0.after.decision.deadLettered }.count
             var synced: DynamoDBProjection.SyncResult?
-            let projected = outcomes.compactMap { $0.after.decision.outcome == .projected ? $0.after.decision.item : nil }
+            let projected = outcomes.compactMap {
+                $0.after.decision.outcome == .projected ? $0.after.decision.item : nil
+            }
             if !dryRun, targetOptions.target == .dynamodb, let table = targetOptions.table {
-                let dynamo = DynamoDBProjection(client: DynamoDBClient(configuration: try targetOptions.aws.configuration()),
-                                                tableName: table)
+                let dynamo = DynamoDBProjection(
+                    client: DynamoDBClient(configuration: try targetOptions.aws.configuration()),
+                    tableName: table)
                 var r = DynamoDBProjection.SyncResult(tableName: table, created: try await dynamo.ensureTable())
                 for item in projected {
                     switch try await dynamo.put(item) {
@@ -85,23 +89,35 @@ struct Redrive: AsyncParsableCommand {
                 synced = r
             }
             if global.json {
-                out(JSONWriter.string(obj([
-                    ("dryRun", .bool(dryRun)), ("processorVersion", .string(pipeline.processor.version)),
-                    ("redriven", .array(outcomes.map { o in
+                out(
+                    JSONWriter.string(
                         obj([
-                            ("messageId", .string(o.messageId)), ("receiveSeq", num(o.receive.seq)),
-                            ("before", RecordJSON.attempt(o.before)), ("after", RecordJSON.attempt(o.after)),
-                        ])
-                    })),
-                    ("skipped", .array(skipped.map { obj([("messageId", .string($0.0)), ("reason", .string($0.1))]) })),
-                    ("dynamodb", syncJSON(synced)),
-                ])))
+                            ("dryRun", .bool(dryRun)), ("processorVersion", .string(pipeline.processor.version)),
+                            (
+                                "redriven",
+                                .array(
+                                    outcomes.map { o in
+                                        obj([
+                                            ("messageId", .string(o.messageId)), ("receiveSeq", num(o.receive.seq)),
+                                            ("before", RecordJSON.attempt(o.before)),
+                                            ("after", RecordJSON.attempt(o.after)),
+                                        ])
+                                    })
+                            ),
+                            (
+                                "skipped",
+                                .array(skipped.map { obj([("messageId", .string($0.0)), ("reason", .string($0.1))]) })
+                            ),
+                            ("dynamodb", syncJSON(synced)),
+                        ])))
             } else {
                 for (id, why) in skipped { out("Skipped \(id): \(why).") }
                 if outcomes.isEmpty {
                     out("Nothing to redrive: no dead-lettered message matches. `ordlog inspect-dlq` lists them.")
                 } else {
-                    out((dryRun ? "Dry run: would redrive" : "Redrove") + " \(plural(outcomes.count, "message")) with \(pipeline.processor.version)")
+                    out(
+                        (dryRun ? "Dry run: would redrive" : "Redrove")
+                            + " \(plural(outcomes.count, "message")) with \(pipeline.processor.version)")
                     var t = Table("message", "receive", "before", "after")
                     for o in outcomes {
                         t.add(o.messageId, "#\(o.receive.seq)", brief(o.before.decision), brief(o.after.decision))
@@ -113,14 +129,16 @@ struct Redrive: AsyncParsableCommand {
                     } else {
                         out("\(fixed) now projected in the local projection, \(stillDead) still dead-lettered.")
                         if let synced {
-                            out("DynamoDB table \(synced.tableName): \(synced.written) written, \(synced.stale) left "
-                                + "(the table held a newer version).")
+                            out(
+                                "DynamoDB table \(synced.tableName): \(synced.written) written, \(synced.stale) left "
+                                    + "(the table held a newer version).")
                         } else if fixed > 0 {
                             out("DynamoDB was not written (add --target dynamodb --table NAME for that).")
                         }
                         if fixed > 0 {
-                            out("The SQS dead-letter queue is unchanged: delete or move the fixed messages there "
-                                + "(StartMessageMoveTask) once the fix is deployed.")
+                            out(
+                                "The SQS dead-letter queue is unchanged: delete or move the fixed messages there "
+                                    + "(StartMessageMoveTask) once the fix is deployed.")
                         }
                     }
                 }

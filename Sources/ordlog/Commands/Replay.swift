@@ -58,9 +58,13 @@ struct Replay: AsyncParsableCommand {
     var verdict = false
     @Option(help: ArgumentHelp("Replay this captured traffic file instead of the log.", valueName: "file"))
     var traffic: String?
-    @Option(name: .customLong("record-expect"), help: ArgumentHelp("Write the decisions as an expectations file.", valueName: "out"))
+    @Option(
+        name: .customLong("record-expect"),
+        help: ArgumentHelp("Write the decisions as an expectations file.", valueName: "out"))
     var recordExpect: String?
-    @Option(help: ArgumentHelp("Compare the decisions with this expectations file; exit 1 on any difference.", valueName: "file"))
+    @Option(
+        help: ArgumentHelp(
+            "Compare the decisions with this expectations file; exit 1 on any difference.", valueName: "file"))
     var expect: String?
     @Option(help: ArgumentHelp("Keep the projection in this new file instead of a temporary one.", valueName: "path"))
     var into: String?
@@ -71,10 +75,13 @@ struct Replay: AsyncParsableCommand {
 
     func validate() throws {
         if traffic != nil, verdict {
-            throw ValidationError("--verdict compares with decisions recorded in the log; captured traffic has none. Use --record-expect/--expect with --traffic.")
+            throw ValidationError(
+                "--verdict compares with decisions recorded in the log; captured traffic has none. Use --record-expect/--expect with --traffic."
+            )
         }
         if traffic != nil, filters.usesRecordedAttempts {
-            throw ValidationError("--order-id and --dead-lettered use recorded attempts, which --traffic files do not have")
+            throw ValidationError(
+                "--order-id and --dead-lettered use recorded attempts, which --traffic files do not have")
         }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
     }
@@ -105,7 +112,9 @@ struct Replay: AsyncParsableCommand {
                 throw CLIError(code: .storage, message: "cannot open projection \(projectionPath): \(error)")
             }
             if into != nil, let n = try projection.db.scalarInt("SELECT count(*) FROM orders"), n > 0 {
-                throw CLIError(code: .storage, message: "\(projectionPath) already holds \(n) orders; --into needs a new or empty projection file")
+                throw CLIError(
+                    code: .storage,
+                    message: "\(projectionPath) already holds \(n) orders; --into needs a new or empty projection file")
             }
             var expectFile: FileHandle?
             if let recordExpect {
@@ -142,12 +151,14 @@ struct Replay: AsyncParsableCommand {
             let expectDiffs = expected.map { Expectations.compare(expected: $0, actual: actual) }
             let synced = try await targetOptions.syncIfDynamoDB(projection)
             if global.json {
-                printJSON(result, orders: orders, format: format, shown: shown, expectDiffs: expectDiffs, synced: synced)
+                printJSON(
+                    result, orders: orders, format: format, shown: shown, expectDiffs: expectDiffs, synced: synced)
             } else {
                 printTable(result, orders: orders, format: format, shown: shown, expectDiffs: expectDiffs)
                 if let synced {
-                    out("DynamoDB shadow table \(synced.tableName)\(synced.created ? " (created)" : ""): "
-                        + "\(synced.written) orders written, \(synced.stale) left (the table held a newer version)")
+                    out(
+                        "DynamoDB shadow table \(synced.tableName)\(synced.created ? " (created)" : ""): "
+                            + "\(synced.written) orders written, \(synced.stale) left (the table held a newer version)")
                 }
             }
             if verdict, !result.differences.isEmpty { throw CLIError(code: .checkFailed, message: "") }
@@ -155,54 +166,80 @@ struct Replay: AsyncParsableCommand {
         }
     }
 
-    func printJSON(_ r: ReplayResult, orders: Int, format: TrafficFormat?, shown: [ReplayedDecision],
-                   expectDiffs: [Expectations.Difference]?, synced: DynamoDBProjection.SyncResult?) {
+    func printJSON(
+        _ r: ReplayResult, orders: Int, format: TrafficFormat?, shown: [ReplayedDecision],
+        expectDiffs: [Expectations.Difference]?, synced: DynamoDBProjection.SyncResult?
+    ) {
         let c = r.counts
         var m: [(key: String, value: JSONValue)] = [
             ("source", .string(traffic == nil ? "log" : "traffic")), ("file", str(traffic)),
             ("format", str(format?.rawValue)), ("processorVersion", .string(r.processorVersion)),
-            ("counts", obj([
-                ("replayed", num(c.replayed)), ("projected", num(c.projected)), ("duplicate", num(c.duplicate)),
-                ("stale", num(c.stale)), ("rejected", num(c.rejected)), ("failed", num(c.failed)),
-                ("deadLettered", num(c.deadLettered)),
-            ])),
+            (
+                "counts",
+                obj([
+                    ("replayed", num(c.replayed)), ("projected", num(c.projected)), ("duplicate", num(c.duplicate)),
+                    ("stale", num(c.stale)), ("rejected", num(c.rejected)), ("failed", num(c.failed)),
+                    ("deadLettered", num(c.deadLettered)),
+                ])
+            ),
             ("orders", num(orders)), ("digest", .string(r.digest)),
             ("decisions", showDecisions ? .array(shown.map(Expectations.json)) : .null),
         ]
-        m.append(("verdict", verdict ? obj([
-            ("compared", num(r.compared)),
-            ("differences", .array(r.differences.map { d in
-                obj([
-                    ("seq", num(d.seq)), ("messageId", str(d.messageId)), ("receiveCount", num(d.receiveCount)),
-                    ("recorded", d.recorded.map { obj(RecordJSON.decision($0)) } ?? .null),
-                    ("replayed", obj(RecordJSON.decision(d.replayed))),
-                ])
-            })),
-        ]) : .null))
-        m.append(("expect", expectDiffs.map { diffs in
-            obj([
-                ("file", str(expect)),
-                ("differences", .array(diffs.map { d in
+        m.append(
+            (
+                "verdict",
+                verdict
+                    ? obj([
+                        ("compared", num(r.compared)),
+                        (
+                            "differences",
+                            .array(
+                                r.differences.map { d in
+                                    obj([
+                                        ("seq", num(d.seq)), ("messageId", str(d.messageId)),
+                                        ("receiveCount", num(d.receiveCount)),
+                                        ("recorded", d.recorded.map { obj(RecordJSON.decision($0)) } ?? .null),
+                                        ("replayed", obj(RecordJSON.decision(d.replayed))),
+                                    ])
+                                })
+                        ),
+                    ]) : .null
+            ))
+        m.append(
+            (
+                "expect",
+                expectDiffs.map { diffs in
                     obj([
-                        ("kind", .string(d.kind.rawValue)), ("key", .string(d.key)),
-                        ("expected", d.expected.map(JSONValue.object) ?? .null),
-                        ("actual", d.actual.map(JSONValue.object) ?? .null),
+                        ("file", str(expect)),
+                        (
+                            "differences",
+                            .array(
+                                diffs.map { d in
+                                    obj([
+                                        ("kind", .string(d.kind.rawValue)), ("key", .string(d.key)),
+                                        ("expected", d.expected.map(JSONValue.object) ?? .null),
+                                        ("actual", d.actual.map(JSONValue.object) ?? .null),
+                                    ])
+                                })
+                        ),
                     ])
-                })),
-            ])
-        } ?? .null))
+                } ?? .null
+            ))
         m.append(("dynamodb", syncJSON(synced)))
         out(JSONWriter.string(obj(m)))
     }
 
-    func printTable(_ r: ReplayResult, orders: Int, format: TrafficFormat?, shown: [ReplayedDecision],
-                    expectDiffs: [Expectations.Difference]?) {
+    func printTable(
+        _ r: ReplayResult, orders: Int, format: TrafficFormat?, shown: [ReplayedDecision],
+        expectDiffs: [Expectations.Difference]?
+    ) {
         let c = r.counts
         let what = traffic.map { "captured traffic \($0) (\(format?.rawValue ?? "?"))" } ?? "the log \(global.dbPath)"
         out("Replayed \(c.replayed) receives from \(what) with \(r.processorVersion)")
         var t = Table("replayed", "projected", "duplicate", "stale", "rejected", "failed", "dead-lettered")
-        t.add(String(c.replayed), String(c.projected), String(c.duplicate), String(c.stale), String(c.rejected),
-              String(c.failed), String(c.deadLettered))
+        t.add(
+            String(c.replayed), String(c.projected), String(c.duplicate), String(c.stale), String(c.rejected),
+            String(c.failed), String(c.deadLettered))
         out(t.render())
         out("Projection: \(orders) orders, digest \(r.digest)")
         if showDecisions {
@@ -219,7 +256,8 @@ struct Replay: AsyncParsableCommand {
                 out("Verdict: \(r.differences.count) of \(r.compared) decisions differ from the recorded ones:")
                 var d = Table("seq", "message", "rc", "recorded", "new")
                 for x in r.differences {
-                    d.add(String(x.seq), x.messageId ?? "-", String(x.receiveCount), brief(x.recorded), brief(x.replayed))
+                    d.add(
+                        String(x.seq), x.messageId ?? "-", String(x.receiveCount), brief(x.recorded), brief(x.replayed))
                 }
                 out(d.render())
             }
@@ -244,7 +282,9 @@ struct Replay: AsyncParsableCommand {
     func summary(_ o: JSONObject?) -> String {
         guard let o else { return "-" }
         var s = o["outcome"]?.stringValue ?? "?"
-        if let code = o["errorCode"]?.stringValue { s += " \(code)" + (o["errorField"]?.stringValue.map { ":\($0)" } ?? "") }
+        if let code = o["errorCode"]?.stringValue {
+            s += " \(code)" + (o["errorField"]?.stringValue.map { ":\($0)" } ?? "")
+        }
         if let item = o["item"], item != .null { s += " \(JSONWriter.string(item))" }
         return s
     }

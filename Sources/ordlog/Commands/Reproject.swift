@@ -43,7 +43,9 @@ struct Reproject: AsyncParsableCommand {
 
     @Option(name: .customLong("as-of-seq"), help: "Rebuild as of this log sequence.")
     var asOfSeq: Int64?
-    @Option(name: .customLong("as-of"), help: ArgumentHelp("Rebuild as of this instant (SentTimestamp).", valueName: "rfc3339"))
+    @Option(
+        name: .customLong("as-of"),
+        help: ArgumentHelp("Rebuild as of this instant (SentTimestamp).", valueName: "rfc3339"))
     var asOf: String?
     @Option(help: ArgumentHelp("Build into this projection file instead of the log's own.", valueName: "path"))
     var into: String?
@@ -55,8 +57,10 @@ struct Reproject: AsyncParsableCommand {
         if let asOf, RFC3339.milliseconds(asOf) == nil {
             throw ValidationError("--as-of must be an RFC 3339 instant such as 2026-01-01T14:00:00Z, got \(asOf)")
         }
-        if (asOfSeq != nil || asOf != nil), into == nil, targetOptions.target == .local {
-            throw ValidationError("--as-of-seq/--as-of build a historical projection: give --into PATH so the live one keeps following the log")
+        if asOfSeq != nil || asOf != nil, into == nil, targetOptions.target == .local {
+            throw ValidationError(
+                "--as-of-seq/--as-of build a historical projection: give --into PATH so the live one keeps following the log"
+            )
         }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
     }
@@ -72,9 +76,12 @@ struct Reproject: AsyncParsableCommand {
             let log = try global.openLog()
             // For DynamoDB the projection is built in a local file first (default: one beside the log, so an
             // interrupted run resumes), then written into the table.
-            let into = self.into ?? (targetOptions.target == .dynamodb
-                ? global.dbPath + ".reproject-\(targetOptions.table ?? "dynamodb")-\(target.key.replacingOccurrences(of: ":", with: "-")).db"
-                : nil)
+            let into =
+                self.into
+                ?? (targetOptions.target == .dynamodb
+                    ? global.dbPath
+                        + ".reproject-\(targetOptions.table ?? "dynamodb")-\(target.key.replacingOccurrences(of: ":", with: "-")).db"
+                    : nil)
             let reprojector: Reprojector
             do { reprojector = try Reprojector(log: log, intoPath: into) } catch {
                 throw CLIError(code: .storage, message: "cannot open projection \(into ?? global.dbPath): \(error)")
@@ -95,7 +102,11 @@ struct Reproject: AsyncParsableCommand {
                 })
             progress.finish()
             if result.interrupted {
-                throw CLIError(code: .interrupted, message: "interrupted at checkpoint seq \(result.throughSeq); the old projection is untouched. Run the same command again to continue.")
+                throw CLIError(
+                    code: .interrupted,
+                    message:
+                        "interrupted at checkpoint seq \(result.throughSeq); the old projection is untouched. Run the same command again to continue."
+                )
             }
             let synced = try await targetOptions.syncIfDynamoDB(try LocalProjection.open(path: into ?? global.dbPath))
             if synced != nil, self.into == nil, let into {
@@ -103,23 +114,28 @@ struct Reproject: AsyncParsableCommand {
                 for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: into + suffix) }
             }
             if global.json {
-                out(JSONWriter.string(obj([
-                    ("target", .string(target.key)), ("into", str(into)),
-                    ("resumedFrom", result.resumedFrom.map(num) ?? .null), ("discarded", str(result.discardedTarget)),
-                    ("throughSeq", num(result.throughSeq)), ("applied", num(result.applied)),
-                    ("orders", num(result.orders)), ("digest", .string(result.digest)),
-                    ("dynamodb", syncJSON(synced)),
-                ])))
+                out(
+                    JSONWriter.string(
+                        obj([
+                            ("target", .string(target.key)), ("into", str(into)),
+                            ("resumedFrom", result.resumedFrom.map(num) ?? .null),
+                            ("discarded", str(result.discardedTarget)),
+                            ("throughSeq", num(result.throughSeq)), ("applied", num(result.applied)),
+                            ("orders", num(result.orders)), ("digest", .string(result.digest)),
+                            ("dynamodb", syncJSON(synced)),
+                        ])))
                 return
             }
             if let synced {
-                out("DynamoDB table \(synced.tableName)\(synced.created ? " (created)" : ""): \(synced.written) orders "
-                    + "written, \(synced.stale) left as they were (the table held a newer version)")
+                out(
+                    "DynamoDB table \(synced.tableName)\(synced.created ? " (created)" : ""): \(synced.written) orders "
+                        + "written, \(synced.stale) left as they were (the table held a newer version)")
             }
             if let d = result.discardedTarget { out("Discarded an unfinished build for target \(d).") }
             if let r = result.resumedFrom { out("Resumed from checkpoint seq \(r).") }
-            out("Reprojected \(target.key) through seq \(result.throughSeq) into \(into ?? global.dbPath): "
-                + "\(result.applied) decisions applied, \(result.orders) orders")
+            out(
+                "Reprojected \(target.key) through seq \(result.throughSeq) into \(into ?? global.dbPath): "
+                    + "\(result.applied) decisions applied, \(result.orders) orders")
             out("Digest: \(result.digest)")
         }
     }

@@ -48,13 +48,16 @@ struct Setup: AsyncParsableCommand {
 
     func validate() throws {
         guard (1...1000).contains(maxReceiveCount) else { throw ValidationError("--max-receive-count must be 1…1000") }
-        guard (0...43_200).contains(visibilityTimeout) else { throw ValidationError("--visibility-timeout must be 0…43200 seconds") }
+        guard (0...43_200).contains(visibilityTimeout) else {
+            throw ValidationError("--visibility-timeout must be 0…43200 seconds")
+        }
     }
 
     func run() async throws {
         try await runReportingErrorsAsync {
             if printIamPolicy {
-                let region = aws.region ?? ProcessInfo.processInfo.environment["AWS_REGION"]
+                let region =
+                    aws.region ?? ProcessInfo.processInfo.environment["AWS_REGION"]
                     ?? ProcessInfo.processInfo.environment["AWS_DEFAULT_REGION"] ?? "*"
                 out(PipelineSetup.consumerIAMPolicy(resources, region: region, account: accountId))
                 return
@@ -64,20 +67,33 @@ struct Setup: AsyncParsableCommand {
                 resources, sqs: SQSClient(configuration: config), sns: SNSClient(configuration: config),
                 dynamo: DynamoDBClient(configuration: config))
             if json {
-                out(JSONWriter.string(.object(JSONObject([
-                    ("tableName", .string(report.tableName)), ("topicArn", .string(report.topicArn)),
-                    ("queueUrl", .string(report.queueUrl)), ("queueArn", .string(report.queueArn)),
-                    ("dlqUrl", .string(report.dlqUrl)), ("dlqArn", .string(report.dlqArn)),
-                    ("subscriptionArn", .string(report.subscriptionArn)),
-                    ("resources", .array(report.entries.map { e in
-                        .object(JSONObject([("kind", .string(e.kind)), ("id", .string(e.identifier)), ("status", .string(e.status))]))
-                    })),
-                ]))))
+                out(
+                    JSONWriter.string(
+                        .object(
+                            JSONObject([
+                                ("tableName", .string(report.tableName)), ("topicArn", .string(report.topicArn)),
+                                ("queueUrl", .string(report.queueUrl)), ("queueArn", .string(report.queueArn)),
+                                ("dlqUrl", .string(report.dlqUrl)), ("dlqArn", .string(report.dlqArn)),
+                                ("subscriptionArn", .string(report.subscriptionArn)),
+                                (
+                                    "resources",
+                                    .array(
+                                        report.entries.map { e in
+                                            .object(
+                                                JSONObject([
+                                                    ("kind", .string(e.kind)), ("id", .string(e.identifier)),
+                                                    ("status", .string(e.status)),
+                                                ]))
+                                        })
+                                ),
+                            ]))))
             } else {
                 var t = Table("resource", "id", "status")
                 for e in report.entries { t.add(e.kind, e.identifier, e.status) }
                 out(t.render())
-                out("Next: ordlog publish --topic-arn \(report.topicArn) FILE; ordlog consume --queue-url \(report.queueUrl) --table \(report.tableName)")
+                out(
+                    "Next: ordlog publish --topic-arn \(report.topicArn) FILE; ordlog consume --queue-url \(report.queueUrl) --table \(report.tableName)"
+                )
             }
         }
     }

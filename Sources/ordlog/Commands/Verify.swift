@@ -26,7 +26,9 @@ struct Verify: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(help: ArgumentHelp("A head kept from `ordlog head`; detects the newest records being cut off.", valueName: "seq:hash"))
+    @Option(
+        help: ArgumentHelp(
+            "A head kept from `ordlog head`; detects the newest records being cut off.", valueName: "seq:hash"))
     var head: String?
 
     func validate() throws {
@@ -43,20 +45,29 @@ struct Verify: ParsableCommand {
             let result = try Verifier.verify(log, head: kept) { seq in progress.update("verified through seq \(seq)") }
             progress.finish()
             if global.json {
-                out(JSONWriter.string(obj([
-                    ("ok", .bool(result.ok)), ("verified", num(result.verified)),
-                    ("head", str(result.head?.description)), ("keptHead", str(kept?.description)),
-                    ("problem", result.problem.map { p in
-                        obj([("seq", num(p.seq)), ("kind", .string(p.kind.rawValue)), ("message", .string(p.message))])
-                    } ?? .null),
-                ])))
+                out(
+                    JSONWriter.string(
+                        obj([
+                            ("ok", .bool(result.ok)), ("verified", num(result.verified)),
+                            ("head", str(result.head?.description)), ("keptHead", str(kept?.description)),
+                            (
+                                "problem",
+                                result.problem.map { p in
+                                    obj([
+                                        ("seq", num(p.seq)), ("kind", .string(p.kind.rawValue)),
+                                        ("message", .string(p.message)),
+                                    ])
+                                } ?? .null
+                            ),
+                        ])))
             } else if let p = result.problem {
                 out("BROKEN at seq \(p.seq): \(p.kind.rawValue)")
                 out("  \(p.message)")
                 out("  \(result.verified) records before it verified.")
             } else {
-                out("OK: \(result.verified) records verified, head \(result.head?.description ?? "(empty log)")"
-                    + (kept != nil ? "; kept head \(kept!.seq) present" : ""))
+                out(
+                    "OK: \(result.verified) records verified, head \(result.head?.description ?? "(empty log)")"
+                        + (kept != nil ? "; kept head \(kept!.seq) present" : ""))
             }
             if !result.ok { throw CLIError(code: .checkFailed, message: "") }
         }
@@ -84,9 +95,12 @@ struct Head: ParsableCommand {
             let log = try global.openLog()
             let h = try log.head() ?? LogHead(seq: 0, hashBytes: RecordHash.genesis)
             if global.json {
-                out(JSONWriter.string(obj([
-                    ("seq", num(h.seq)), ("hash", .string(RecordHash.hex(h.hash))), ("head", .string(h.description)),
-                ])))
+                out(
+                    JSONWriter.string(
+                        obj([
+                            ("seq", num(h.seq)), ("hash", .string(RecordHash.hex(h.hash))),
+                            ("head", .string(h.description)),
+                        ])))
             } else {
                 out(h.description)
             }

@@ -6,15 +6,20 @@ import OrdlogCore
 /// Where and as whom to call AWS. Resolved the AWS CLI's way: flags, then AWS_* environment variables, then
 /// the profile in ~/.aws/credentials and ~/.aws/config.
 struct AWSOptions: ParsableArguments {
-    @Option(help: ArgumentHelp(
-        "Endpoint for every AWS service, e.g. http://127.0.0.1:5000 for moto_server or LocalStack. Env: AWS_ENDPOINT_URL (per service: AWS_ENDPOINT_URL_SQS, _SNS, _DYNAMODB).",
-        valueName: "url"))
+    @Option(
+        help: ArgumentHelp(
+            "Endpoint for every AWS service, e.g. http://127.0.0.1:5000 for moto_server or LocalStack. Env: AWS_ENDPOINT_URL (per service: AWS_ENDPOINT_URL_SQS, _SNS, _DYNAMODB).",
+            valueName: "url"))
     var endpointUrl: String?
 
-    @Option(help: ArgumentHelp("AWS Region. Env: AWS_REGION, AWS_DEFAULT_REGION, or the profile's region.", valueName: "region"))
+    @Option(
+        help: ArgumentHelp(
+            "AWS Region. Env: AWS_REGION, AWS_DEFAULT_REGION, or the profile's region.", valueName: "region"))
     var region: String?
 
-    @Option(help: ArgumentHelp("Named profile from ~/.aws/credentials and ~/.aws/config. Env: AWS_PROFILE.", valueName: "name"))
+    @Option(
+        help: ArgumentHelp(
+            "Named profile from ~/.aws/credentials and ~/.aws/config. Env: AWS_PROFILE.", valueName: "name"))
     var profile: String?
 
     func configuration() throws -> AWSConfiguration {
@@ -103,7 +108,8 @@ struct TargetOptions: ParsableArguments {
     /// Writes `projection` into the DynamoDB table when the target is dynamodb; nil otherwise.
     func syncIfDynamoDB(_ projection: LocalProjection) async throws -> DynamoDBProjection.SyncResult? {
         guard target == .dynamodb, let table else { return nil }
-        let dynamo = DynamoDBProjection(client: DynamoDBClient(configuration: try aws.configuration()), tableName: table)
+        let dynamo = DynamoDBProjection(
+            client: DynamoDBClient(configuration: try aws.configuration()), tableName: table)
         let progress = Progress(label: "dynamodb \(table)")
         let result = try await dynamo.sync(from: projection) { n in progress.update("\(n) orders written") }
         progress.finish()
@@ -114,8 +120,9 @@ struct TargetOptions: ParsableArguments {
 /// JSON for a DynamoDB sync result.
 func syncJSON(_ r: DynamoDBProjection.SyncResult?) -> JSONValue {
     guard let r else { return .null }
-    return .object(JSONObject([
-        ("table", .string(r.tableName)), ("created", .bool(r.created)), ("written", .number(String(r.written))),
-        ("stale", .number(String(r.stale))),
-    ]))
+    return .object(
+        JSONObject([
+            ("table", .string(r.tableName)), ("created", .bool(r.created)), ("written", .number(String(r.written))),
+            ("stale", .number(String(r.stale))),
+        ]))
 }

@@ -5,10 +5,16 @@ import OrdlogCore
 
 /// Options every command takes.
 struct GlobalOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The event log file (also holds the local projection). Env: ORDLOG_DB.", valueName: "path"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("The event log file (also holds the local projection). Env: ORDLOG_DB.", valueName: "path"))
     var db: String?
 
-    @Option(name: .long, help: ArgumentHelp("Log level on stderr: trace, debug, info, notice, warning, error, critical. Env: LOG_LEVEL.", valueName: "level"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Log level on stderr: trace, debug, info, notice, warning, error, critical. Env: LOG_LEVEL.",
+            valueName: "level"))
     var logLevel: String?
 
     @Flag(name: .long, help: "Print machine-readable JSON on stdout instead of a table.")
@@ -33,22 +39,29 @@ struct GlobalOptions: ParsableArguments {
         let fm = FileManager.default
         if !fm.fileExists(atPath: path) {
             guard create else {
-                throw CLIError(code: .storage, message: "no event log at \(path) (set it with --db or ORDLOG_DB; default "
-                    + "./ordlog.db). Create one with `ordlog ingest FILE` or `ordlog consume`.")
+                throw CLIError(
+                    code: .storage,
+                    message: "no event log at \(path) (set it with --db or ORDLOG_DB; default "
+                        + "./ordlog.db). Create one with `ordlog ingest FILE` or `ordlog consume`.")
             }
             let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
             var isDir: ObjCBool = false
             guard fm.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
-                throw CLIError(code: .storage, message: "cannot create event log \(path): directory \(dir) does not exist")
+                throw CLIError(
+                    code: .storage, message: "cannot create event log \(path): directory \(dir) does not exist")
             }
         }
         do {
             return try EventLog(path: path, logger: makeLogger("ordlog.eventlog"))
         } catch let error as SQLiteError {
-            let hint = error.code == 26 ? "it is not a SQLite database"
-                : error.code == 8 ? "the file or its directory is read-only"
-                : error.code == 14 ? "the file cannot be opened (permissions?)"
-                : error.message
+            let hint =
+                error.code == 26
+                ? "it is not a SQLite database"
+                : error.code == 8
+                    ? "the file or its directory is read-only"
+                    : error.code == 14
+                        ? "the file cannot be opened (permissions?)"
+                        : error.message
             throw CLIError(code: .storage, message: "cannot open event log \(path): \(hint). Check --db / ORDLOG_DB.")
         }
     }
@@ -95,11 +108,15 @@ func err(_ line: String) {
 /// A storage error said for a user: what failed and what to check, with SQLite's code for reference.
 func storageMessage(_ error: SQLiteError) -> String {
     switch error.code {
-    case 8: return "cannot write the event log: it is read-only (SQLite error 8). Check that the file and its directory are writable."
+    case 8:
+        return
+            "cannot write the event log: it is read-only (SQLite error 8). Check that the file and its directory are writable."
     case 13: return "cannot write the event log: the disk is full (SQLite error 13)."
-    case 5, 6: return "the event log is locked by another process (SQLite error \(error.code)); try again when it finishes."
+    case 5, 6:
+        return "the event log is locked by another process (SQLite error \(error.code)); try again when it finishes."
     case 10: return "I/O error on the event log (SQLite error 10): \(error.message)"
-    case 11, 26: return "the event log is damaged or not an ordlog database (SQLite error \(error.code)): \(error.message)"
+    case 11, 26:
+        return "the event log is damaged or not an ordlog database (SQLite error \(error.code)): \(error.message)"
     default: return "event log error: \(error)"
     }
 }

@@ -8,9 +8,11 @@ struct FilterOptions: ParsableArguments {
     var fromSeq: Int64?
     @Option(name: .customLong("to-seq"), help: "Only receives with log seq ≤ this.")
     var toSeq: Int64?
-    @Option(help: ArgumentHelp("Only messages sent at or after this instant (SQS SentTimestamp).", valueName: "rfc3339"))
+    @Option(
+        help: ArgumentHelp("Only messages sent at or after this instant (SQS SentTimestamp).", valueName: "rfc3339"))
     var since: String?
-    @Option(help: ArgumentHelp("Only messages sent at or before this instant (SQS SentTimestamp).", valueName: "rfc3339"))
+    @Option(
+        help: ArgumentHelp("Only messages sent at or before this instant (SQS SentTimestamp).", valueName: "rfc3339"))
     var until: String?
     @Option(name: .customLong("order-id"), help: "Only messages the log attributed to this order.")
     var orderId: String?
@@ -77,7 +79,8 @@ struct RuleOptions: ParsableArguments {
 final class TempDir {
     let url: URL
     init(_ prefix: String) throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(getpid())-\(UUID().uuidString)")
+        url = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "\(prefix)-\(getpid())-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     }
     func path(_ name: String) -> String { url.appendingPathComponent(name).path }

@@ -37,7 +37,8 @@ func plural(_ n: Int, _ singular: String, _ pluralForm: String? = nil) -> String
 func displayWidth(_ s: String) -> Int {
     s.reduce(0) { total, ch in
         guard let v = ch.unicodeScalars.first?.value else { return total }
-        let wide = (0x1100...0x115F).contains(v) || (0x2E80...0xA4CF).contains(v) || (0xAC00...0xD7A3).contains(v)
+        let wide =
+            (0x1100...0x115F).contains(v) || (0x2E80...0xA4CF).contains(v) || (0xAC00...0xD7A3).contains(v)
             || (0xF900...0xFAFF).contains(v) || (0xFE30...0xFE4F).contains(v) || (0xFF00...0xFF60).contains(v)
             || (0xFFE0...0xFFE6).contains(v) || (0x1F300...0x1F64F).contains(v) || (0x1F900...0x1F9FF).contains(v)
             || (0x20000...0x3FFFD).contains(v)

@@ -1,4 +1,5 @@
 import Foundation
+
 @testable import OrdlogCore
 
 /// Paths and temporary databases for tests.
