@@ -56,6 +56,10 @@ import Testing
         #expect(bad.status == 4)
         #expect(bad.stderr.contains("/nonexistent.json: no such file"))
         #expect(FileManager.default.fileExists(atPath: db))
+        let region = try CLI.run(
+            ["setup", "--region", "us east!"], env: ["AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b"])
+        #expect(region.status == 64)  // a malformed flag, no AWS call made
+        #expect(region.stderr.contains("Invalid AWS region 'us east!' from --region"))
         let usage = try CLI.run(["ingest", "--max-receive-count", "0", "x"])
         #expect(usage.status == 64)
         #expect(usage.stderr.contains("--max-receive-count must be 1…1000"))
@@ -75,7 +79,38 @@ import Testing
         let data = try Data(contentsOf: URL(fileURLWithPath: CLI.sample("order-traffic.jsonl")))
         let r = try CLI.run(["ingest", "--db", db, "--json", "-"], stdin: data)
         #expect(r.stdout.contains(#""received":13"#))
-        #expect(r.stdout.contains(#""file":"-","format":"json-lines""#))
+        #expect(r.stdout.contains(#""file":"<stdin>","format":"json-lines""#))
+    }
+
+    @Test("ingest - processes input as it arrives; Ctrl-C while waiting for more stops at once (exit 130)")
+    func liveStdin() throws {
+        let db = CLI.tempDir().appendingPathComponent("live.db").path
+        let p = Process()
+        p.executableURL = CLI.binary
+        p.arguments = ["ingest", "--db", db, "-"]
+        let input = Pipe()
+        let errPipe = Pipe()
+        p.standardInput = input
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = errPipe
+        try p.run()
+        input.fileHandleForWriting.write(try Data(contentsOf: URL(fileURLWithPath: CLI.sample("order-traffic.jsonl"))))
+        // The pipe stays open: the 13 messages must be logged without waiting for the end of input.
+        var logged: Int64 = 0
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline, logged < 13 {
+            Thread.sleep(forTimeInterval: 0.1)
+            logged = (try? SQLiteConnection(path: db, readOnly: true).scalarInt("SELECT count(*) FROM attempts")) ?? 0
+        }
+        #expect(logged == 13)
+        let sent = Date()
+        kill(p.processIdentifier, SIGINT)
+        p.waitUntilExit()
+        #expect(Date().timeIntervalSince(sent) < 3)
+        #expect(p.terminationStatus == 130)
+        let stderr = String(decoding: errPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(stderr.contains("interrupted while waiting for input"))
+        try? input.fileHandleForWriting.close()
     }
 
     @Test("help texts carry examples and the exit codes")

@@ -113,16 +113,14 @@ extension EventLog {
             let times = m.receives.map(\.receivedAt)
             let first = times.min() ?? 0
             let last = times.max() ?? 0
-            if var g = groups[m.fingerprint] {
-                g.messages.append(m)
-                g.firstSeen = min(g.firstSeen, first)
-                g.lastSeen = max(g.lastSeen, last)
-                groups[m.fingerprint] = g
-            } else {
+            // Mutate in place: copying a group out and back would copy its message array every time.
+            if groups[m.fingerprint] == nil {
                 groups[m.fingerprint] = FingerprintGroup(
-                    fingerprint: m.fingerprint, messages: [m], firstSeen: first,
-                    lastSeen: last)
+                    fingerprint: m.fingerprint, messages: [], firstSeen: first, lastSeen: last)
             }
+            groups[m.fingerprint]!.messages.append(m)
+            groups[m.fingerprint]!.firstSeen = min(groups[m.fingerprint]!.firstSeen, first)
+            groups[m.fingerprint]!.lastSeen = max(groups[m.fingerprint]!.lastSeen, last)
         }
         let sorted = groups.values.sorted {
             $0.messages.count != $1.messages.count

@@ -197,9 +197,16 @@ public enum TrafficReader {
     /// - Throws: ``TrafficFileError`` when the file cannot be read or is not recorded traffic; whatever `body`
     ///   throws (reading stops there).
     @discardableResult
-    public static func stream(path: String, batchSize: Int, _ body: ([IncomingMessage]) throws -> Void) throws
-        -> (TrafficFormat, Int)
-    {
+    ///
+    /// Standard input is read live: whatever has arrived is processed (a partial batch included) before the next
+    /// blocking read, so `tail -f capture.jsonl | ordlog ingest -` works.
+    /// - Parameter waiting: told `true` just before a read that may block and `false` after it, so a caller can
+    ///   treat an interrupt during the wait as safe to act on at once (nothing is half-processed then).
+    public static func stream(
+        path: String, batchSize: Int, waiting: (Bool) -> Void = { _ in },
+        _ body: ([IncomingMessage]) throws -> Void
+    ) throws -> (TrafficFormat, Int) {
+        let live = path == "-"
         let name = path == "-" ? "<stdin>" : path
         let handle: FileHandle
         if path == "-" {
@@ -219,11 +226,26 @@ public enum TrafficReader {
         }
         defer { if path != "-" { try? handle.close() } }
         func read() throws -> [UInt8] {
+            waiting(true)
+            defer { waiting(false) }
+            if live { return [UInt8](handle.availableData) }  // what has arrived; empty only at end of input
             do { return [UInt8](try handle.read(upToCount: 4 << 20) ?? Data()) } catch {
                 throw TrafficFileError(file: name, line: nil, reason: "read failed: \(error)")
             }
         }
         var buffer = try read()
+        if live {
+            // Read until the first line is complete and something follows it (or the input ends).
+            func decided() -> Bool {
+                guard let nl = buffer.firstIndex(of: 0x0A) else { return false }
+                return buffer[(nl + 1)...].contains { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09) }
+            }
+            while !decided() {
+                let more = try read()
+                if more.isEmpty { break }
+                buffer += more
+            }
+        }
         var start = buffer.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
         // JSON Lines if the first non-blank line is a complete JSON value and more follows it.
         var jsonLines = false
@@ -285,6 +307,10 @@ public enum TrafficReader {
             }
             pending.removeFirst(lineStart)
             if eof { break }
+            if live, !batch.isEmpty {  // hand on what has arrived before waiting for more
+                try body(batch)
+                batch.removeAll(keepingCapacity: true)
+            }
             let more = try read()
             if more.isEmpty {
                 eof = true

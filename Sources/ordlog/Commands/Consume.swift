@@ -21,7 +21,11 @@ struct Consume: AsyncParsableCommand {
               ordlog consume --queue-url $QUEUE_URL --table Orders --until-empty --wait-time 1   # drain, then exit
               AWS_ENDPOINT_URL=http://127.0.0.1:5000 ordlog consume --queue OrderQueue --table Orders --max-messages 100
 
-            Exit codes: 0 stopped cleanly, 3 some messages were dead-lettered, 5 an AWS call failed, 70 log error.
+            JSON: {"received","appended","alreadyLogged","resumed","projected","duplicate","stale","rejected",\
+            "failed","deadLettered","inputErrors","deleted","queueUrl"} (as ingest's, plus the messages deleted).
+
+            Exit codes: 0 stopped cleanly, 3 some messages were dead-lettered, 5 an AWS call failed, 64 usage \
+            (including a malformed region or endpoint), 70 log error.
             """
     )
 

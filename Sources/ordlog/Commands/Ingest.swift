@@ -65,12 +65,14 @@ struct Ingest: ParsableCommand {
             for file in files {
                 if Interrupt.requested { break }
                 do {
-                    let (format, count) = try TrafficReader.stream(path: file, batchSize: batchSize) { batch in
+                    let (format, count) = try TrafficReader.stream(
+                        path: file, batchSize: batchSize, waiting: { Interrupt.waiting(file == "-" && $0) }
+                    ) { batch in
                         if Interrupt.requested { throw IngestInterrupted() }
                         try pipeline.ingest(batch: batch, summary: &summary)
                         progress.update("\(summary.received) messages, \(summary.projected) projected")
                     }
-                    formats.append((file, format, count))
+                    formats.append((file == "-" ? "<stdin>" : file, format, count))
                 } catch let error as TrafficFileError {
                     fileErrors.append(error)
                     err("ordlog: \(error)")

@@ -241,7 +241,7 @@ struct Replay: AsyncParsableCommand {
             String(c.replayed), String(c.projected), String(c.duplicate), String(c.stale), String(c.rejected),
             String(c.failed), String(c.deadLettered))
         out(t.render())
-        out("Projection: \(orders) orders, digest \(r.digest)")
+        out("Projection: \(plural(orders, "order")), digest \(r.digest)")
         if showDecisions {
             out("")
             var d = Table("seq", "message", "rc", "decision")

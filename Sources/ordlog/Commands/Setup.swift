@@ -18,7 +18,10 @@ struct Setup: AsyncParsableCommand {
               ordlog setup --raw-delivery --queue OrderQueueRaw
               ordlog setup --print-iam-policy --account-id 123456789012 > consumer-policy.json
 
-            Exit codes: 0 done, 5 an AWS call failed, 64 usage error.
+            JSON: {"tableName","topicArn","queueUrl","queueArn","dlqUrl","dlqArn","subscriptionArn",\
+            "resources":[{"kind","id","status"}]}; --print-iam-policy prints the IAM policy document itself.
+
+            Exit codes: 0 done, 5 an AWS call failed, 64 usage error (including a malformed region or endpoint).
             """
     )
 

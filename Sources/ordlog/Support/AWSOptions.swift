@@ -27,8 +27,13 @@ struct AWSOptions: ParsableArguments {
             return try AWSConfiguration.resolve(
                 environment: ProcessInfo.processInfo.environment,
                 overrides: AWSConfigurationOverrides(profile: profile, region: region, endpointURL: endpointUrl))
-        } catch {
-            throw CLIError(code: .aws, message: "\(error)")
+        } catch let error as AWSConfigurationError {
+            switch error {
+            case .invalidRegion, .invalidEndpointURL:
+                throw CLIError(code: .usage, message: "\(error)")  // a bad flag or variable, no call made
+            default:
+                throw CLIError(code: .aws, message: "\(error)")
+            }
         }
     }
 }

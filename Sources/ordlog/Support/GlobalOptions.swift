@@ -74,6 +74,7 @@ struct CLIError: Error, CustomStringConvertible {
         case deadLettered = 3
         case badInput = 4
         case aws = 5
+        case usage = 64
         case storage = 70
         case interrupted = 130
     }
