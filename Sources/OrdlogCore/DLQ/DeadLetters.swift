@@ -25,9 +25,7 @@ public struct BodyAnatomy: Sendable, Equatable {
             problem = "body is a JSON \(value.typeName), not an object"
             return
         }
-        guard case .string("Notification")? = object["Type"], case .string(let arn)? = object["TopicArn"],
-            arn.hasPrefix("arn:")
-        else {
+        guard let arn = OrderProcessor.envelopeTopicArn(object) else {  // the processor's rule, not a copy
             order = object
             return
         }

@@ -169,6 +169,16 @@ public struct OrderProcessor: Sendable {
         return Decision(outcome: .projected, orderId: item.orderId, snsMessageId: snsMessageId, item: item)
     }
 
+    /// The envelope rule, in one place: a body object is an SNS envelope if and only if its `Type` is the string
+    /// `"Notification"` and its `TopicArn` is a string starting `arn:`. Returns that topic ARN, or nil for a
+    /// body delivered with raw message delivery (the order itself).
+    public static func envelopeTopicArn(_ object: JSONObject) -> String? {
+        guard case .string("Notification")? = object["Type"], case .string(let arn)? = object["TopicArn"],
+            arn.hasPrefix("arn:")
+        else { return nil }
+        return arn
+    }
+
     /// The order fields the processor reads.
     static let orderKeys = JSONKeySet(["orderId", "userId", "itemName", "quantity", "status", "timestamp"])
     /// The envelope fields it reads, and the order fields (a raw-delivery body is the order itself).
@@ -195,9 +205,7 @@ public struct OrderProcessor: Sendable {
         case .failure((nil, let type)):
             return .failure(reject("body.not_object", "body is a JSON \(type), expected an object"))
         }
-        guard case .string("Notification")? = object["Type"], case .string(let arn)? = object["TopicArn"],
-            arn.hasPrefix("arn:")
-        else {
+        guard Self.envelopeTopicArn(object) != nil else {
             return .success((object, nil))  // raw message delivery: the body is the order
         }
         let sns = object["MessageId"]?.stringValue
