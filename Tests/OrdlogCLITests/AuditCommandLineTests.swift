@@ -323,6 +323,13 @@ enum AuditCLI {
         let list = try #require(try JSONParser.parse(orders.stdout).arrayValue)
         #expect(list.compactMap { $0.objectValue?["orderId"]?.stringValue } == ["ord-2001", "ord-2002"])
         #expect(list.first?.objectValue?["status"] == .string("SHIPPED"))
+        // The projection file is read as it is: other commands refuse it instead of migrating it into a log.
+        let verify = try AuditCLI.run(["verify", "--db", into])
+        #expect(verify.status == 70)
+        #expect(verify.stderr.contains("is not an ordlog event log"))
+        let tables = try SQLiteConnection(path: into, readOnly: true)
+            .scalarInt("SELECT count(*) FROM sqlite_master WHERE name = 'receives'")
+        #expect(tables == 0)
     }
 }
 

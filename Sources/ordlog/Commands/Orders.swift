@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import OrdlogCore
 
 struct Orders: ParsableCommand {
@@ -23,8 +24,16 @@ struct Orders: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            let log = try global.openLog()
-            let projection = LocalProjection(db: log.db)
+            let projection: LocalProjection
+            let path = global.dbPath
+            if FileManager.default.fileExists(atPath: path), try !GlobalOptions.hasTable("receives", at: path),
+                try GlobalOptions.hasTable("orders", at: path)
+            {
+                // A projection file written by `reproject --into` / `replay --into`: read it as it is.
+                projection = LocalProjection(db: try SQLiteConnection(path: path, readOnly: true))
+            } else {
+                projection = LocalProjection(db: try global.openLog().db)
+            }
             if let orderId {
                 guard let o = try projection.order(orderId) else {
                     err(

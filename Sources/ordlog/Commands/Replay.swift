@@ -84,6 +84,11 @@ struct Replay: AsyncParsableCommand {
                 "--order-id and --dead-lettered use recorded attempts, which --traffic files do not have")
         }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
+        if let recordExpect, let expect, recordExpect == expect {
+            throw ValidationError(
+                "--record-expect and --expect name the same file: recording would overwrite the expectations being checked"
+            )
+        }
     }
 
     func run() async throws {

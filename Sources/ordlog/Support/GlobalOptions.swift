@@ -31,6 +31,16 @@ struct GlobalOptions: ParsableArguments {
         return logger
     }
 
+    /// True when the SQLite file at `path` has a table `name` (false for any file that cannot be read).
+    static func hasTable(_ name: String, at path: String) throws -> Bool {
+        guard let probe = try? SQLiteConnection(path: path, readOnly: true),
+            let n = try? probe.scalarInt(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?",
+                [.text(name)])
+        else { return true }  // unreadable: let the real open report why
+        return n > 0
+    }
+
     /// Opens the event log, turning failures into exit code 70 with a message that says what to do.
     /// - Parameter create: create the file when missing (ingest, consume). Commands that only read a log refuse
     ///   a missing file, so a mistyped --db is an error rather than a new, empty log that "verifies".
@@ -50,6 +60,15 @@ struct GlobalOptions: ParsableArguments {
                 throw CLIError(
                     code: .storage, message: "cannot create event log \(path): directory \(dir) does not exist")
             }
+        }
+        if !create, fm.fileExists(atPath: path), try !Self.hasTable("receives", at: path) {
+            // A read-only command must not turn another SQLite file (a `reproject --into` projection, say) into
+            // an empty log by migrating it.
+            throw CLIError(
+                code: .storage,
+                message: "\(path) is not an ordlog event log (it has no receives table). "
+                    + "A projection written with --into is read with `ordlog orders --db \(path)`; other commands need "
+                    + "the log itself (--db / ORDLOG_DB).")
         }
         do {
             return try EventLog(path: path, logger: makeLogger("ordlog.eventlog"))
