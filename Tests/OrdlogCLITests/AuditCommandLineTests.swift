@@ -230,7 +230,7 @@ enum AuditCLI {
 
     @Test func detectsAnInsertedRow() throws {
         let db = try AuditCLI.sampleLog()
-        // A forged attempt sharing seq 60 with a real one, copied from attempt 53.
+        // A forged receive appended at seq 77, copied (hashes included) from receive 43.
         try AuditCLI.sqlite(
             db,
             Self.dropTriggers + """
@@ -243,8 +243,8 @@ enum AuditCLI {
                 """)
         let (status, o) = try verify(db)
         #expect(status == 1)
-        #expect(problem(o).1 == "edited" || problem(o).1 == "reordered" || problem(o).1 == "inserted")
-        #expect(problem(o).0 == 77)
+        #expect(problem(o) == (77, "inserted"))
+        #expect(o["problem"]?.objectValue?["message"]?.stringValue?.contains("a copy of record 43") == true)
         // Inserted in the middle, renumbering the rest: the record after it verifies at its position.
         let db2 = try AuditCLI.sampleLog()
         try AuditCLI.sqlite(

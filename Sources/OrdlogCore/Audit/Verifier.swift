@@ -37,8 +37,9 @@ public struct VerifyResult: Sendable, Equatable {
 /// For every record in seq order it checks: the seq is the previous one plus one (else `deleted`, or
 /// `inserted` when two records share a seq), `prev_hash` equals the previous record's hash, and the hash
 /// recomputed from the stored columns (``RecordHash``) equals the stored hash. At the first failure it
-/// classifies what happened: a record whose content verifies at another seq (within 256) is `reordered`; a record
-/// whose successor verifies at its position is `inserted`; otherwise `edited`.
+/// classifies what happened: a record carrying another record's hash (a copied row) is `inserted`; a record whose
+/// content verifies at another seq (within 256) is `reordered`; a record whose successor verifies at its position
+/// is `inserted`; otherwise `edited`.
 ///
 /// A hash chain without a secret cannot detect the newest records being removed; `head` (a `LogHead` kept
 /// elsewhere, from `ordlog head`) closes that gap: the record at that seq must exist with that hash.
@@ -132,6 +133,16 @@ public enum Verifier {
     static func classifyMismatch(_ log: EventLog, _ record: LogRecord, expectedPrev: [UInt8]) throws -> ChainBreak {
         let seq = record.seq
         let (stored, storedPrev) = hashes(record)
+        // A copy of another record? Hashes are unique in an untouched log, so a second row with the same hash
+        // was put there by hand.
+        let copy = try log.db.scalarInt(
+            "SELECT seq FROM (SELECT seq, hash FROM receives UNION ALL SELECT seq, hash FROM attempts) "
+                + "WHERE hash = ? AND seq != ? ORDER BY seq LIMIT 1", [.blob(stored), .int(seq)])
+        if let copy {
+            return ChainBreak(
+                seq: seq, kind: .inserted,
+                message: "the record at seq \(seq) was inserted: it is a copy of record \(copy) (same hash)")
+        }
         // Written at another position? Then its content verifies under another seq nearby.
         for distance in 1...256 {
             for m in [seq - Int64(distance), seq + Int64(distance)] where m >= 1 {
@@ -169,10 +180,6 @@ public enum Verifier {
 }
 
 extension LogHead {
-    public init(seq: Int64, hashBytes: [UInt8]) {
-        self.init(seq: seq, hash: hashBytes)
-    }
-
     /// Parses `SEQ:HEXHASH` as printed by `ordlog head` (64 hex digits), or nil.
     public init?(parsing text: String) {
         let parts = text.split(separator: ":", maxSplits: 1)

@@ -14,6 +14,12 @@ public enum AppendResult: Sendable, Equatable {
 public struct LogHead: Sendable, Equatable, CustomStringConvertible {
     public var seq: Int64
     public var hash: [UInt8]
+
+    public init(seq: Int64, hash: [UInt8]) {
+        self.seq = seq
+        self.hash = hash
+    }
+
     /// `SEQ:HEXHASH`, the form `ordlog head` prints and `ordlog verify --head` takes.
     public var description: String { "\(seq):\(RecordHash.hex(hash))" }
 }

@@ -93,7 +93,7 @@ struct Head: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             let log = try global.openLog()
-            let h = try log.head() ?? LogHead(seq: 0, hashBytes: RecordHash.genesis)
+            let h = try log.head() ?? LogHead(seq: 0, hash: RecordHash.genesis)
             if global.json {
                 out(
                     JSONWriter.string(
