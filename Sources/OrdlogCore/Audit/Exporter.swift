@@ -50,9 +50,7 @@ public struct Redactor: Sendable {
     /// The body with the fields replaced, or nil when nothing was replaced (not JSON, no such field).
     public func redact(body: [UInt8]) -> [UInt8]? {
         guard case .object(var object)? = try? JSONParser.parse(body) else { return nil }
-        if case .string("Notification")? = object["Type"], case .string(let arn)? = object["TopicArn"],
-            arn.hasPrefix("arn:")
-        {
+        if OrderProcessor.envelopeTopicArn(object) != nil {  // the processor's rule, not a copy
             guard let i = object.members.lastIndex(where: { $0.key == "Message" }),
                 case .string(let message) = object.members[i].value,
                 case .object(let order)? = try? JSONParser.parse(Array(message.utf8))
@@ -83,7 +81,7 @@ public enum Exporter {
         if let redactor, let rewritten = redactor.redact(body: body) {
             body = rewritten
             redacted = true
-            if md5 != nil { md5 = RecordHash.hex(Array(Insecure.MD5.hash(data: body))) }
+            if md5 != nil { md5 = RecordHash.md5Hex(body) }
         }
         var m: [(key: String, value: JSONValue)] = [("MessageId", .string(messageId))]
         if let h = r.receiptHandle { m.append(("ReceiptHandle", .string(h))) }

@@ -142,7 +142,7 @@ public final class EventLog {
         }
         var md5Matches: Bool? = nil
         if let expected = m.md5OfBody {
-            let actual = RecordHash.hex(Array(Insecure.MD5.hash(data: m.body)))
+            let actual = RecordHash.md5Hex(m.body)
             md5Matches = actual == expected.lowercased()
         }
         var r = LoggedReceive(

@@ -107,6 +107,10 @@ public enum RecordHash {
         return e.finalize()
     }
 
+    /// Lowercase hex MD5 of `bytes`: SQS's `MD5OfBody`
+    /// (<https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-message-metadata.html>).
+    public static func md5Hex(_ bytes: [UInt8]) -> String { hex(Array(Insecure.MD5.hash(data: bytes))) }
+
     /// Lowercase hex of `bytes`.
     public static func hex(_ bytes: [UInt8]) -> String {
         let digits = Array("0123456789abcdef".utf8)

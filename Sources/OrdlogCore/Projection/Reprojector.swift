@@ -87,10 +87,7 @@ public final class Reprojector {
     /// The in-progress build's target and checkpoint, if any.
     public func checkpoint() throws -> (target: String, lastSeq: Int64)? {
         let s = try target.prepare("SELECT target, last_seq FROM reproject_checkpoint WHERE id = 1")
-        guard try s.step() else { return nil }
-        let result = (s.text(0), s.int64(1))
-        s.reset()
-        return result
+        return try s.firstRow { ($0.text(0), $0.int64(1)) }
     }
 
     /// Rebuilds the projection.
@@ -157,7 +154,6 @@ public final class Reprojector {
                     }
                 }
             }
-            target.resetActiveStatements()
             try target.execute(
                 """
                 DROP TABLE IF EXISTS orders; DROP TABLE IF EXISTS applied_messages;
@@ -215,12 +211,8 @@ public final class Reprojector {
                 if !alreadyApplied, let item = d.item, let ns = RFC3339.nanoseconds(item.timestamp) {
                     let s = try target.prepare("SELECT timestamp_ns, last_seq FROM orders_new WHERE order_id = ?")
                     try s.bind([.text(item.orderId)])
-                    if try s.step() {
-                        writeItem = (ns, a.receiveSeq) > (s.int64(0), s.int64(1))
-                    } else {
-                        writeItem = true
-                    }
-                    s.reset()
+                    let stored = try s.firstRow { ($0.int64(0), $0.int64(1)) }
+                    writeItem = stored.map { (ns, a.receiveSeq) > $0 } ?? true
                 }
             }
             if writeItem, let item = d.item {
@@ -239,17 +231,5 @@ public final class Reprojector {
             return true
         }
         return applied
-    }
-}
-
-extension SQLiteConnection {
-    /// Resets every statement of this connection still positioned on a row (a cached statement read once),
-    /// so that `DROP TABLE` is not refused with "database table is locked".
-    func resetActiveStatements() {
-        var statement = sqlite3_next_stmt(handle, nil)
-        while let s = statement {
-            if sqlite3_stmt_busy(s) != 0 { sqlite3_reset(s) }
-            statement = sqlite3_next_stmt(handle, s)
-        }
     }
 }
