@@ -165,16 +165,16 @@ public final class Consumer {
             }
         }
         var extendedAt = receivedAt
-        for (index, r) in appended.enumerated() {
-            if let vt = configuration.visibilityTimeout, vt > 1, Date().timeIntervalSince(extendedAt) > Double(vt) / 2 {
-                try? await extendVisibility(appended[index...].compactMap(\.receiptHandle), seconds: vt)
-                extendedAt = Date()
-            }
-            var decision = pipeline.decide(r)
-            if let dynamo {
-                decision = await dynamo.apply(decision, receive: r, maxReceiveCount: configuration.maxReceiveCount)
-            }
-            let attempt = try pipeline.record(r, decision: decision, summary: &summary)
+        let vt = configuration.visibilityTimeout
+        let attempts = try await pipeline.process(
+            appended, summary: &summary,
+            beforeEach: { index in
+                if let vt, vt > 1, Date().timeIntervalSince(extendedAt) > Double(vt) / 2 {
+                    try? await self.extendVisibility(appended[index...].compactMap(\.receiptHandle), seconds: vt)
+                    extendedAt = Date()
+                }
+            }, project: project)
+        for (r, attempt) in zip(appended, attempts) {
             guard let handle = r.receiptHandle else { continue }
             if attempt.decision.outcome.isFinal { toDelete.append(handle) } else { failed.append(handle) }
         }
@@ -187,14 +187,16 @@ public final class Consumer {
     /// Processes receives appended by an earlier, interrupted run (no delete: SQS redelivers them, and the
     /// redelivery is then a duplicate and deleted).
     func processUnprocessed(summary: inout IngestSummary) async throws {
-        for r in try pipeline.log.unprocessedReceives() {
-            var decision = pipeline.decide(r)
-            if let dynamo {
-                decision = await dynamo.apply(decision, receive: r, maxReceiveCount: configuration.maxReceiveCount)
-            }
-            try pipeline.record(r, decision: decision, summary: &summary)
-            summary.resumed += 1
-        }
+        let pending = try pipeline.log.unprocessedReceives()
+        guard !pending.isEmpty else { return }
+        _ = try await pipeline.process(pending, summary: &summary, project: project)
+        summary.resumed += pending.count
+    }
+
+    /// The DynamoDB step of a decision, when a table is configured.
+    func project(_ decision: Decision, _ receive: LoggedReceive) async -> Decision {
+        guard let dynamo else { return decision }
+        return await dynamo.apply(decision, receive: receive, maxReceiveCount: configuration.maxReceiveCount)
     }
 
     func delete(_ handles: [String]) async throws {

@@ -106,6 +106,19 @@ public final class EventLog {
         }
     }
 
+    /// ``write(_:)`` for a body that awaits: one transaction held across the awaits.
+    public func write<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await db.transaction { () async throws -> T in
+                try loadHead()
+                return try await body()
+            }
+        } catch {
+            try? loadHead()
+            throw error
+        }
+    }
+
     static func receiveKey(_ m: IncomingMessage) -> String {
         var e = RecordHash.Encoder(kind: "receive-key")
         e.add(m.messageId)

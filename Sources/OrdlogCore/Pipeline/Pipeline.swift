@@ -162,18 +162,30 @@ public final class Pipeline {
         processor.decide(receive, state: projection)
     }
 
-    /// Records a decision made outside a transaction (for example after a DynamoDB write): applies it to the
-    /// local projection and appends the attempt, in one transaction.
-    @discardableResult
-    public func record(
-        _ receive: LoggedReceive, decision: Decision, trigger: String = "receive",
-        summary: inout IngestSummary
-    ) throws -> LoggedAttempt {
-        let attempt = try log.write {
-            try apply(receive, decision: decision, trigger: trigger, attemptedAt: clock())
+    /// Decides, projects and records `receives` in one transaction, in log order, with an asynchronous extra
+    /// projection step per message (the DynamoDB write) between the decision and the record. Each decision sees
+    /// the local effects of the ones before it. The log's write lock is held for the whole batch.
+    /// - Parameters:
+    ///   - beforeEach: called with the index of the message about to be processed (visibility extension).
+    ///   - project: may turn a decision into another (a lost DynamoDB condition into `stale`, a failed write
+    ///     into `failed`).
+    /// - Throws: ``SQLiteError``; then no attempt of the batch is kept (the receives stay, unprocessed).
+    public func process(
+        _ receives: [LoggedReceive], summary: inout IngestSummary, beforeEach: (Int) async -> Void = { _ in },
+        project: (Decision, LoggedReceive) async -> Decision
+    ) async throws -> [LoggedAttempt] {
+        let attempts = try await log.write { () async throws -> [LoggedAttempt] in
+            var out: [LoggedAttempt] = []
+            out.reserveCapacity(receives.count)
+            for (index, r) in receives.enumerated() {
+                await beforeEach(index)
+                let decision = await project(decide(r), r)
+                out.append(try apply(r, decision: decision, trigger: "receive", attemptedAt: clock()))
+            }
+            return out
         }
-        summary.count(attempt.decision)
-        return attempt
+        for a in attempts { summary.count(a.decision) }
+        return attempts
     }
 
     /// Processes receives that were appended but never processed (an interrupted consumer).

@@ -102,6 +102,20 @@ public final class SQLiteConnection {
         }
     }
 
+    /// ``transaction(_:)`` for a body that awaits (a network call per message): the write lock is held across
+    /// the awaits, so use it only on a connection no other task uses meanwhile.
+    public func transaction<T>(_ body: () async throws -> T) async throws -> T {
+        try step("BEGIN IMMEDIATE")
+        do {
+            let result = try await body()
+            try step("COMMIT")
+            return result
+        } catch {
+            try? step("ROLLBACK")
+            throw error
+        }
+    }
+
     /// Runs `body` inside a named savepoint; on a thrown error only the savepoint's work is rolled back.
     public func savepoint<T>(_ name: String, _ body: () throws -> T) throws -> T {
         try step("SAVEPOINT \(name)")
