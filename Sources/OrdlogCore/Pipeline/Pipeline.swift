@@ -1,8 +1,32 @@
 import Foundation
 import Logging
 
+/// Counts by outcome; ``count(_:)`` adds one decision. Shared by ingest/consume summaries and replay counts.
+public protocol OutcomeCounts {
+    var projected: Int { get set }
+    var duplicate: Int { get set }
+    var stale: Int { get set }
+    var rejected: Int { get set }
+    var failed: Int { get set }
+    var deadLettered: Int { get set }
+}
+
+extension OutcomeCounts {
+    /// Counts one decision under its outcome (and under dead-lettered when it is).
+    mutating func count(_ d: Decision) {
+        switch d.outcome {
+        case .projected: projected += 1
+        case .duplicate: duplicate += 1
+        case .stale: stale += 1
+        case .rejected: rejected += 1
+        case .failed: failed += 1
+        }
+        if d.deadLettered { deadLettered += 1 }
+    }
+}
+
 /// Counts of what one run did. Every field is a count of receives (input messages) unless noted.
-public struct IngestSummary: Sendable, Equatable, Codable {
+public struct IngestSummary: OutcomeCounts, Sendable, Equatable, Codable {
     /// Input entries read (messages, including entries that were not SQS messages).
     public var received = 0
     /// Newly appended to the event log.
@@ -24,17 +48,6 @@ public struct IngestSummary: Sendable, Equatable, Codable {
     public var inputErrors = 0
 
     public init() {}
-
-    mutating func count(_ d: Decision) {
-        switch d.outcome {
-        case .projected: projected += 1
-        case .duplicate: duplicate += 1
-        case .stale: stale += 1
-        case .rejected: rejected += 1
-        case .failed: failed += 1
-        }
-        if d.deadLettered { deadLettered += 1 }
-    }
 
     /// Adds `other`'s counts to these.
     public mutating func add(_ other: IngestSummary) {

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Counts of replayed decisions by outcome.
-public struct ReplayCounts: Sendable, Equatable {
+public struct ReplayCounts: OutcomeCounts, Sendable, Equatable {
     public var replayed = 0
     public var projected = 0
     public var duplicate = 0
@@ -12,16 +12,10 @@ public struct ReplayCounts: Sendable, Equatable {
 
     public init() {}
 
-    mutating func count(_ d: Decision) {
+    /// Counts one replayed decision.
+    mutating func replayed(_ d: Decision) {
         replayed += 1
-        switch d.outcome {
-        case .projected: projected += 1
-        case .duplicate: duplicate += 1
-        case .stale: stale += 1
-        case .rejected: rejected += 1
-        case .failed: failed += 1
-        }
-        if d.deadLettered { deadLettered += 1 }
+        count(d)
     }
 }
 
@@ -108,7 +102,7 @@ public final class Replayer {
                     guard resolved.matches(r) else { return true }
                     let d = processor.decide(r, state: projection)
                     if d.outcome.isFinal { try projection.apply(d, receive: r) }
-                    result.counts.count(d)
+                    result.counts.replayed(d)
                     let replayed = ReplayedDecision(
                         seq: r.seq, messageId: r.messageId, receiveCount: r.receiveCount,
                         decision: d)
