@@ -106,7 +106,8 @@ struct Ingest: ParsableCommand {
                 for (f, fmt, n) in formats { out("\(f): \(plural(n, "message")) (\(fmt.rawValue))") }
                 out(renderSummary(summary))
                 if summary.deadLettered > 0 {
-                    out("Dead-lettered messages are kept with all their attempts: see `ordlog history ORDER_ID`.")
+                    out("\(plural(summary.deadLettered, "message was", "messages were")) dead-lettered (exit status 3), "
+                        + "kept with every attempt: `ordlog inspect-dlq --db \(global.dbPath)` shows why.")
                 }
             }
             if interrupted {
