@@ -13,6 +13,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto", exact: "3.12.3"),
+        // The metrics API only (no backend, no NIO): the consumer emits through it; the executable picks the backend.
+        .package(url: "https://github.com/apple/swift-metrics", exact: "2.13.0"),
     ],
     targets: [
         // The system libsqlite3 (Debian: libsqlite3-dev), wrapped by OrdlogCore/SQLite.
@@ -37,6 +39,7 @@ let package = Package(
                 "OrdlogAWS",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
         // The thin command-line front end.

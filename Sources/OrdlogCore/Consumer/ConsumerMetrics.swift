@@ -1,0 +1,67 @@
+import Foundation
+import Metrics
+
+/// The names of the metrics the consumer emits, in one place, in the Prometheus convention
+/// (`ordlog_` prefix, `_total` for counters, `_seconds` for durations).
+///
+/// The library emits through the swift-metrics API only; the executable bootstraps the backend
+/// (swift-prometheus) and serves it. Durations are recorded in seconds.
+public enum OrdlogMetricName {
+    /// Counter: messages received from the queue.
+    public static let messagesReceived = "ordlog_messages_received_total"
+    /// Counter, dimension `outcome` (projected, duplicate, stale, rejected, failed): attempts recorded.
+    public static let messagesProcessed = "ordlog_messages_processed_total"
+    /// Counter: attempts that dead-lettered their message (the receive count reached maxReceiveCount).
+    public static let messagesDeadLettered = "ordlog_messages_dead_lettered_total"
+    /// Histogram (seconds): from a message's receive to its attempt being recorded.
+    public static let processingDuration = "ordlog_processing_duration_seconds"
+    /// Histogram (seconds), dimensions `service`, `operation`: one AWS call, retries included.
+    public static let awsCallDuration = "ordlog_aws_call_duration_seconds"
+    /// Gauge: messages received and not yet deleted or released.
+    public static let messagesInFlight = "ordlog_messages_in_flight"
+    /// Histogram (seconds): one append transaction to the event log.
+    public static let logAppendDuration = "ordlog_log_append_duration_seconds"
+    /// Gauge: Unix time, in seconds, of the last ReceiveMessage that succeeded.
+    public static let lastSuccessfulReceive = "ordlog_last_successful_receive_timestamp_seconds"
+}
+
+/// Whether a consumer's receives are succeeding, for `/healthz`.
+///
+/// Healthy until ``failureThreshold`` ReceiveMessage calls in a row have failed; one success makes it healthy
+/// again. Safe to call from any thread.
+public final class ConsumerHealth: @unchecked Sendable {
+    /// Consecutive failed receives after which the consumer is reported unhealthy. Default 3.
+    public let failureThreshold: Int
+    private let lock = NSLock()
+    private var consecutiveFailures = 0
+    private var lastSuccess: Date?
+
+    public init(failureThreshold: Int = 3) {
+        self.failureThreshold = failureThreshold
+    }
+
+    /// Records a ReceiveMessage that succeeded (with or without messages).
+    public func receiveSucceeded(at date: Date = Date()) {
+        lock.lock()
+        consecutiveFailures = 0
+        lastSuccess = date
+        lock.unlock()
+    }
+
+    /// Records a ReceiveMessage that failed after its retries.
+    public func receiveFailed() {
+        lock.lock()
+        consecutiveFailures += 1
+        lock.unlock()
+    }
+
+    /// The current state: consecutive failures and the time of the last successful receive (nil before one).
+    public var snapshot: (consecutiveFailures: Int, lastSuccess: Date?) {
+        lock.lock()
+        defer { lock.unlock() }
+        return (consecutiveFailures, lastSuccess)
+    }
+
+    /// True while fewer than ``failureThreshold`` receives in a row have failed.
+    public var isHealthy: Bool { snapshot.consecutiveFailures < failureThreshold }
+}
