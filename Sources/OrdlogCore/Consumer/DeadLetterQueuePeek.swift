@@ -39,15 +39,6 @@ public enum DeadLetterQueuePeek {
     }
 
     static func release(sqs: SQSClient, queueUrl: String, handles: [String]) async throws {
-        var start = 0
-        while start < handles.count {
-            let chunk = Array(handles[start..<min(start + 10, handles.count)])
-            start += chunk.count
-            _ = try await sqs.changeMessageVisibilityBatch(
-                queueUrl: queueUrl,
-                entries: chunk.enumerated().map {
-                    SQSVisibilityEntry(id: "r\($0.offset)", receiptHandle: $0.element, visibilityTimeout: 0)
-                })
-        }
+        _ = try await sqs.changeMessageVisibility(queueUrl: queueUrl, receiptHandles: handles, visibilityTimeout: 0)
     }
 }

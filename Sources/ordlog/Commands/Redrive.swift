@@ -69,21 +69,27 @@ struct Redrive: AsyncParsableCommand {
             let pipeline = Pipeline(
                 log: log, processor: OrderProcessor(rules: ruleOptions.rules),
                 logger: global.makeLogger("ordlog.pipeline"))
-            let outcomes = chosen.isEmpty ? [] : try pipeline.redrive(messageIds: chosen, dryRun: dryRun)
+            var projections: [any Projection] = []
+            var created = false
+            if !dryRun, targetOptions.target == .dynamodb, let table = targetOptions.table, !chosen.isEmpty {
+                let dynamo = DynamoDBProjection(
+                    client: DynamoDBClient(configuration: try targetOptions.aws.configuration()), tableName: table)
+                created = try await dynamo.ensureTable()
+                projections.append(dynamo)
+            }
+            // One step per message: decide, write DynamoDB, then record what happened (a failed write is a
+            // transient failure: the message stays dead-lettered in the log and a rerun retries it).
+            let outcomes =
+                chosen.isEmpty
+                ? [] : try await pipeline.redrive(messageIds: chosen, dryRun: dryRun, projections: projections)
             let stillDead = outcomes.filter { $0.after.decision.deadLettered }.count
             var synced: DynamoDBProjection.SyncResult?
-            let projected = outcomes.compactMap {
-                $0.after.decision.outcome == .projected ? $0.after.decision.item : nil
-            }
-            if !dryRun, targetOptions.target == .dynamodb, let table = targetOptions.table {
-                let dynamo = DynamoDBProjection(
-                    client: DynamoDBClient(configuration: try targetOptions.aws.configuration()),
-                    tableName: table)
-                var r = DynamoDBProjection.SyncResult(tableName: table, created: try await dynamo.ensureTable())
-                for item in projected {
-                    switch try await dynamo.put(item) {
-                    case .written: r.written += 1
-                    case .stale: r.stale += 1
+            if let table = targetOptions.table, !projections.isEmpty {
+                var r = DynamoDBProjection.SyncResult(tableName: table, created: created)
+                for o in outcomes {
+                    if o.after.decision.outcome == .projected { r.written += 1 }
+                    if o.after.decision.outcome == .stale, o.after.decision.note?.hasPrefix("DynamoDB table") == true {
+                        r.stale += 1
                     }
                 }
                 synced = r
