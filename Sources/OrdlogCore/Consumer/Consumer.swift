@@ -494,6 +494,8 @@ public final class Consumer: Sendable {
                     "ChangeMessageVisibilityBatch entries failed for \(what)",
                     metadata: ["sqs.error_codes": "\(r.failureCodes)"])
             }
+        } catch is CancellationError {
+            return  // a heartbeat cancelled because its batch is done
         } catch {
             logger.warning("ChangeMessageVisibilityBatch failed for \(what)", metadata: ["error": "\(error)"])
         }
