@@ -25,10 +25,10 @@ struct Consume: AsyncParsableCommand {
             within ECS's 30 s stop timeout); a second signal exits at once (130).
 
             Examples:
-              ordlog consume --queue OrderQueue                              # into DynamoDB Orders, 16 loops
+              ordlog consume --queue OrderQueue             # into Orders, 16 loops
               ordlog consume --queue OrderQueue --table OrdersStaging --concurrency 4
-              ordlog consume --queue-url $QUEUE_URL --until-empty --wait-time 1   # drain, then exit
-              ordlog consume --queue OrderQueue --local-only                 # the local projection only
+              ordlog consume --queue-url $QUEUE_URL --until-empty --wait-time 1
+              ordlog consume --queue OrderQueue --local-only
 
             JSON: {"received","appended","alreadyLogged","resumed","projected","duplicate","stale","rejected",\
             "failed","deadLettered","inputErrors","deleted","released","queueUrl","table"} (as ingest's, plus \

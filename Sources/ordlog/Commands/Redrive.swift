@@ -13,8 +13,9 @@ struct Redrive: AsyncParsableCommand {
             latest receive with the current processor and rule flags. Each result is appended as a new \
             attempt with trigger redrive; nothing is rewritten, and the SQS MessageId stays the identity. A \
             success projects the order into the local projection and takes the message out of the log's DLQ \
-            view; with --target dynamodb --table NAME the order is also written into DynamoDB (conditional \
-            PutItem, as consume does). The SQS dead-letter queue itself is not touched: once the fix is in, \
+            view; with --target dynamodb --table NAME the order is first written into DynamoDB (conditional \
+            PutItem, as consume does) and the attempt records what happened: a failed write is a transient \
+            failure, the message stays dead-lettered and a rerun retries it. The SQS dead-letter queue itself is not touched: once the fix is in, \
             delete or move those messages there (SQS StartMessageMoveTask or the console). --dry-run runs the \
             same work and rolls it back, so it shows exactly what would be appended.
 
