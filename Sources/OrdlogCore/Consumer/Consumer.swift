@@ -26,7 +26,8 @@ public struct ConsumerConfiguration: Sendable {
     public var maxMessages: Int?
     /// Stop when a receive returns no message (each loop stops at its first empty receive).
     public var untilEmpty = false
-    /// Back-off after a failed receive (throttling, 5xx, network): exponential with full jitter, in seconds.
+    /// Back-off after a failed receive (throttling, 5xx, network), and after a batch whose DynamoDB writes failed
+    /// even after the client's retries: exponential with full jitter, in seconds.
     public var errorBackoff = Backoff(base: 0.2, cap: 10)
     /// Back-off after an empty receive when not long-polling (wait time 0).
     public var emptyBackoff = Backoff(base: 0.05, cap: 1)
@@ -280,9 +281,14 @@ public final class Consumer: Sendable {
         let pending = try await writer.unprocessed()
         guard !pending.receives.isEmpty else { return }
         logger.info("Processing receives an interrupted run logged", metadata: ["count": "\(pending.receives.count)"])
-        let results = await projectAll(pending)
-        let attempts = try await writer.record(pending.receives, results: results)
-        count(attempts, receives: pending.receives, receivedAt: nil)
+        for start in stride(from: 0, to: pending.receives.count, by: 100) {  // a bounded number of writes at once
+            let end = min(start + 100, pending.receives.count)
+            let chunk = LogWriter.Appended(
+                receives: Array(pending.receives[start..<end]), decisions: Array(pending.decisions[start..<end]),
+                alreadyFinal: [])
+            let attempts = try await writer.record(chunk.receives, results: await projectAll(chunk))
+            count(attempts, receives: chunk.receives, receivedAt: nil)
+        }
     }
 
     private func receiveLoop(
@@ -290,6 +296,7 @@ public final class Consumer: Sendable {
     ) async throws {
         var errorBackoff = configuration.errorBackoff
         var emptyBackoff = configuration.emptyBackoff
+        var writeBackoff = configuration.errorBackoff
         while !stop.isRequested && !Task.isCancelled {
             let budget = state.reserve(configuration.maxNumberOfMessages)
             guard budget > 0 else { return }
@@ -338,8 +345,9 @@ public final class Consumer: Sendable {
                 return
             }
             state.inFlight(messages.count, metrics.inFlight)
+            let writeFailures: Int
             do {
-                try await handle(messages, receivedAt: DispatchTime.now().uptimeNanoseconds)
+                writeFailures = try await handle(messages, receivedAt: DispatchTime.now().uptimeNanoseconds)
             } catch {
                 state.inFlight(-messages.count, metrics.inFlight)
                 await limit.release(messages.count)
@@ -350,6 +358,12 @@ public final class Consumer: Sendable {
             let summary = await writer.summary
             progress(
                 ConsumerProgress(summary: summary, deleted: state.deleted, elapsed: Date().timeIntervalSince(start)))
+            if writeFailures > 0 {
+                // DynamoDB still failing after the client's retries (throttling, 5xx): slow this loop down.
+                await stop.sleep(writeBackoff.next())
+            } else {
+                writeBackoff.reset()
+            }
         }
     }
 
@@ -397,13 +411,17 @@ public final class Consumer: Sendable {
     }
 
     /// One batch: append (committed) → decide → network projections, concurrently → record → delete the final
-    /// ones.
-    func handle(_ messages: [IncomingMessage], receivedAt: UInt64) async throws {
+    /// ones. Returns how many network writes failed (the loop backs off when some did).
+    func handle(_ messages: [IncomingMessage], receivedAt: UInt64) async throws -> Int {
         let appended = try await writer.append(messages)
         let heartbeat = startHeartbeat(appended.receives.compactMap(\.receiptHandle))
         let attempts: [LoggedAttempt]
+        let writeFailures: Int
         do {
             let results = await projectAll(appended)
+            writeFailures = results.reduce(0) { n, r in
+                n + (r ?? []).filter { if case .failed = $0 { true } else { false } }.count
+            }
             attempts = try await writer.record(appended.receives, results: results)
         } catch {
             heartbeat?.cancel()
@@ -421,6 +439,7 @@ public final class Consumer: Sendable {
         if let seconds = configuration.failedVisibilityTimeout, !failed.isEmpty {
             await changeVisibility(failed, seconds: seconds, what: "failed messages")
         }
+        return writeFailures
     }
 
     /// Writes every `projected` first decision into every network projection, all concurrently. Per receive: the
@@ -591,12 +610,31 @@ struct ConsumerMetricHandles: Sendable {
     let inFlight = Gauge(label: OrdlogMetricName.messagesInFlight)
     let lastReceive = Gauge(label: OrdlogMetricName.lastSuccessfulReceive)
 
+    /// One counter per outcome, made once (a backend looks handles up by label and dimensions under a lock).
+    let processedByOutcome: [Outcome: Counter] = Dictionary(
+        uniqueKeysWithValues: [Outcome.projected, .duplicate, .stale, .rejected, .failed].map {
+            ($0, Counter(label: OrdlogMetricName.messagesProcessed, dimensions: [("outcome", $0.rawValue)]))
+        })
+    let awsTimers: [String: Metrics.Timer] = Dictionary(
+        uniqueKeysWithValues: [
+            ("sqs", "ReceiveMessage"), ("sqs", "DeleteMessageBatch"), ("sqs", "ChangeMessageVisibilityBatch"),
+            ("dynamodb", "PutItem"),
+        ].map {
+            (
+                "\($0.0).\($0.1)",
+                Metrics.Timer(
+                    label: OrdlogMetricName.awsCallDuration, dimensions: [("service", $0.0), ("operation", $0.1)])
+            )
+        })
+
     func processed(_ outcome: Outcome) -> Counter {
-        Counter(label: OrdlogMetricName.messagesProcessed, dimensions: [("outcome", outcome.rawValue)])
+        processedByOutcome[outcome]
+            ?? Counter(label: OrdlogMetricName.messagesProcessed, dimensions: [("outcome", outcome.rawValue)])
     }
 
     func awsTimer(_ service: String, _ operation: String) -> Metrics.Timer {
-        Metrics.Timer(
-            label: OrdlogMetricName.awsCallDuration, dimensions: [("service", service), ("operation", operation)])
+        awsTimers["\(service).\(operation)"]
+            ?? Metrics.Timer(
+                label: OrdlogMetricName.awsCallDuration, dimensions: [("service", service), ("operation", operation)])
     }
 }
