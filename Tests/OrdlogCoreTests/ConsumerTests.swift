@@ -1,4 +1,5 @@
 import Foundation
+import OrdlogAWS
 import Testing
 
 @testable import OrdlogCore
@@ -31,10 +32,19 @@ actor FakeQueue: MessageQueue {
 
     func delay(call: Int, seconds: Double) { receiveDelays[call] = seconds }
 
+    /// Receive calls (0-based) that fail with SQS throttling.
+    var failingCalls: Set<Int> = []
+    func fail(calls: Set<Int>) { failingCalls = calls }
+
     func receive(maxMessages: Int, waitTimeSeconds: Int, visibilityTimeout: Int?) async throws -> [IncomingMessage] {
         let call = receiveCalls
         receiveCalls += 1
         if let d = receiveDelays[call] { await Self.uncancellableSleep(d) }
+        if failingCalls.contains(call) {
+            throw AWSServiceError(
+                service: "SQS", operation: "ReceiveMessage", code: "AWS.SimpleQueueService.RequestThrottled",
+                message: "Rate exceeded", httpStatus: 400)
+        }
         let now = Date()
         var out: [IncomingMessage] = []
         for i in messages.indices where out.count < maxMessages && messages[i].visibleAt <= now {
@@ -320,6 +330,43 @@ func waitUntil(_ seconds: Double = 10, _ condition: () async throws -> Bool) asy
         #expect(report.summary.resumed == 1)
         #expect(report.summary.projected == 1)
         #expect(await table.store.status("ord-9") == "PAID")
+    }
+
+    @Test("failed receives after a good one back off, turn the health unhealthy after 3, and recover; the loop goes on")
+    func receiveFailuresBackOffAndReportHealth() async throws {
+        let queue = FakeQueue()
+        await queue.send(order("ord-1", "PAID", minute: 0), id: "m-1")
+        await queue.fail(calls: [1, 2, 3])
+        let health = ConsumerHealth(failureThreshold: 3)
+        var c = ConsumerConfiguration()
+        c.concurrency = 1
+        c.waitTimeSeconds = 0
+        c.errorBackoff = Backoff(base: 0.05, cap: 0.1)
+        c.emptyBackoff = Backoff(base: 0.01, cap: 0.02)
+        let consumer = Consumer(
+            writer: LogWriter(try Fixtures.pipeline()), queue: queue, projections: [], configuration: c,
+            health: health)
+        let stop = StopSignal()
+        let run = Task { try await consumer.run(stop: stop) }
+        try await waitUntil { !health.isHealthy }
+        #expect(health.snapshot.consecutiveFailures == 3)
+        try await waitUntil { health.isHealthy }
+        #expect(health.snapshot.lastSuccess != nil)
+        stop.request()
+        let report = try await run.value
+        #expect(report.summary.projected == 1)
+        #expect(await queue.receiveCalls >= 5)
+    }
+
+    @Test("a first receive that fails is fatal: the endpoint, credentials or queue are wrong")
+    func firstReceiveFailureIsFatal() async throws {
+        let queue = FakeQueue()
+        await queue.fail(calls: [0])
+        var c = ConsumerConfiguration()
+        c.concurrency = 1
+        let consumer = Consumer(
+            writer: LogWriter(try Fixtures.pipeline()), queue: queue, projections: [], configuration: c)
+        await #expect(throws: AWSServiceError.self) { _ = try await consumer.run() }
     }
 
     @Test("back-off is exponential with full jitter and capped")
