@@ -71,9 +71,11 @@ public struct ProcessedReceive: Sendable {
     public var attempt: LoggedAttempt
 }
 
-/// Append → decide → project → record, for the embedded (local projection) mode.
+/// Append → decide → project → record: the one processing step of ingest, consume (through ``LogWriter``) and
+/// redrive. The network projections (``Projection``) are written between ``append(batch:summary:)`` and
+/// ``record(_:results:trigger:summary:)``, outside the log's write lock; ingest has none.
 ///
-/// Each batch runs in one transaction: its receives are appended first, then each is processed in log
+/// For ingest each batch runs in one transaction: its receives are appended first, then each is processed in log
 /// order and its attempt appended. A crash loses at most the batch in flight, and a rerun of the same input
 /// finds every committed receive already logged (see ``IngestSummary/alreadyLogged``), so nothing is
 /// projected twice.
@@ -114,14 +116,11 @@ public final class Pipeline {
         let processed = try log.write { () throws -> [ProcessedReceive] in
             let now = clock()
             let appended = try appendInTransaction(batch, receivedAt: now, summary: &local)
-            var out: [ProcessedReceive] = []
-            out.reserveCapacity(appended.count)
-            for r in appended {
-                let p = try process(r, trigger: "receive", attemptedAt: now)
-                local.count(p.attempt.decision)
-                out.append(p)
-            }
-            return out
+            // The one step, with no network projection: decide, project locally, record.
+            let attempts = try recordInTransaction(
+                appended, results: appended.map { _ in [] }, trigger: "receive", attemptedAt: now)
+            for a in attempts { local.count(a.decision) }
+            return zip(appended, attempts).map { ProcessedReceive(receive: $0.0, attempt: $0.1) }
         }
         summary.add(local)
         return processed
@@ -195,11 +194,11 @@ public final class Pipeline {
     }
 
     /// ``record(_:results:trigger:summary:)``'s body. Must run inside `log.write`.
-    func recordInTransaction(_ receives: [LoggedReceive], results: [[ProjectionResult]?], trigger: String) throws
-        -> [LoggedAttempt]
-    {
+    func recordInTransaction(
+        _ receives: [LoggedReceive], results: [[ProjectionResult]?], trigger: String, attemptedAt: Int64? = nil
+    ) throws -> [LoggedAttempt] {
         precondition(receives.count == results.count)
-        let now = clock()
+        let now = attemptedAt ?? clock()
         var out: [LoggedAttempt] = []
         out.reserveCapacity(receives.count)
         for (r, result) in zip(receives, results) {
@@ -215,22 +214,12 @@ public final class Pipeline {
         guard !pending.isEmpty else { return }
         var local = IngestSummary()
         try log.write {
-            let now = clock()
-            for r in pending where try log.attempts(receiveSeq: r.seq).isEmpty {
-                let p = try process(r, trigger: "receive", attemptedAt: now)
-                local.resumed += 1
-                local.count(p.attempt.decision)
-            }
+            let todo = try pending.filter { try log.attempts(receiveSeq: $0.seq).isEmpty }
+            let attempts = try recordInTransaction(todo, results: todo.map { _ in [] }, trigger: "receive")
+            local.resumed += attempts.count
+            for a in attempts { local.count(a.decision) }
         }
         summary.add(local)
-    }
-
-    /// Decides, projects and records one attempt. Must run inside `log.write`.
-    func process(_ r: LoggedReceive, trigger: String, attemptedAt: Int64) throws -> ProcessedReceive {
-        let attempt = try apply(
-            r, decision: processor.decide(r, state: projection), trigger: trigger,
-            attemptedAt: attemptedAt)
-        return ProcessedReceive(receive: r, attempt: attempt)
     }
 
     /// Applies `decision` to the local projection (turning a failed write into a transient failure) and appends
