@@ -158,7 +158,45 @@ func order(_ id: String, _ status: String, minute: Int) -> String {
     ).json
 }
 
-func waitUntil(_ seconds: Double = 10, _ condition: () async throws -> Bool) async throws {
+/// Runs test work on four threads of its own: the suite's synchronous tests (which wait on processes) can hold the
+/// two threads of the shared pool for many seconds, and these tests measure time (visibility, heartbeats).
+final class TestThreadPool: TaskExecutor, @unchecked Sendable {
+    static let shared = TestThreadPool(threads: 4)
+    private let condition = NSCondition()
+    private var jobs: [UnownedJob] = []
+
+    init(threads: Int) {
+        for _ in 0..<threads {
+            let t = Thread { [unowned self] in self.work() }
+            t.start()
+        }
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let j = UnownedJob(job)
+        condition.lock()
+        jobs.append(j)
+        condition.signal()
+        condition.unlock()
+    }
+
+    private func work() {
+        while true {
+            condition.lock()
+            while jobs.isEmpty { condition.wait() }
+            let j = jobs.removeFirst()
+            condition.unlock()
+            j.runSynchronously(on: asUnownedTaskExecutor())
+        }
+    }
+}
+
+/// Runs `body` with its tasks (and the default actors they call) on ``TestThreadPool``.
+func onTestPool<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+    try await withTaskExecutorPreference(TestThreadPool.shared) { try await body() }
+}
+
+func waitUntil(_ seconds: Double = 30, _ condition: () async throws -> Bool) async throws {
     let deadline = Date().addingTimeInterval(seconds)
     while Date() < deadline {
         if try await condition() { return }
@@ -197,176 +235,190 @@ func waitUntil(_ seconds: Double = 10, _ condition: () async throws -> Bool) asy
     }
 
     static func concurrentBatches(newerFirstInQueue: Bool, slowStatus: String, conditional: Bool) async throws {
-        let queue = FakeQueue()
-        let older = order("ord-1", "PAID", minute: 0)
-        let newer = order("ord-1", "SHIPPED", minute: 5)
-        for (body, id) in newerFirstInQueue
-            ? [(newer, "m-new"), (older, "m-old")] : [(older, "m-old"), (newer, "m-new")]
-        {
-            await queue.send(body, id: id)
+        try await onTestPool {
+            let queue = FakeQueue()
+            let older = order("ord-1", "PAID", minute: 0)
+            let newer = order("ord-1", "SHIPPED", minute: 5)
+            for (body, id) in newerFirstInQueue
+                ? [(newer, "m-new"), (older, "m-old")] : [(older, "m-old"), (newer, "m-new")]
+            {
+                await queue.send(body, id: id)
+            }
+            await queue.send(order("ord-2", "PENDING", minute: 1), id: "m-other")
+            var table = FakeTable()
+            table.delays = [slowStatus: 0.2]
+            table.conditional = conditional
+            let consumer = try Self.consumer(queue, table) {
+                $0.concurrency = 3
+                $0.maxNumberOfMessages = 1  // one message per batch: three batches in work at once
+                $0.untilEmpty = true
+            }
+            let report = try await consumer.run()
+            #expect(report.summary.received == 3)
+            #expect(report.deleted == 3)
+            #expect(await queue.messages.isEmpty)
+            if conditional { #expect(await table.store.status("ord-1") == "SHIPPED") }
+            #expect(await table.store.status("ord-2") == "PENDING")
+            let (local, digest, replayed) = try await consumer.writer.withPipeline { p in
+                let replay = try Replayer(log: p.log, processor: p.processor).run(
+                    filter: LogFilter(), into: LocalProjection.open(path: Fixtures.tempDB()))
+                return (try p.projection.order("ord-1"), try p.projection.digest(), replay.digest)
+            }
+            #expect(local?.item.status == "SHIPPED")
+            #expect(replayed == digest, "replaying the log reproduces the local projection")
+            let outcomes = report.summary
+            #expect(outcomes.projected + outcomes.stale == 3)
         }
-        await queue.send(order("ord-2", "PENDING", minute: 1), id: "m-other")
-        var table = FakeTable()
-        table.delays = [slowStatus: 0.2]
-        table.conditional = conditional
-        let consumer = try Self.consumer(queue, table) {
-            $0.concurrency = 3
-            $0.maxNumberOfMessages = 1  // one message per batch: three batches in work at once
-            $0.untilEmpty = true
-        }
-        let report = try await consumer.run()
-        #expect(report.summary.received == 3)
-        #expect(report.deleted == 3)
-        #expect(await queue.messages.isEmpty)
-        if conditional { #expect(await table.store.status("ord-1") == "SHIPPED") }
-        #expect(await table.store.status("ord-2") == "PENDING")
-        let (local, digest, replayed) = try await consumer.writer.withPipeline { p in
-            let replay = try Replayer(log: p.log, processor: p.processor).run(
-                filter: LogFilter(), into: LocalProjection.open(path: Fixtures.tempDB()))
-            return (try p.projection.order("ord-1"), try p.projection.digest(), replay.digest)
-        }
-        #expect(local?.item.status == "SHIPPED")
-        #expect(replayed == digest, "replaying the log reproduces the local projection")
-        let outcomes = report.summary
-        #expect(outcomes.projected + outcomes.stale == 3)
     }
 
     @Test("a failed write in the middle of a batch: that message is failed and not deleted, the others are deleted")
     func failureMidBatch() async throws {
-        let queue = FakeQueue()
-        for i in 0..<5 { await queue.send(order("ord-\(i)", "PAID", minute: i), id: "m-\(i)") }
-        var table = FakeTable()
-        table.failing = ["m-2"]
-        let consumer = try Self.consumer(queue, table) {
-            $0.concurrency = 1
-            $0.untilEmpty = true
+        try await onTestPool {
+            let queue = FakeQueue()
+            for i in 0..<5 { await queue.send(order("ord-\(i)", "PAID", minute: i), id: "m-\(i)") }
+            var table = FakeTable()
+            table.failing = ["m-2"]
+            let consumer = try Self.consumer(queue, table) {
+                $0.concurrency = 1
+                $0.untilEmpty = true
+            }
+            let report = try await consumer.run()
+            #expect(report.summary.received == 5)
+            #expect(report.summary.projected == 4)
+            #expect(report.summary.failed == 1)
+            #expect(report.deleted == 4)
+            #expect(await queue.deleted.sorted() == ["m-0#1", "m-1#1", "m-3#1", "m-4#1"])
+            #expect(await queue.messages.map(\.id) == ["m-2"])  // left for SQS to redeliver
+            let attempt = try await consumer.writer.withPipeline { try $0.log.attempts(messageId: "m-2") }
+            #expect(attempt.map(\.decision.outcome) == [.failed])
+            #expect(attempt.first?.decision.errorCode == "projection.dynamodb_write_failed")
+            #expect(attempt.first?.decision.errorKind == .transient)
+            let local = try await consumer.writer.withPipeline { try $0.projection.orders().map(\.item.orderId) }
+            #expect(local == ["ord-0", "ord-1", "ord-3", "ord-4"])
         }
-        let report = try await consumer.run()
-        #expect(report.summary.received == 5)
-        #expect(report.summary.projected == 4)
-        #expect(report.summary.failed == 1)
-        #expect(report.deleted == 4)
-        #expect(await queue.deleted.sorted() == ["m-0#1", "m-1#1", "m-3#1", "m-4#1"])
-        #expect(await queue.messages.map(\.id) == ["m-2"])  // left for SQS to redeliver
-        let attempt = try await consumer.writer.withPipeline { try $0.log.attempts(messageId: "m-2") }
-        #expect(attempt.map(\.decision.outcome) == [.failed])
-        #expect(attempt.first?.decision.errorCode == "projection.dynamodb_write_failed")
-        #expect(attempt.first?.decision.errorKind == .transient)
-        let local = try await consumer.writer.withPipeline { try $0.projection.orders().map(\.item.orderId) }
-        #expect(local == ["ord-0", "ord-1", "ord-3", "ord-4"])
     }
 
     @Test("a stop mid-batch finishes the batch in work and makes messages received after the stop visible again")
     func shutdownMidBatch() async throws {
-        let queue = FakeQueue()
-        for i in 0..<20 { await queue.send(order("ord-\(i)", "PAID", minute: i % 60), id: "m-\(i)") }
-        await queue.delay(call: 1, seconds: 0.3)  // the second loop's receive answers after the stop
-        let table = FakeTable()
-        await table.store.closeGate()
-        let consumer = try Self.consumer(queue, table) {
-            $0.concurrency = 2
-            $0.waitTimeSeconds = 20
+        try await onTestPool {
+            let queue = FakeQueue()
+            for i in 0..<20 { await queue.send(order("ord-\(i)", "PAID", minute: i % 60), id: "m-\(i)") }
+            await queue.delay(call: 1, seconds: 0.3)  // the second loop's receive answers after the stop
+            let table = FakeTable()
+            await table.store.closeGate()
+            let consumer = try Self.consumer(queue, table) {
+                $0.concurrency = 2
+                $0.waitTimeSeconds = 20
+            }
+            let stop = StopSignal()
+            let run = Task(executorPreference: TestThreadPool.shared) { try await consumer.run(stop: stop) }
+            try await waitUntil { await table.store.started > 0 }  // the first batch is in its PutItems
+            stop.request()
+            try await Task.sleep(nanoseconds: 500_000_000)  // the late receive has answered and been released
+            await table.store.openGate()
+            let report = try await run.value
+            #expect(report.stopped)
+            #expect(report.summary.received == 10, "only the batch in work was appended")
+            #expect(report.summary.projected == 10)
+            #expect(report.deleted == 10)
+            #expect(report.released == 10)
+            let left = await queue.messages
+            #expect(left.count == 10)
+            #expect(left.allSatisfy { $0.visibleAt <= Date() }, "released messages are visible again at once")
+            #expect(await queue.visibilityChanges.filter { $0.seconds == 0 }.count == 10)
+            let unprocessed = try await consumer.writer.withPipeline { try $0.log.unprocessedReceives() }
+            #expect(unprocessed.isEmpty)
         }
-        let stop = StopSignal()
-        let run = Task { try await consumer.run(stop: stop) }
-        try await waitUntil { await table.store.started > 0 }  // the first batch is in its PutItems
-        stop.request()
-        try await Task.sleep(nanoseconds: 500_000_000)  // the late receive has answered and been released
-        await table.store.openGate()
-        let report = try await run.value
-        #expect(report.stopped)
-        #expect(report.summary.received == 10, "only the batch in work was appended")
-        #expect(report.summary.projected == 10)
-        #expect(report.deleted == 10)
-        #expect(report.released == 10)
-        let left = await queue.messages
-        #expect(left.count == 10)
-        #expect(left.allSatisfy { $0.visibleAt <= Date() }, "released messages are visible again at once")
-        #expect(await queue.visibilityChanges.filter { $0.seconds == 0 }.count == 10)
-        let unprocessed = try await consumer.writer.withPipeline { try $0.log.unprocessedReceives() }
-        #expect(unprocessed.isEmpty)
     }
 
     @Test("a slow batch has its visibility extended while in work, so no other loop receives it again")
     func heartbeatExtendsVisibility() async throws {
-        let queue = FakeQueue()
-        await queue.send(order("ord-1", "PAID", minute: 0), id: "m-slow")
-        var table = FakeTable()
-        table.delays = ["PAID": 1.8]
-        let consumer = try Self.consumer(queue, table) {
-            $0.concurrency = 2
-            $0.visibilityTimeout = 1
+        try await onTestPool {
+            let queue = FakeQueue()
+            await queue.send(order("ord-1", "PAID", minute: 0), id: "m-slow")
+            var table = FakeTable()
+            table.delays = ["PAID": 3.2]
+            let consumer = try Self.consumer(queue, table) {
+                $0.concurrency = 2
+                $0.visibilityTimeout = 2
+            }
+            let stop = StopSignal()
+            let run = Task(executorPreference: TestThreadPool.shared) { try await consumer.run(stop: stop) }
+            try await waitUntil { await queue.deleted.count == 1 }
+            stop.request()
+            let report = try await run.value
+            let extensions = await queue.visibilityChanges.filter { $0.handle == "m-slow#1" && $0.seconds == 2 }
+            #expect(extensions.count >= 2, "extended every half visibility timeout: \(extensions.count)")
+            #expect(report.summary.received == 1, "received once: the heartbeat kept it invisible")
+            #expect(report.summary.projected == 1)
+            #expect(await queue.deleted == ["m-slow#1"])
         }
-        let stop = StopSignal()
-        let run = Task { try await consumer.run(stop: stop) }
-        try await waitUntil { await queue.deleted.count == 1 }
-        stop.request()
-        let report = try await run.value
-        let extensions = await queue.visibilityChanges.filter { $0.handle == "m-slow#1" && $0.seconds == 1 }
-        #expect(extensions.count >= 2, "extended every half visibility timeout: \(extensions.count)")
-        #expect(report.summary.received == 1, "received once: the heartbeat kept it invisible")
-        #expect(report.summary.projected == 1)
-        #expect(await queue.deleted == ["m-slow#1"])
     }
 
     @Test("receives appended without attempts (a crash between the two) are processed on start, into the table too")
     func resumesUnprocessedReceives() async throws {
-        let queue = FakeQueue()
-        let pipeline = try Fixtures.pipeline()
-        var s = IngestSummary()
-        _ = try pipeline.append(
-            batch: [
-                IncomingMessage(
-                    messageId: "m-crash", receiptHandle: "m-crash#1",
-                    body: Array(order("ord-9", "PAID", minute: 3).utf8),
-                    attributes: JSONObject([("ApproximateReceiveCount", .string("1"))]), source: queue.url)
-            ], summary: &s)
-        let table = FakeTable()
-        var c = ConsumerConfiguration()
-        c.waitTimeSeconds = 0
-        c.untilEmpty = true
-        let consumer = Consumer(writer: LogWriter(pipeline), queue: queue, projections: [table], configuration: c)
-        let report = try await consumer.run()
-        #expect(report.summary.resumed == 1)
-        #expect(report.summary.projected == 1)
-        #expect(await table.store.status("ord-9") == "PAID")
+        try await onTestPool {
+            let queue = FakeQueue()
+            let pipeline = try Fixtures.pipeline()
+            var s = IngestSummary()
+            _ = try pipeline.append(
+                batch: [
+                    IncomingMessage(
+                        messageId: "m-crash", receiptHandle: "m-crash#1",
+                        body: Array(order("ord-9", "PAID", minute: 3).utf8),
+                        attributes: JSONObject([("ApproximateReceiveCount", .string("1"))]), source: queue.url)
+                ], summary: &s)
+            let table = FakeTable()
+            var c = ConsumerConfiguration()
+            c.waitTimeSeconds = 0
+            c.untilEmpty = true
+            let consumer = Consumer(writer: LogWriter(pipeline), queue: queue, projections: [table], configuration: c)
+            let report = try await consumer.run()
+            #expect(report.summary.resumed == 1)
+            #expect(report.summary.projected == 1)
+            #expect(await table.store.status("ord-9") == "PAID")
+        }
     }
 
     @Test("failed receives after a good one back off, turn the health unhealthy after 3, and recover; the loop goes on")
     func receiveFailuresBackOffAndReportHealth() async throws {
-        let queue = FakeQueue()
-        await queue.send(order("ord-1", "PAID", minute: 0), id: "m-1")
-        await queue.fail(calls: [1, 2, 3])
-        let health = ConsumerHealth(failureThreshold: 3)
-        var c = ConsumerConfiguration()
-        c.concurrency = 1
-        c.waitTimeSeconds = 0
-        c.errorBackoff = Backoff(base: 0.05, cap: 0.1)
-        c.emptyBackoff = Backoff(base: 0.01, cap: 0.02)
-        let consumer = Consumer(
-            writer: LogWriter(try Fixtures.pipeline()), queue: queue, projections: [], configuration: c,
-            health: health)
-        let stop = StopSignal()
-        let run = Task { try await consumer.run(stop: stop) }
-        try await waitUntil { !health.isHealthy }
-        #expect(health.snapshot.consecutiveFailures == 3)
-        try await waitUntil { health.isHealthy }
-        #expect(health.snapshot.lastSuccess != nil)
-        stop.request()
-        let report = try await run.value
-        #expect(report.summary.projected == 1)
-        #expect(await queue.receiveCalls >= 5)
+        try await onTestPool {
+            let queue = FakeQueue()
+            await queue.send(order("ord-1", "PAID", minute: 0), id: "m-1")
+            await queue.fail(calls: [1, 2, 3])
+            let health = ConsumerHealth(failureThreshold: 3)
+            var c = ConsumerConfiguration()
+            c.concurrency = 1
+            c.waitTimeSeconds = 0
+            c.errorBackoff = Backoff(base: 0.05, cap: 0.1)
+            c.emptyBackoff = Backoff(base: 0.01, cap: 0.02)
+            let consumer = Consumer(
+                writer: LogWriter(try Fixtures.pipeline()), queue: queue, projections: [], configuration: c,
+                health: health)
+            let stop = StopSignal()
+            let run = Task(executorPreference: TestThreadPool.shared) { try await consumer.run(stop: stop) }
+            try await waitUntil { !health.isHealthy }
+            #expect(health.snapshot.consecutiveFailures == 3)
+            try await waitUntil { health.isHealthy }
+            #expect(health.snapshot.lastSuccess != nil)
+            stop.request()
+            let report = try await run.value
+            #expect(report.summary.projected == 1)
+            #expect(await queue.receiveCalls >= 5)
+        }
     }
 
     @Test("a first receive that fails is fatal: the endpoint, credentials or queue are wrong")
     func firstReceiveFailureIsFatal() async throws {
-        let queue = FakeQueue()
-        await queue.fail(calls: [0])
-        var c = ConsumerConfiguration()
-        c.concurrency = 1
-        let consumer = Consumer(
-            writer: LogWriter(try Fixtures.pipeline()), queue: queue, projections: [], configuration: c)
-        await #expect(throws: AWSServiceError.self) { _ = try await consumer.run() }
+        try await onTestPool {
+            let queue = FakeQueue()
+            await queue.fail(calls: [0])
+            var c = ConsumerConfiguration()
+            c.concurrency = 1
+            let consumer = Consumer(
+                writer: LogWriter(try Fixtures.pipeline()), queue: queue, projections: [], configuration: c)
+            await #expect(throws: AWSServiceError.self) { _ = try await consumer.run() }
+        }
     }
 
     @Test("back-off is exponential with full jitter and capped")

@@ -414,20 +414,28 @@ public final class Consumer: Sendable {
     /// ones. Returns how many network writes failed (the loop backs off when some did).
     func handle(_ messages: [IncomingMessage], receivedAt: UInt64) async throws -> Int {
         let appended = try await writer.append(messages)
-        let heartbeat = startHeartbeat(appended.receives.compactMap(\.receiptHandle))
-        let attempts: [LoggedAttempt]
-        let writeFailures: Int
-        do {
-            let results = await projectAll(appended)
-            writeFailures = results.reduce(0) { n, r in
-                n + (r ?? []).filter { if case .failed = $0 { true } else { false } }.count
+        let handles = appended.receives.compactMap(\.receiptHandle)
+        // The work and, beside it, the heartbeat: child tasks, ended together when the work is recorded.
+        let (attempts, writeFailures) = try await withThrowingTaskGroup(of: ([LoggedAttempt], Int)?.self) { group in
+            group.addTask {
+                let results = await self.projectAll(appended)
+                let failures = results.reduce(0) { n, r in
+                    n + (r ?? []).filter { if case .failed = $0 { true } else { false } }.count
+                }
+                return (try await self.writer.record(appended.receives, results: results), failures)
             }
-            attempts = try await writer.record(appended.receives, results: results)
-        } catch {
-            heartbeat?.cancel()
-            throw error
+            if let vt = configuration.visibilityTimeout, vt >= 1, !handles.isEmpty {
+                group.addTask {
+                    await self.heartbeat(handles, visibilityTimeout: vt)
+                    return nil
+                }
+            }
+            defer { group.cancelAll() }
+            while let r = try await group.next() {
+                if let r { return r }
+            }
+            preconditionFailure("the work task always returns")
         }
-        heartbeat?.cancel()
         count(attempts, receives: appended.receives, receivedAt: receivedAt)
         var toDelete = appended.alreadyFinal
         var failed: [String] = []
@@ -464,14 +472,12 @@ public final class Consumer: Sendable {
     }
 
     /// Extends the visibility of a batch's messages every half visibility timeout while it is in work.
-    func startHeartbeat(_ handles: [String]) -> Task<Void, Never>? {
-        guard let vt = configuration.visibilityTimeout, vt >= 1, !handles.isEmpty else { return nil }
-        return Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(nanoseconds: UInt64(Double(vt) / 2 * 1e9))
-                if Task.isCancelled { return }
-                await changeVisibility(handles, seconds: vt, what: "a batch still in work (heartbeat)")
-            }
+    /// Until cancelled: every half visibility timeout, extends the batch's visibility by the visibility timeout.
+    func heartbeat(_ handles: [String], visibilityTimeout vt: Int) async {
+        while !Task.isCancelled {
+            try? await Task.sleep(nanoseconds: UInt64(Double(vt) / 2 * 1e9))
+            if Task.isCancelled { return }
+            await changeVisibility(handles, seconds: vt, what: "a batch still in work (heartbeat)")
         }
     }
 
