@@ -34,7 +34,11 @@ actor FakeQueue: MessageQueue {
 
     /// Receive calls (0-based) that fail with SQS throttling.
     var failingCalls: Set<Int> = []
-    func fail(calls: Set<Int>) { failingCalls = calls }
+    var failureCode = "AWS.SimpleQueueService.RequestThrottled"
+    func fail(calls: Set<Int>, code: String = "AWS.SimpleQueueService.RequestThrottled") {
+        failingCalls = calls
+        failureCode = code
+    }
 
     func receive(maxMessages: Int, waitTimeSeconds: Int, visibilityTimeout: Int?) async throws -> [IncomingMessage] {
         let call = receiveCalls
@@ -42,8 +46,8 @@ actor FakeQueue: MessageQueue {
         if let d = receiveDelays[call] { await Self.uncancellableSleep(d) }
         if failingCalls.contains(call) {
             throw AWSServiceError(
-                service: "SQS", operation: "ReceiveMessage", code: "AWS.SimpleQueueService.RequestThrottled",
-                message: "Rate exceeded", httpStatus: 400)
+                service: "SQS", operation: "ReceiveMessage", code: failureCode, message: "Rate exceeded",
+                httpStatus: 400)
         }
         let now = Date()
         var out: [IncomingMessage] = []
@@ -408,16 +412,32 @@ func waitUntil(_ seconds: Double = 30, _ condition: () async throws -> Bool) asy
         }
     }
 
-    @Test("a first receive that fails is fatal: the endpoint, credentials or queue are wrong")
-    func firstReceiveFailureIsFatal() async throws {
+    @Test("a receive failing with a non-retryable error (credentials, permissions, no queue) is fatal")
+    func nonRetryableReceiveFailureIsFatal() async throws {
         try await onTestPool {
             let queue = FakeQueue()
-            await queue.fail(calls: [0])
+            await queue.fail(calls: [0], code: "AccessDenied")
             var c = ConsumerConfiguration()
             c.concurrency = 1
             let consumer = Consumer(
                 writer: LogWriter(try Fixtures.pipeline()), queue: queue, projections: [], configuration: c)
             await #expect(throws: AWSServiceError.self) { _ = try await consumer.run() }
+        }
+    }
+
+    @Test(
+        "retryable receive failures before any success are fatal after maxReceiveFailures in a row (a wrong endpoint)")
+    func retryableFailuresAtStartGiveUp() async throws {
+        try await onTestPool {
+            let queue = FakeQueue()
+            await queue.fail(calls: Set(0..<100))
+            var c = ConsumerConfiguration()
+            c.concurrency = 1
+            c.errorBackoff = Backoff(base: 0.01, cap: 0.02)
+            let consumer = Consumer(
+                writer: LogWriter(try Fixtures.pipeline()), queue: queue, projections: [], configuration: c)
+            await #expect(throws: AWSServiceError.self) { _ = try await consumer.run() }
+            #expect(await queue.receiveCalls == 5)
         }
     }
 

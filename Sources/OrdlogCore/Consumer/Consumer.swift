@@ -29,6 +29,9 @@ public struct ConsumerConfiguration: Sendable {
     /// Back-off after a failed receive (throttling, 5xx, network), and after a batch whose DynamoDB writes failed
     /// even after the client's retries: exponential with full jitter, in seconds.
     public var errorBackoff = Backoff(base: 0.2, cap: 10)
+    /// Retryable receive failures in a row (each after the AWS client's own retries) after which a loop gives up,
+    /// when no receive has succeeded yet or with `untilEmpty`. Default 5.
+    public var maxReceiveFailures = 5
     /// Back-off after an empty receive when not long-polling (wait time 0).
     public var emptyBackoff = Backoff(base: 0.05, cap: 1)
 
@@ -319,7 +322,13 @@ public final class Consumer: Sendable {
                 await limit.release(permits)
                 if error is CancellationError || stop.isRequested { return }
                 health.receiveFailed()
-                if !state.anyReceiveSucceeded || configuration.untilEmpty || !RetryPolicy.isRetryable(error) {
+                // Not retryable (credentials, permissions, no such queue): fatal. Retryable (throttling, 5xx, network):
+                // back off; give up after `maxReceiveFailures` in a row only before any receive succeeded (a wrong
+                // endpoint) or in a scripted --until-empty run. A running consumer keeps trying (health says 503).
+                if !RetryPolicy.isRetryable(error)
+                    || ((!state.anyReceiveSucceeded || configuration.untilEmpty)
+                        && errorBackoff.failures + 1 >= configuration.maxReceiveFailures)
+                {
                     throw error
                 }
                 let delay = errorBackoff.next()
