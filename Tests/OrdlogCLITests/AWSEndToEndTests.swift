@@ -151,6 +151,8 @@ import Testing
         let env = Self.env(server)
         let dir = CLI.tempDir()
         let db = dir.appendingPathComponent("kill.db").path
+        // moto answers one call at a time (~25 ms each): 16 loops × 10 PutItems would keep batches in work longer
+        // than the 2 s visibility timeout, so messages would cycle to the DLQ; 4 loops keep them well inside it.
         let setup = try CLI.run(["setup", "--json", "--visibility-timeout", "2"], env: env)
         let queueUrl = try #require(try Self.json(setup.stdout)["queueUrl"]?.stringValue)
         let (text, expected) = Self.orders(400)
@@ -162,6 +164,7 @@ import Testing
         p.executableURL = CLI.binary
         p.arguments = [
             "consume", "--db", db, "--queue-url", queueUrl, "--table", "Orders", "--until-empty", "--wait-time", "1",
+            "--concurrency", "4",
         ]
         p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
         p.standardOutput = FileHandle.nullDevice
@@ -193,7 +196,7 @@ import Testing
             let r = try CLI.run(
                 [
                     "consume", "--db", db, "--queue-url", queueUrl, "--table", "Orders", "--until-empty",
-                    "--wait-time", "3", "--json",
+                    "--wait-time", "3", "--concurrency", "4", "--json",
                 ], env: env)
             #expect(r.status == 0, "\(r.stderr)")
             let sqs = SQSClient(configuration: Self.config(server))
