@@ -22,11 +22,22 @@ struct AWSOptions: ParsableArguments {
             "Named profile from ~/.aws/credentials and ~/.aws/config. Env: AWS_PROFILE.", valueName: "name"))
     var profile: String?
 
+    /// The resolved configuration. No network call, except when nothing names a region: then the EC2
+    /// instance's region from instance metadata (1 s timeout; not with `AWS_EC2_METADATA_DISABLED=true`).
+    /// Credentials are fetched on first use; `try await configuration().credentials().source` says from where.
     func configuration() throws -> AWSConfiguration {
+        let environment = ProcessInfo.processInfo.environment
+        let overrides = AWSConfigurationOverrides(profile: profile, region: region, endpointURL: endpointUrl)
         do {
-            return try AWSConfiguration.resolve(
-                environment: ProcessInfo.processInfo.environment,
-                overrides: AWSConfigurationOverrides(profile: profile, region: region, endpointURL: endpointUrl))
+            do {
+                return try AWSConfiguration.resolve(environment: environment, overrides: overrides)
+            } catch AWSConfigurationError.noRegion(let profile) {
+                guard let imdsRegion = instanceMetadataRegion(environment) else {
+                    throw AWSConfigurationError.noRegion(profile: profile)
+                }
+                return try AWSConfiguration.resolve(
+                    environment: environment, overrides: overrides, instanceMetadataRegion: imdsRegion)
+            }
         } catch let error as AWSConfigurationError {
             switch error {
             case .invalidRegion, .invalidEndpointURL:
@@ -36,6 +47,27 @@ struct AWSOptions: ParsableArguments {
             }
         }
     }
+}
+
+/// The EC2 region from instance metadata, waited for synchronously (at most about 2 s) so that
+/// ``AWSOptions/configuration()`` stays synchronous for its callers; nil when disabled or unanswered.
+private func instanceMetadataRegion(_ environment: [String: String]) -> String? {
+    guard let imds = InstanceMetadataClient(environment: environment, transport: URLSessionTransport()) else {
+        return nil
+    }
+    final class Box: @unchecked Sendable { var value: String? }
+    let box = Box()
+    let done = DispatchSemaphore(value: 0)
+    Thread.detachNewThread {
+        let inner = DispatchSemaphore(value: 0)
+        Task.detached {
+            box.value = await imds.region()
+            inner.signal()
+        }
+        inner.wait()
+        done.signal()
+    }
+    return done.wait(timeout: .now() + 3) == .success ? box.value : nil
 }
 
 /// Runs an async command body, mapping errors to documented exit codes (AWS failures → 5).
@@ -55,6 +87,18 @@ func runReportingErrorsAsync(_ body: () async throws -> Void) async throws {
         err("ordlog: \(error)")
         throw ExitCode(CLIError.Code.aws.rawValue)
     } catch let error as AWSResponseDecodingError {
+        err("ordlog: \(error)")
+        throw ExitCode(CLIError.Code.aws.rawValue)
+    } catch let error as NoCredentialsError {
+        err("ordlog: \(error)")
+        throw ExitCode(CLIError.Code.aws.rawValue)
+    } catch let error as CredentialSourceError {
+        err("ordlog: \(error)")
+        throw ExitCode(CLIError.Code.aws.rawValue)
+    } catch let error as CredentialSourceNotApplicable {
+        err("ordlog: \(error)")
+        throw ExitCode(CLIError.Code.aws.rawValue)
+    } catch let error as AWSConfigurationError {
         err("ordlog: \(error)")
         throw ExitCode(CLIError.Code.aws.rawValue)
     }
