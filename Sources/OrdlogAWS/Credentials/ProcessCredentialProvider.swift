@@ -145,16 +145,20 @@ public struct ProcessCredentialProvider: CredentialProvider {
         let timedOut: Bool = await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
                 let finished = group.wait(timeout: .now() + timeout) == .success
-                if !finished, process.isRunning {
-                    kill(process.processIdentifier, SIGKILL)
-                    _ = group.wait(timeout: .now() + 2)
+                if !finished {
+                    // Its whole process group when it has one (a script's children hold the pipes open too).
+                    let pid = process.processIdentifier
+                    kill(getpgid(pid) == pid ? -pid : pid, SIGKILL)
+                    continuation.resume(returning: true)
+                    return
                 }
                 process.waitUntilExit()
-                continuation.resume(returning: !finished)
+                continuation.resume(returning: false)
             }
         }
+        if timedOut { return (-1, Data(), Data(), true) }
         let (stdout, stderr) = collected.get()
-        return (process.terminationStatus, stdout, stderr, timedOut)
+        return (process.terminationStatus, stdout, stderr, false)
     }
 }
 
