@@ -134,7 +134,7 @@ public struct AssumeRoleCredentialProvider: CredentialProvider {
                 externalId: externalId, durationSeconds: durationSeconds, source: label)
             return assumed.credentials
         } catch let e as AWSServiceError {
-            throw CredentialSourceError(source: description, reason: "STS AssumeRole failed: \(e)")
+            throw CredentialSourceError(source: description, reason: "\(e)")
         } catch let e as AWSTransportError {
             throw CredentialSourceError(source: description, reason: "STS AssumeRole: \(e)")
         }

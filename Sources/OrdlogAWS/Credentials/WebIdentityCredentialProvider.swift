@@ -71,7 +71,7 @@ public struct WebIdentityCredentialProvider: CredentialProvider {
                 webIdentityToken: token, durationSeconds: durationSeconds, source: label
             ).credentials
         } catch let e as AWSServiceError {
-            throw CredentialSourceError(source: label, reason: "STS AssumeRoleWithWebIdentity failed: \(e)")
+            throw CredentialSourceError(source: label, reason: "\(e)")
         } catch let e as AWSTransportError {
             throw CredentialSourceError(source: label, reason: "STS AssumeRoleWithWebIdentity: \(e)")
         }
