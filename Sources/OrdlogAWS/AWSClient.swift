@@ -118,6 +118,7 @@ public struct AWSClient: Sendable {
         timeout: TimeInterval = 60
     ) async throws -> HTTPResponse {
         var attempt = 0
+        var refetched = false
         while true {
             attempt += 1
             try Task.checkCancellation()
@@ -140,6 +141,15 @@ public struct AWSClient: Sendable {
                 var e = AWSTransportError(endpoint: endpoint, reason: "\(error)")
                 e.attempts = attempt
                 throw e
+            }
+            // Credentials the service calls expired (clock skew, a revoked session): fetch new ones, once.
+            if let e = error as? AWSServiceError, ["ExpiredToken", "ExpiredTokenException"].contains(e.code),
+                !refetched, let credentialProvider, credentials?.expiration != nil
+            {
+                refetched = true
+                await credentialProvider.invalidate()
+                logger.debug("credentials expired early; fetching new ones", metadata: ["source": "\(e.credentialSource ?? "")"])
+                continue
             }
             guard retryPolicy.shouldRetry(error, attempt: attempt) else { throw error }
             let delay = retryPolicy.delay(afterAttempt: attempt)

@@ -400,6 +400,28 @@ struct CredentialProviderTests {
         }
     }
 
+    @Test("a service saying ExpiredToken makes the client fetch new credentials and retry once, signed with them")
+    func expiredTokenRefetches() async throws {
+        let clock = TestClock()
+        let source = CountingProvider(lifetime: 3600, clock: clock, delayNanoseconds: 0)
+        let expired = HTTPResponse(
+            status: 400,
+            body: Data(#"{"__type":"com.amazon.coral.service#ExpiredTokenException","message":"expired"}"#.utf8))
+        let ok = HTTPResponse(status: 200, body: Data(#"{"QueueUrl":"http://q/1/orders"}"#.utf8))
+        let transport = FakeTransport([.respond(expired), .respond(ok), .respond(expired), .respond(expired)])
+        let sqs = SQSClient(
+            client: AWSClient(
+                service: .sqs, credentialProvider: RotatingCredentialProvider(source, now: { clock.now() }),
+                region: "us-east-1", endpoint: URL(string: "http://127.0.0.1:1")!, transport: transport,
+                retryPolicy: .noDelay(maxAttempts: 3)))
+        #expect(try await sqs.getQueueUrl(name: "orders") == "http://q/1/orders")
+        #expect(transport.requests.map { $0.header("Authorization")?.contains("Credential=ASIAKEY1/") } == [true, false])
+        #expect(transport.requests[1].header("Authorization")?.contains("Credential=ASIAKEY2/") == true)
+        // Only once per call: a second ExpiredToken is the caller's error.
+        await #expect(throws: AWSServiceError.self) { try await sqs.getQueueUrl(name: "orders") }
+        #expect(transport.requestCount == 4)
+    }
+
     @Test("timestamps as the sources write them")
     func timestamps() {
         let base = Date(timeIntervalSince1970: 1_767_225_600)  // 2026-01-01T00:00:00Z

@@ -7,6 +7,13 @@ import Foundation
 /// any other error means the source applies but failed, and the chain stops there, as the AWS SDKs do.
 public protocol CredentialProvider: Sendable, CustomStringConvertible {
     func credentials() async throws -> AWSCredentials
+    /// Forgets cached credentials, so the next ``credentials()`` fetches new ones (after a service said they
+    /// expired). Providers without a cache do nothing.
+    func invalidate() async
+}
+
+extension CredentialProvider {
+    public func invalidate() async {}
 }
 
 /// Thrown by a provider whose source is not configured here (e.g. `AWS_ACCESS_KEY_ID` not set).

@@ -17,6 +17,8 @@ public actor CredentialProviderChain: CredentialProvider {
     /// The provider that answered first, if any has yet.
     public var selected: (any CredentialProvider)? { chosen }
 
+    public func invalidate() async { await chosen?.invalidate() }
+
     public func credentials() async throws -> AWSCredentials {
         if let chosen { return try await chosen.credentials() }
         var skipped: [CredentialSourceNotApplicable] = []
