@@ -390,7 +390,11 @@ struct CredentialProviderTests {
         ] {
             do {
                 _ = try await AWSConfiguration.resolve(
-                    environment: offline.merging(["HOME": home.path, "AWS_REGION": "us-east-1"]) { $1 },
+                    // STS on a closed loopback port: should a check be missed, nothing leaves 127.0.0.1.
+                    environment: offline.merging([
+                        "HOME": home.path, "AWS_REGION": "us-east-1",
+                        "AWS_ENDPOINT_URL": "http://127.0.0.1:\(try MotoServer.freePort())",
+                    ]) { $1 },
                     overrides: .init(profile: profile)
                 ).credentials()
                 Issue.record("expected an error for \(profile)")
