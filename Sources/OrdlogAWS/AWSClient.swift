@@ -148,7 +148,8 @@ public struct AWSClient: Sendable {
             {
                 refetched = true
                 await credentialProvider.invalidate()
-                logger.debug("credentials expired early; fetching new ones", metadata: ["source": "\(e.credentialSource ?? "")"])
+                logger.debug(
+                    "credentials expired early; fetching new ones", metadata: ["source": "\(e.credentialSource ?? "")"])
                 continue
             }
             guard retryPolicy.shouldRetry(error, attempt: attempt) else { throw error }

@@ -100,12 +100,17 @@ struct CredentialProviderTests {
             _ = try await config.credentials()
             Issue.record("expected NoCredentialsError")
         } catch let e as NoCredentialsError {
-            #expect(e.skipped.map(\.source) == ["environment", "web identity", "profile 'default'", "container", "instance metadata"])
+            #expect(
+                e.skipped.map(\.source) == [
+                    "environment", "web identity", "profile 'default'", "container", "instance metadata",
+                ])
             let text = e.description
             #expect(text.contains("environment: AWS_ACCESS_KEY_ID not set"))
             #expect(text.contains("web identity: AWS_WEB_IDENTITY_TOKEN_FILE not set"))
             #expect(text.contains("profile 'default': no such profile in /nonexistent-ordlog-home/.aws/credentials"))
-            #expect(text.contains("container: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and AWS_CONTAINER_CREDENTIALS_FULL_URI not set"))
+            #expect(
+                text.contains(
+                    "container: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and AWS_CONTAINER_CREDENTIALS_FULL_URI not set"))
             #expect(text.contains("instance metadata: AWS_EC2_METADATA_DISABLED=true"))
             #expect(text.contains("aws configure"))
         }
@@ -263,7 +268,9 @@ struct CredentialProviderTests {
         #expect(server.requests.map(\.method) == ["PUT", "GET", "GET"])
         let imds = try #require(InstanceMetadataClient(environment: env, transport: URLSessionTransport()))
         #expect(await imds.region() == "eu-north-1")
-        #expect(InstanceMetadataClient(environment: ["AWS_EC2_METADATA_DISABLED": "true"], transport: URLSessionTransport()) == nil)
+        #expect(
+            InstanceMetadataClient(environment: ["AWS_EC2_METADATA_DISABLED": "true"], transport: URLSessionTransport())
+                == nil)
     }
 
     @Test("credential_process: the documented JSON, Expiration honoured, failures name the program, not its output")
@@ -419,7 +426,8 @@ struct CredentialProviderTests {
                 region: "us-east-1", endpoint: URL(string: "http://127.0.0.1:1")!, transport: transport,
                 retryPolicy: .noDelay(maxAttempts: 3)))
         #expect(try await sqs.getQueueUrl(name: "orders") == "http://q/1/orders")
-        #expect(transport.requests.map { $0.header("Authorization")?.contains("Credential=ASIAKEY1/") } == [true, false])
+        #expect(
+            transport.requests.map { $0.header("Authorization")?.contains("Credential=ASIAKEY1/") } == [true, false])
         #expect(transport.requests[1].header("Authorization")?.contains("Credential=ASIAKEY2/") == true)
         // Only once per call: a second ExpiredToken is the caller's error.
         await #expect(throws: AWSServiceError.self) { try await sqs.getQueueUrl(name: "orders") }

@@ -140,7 +140,8 @@ struct WebIdentityTests {
         #expect(c.accessKeyId.hasPrefix("ASIA"))
         #expect(c.sessionToken?.isEmpty == false)
         #expect(c.expiration != nil)
-        #expect(c.source == "web identity: role arn:aws:iam::123456789012:role/irsa with the token in \(home.path)/token")
+        #expect(
+            c.source == "web identity: role arn:aws:iam::123456789012:role/irsa with the token in \(home.path)/token")
         let call = try #require(transport.requests.first)
         #expect(call.url.absoluteString == server.endpoint.absoluteString + "/")
         #expect(formValue(call, "Action") == "AssumeRoleWithWebIdentity")
@@ -169,14 +170,16 @@ struct WebIdentityTests {
             "HOME": home.path, "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": server.endpoint.absoluteString,
         ]) { $1 }
         let wi = try await AWSConfiguration.resolve(environment: env, overrides: .init(profile: "wi")).credentials()
-        #expect(wi.source == "web identity: role arn:aws:iam::123456789012:role/wi with the token in \(home.path)/token")
+        #expect(
+            wi.source == "web identity: role arn:aws:iam::123456789012:role/wi with the token in \(home.path)/token")
         var withKeys = env
         withKeys["AWS_ACCESS_KEY_ID"] = "AKIAENVSOURCE"
         withKeys["AWS_SECRET_ACCESS_KEY"] = "env-secret"
         let fromEnv = try await AWSConfiguration.resolve(environment: withKeys, overrides: .init(profile: "fromenv"))
             .credentials()
         #expect(fromEnv.accessKeyId.hasPrefix("ASIA"))
-        #expect(fromEnv.source.hasPrefix("role arn:aws:iam::123456789012:role/fromenv assumed with environment variables"))
+        #expect(
+            fromEnv.source.hasPrefix("role arn:aws:iam::123456789012:role/fromenv assumed with environment variables"))
         do {
             _ = try await AWSConfiguration.resolve(environment: env, overrides: .init(profile: "fromenv")).credentials()
             Issue.record("expected an error")

@@ -87,7 +87,8 @@ import Testing
         env["AWS_ROLE_ARN"] = "arn:aws:iam::123456789012:role/irsa"
         env["AWS_ROLE_SESSION_NAME"] = "pod-7"
         var w = try Self.pipeline(
-            env: env, source: "web identity: role arn:aws:iam::123456789012:role/irsa with the token in \(tokenFile.path)",
+            env: env,
+            source: "web identity: role arn:aws:iam::123456789012:role/irsa with the token in \(tokenFile.path)",
             secrets: [webToken], dir: dir)
         #expect(w["arn"] == .string("arn:aws:sts::123456789012:assumed-role/irsa/pod-7"))
         #expect(w["expires"]?.stringValue != nil)
@@ -202,7 +203,10 @@ import Testing
         defer { server.stop() }
         let dir = CLI.tempDir()
         let env = Self.baseEnv(server, home: dir.path)
-        for args in [["whoami"], ["setup"], ["consume", "--db", dir.appendingPathComponent("x.db").path, "--queue", "OrderQueue"]] {
+        for args in [
+            ["whoami"], ["setup"],
+            ["consume", "--db", dir.appendingPathComponent("x.db").path, "--queue", "OrderQueue"],
+        ] {
             let r = try CLI.run(args, env: env)
             #expect(r.status == 5, "\(args): \(r.stderr)")
             for part in [

@@ -20,7 +20,8 @@ public struct InstanceMetadataClient: Sendable {
             return v
         }
         if env("AWS_EC2_METADATA_DISABLED")?.lowercased() == "true" { return nil }
-        var text = env("AWS_EC2_METADATA_SERVICE_ENDPOINT")
+        var text =
+            env("AWS_EC2_METADATA_SERVICE_ENDPOINT")
             ?? (env("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE")?.lowercased() == "ipv6"
                 ? "http://[fd00:ec2::254]" : "http://169.254.169.254")
         while text.hasSuffix("/") { text.removeLast() }
@@ -47,8 +48,9 @@ public struct InstanceMetadataClient: Sendable {
         do {
             response = try await transport.send(request)
         } catch let e as AWSTransportError {
-            throw Failure.unreachable("no answer from \(endpoint.host ?? endpoint.absoluteString) within "
-                + "\(Self.seconds(timeout)) (\(e.reason))")
+            throw Failure.unreachable(
+                "no answer from \(endpoint.host ?? endpoint.absoluteString) within "
+                    + "\(Self.seconds(timeout)) (\(e.reason))")
         }
         if response.status == 200 { return String(decoding: response.body, as: UTF8.self) }
         if [403, 404, 405].contains(response.status), allowV1 { return nil }
@@ -98,8 +100,9 @@ public struct InstanceMetadataCredentialProvider: CredentialProvider {
     public var description: String { "instance metadata" }
 
     public func credentials() async throws -> AWSCredentials {
-        guard let imds = InstanceMetadataClient(
-            environment: context.environment, transport: context.transport, timeout: timeout)
+        guard
+            let imds = InstanceMetadataClient(
+                environment: context.environment, transport: context.transport, timeout: timeout)
         else {
             throw CredentialSourceNotApplicable(source: "instance metadata", reason: "AWS_EC2_METADATA_DISABLED=true")
         }

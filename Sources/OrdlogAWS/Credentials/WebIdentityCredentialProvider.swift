@@ -43,7 +43,8 @@ public struct WebIdentityCredentialProvider: CredentialProvider {
             (file, role) = (tokenFile, roleArn)
         } else {
             guard let f = context.env("AWS_WEB_IDENTITY_TOKEN_FILE") else {
-                throw CredentialSourceNotApplicable(source: "web identity", reason: "AWS_WEB_IDENTITY_TOKEN_FILE not set")
+                throw CredentialSourceNotApplicable(
+                    source: "web identity", reason: "AWS_WEB_IDENTITY_TOKEN_FILE not set")
             }
             guard let r = context.env("AWS_ROLE_ARN") else {
                 throw CredentialSourceError(

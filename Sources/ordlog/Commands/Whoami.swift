@@ -52,7 +52,9 @@ struct Whoami: AsyncParsableCommand {
                     ("region", "\(config.region) (from \(config.regionSource))"),
                     ("account", identity.account), ("arn", identity.arn),
                 ]
-                for (name, value) in rows { out((name + ":").padding(toLength: 15, withPad: " ", startingAt: 0) + value) }
+                for (name, value) in rows {
+                    out((name + ":").padding(toLength: 15, withPad: " ", startingAt: 0) + value)
+                }
             }
         }
     }
