@@ -45,6 +45,8 @@ struct AWSOptions: ParsableArguments {
             default:
                 throw CLIError(code: .aws, message: "\(error)")
             }
+        } catch let error as CredentialSourceError {
+            throw CLIError(code: .aws, message: "\(error)")  // a profile configured wrongly (e.g. mfa_serial)
         }
     }
 }
