@@ -3,18 +3,18 @@ import Foundation
 import OrdlogAWS
 import OrdlogCore
 
-/// Where and as whom to call AWS. Resolved the AWS CLI's way: flags, then AWS_* environment variables, then
-/// the profile in ~/.aws/credentials and ~/.aws/config.
+/// Where and as whom to call AWS. Resolved the AWS SDKs' way: flags, then AWS_* environment variables, web
+/// identity, the profile in ~/.aws/credentials and ~/.aws/config, the container endpoint, EC2 instance metadata.
 struct AWSOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
-            "Endpoint for every AWS service, e.g. http://127.0.0.1:5000 for moto_server or LocalStack. Env: AWS_ENDPOINT_URL (per service: AWS_ENDPOINT_URL_SQS, _SNS, _DYNAMODB).",
+            "Endpoint for every AWS service, e.g. http://127.0.0.1:5000 for moto_server or LocalStack. Env: AWS_ENDPOINT_URL (per service: AWS_ENDPOINT_URL_SQS, _SNS, _DYNAMODB, _STS).",
             valueName: "url"))
     var endpointUrl: String?
 
     @Option(
         help: ArgumentHelp(
-            "AWS Region. Env: AWS_REGION, AWS_DEFAULT_REGION, or the profile's region.", valueName: "region"))
+            "AWS Region. Env: AWS_REGION, AWS_DEFAULT_REGION, the profile's region, else EC2 instance metadata.", valueName: "region"))
     var region: String?
 
     @Option(
