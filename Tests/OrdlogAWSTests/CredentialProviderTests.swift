@@ -273,6 +273,29 @@ struct CredentialProviderTests {
                 == nil)
     }
 
+    @Test("IMDS: a refused token PUT falls back to IMDSv1, unless AWS_EC2_METADATA_V1_DISABLED=true")
+    func instanceMetadataV1() async throws {
+        let server = try LoopbackHTTPServer { request in
+            if request.method == "PUT" { return .text("", status: 405) }
+            guard request.headers["x-aws-ec2-metadata-token"] == nil else { return .text("", status: 400) }
+            switch request.path {
+            case "/latest/meta-data/iam/security-credentials/": return .text("v1-role\n")
+            case "/latest/meta-data/iam/security-credentials/v1-role":
+                return .json(#"{"Code":"Success","AccessKeyId":"ASIAV1","SecretAccessKey":"s","Token":"t"}"#)
+            default: return .text("", status: 404)
+            }
+        }
+        defer { server.stop() }
+        var env = ["AWS_EC2_METADATA_SERVICE_ENDPOINT": server.endpoint.absoluteString]
+        let provider = InstanceMetadataCredentialProvider(context: CredentialContext(environment: env, region: "x"))
+        #expect(try await provider.credentials().accessKeyId == "ASIAV1")
+        env["AWS_EC2_METADATA_V1_DISABLED"] = "true"
+        await #expect(throws: CredentialSourceError.self) {
+            try await InstanceMetadataCredentialProvider(context: CredentialContext(environment: env, region: "x"))
+                .credentials()
+        }
+    }
+
     @Test("credential_process: the documented JSON, Expiration honoured, failures name the program, not its output")
     func credentialProcess() async throws {
         let home = try TempHome()

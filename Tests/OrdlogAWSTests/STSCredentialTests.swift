@@ -150,6 +150,13 @@ struct WebIdentityTests {
         #expect(call.header("Authorization") == nil)
         let identity = try await STSClient(configuration: config).getCallerIdentity()
         #expect(identity.arn == "arn:aws:sts::123456789012:assumed-role/irsa/pod-1")
+        // The kubelet rotates the token file: each fetch reads it again.
+        try home.write("token", "rotated-token")
+        _ = try await WebIdentityCredentialProvider(
+            environmentOf: CredentialContext(
+                environment: env, transport: transport, region: "us-east-1", stsEndpoint: server.endpoint)
+        ).credentials()
+        #expect(transport.requests.last.flatMap { formValue($0, "WebIdentityToken") } == "rotated-token")
     }
 
     @Test("a profile's web_identity_token_file, and role_arn + credential_source = Environment")
