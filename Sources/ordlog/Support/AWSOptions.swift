@@ -14,7 +14,8 @@ struct AWSOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
-            "AWS Region. Env: AWS_REGION, AWS_DEFAULT_REGION, the profile's region, else EC2 instance metadata.", valueName: "region"))
+            "AWS Region. Env: AWS_REGION, AWS_DEFAULT_REGION, the profile's region, else EC2 instance metadata.",
+            valueName: "region"))
     var region: String?
 
     @Option(
