@@ -56,6 +56,7 @@ struct Consume: AsyncParsableCommand {
     func run() async throws {
         try await runReportingErrorsAsync {
             let config = try aws.configuration()
+            err("ordlog: credentials from \(try await config.credentials().source)")
             let sqs = SQSClient(configuration: config, logger: global.makeLogger("ordlog.aws"))
             let url: String
             if let queueUrl { url = queueUrl } else { url = try await sqs.getQueueUrl(name: queue!) }
