@@ -72,9 +72,10 @@ public struct Redactor: Sendable {
 /// received, members absent when they were absent. `ordlog ingest` and `ordlog replay --traffic` read it.
 /// When a body is redacted, MD5OfBody is recomputed so the export ingests cleanly.
 public enum Exporter {
-    /// The export line for `r` (with newline), or nil for a receive that was not an SQS message.
+    /// The export line for `r` (with newline), or nil for a receive that was not an SQS message, or whose body
+    /// is not UTF-8 (a JSON string `Body` cannot carry those bytes: they are never replaced).
     public static func line(_ r: LoggedReceive, redactor: Redactor?) -> (line: [UInt8], redacted: Bool)? {
-        guard let messageId = r.messageId else { return nil }
+        guard let messageId = r.messageId, JSONParser.firstInvalidUTF8(r.body) == nil else { return nil }
         var body = r.body
         var md5 = r.md5OfBody
         var redacted = false

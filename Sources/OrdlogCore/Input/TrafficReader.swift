@@ -67,8 +67,21 @@ public enum TrafficReader {
             throw TrafficFileError(file: name, line: nil, reason: "file is empty; \(expected)")
         }
         // One JSON document?
-        if let value = try? JSONParser.parse(content) {
-            return try document(value, name: name, line: nil)
+        do {
+            return try document(try JSONParser.parse(content), name: name, line: nil)
+        } catch is JSONParseError {
+            // One document holding a string that cannot be represented: logged whole, as read (without the
+            // whitespace around it), and rejected.
+            func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 }
+            let doc = Array(content.drop(while: isSpace).reversed().drop(while: isSpace).reversed())
+            if JSONParser.isSingleValue(doc) {
+                do { _ = try JSONParser.parse(doc) } catch {
+                    if let reason = unreadable(error, in: doc, what: "document as read") {
+                        let format: TrafficFormat = doc.first == UInt8(ascii: "[") ? .messageArray : .singleMessage
+                        return (format, [IncomingMessage(messageId: nil, body: doc, source: name, inputError: reason)])
+                    }
+                }
+            }
         }
         // JSON Lines.
         var messages: [IncomingMessage] = []
@@ -188,6 +201,25 @@ public enum TrafficReader {
             md5OfMessageAttributes: str("MD5OfMessageAttributes", "md5OfMessageAttributes"), source: src)
     }
 
+    /// The input error for a record that holds a string that cannot be represented (an unpaired surrogate
+    /// escape, bytes that are not UTF-8), naming the record's field and the byte offset into `bytes` (the record
+    /// as read, which is logged as the receive's body); nil for malformed JSON.
+    static func unreadable(_ error: JSONParseError, in bytes: some Collection<UInt8>, what: String) -> String? {
+        let field = error.field.map { "field \($0)" } ?? "text"
+        let kept = "(kept byte for byte as this receive's body)"
+        switch error.kind {
+        case .unpairedSurrogate:
+            return "SQS record \(field) holds an \(error.reason) at byte \(error.offset) of the \(what) \(kept): "
+                + "it cannot be decoded without altering it, so the record was not read"
+        case .invalidUTF8:
+            return "SQS record \(field) is not UTF-8 at byte \(error.offset) of the \(what) \(kept), "
+                + "so the record was not read"
+        case .syntax:
+            guard let bad = JSONParser.firstInvalidUTF8(Array(bytes)), bad <= error.offset else { return nil }
+            return "SQS record is not UTF-8 at byte \(bad) of the \(what) \(kept), so the record was not read"
+        }
+    }
+
     // MARK: Streaming
 
     /// Reads a file (`-` for standard input) and hands its messages to `body` in batches of `batchSize`, in
@@ -258,7 +290,7 @@ public enum TrafficReader {
             var firstLine = buffer[start..<newline]
             if firstLine.last == 0x0D { firstLine = firstLine.dropLast() }
             let rest = buffer[(newline + 1)...]
-            if (try? JSONParser.parse(firstLine)) != nil,
+            if JSONParser.isSingleValue(firstLine),
                 rest.contains(where: { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09) })
             {
                 jsonLines = true
@@ -331,6 +363,10 @@ public enum TrafficReader {
         let source = "\(name):\(lineNo)"
         let value: JSONValue
         do { value = try JSONParser.parse(line) } catch {
+            if let reason = unreadable(error, in: line, what: "line as read") {
+                // JSON, but not text that can be read without altering it: not a parse error of the file.
+                return ([IncomingMessage(messageId: nil, body: Array(line), source: source, inputError: reason)], nil)
+            }
             return (
                 [
                     IncomingMessage(
