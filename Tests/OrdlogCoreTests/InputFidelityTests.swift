@@ -355,4 +355,83 @@ import Testing
         #expect(o.unrepresentableError("c")?.offset == 38)
         #expect(o.unrepresentableError("b") == nil)  // skipped: not decoded
     }
+
+    // MARK: The rest of the input path (audit)
+
+    @Test(
+        "timestamps are stored as sent, never re-formatted; the ordering instant is exact to the nanosecond",
+        arguments: [
+            ("2026-01-01T11:00:00+01:00", Int64(1_767_261_600_000_000_000)),
+            ("2026-01-01T10:00:00.123456789Z", 1_767_261_600_123_456_789),
+            ("2026-01-01t10:00:00.5z", 1_767_261_600_500_000_000),
+            ("2026-01-01T10:00:00.123456789999Z", 1_767_261_600_123_456_789),  // beyond ns: the string is kept
+        ])
+    func timestampsVerbatim(timestamp: String, ns: Int64) throws {
+        let body = Array(Self.orderText().replacingOccurrences(of: "2026-01-01T10:00:00.000Z", with: timestamp).utf8)
+        let (pipeline, _, d) = try Self.ingest(body: body)
+        #expect(d.outcome == .projected)
+        let stored = try #require(try pipeline.projection.order("o-1"))
+        #expect(stored.item.timestamp == timestamp)
+        #expect(stored.timestampNs == ns)
+        let item = DynamoDBProjection.item(for: stored.item)
+        #expect(item["timestamp"] == .s(timestamp))
+        #expect(item[DynamoDBProjection.instantAttribute] == .n(String(ns)))
+    }
+
+    @Test("strings are kept as sent: whitespace, NUL, decomposed accents, escapes decoded exactly")
+    func stringsVerbatim() throws {
+        let body = Array(
+            #"{"orderId":" o-1\t","userId":"u\u0000x","itemName":"Cafe\u0301 \/ \ud83c\udf63","quantity":1,"#
+                .utf8) + Array(#""status":"PENDING ","timestamp":"2026-01-01T10:00:00Z"}"#.utf8)
+        let (pipeline, r, d) = try Self.ingest(body: body)
+        #expect(d.outcome == .projected)
+        #expect(r.body == body)
+        let stored = try #require(try pipeline.projection.order(" o-1\t"))
+        #expect(Array(stored.item.userId.utf8) == [0x75, 0x00, 0x78])
+        #expect(Array(stored.item.itemName.utf8) == Array("Cafe\u{301} / 🍣".utf8))  // NFD kept, not NFC
+        #expect(stored.item.status == "PENDING ")
+        #expect(try pipeline.projection.order("o-1") == nil)
+    }
+
+    @Test("a body with a byte order mark is rejected as not JSON, with its bytes kept")
+    func bomBody() throws {
+        let body: [UInt8] = [0xEF, 0xBB, 0xBF] + Array(Self.orderText().utf8)
+        let (pipeline, r, d) = try Self.ingest(body: body)
+        #expect(d.errorCode == "body.not_json")
+        #expect(
+            d.errorMessage?.hasPrefix("body is not JSON: unexpected character '\\xef', expected a value at byte 0")
+                == true, "\(d.errorMessage ?? "")")
+        #expect(r.body == body)
+        #expect(try pipeline.projection.orders().isEmpty)
+    }
+
+    @Test("message attributes keep number literals and BinaryValue; integer system attributes are not ignored")
+    func attributesKept() throws {
+        let line =
+            #"{"MessageId":"m-a","Body":"{}","Attributes":{"ApproximateReceiveCount":2,"SentTimestamp":"1767261600000"},"#
+            + #""MessageAttributes":{"n":{"DataType":"Number","StringValue":"1.50"},"#
+            + #""b":{"DataType":"Binary","BinaryValue":"AAEC/w=="},"x":1.50e3}}"#
+        let (_, receives) = try Self.ingest(traffic: Array(line.utf8) + [0x0A])
+        #expect(receives.count == 1)
+        #expect(receives[0].receiveCount == 2)
+        #expect(receives[0].sentTimestamp == 1_767_261_600_000)
+        #expect(
+            receives[0].messageAttributesJSON
+                == #"{"n":{"DataType":"Number","StringValue":"1.50"},"b":{"DataType":"Binary","BinaryValue":"AAEC/w=="},"x":1.50e3}"#
+        )
+        #expect(receives[0].attributesJSON == #"{"ApproximateReceiveCount":2,"SentTimestamp":"1767261600000"}"#)
+    }
+
+    @Test("a lone surrogate in a message attribute rejects the record: the attribute is stored, so it would be altered")
+    func surrogateInAttribute() throws {
+        let line =
+            #"{"MessageId":"m-a","Body":"{}","MessageAttributes":{"n":{"DataType":"String","StringValue":"\udf6e"}}}"#
+        let (pipeline, receives) = try Self.ingest(traffic: Array(line.utf8) + [0x0A])
+        #expect(receives.count == 1)
+        #expect(receives[0].body == Array(line.utf8))
+        let d = try #require(try pipeline.log.attempts(receiveSeq: receives[0].seq).first?.decision)
+        #expect(d.errorCode == "record.unpaired_surrogate")
+        #expect(d.errorField == "MessageAttributes.n.StringValue")
+        #expect(try pipeline.projection.orders().isEmpty)
+    }
 }
