@@ -171,7 +171,8 @@ import Testing
     @Test("record layer: a ReceiveMessage response document is logged whole, naming Messages[i].Body")
     func recordLayerDocument() throws {
         let bodyLiteral = #"{\"orderId\":\"o-1\",\"itemName\":\"\ud83c\"}"#
-        let doc = "{\n  \"Messages\": [\n    {\"MessageId\": \"a\", \"Body\": \"{}\"},\n"
+        let doc =
+            "{\n  \"Messages\": [\n    {\"MessageId\": \"a\", \"Body\": \"{}\"},\n"
             + "    {\"MessageId\": \"b\", \"Body\": \"" + bodyLiteral + "\"}\n  ]\n}\n"
         let bytes = Array(doc.utf8)
         let (pipeline, receives) = try Self.ingest(traffic: bytes, name: "r.json")
@@ -268,7 +269,10 @@ import Testing
         arguments: [
             ("2.5", "the number 2.5, expected an integer 1…9007199254740991 (not a whole number)"),
             (#""2""#, #"the string "2", expected an integer 1…9007199254740991"#),
-            ("9007199254740993.0", "the number 9007199254740993.0, expected an integer 1…9007199254740991 (out of range)"),
+            (
+                "9007199254740993.0",
+                "the number 9007199254740993.0, expected an integer 1…9007199254740991 (out of range)"
+            ),
             ("1e400", "the number 1e400, expected an integer 1…9007199254740991 (out of range)"),
             ("1e-400", "the number 1e-400, expected an integer 1…9007199254740991 (not a whole number)"),
             ("-0", "the number -0, expected an integer 1…9007199254740991 (out of range)"),
@@ -380,9 +384,10 @@ import Testing
 
     @Test("strings are kept as sent: whitespace, NUL, decomposed accents, escapes decoded exactly")
     func stringsVerbatim() throws {
-        let body = Array(
-            #"{"orderId":" o-1\t","userId":"u\u0000x","itemName":"Cafe\u0301 \/ \ud83c\udf63","quantity":1,"#
-                .utf8) + Array(#""status":"PENDING ","timestamp":"2026-01-01T10:00:00Z"}"#.utf8)
+        let body =
+            Array(
+                #"{"orderId":" o-1\t","userId":"u\u0000x","itemName":"Cafe\u0301 \/ \ud83c\udf63","quantity":1,"#
+                    .utf8) + Array(#""status":"PENDING ","timestamp":"2026-01-01T10:00:00Z"}"#.utf8)
         let (pipeline, r, d) = try Self.ingest(body: body)
         #expect(d.outcome == .projected)
         #expect(r.body == body)

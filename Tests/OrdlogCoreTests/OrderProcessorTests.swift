@@ -67,7 +67,8 @@ func envelope(_ message: String, snsId: String = "sns-1") -> String {
     @Test(
         "quantity rules",
         arguments: [
-            ("3", true, ""), ("2.0", true, ""), ("2.5", false, "not a whole number"), (#""2""#, false, #"the string "2""#),
+            ("3", true, ""), ("2.0", true, ""), ("2.5", false, "not a whole number"),
+            (#""2""#, false, #"the string "2""#),
             ("9007199254740993", false, "out of range"), ("9007199254740991", true, ""), ("-1", false, "the number -1"),
             ("0", false, "the number 0"), ("2e0", true, ""), ("null", false, "null"),
             ("99999999999999999999", false, "out of range"),

@@ -31,7 +31,11 @@ public struct TrafficFileError: Error, CustomStringConvertible, Sendable {
 /// The format is detected from the content (see ``TrafficFormat``). Inside a readable file, an entry that
 /// is not an SQS message (a JSON Lines line that is not JSON, an object without `MessageId`/`Body`) is not
 /// dropped: it becomes an ``IncomingMessage`` with ``IncomingMessage/inputError`` set and its raw bytes as
-/// the body, so it is logged and rejected like any bad message.
+/// the body, so it is logged and rejected like any bad message. So does an entry holding a string that cannot be
+/// represented (an unpaired surrogate escape, bytes that are not UTF-8, in its `Body` or any other field, all of
+/// which are stored): its bytes as read are kept, and the input error names the field and the byte offset into
+/// them. A single document holding one is logged whole, since the entries inside it cannot be told apart without
+/// decoding it.
 public enum TrafficReader {
     static let expected =
         "expected an SQS ReceiveMessage response {\"Messages\":[…]}, a Lambda SQS event {\"Records\":[…]}, "

@@ -317,7 +317,7 @@ public struct JSONParser {
                         do {
                             let key = try p2.parseString()
                             if keep.contains(Array(key.utf8)) { kept = key }
-                        } catch where error.kind == .unpairedSurrogate {
+                        } catch let e where e.kind == .unpairedSurrogate {
                             // No kept key (valid text) can equal it: the member is skipped, never decoded.
                         }
                     } else if keep.contains(raw) {
@@ -333,8 +333,8 @@ public struct JSONParser {
                         let valueStart = pos
                         do {
                             members.append((kept, try parseValue(depth: depth)))
-                        } catch where error.kind == .unpairedSurrogate {
-                            unrepresentable.append((kept, members.count, error.inside(kept)))
+                        } catch let e where e.kind == .unpairedSurrogate {
+                            unrepresentable.append((kept, members.count, e.inside(kept)))
                             pos = valueStart
                             try skipValue(depth: depth)
                         } catch {
@@ -428,7 +428,9 @@ public struct JSONParser {
             while pos < buf.count {
                 let c = buf[pos]
                 if c == UInt8(ascii: "\"") {
-                    if !ascii, checkUTF8, let bad = JSONParser.firstInvalidUTF8(UnsafeBufferPointer(rebasing: buf[start..<pos])) {
+                    if !ascii, checkUTF8,
+                        let bad = JSONParser.firstInvalidUTF8(UnsafeBufferPointer(rebasing: buf[start..<pos]))
+                    {
                         throw JSONParseError(offset: start + bad, reason: "invalid UTF-8 in string", kind: .invalidUTF8)
                     }
                     pos += 1
@@ -622,7 +624,8 @@ public struct JSONParser {
 
         /// The error for the `\uXXXX` escape starting at `offset`.
         func unpairedSurrogate(at offset: Int) -> JSONParseError {
-            let escape = String(decoding: UnsafeBufferPointer(rebasing: buf[offset..<min(offset + 6, buf.count)]), as: UTF8.self)
+            let escape = String(
+                decoding: UnsafeBufferPointer(rebasing: buf[offset..<min(offset + 6, buf.count)]), as: UTF8.self)
             return JSONParseError(
                 offset: offset, reason: "unpaired surrogate escape \(escape) in string (not Unicode text)",
                 kind: .unpairedSurrogate)

@@ -377,7 +377,9 @@ public struct OrderProcessor: Sendable {
         default: return .failure(expected)
         }
         if rules.integerLiteralsOnly,
-            literal.utf8.contains(where: { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") })
+            literal.utf8.contains(where: {
+                $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E")
+            })
         {
             return .failure("\(expected) (a JSON integer literal without fraction or exponent)")
         }

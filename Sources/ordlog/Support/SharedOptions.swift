@@ -54,7 +54,9 @@ struct RuleOptions: ParsableArguments {
     var maxQuantity: Int64 = ValidationRules().maximumQuantity
     @Flag(
         name: .customLong("integer-literals-only"),
-        help: "Reject quantities like 3.0 or 1e2 whose value is a whole number (accepted and stored as 3, 100 by default).")
+        help:
+            "Reject quantities like 3.0 or 1e2 whose value is a whole number (accepted and stored as 3, 100 by default)."
+    )
     var integerLiteralsOnly = false
     /// Before processor version 2 this relaxed the default; integral decimals are now accepted by default.
     @Flag(name: .customLong("accept-integral-decimals"), help: .hidden)
