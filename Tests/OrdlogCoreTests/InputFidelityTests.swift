@@ -121,6 +121,9 @@ import Testing
         #expect(d.item?.itemName == "Widget")
         #expect(r.body == body)
         #expect(try pipeline.projection.order("o-1")?.item.itemName == "Widget")
+        // Exported as it is; but not redacted, which would need decoding it: it is left out, never leaked.
+        #expect(Exporter.line(r, redactor: nil)?.line.starts(with: Array(#"{"MessageId":"m-1","Body":"#.utf8)) == true)
+        #expect(Exporter.line(r, redactor: Redactor(fields: ["userId"], key: "k")) == nil)
     }
 
     @Test("duplicate keys: the last member wins (as JSON.parse), also when an earlier one is unrepresentable")
