@@ -88,6 +88,10 @@ import Testing
         #expect(d.errorMessage?.contains("at byte \(at) of the SNS Message text") == true, "\(d.errorMessage ?? "")")
         #expect(r.body == body)
         #expect(try pipeline.projection.orders().isEmpty)
+        let anatomy = BodyAnatomy(body: r.body)  // what inspect-dlq shows
+        #expect(anatomy.envelope?.messageId == "sns-1")
+        #expect(anatomy.problem?.hasPrefix("the SNS Message cannot be read without altering it: unpaired") == true)
+        #expect(anatomy.problem?.hasSuffix("(field itemName)") == true)
     }
 
     // MARK: Layer 2: the SNS envelope
@@ -110,6 +114,10 @@ import Testing
                 + " at byte \(at) of the body (Message); it cannot be decoded without altering it")
         #expect(r.body == body)
         #expect(try pipeline.projection.orders().isEmpty)
+        #expect(
+            BodyAnatomy(body: r.body).problem
+                == #"body cannot be read without altering it: unpaired surrogate escape \ud83c in string (not Unicode text)"#
+                + " at byte \(at) (field Message)")
     }
 
     @Test("fields ordlog does not read (envelope Subject, an extra order field) are kept as bytes, not rejected")
