@@ -179,23 +179,53 @@ import Testing
         }
     }
 
-    @Test("record layer: a ReceiveMessage response document is logged whole, naming Messages[i].Body")
+    @Test("record layer: in a ReceiveMessage response only the record holding it is rejected, as its bytes read")
     func recordLayerDocument() throws {
         let bodyLiteral = #"{\"orderId\":\"o-1\",\"itemName\":\"\ud83c\"}"#
-        let doc =
-            "{\n  \"Messages\": [\n    {\"MessageId\": \"a\", \"Body\": \"{}\"},\n"
-            + "    {\"MessageId\": \"b\", \"Body\": \"" + bodyLiteral + "\"}\n  ]\n}\n"
-        let bytes = Array(doc.utf8)
-        let (pipeline, receives) = try Self.ingest(traffic: bytes, name: "r.json")
+        let bad = "{\"MessageId\": \"b\", \"Body\": \"" + bodyLiteral + "\"}"
+        let doc = "{\n  \"Messages\": [\n    {\"MessageId\": \"a\", \"Body\": \"{}\"},\n    " + bad + "\n  ]\n}\n"
+        for (name, traffic) in [
+            ("r.json", doc),
+            ("r.jsonl", doc.replacingOccurrences(of: "\n", with: "") + "\n" + #"{"MessageId":"c","Body":"{}"}"# + "\n"),
+        ] {
+            let (pipeline, receives) = try Self.ingest(traffic: Array(traffic.utf8), name: name)
+            try #require(receives.count == (name == "r.json" ? 2 : 3))
+            #expect(receives[0].messageId == "a")  // the other records are read as usual
+            #expect(receives[1].messageId == nil)
+            #expect(receives[1].body == Array(bad.utf8))  // the record as read, byte for byte
+            #expect(receives[1].source == (name == "r.json" ? "r.json#Messages[1]" : "r.jsonl:1#Messages[1]"))
+            let at = try #require(Self.offset(of: #"\ud83c"#, in: Array(bad.utf8)))
+            #expect(
+                receives[1].inputError
+                    == #"SQS record field Body holds an unpaired surrogate escape \ud83c in string (not Unicode text)"#
+                    + " at byte \(at) of the record as read (kept byte for byte as this receive's body): it cannot be"
+                    + " decoded without altering it, so the record was not read")
+            let d = try #require(try pipeline.log.attempts(receiveSeq: receives[1].seq).first?.decision)
+            #expect(d.errorCode == "record.unpaired_surrogate")
+            #expect(d.errorField == "Body")
+            #expect(try pipeline.projection.orders().isEmpty)
+        }
+    }
+
+    @Test("record layer: a document whose records cannot be told apart is logged whole and rejected")
+    func recordLayerWholeDocument() throws {
+        let doc = #"{"MessageId":"m","Body":"\udf6e"}"# + "\n"
+        let (pipeline, receives) = try Self.ingest(traffic: Array(doc.utf8), name: "one.json")
         #expect(receives.count == 1)
-        #expect(receives[0].body == bytes.dropLast())  // the document as read, without the newline after it
-        let at = try #require(Self.offset(of: #"\ud83c"#, in: bytes))
-        #expect(receives[0].inputError?.contains("field Messages[1].Body holds an unpaired surrogate escape") == true)
-        #expect(receives[0].inputError?.contains("at byte \(at) of the document as read") == true)
+        #expect(receives[0].body == Array(doc.utf8.dropLast()))  // as read, without the newline after it
+        #expect(receives[0].inputError?.contains("at byte 25 of the document as read") == true)
         let d = try #require(try pipeline.log.attempts(receiveSeq: receives[0].seq).first?.decision)
         #expect(d.errorCode == "record.unpaired_surrogate")
-        #expect(d.errorField == "Messages[1].Body")
-        #expect(try pipeline.projection.orders().isEmpty)
+        #expect(d.errorField == "Body")
+    }
+
+    @Test("an entry of a document that is not an SQS message is logged with its bytes as written")
+    func documentEntriesExact() throws {
+        let doc = #"{"Messages": [ {"Body" : "no id"} , {"MessageId":"x","Body":"{}"} ]}"#
+        let (_, receives) = try Self.ingest(traffic: Array(doc.utf8), name: "d.json")
+        try #require(receives.count == 2)
+        #expect(receives[0].body == Array(#"{"Body" : "no id"}"#.utf8))  // not re-serialised
+        #expect(receives[0].inputError?.hasPrefix("SQS message has no string MessageId") == true)
     }
 
     // MARK: Invalid UTF-8

@@ -72,12 +72,14 @@ public enum TrafficReader {
         }
         // One JSON document?
         do {
-            return try document(try JSONParser.parse(content), name: name, line: nil)
+            return try document(try JSONParser.parse(content), name: name, line: nil, bytes: Array(content))
         } catch is JSONParseError {
-            // One document holding a string that cannot be represented: logged whole, as read (without the
-            // whitespace around it), and rejected.
+            // One document holding a string that cannot be represented. Each SQS record in it is read on its own,
+            // so only the records holding one are logged as read and rejected; a document whose records cannot be
+            // told apart without decoding it is logged whole (without the whitespace around it) and rejected.
             func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 }
             let doc = Array(content.drop(while: isSpace).reversed().drop(while: isSpace).reversed())
+            if let found = recordsOneByOne(doc, here: name) { return found }
             if JSONParser.isSingleValue(doc) {
                 do { _ = try JSONParser.parse(doc) } catch {
                     if let reason = unreadable(error, in: doc, what: "document as read") {
@@ -115,12 +117,21 @@ public enum TrafficReader {
         return (.jsonLines, messages)
     }
 
-    static func document(_ value: JSONValue, name: String, line: Int?) throws -> (TrafficFormat, [IncomingMessage]) {
+    /// `bytes`, the document as read, give each entry's exact bytes for the error cases (else they are the value
+    /// re-serialised).
+    static func document(_ value: JSONValue, name: String, line: Int?, bytes: [UInt8]? = nil) throws -> (
+        TrafficFormat, [IncomingMessage]
+    ) {
         let here = line.map { "\(name):\($0)" } ?? name
+        let spans = bytes.flatMap { JSONParser.elementRanges($0, arrayMember: ["Messages", "Records"]) }
+        func raw(_ member: String?, _ i: Int, of count: Int) -> [UInt8]? {
+            guard let bytes, let spans, spans.member == member, spans.ranges.count == count else { return nil }
+            return Array(bytes[spans.ranges[i]])
+        }
         switch value {
         case .array(let items):
             let messages = items.enumerated().map { i, item in
-                message(item, source: "\(here)[\(i)]", lambdaARN: nil)
+                message(item, source: "\(here)[\(i)]", lambdaARN: nil, raw: raw(nil, i, of: items.count))
             }
             return (.messageArray, messages)
         case .object(let o):
@@ -133,7 +144,9 @@ public enum TrafficReader {
                 return (
                     .receiveMessageResponse,
                     items.enumerated().map { i, item in
-                        message(item, source: "\(here)#Messages[\(i)]", lambdaARN: nil)
+                        message(
+                            item, source: "\(here)#Messages[\(i)]", lambdaARN: nil,
+                            raw: raw("Messages", i, of: items.count))
                     }
                 )
             }
@@ -156,13 +169,17 @@ public enum TrafficReader {
                     items.enumerated().map { i, item in
                         message(
                             item, source: "\(here)#Records[\(i)]",
-                            lambdaARN: item.objectValue?["eventSourceARN"]?.stringValue)
+                            lambdaARN: item.objectValue?["eventSourceARN"]?.stringValue,
+                            raw: raw("Records", i, of: items.count))
                     }
                 )
             }
             if o.members.isEmpty { return (.receiveMessageResponse, []) }  // ReceiveMessage with no messages
             if o["MessageId"] != nil || o["messageId"] != nil {
-                return (.singleMessage, [message(value, source: here, lambdaARN: o["eventSourceARN"]?.stringValue)])
+                return (
+                    .singleMessage,
+                    [message(value, source: here, lambdaARN: o["eventSourceARN"]?.stringValue, raw: bytes)]
+                )
             }
             throw TrafficFileError(
                 file: name, line: line, reason: "a JSON object with keys \(o.members.prefix(6).map(\.key)); \(expected)"
@@ -203,6 +220,30 @@ public enum TrafficReader {
             attributes: field("Attributes", "attributes")?.objectValue ?? JSONObject(),
             messageAttributes: field("MessageAttributes", "messageAttributes"),
             md5OfMessageAttributes: str("MD5OfMessageAttributes", "md5OfMessageAttributes"), source: src)
+    }
+
+    /// The records of a document (`{"Messages":[…]}`, `{"Records":[…]}`, `[…]`) read one by one from their own
+    /// bytes, for a document that does not parse as a whole because a record holds a string that cannot be
+    /// represented: that record is logged as read and rejected, the others are read as usual. Nil when the records
+    /// cannot be told apart.
+    static func recordsOneByOne(_ doc: [UInt8], here: String) -> (TrafficFormat, [IncomingMessage])? {
+        guard let (member, ranges) = JSONParser.elementRanges(doc, arrayMember: ["Messages", "Records"]) else {
+            return nil
+        }
+        let messages = ranges.enumerated().map { i, range in
+            let record = Array(doc[range])
+            let source = member.map { "\(here)#\($0)[\(i)]" } ?? "\(here)[\(i)]"
+            let value: JSONValue
+            do throws(JSONParseError) { value = try JSONParser.parse(record) } catch {
+                let reason = unreadable(error, in: record, what: "record as read") ?? "not JSON: \(error)"
+                return IncomingMessage(messageId: nil, body: record, source: source, inputError: reason)
+            }
+            return message(
+                value, source: source, lambdaARN: value.objectValue?["eventSourceARN"]?.stringValue, raw: record)
+        }
+        let format: TrafficFormat =
+            member == "Records" ? .lambdaSQSEvent : member == nil ? .messageArray : .receiveMessageResponse
+        return (format, messages)
     }
 
     /// The input error for a record that holds a string that cannot be represented (an unpaired surrogate
@@ -369,6 +410,7 @@ public enum TrafficReader {
         do { value = try JSONParser.parse(line) } catch {
             if let reason = unreadable(error, in: line, what: "line as read") {
                 // JSON, but not text that can be read without altering it: not a parse error of the file.
+                if let (_, found) = recordsOneByOne(Array(line), here: source) { return (found, nil) }
                 return ([IncomingMessage(messageId: nil, body: Array(line), source: source, inputError: reason)], nil)
             }
             return (
@@ -387,7 +429,7 @@ public enum TrafficReader {
             )
         }
         do {
-            return (try document(value, name: name, line: lineNo).1, nil)
+            return (try document(value, name: name, line: lineNo, bytes: Array(line)).1, nil)
         } catch {
             let reason = (error as? TrafficFileError)?.reason ?? "\(error)"
             return ([IncomingMessage(messageId: nil, body: Array(line), source: source, inputError: reason)], nil)

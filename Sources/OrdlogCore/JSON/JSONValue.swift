@@ -237,6 +237,89 @@ public struct JSONParser {
         }
     }
 
+    /// Where the elements of a document's array are, by grammar alone (nothing decoded, UTF-8 not checked): for
+    /// a top-level array its elements (`member` nil); for a top-level object, the elements of the array that is the
+    /// value of its last member named one of `arrayMember` (keys compared as written). Nil when there is no such
+    /// array or `bytes` are not one JSON value. Ranges are byte offsets into `bytes`.
+    public static func elementRanges(_ bytes: [UInt8], arrayMember keys: [String]) -> (
+        member: String?, ranges: [Range<Int>]
+    )? {
+        bytes.withUnsafeBufferPointer { buf -> (member: String?, ranges: [Range<Int>])? in
+            var c = Cursor(buf: buf, checkUTF8: false)
+            func elements() throws(JSONParseError) -> [Range<Int>] {
+                c.pos += 1
+                var ranges: [Range<Int>] = []
+                c.skipWhitespace()
+                if c.pos < buf.count, buf[c.pos] == UInt8(ascii: "]") {
+                    c.pos += 1
+                    return ranges
+                }
+                while true {
+                    c.skipWhitespace()
+                    let start = c.pos
+                    try c.skipValue(depth: 2)
+                    ranges.append(start..<c.pos)
+                    c.skipWhitespace()
+                    guard c.pos < buf.count else { throw c.fail("unexpected end of input in array") }
+                    if buf[c.pos] == UInt8(ascii: ",") {
+                        c.pos += 1
+                        continue
+                    }
+                    guard buf[c.pos] == UInt8(ascii: "]") else { throw c.fail("expected ',' or ']' in array") }
+                    c.pos += 1
+                    return ranges
+                }
+            }
+            var found: (member: String?, ranges: [Range<Int>])?
+            do {
+                c.skipWhitespace()
+                guard c.pos < buf.count else { return nil }
+                if buf[c.pos] == UInt8(ascii: "[") {
+                    found = (nil, try elements())
+                } else if buf[c.pos] == UInt8(ascii: "{") {
+                    c.pos += 1
+                    c.skipWhitespace()
+                    if c.pos < buf.count, buf[c.pos] == UInt8(ascii: "}") {
+                        c.pos += 1
+                    } else {
+                        while true {
+                            c.skipWhitespace()
+                            guard c.pos < buf.count, buf[c.pos] == UInt8(ascii: "\"") else { return nil }
+                            let keyStart = c.pos + 1
+                            try c.skipString()
+                            let key = String(
+                                decoding: UnsafeBufferPointer(rebasing: buf[keyStart..<(c.pos - 1)]), as: UTF8.self)
+                            c.skipWhitespace()
+                            guard c.pos < buf.count, buf[c.pos] == UInt8(ascii: ":") else { return nil }
+                            c.pos += 1
+                            c.skipWhitespace()
+                            if keys.contains(key), c.pos < buf.count, buf[c.pos] == UInt8(ascii: "[") {
+                                found = (key, try elements())
+                            } else {
+                                try c.skipValue(depth: 1)
+                            }
+                            c.skipWhitespace()
+                            guard c.pos < buf.count else { return nil }
+                            if buf[c.pos] == UInt8(ascii: ",") {
+                                c.pos += 1
+                                continue
+                            }
+                            guard buf[c.pos] == UInt8(ascii: "}") else { return nil }
+                            c.pos += 1
+                            break
+                        }
+                    }
+                } else {
+                    return nil
+                }
+            } catch {
+                return nil
+            }
+            c.skipWhitespace()
+            return c.pos == buf.count ? found : nil
+        }
+    }
+
     struct Cursor {
         let buf: UnsafeBufferPointer<UInt8>
         var pos = 0
