@@ -18,7 +18,10 @@ public struct BodyAnatomy: Sendable, Equatable {
     public init(body: [UInt8]) {
         let value: JSONValue
         do { value = try JSONParser.parse(body) } catch {
-            problem = "body is not JSON: \(error)"
+            problem =
+                error.kind == .syntax
+                ? "body is not JSON: \(error)"
+                : "body cannot be read without altering it: \(error)\(error.field.map { " (field \($0))" } ?? "")"
             return
         }
         guard case .object(let object) = value else {
@@ -40,7 +43,11 @@ public struct BodyAnatomy: Sendable, Equatable {
             let inner = try JSONParser.parse(Array(message.utf8))
             if case .object(let o) = inner { order = o } else { problem = "Message is a JSON \(inner.typeName)" }
         } catch {
-            problem = "the SNS Message is not JSON: \(error)"
+            problem =
+                error.kind == .syntax
+                ? "the SNS Message is not JSON: \(error)"
+                : "the SNS Message cannot be read without altering it: \(error)"
+                    + (error.field.map { " (field \($0))" } ?? "")
         }
     }
 }

@@ -47,6 +47,8 @@ struct Consume: AsyncParsableCommand {
     var untilEmpty = false
     @Option(help: "maxReceiveCount for marking dead-lettered attempts (default: the queue's RedrivePolicy, else 3).")
     var maxReceiveCount: Int64?
+    @Flag(help: "Reject quantities like 3.0 or 1e2 whose value is a whole number (by default stored as 3, 100).")
+    var integerLiteralsOnly = false
 
     func validate() throws {
         if queueUrl == nil && queue == nil { throw ValidationError("give --queue-url URL or --queue NAME") }
@@ -73,6 +75,7 @@ struct Consume: AsyncParsableCommand {
             }
             var rules = ValidationRules()
             rules.maxReceiveCount = c.maxReceiveCount
+            rules.integerLiteralsOnly = integerLiteralsOnly
             let log = try global.openLog(create: true)
             let pipeline = Pipeline(
                 log: log, processor: OrderProcessor(rules: rules), logger: global.makeLogger("ordlog.pipeline"))

@@ -129,7 +129,11 @@ struct Export: ParsableCommand {
                 var text = "Exported \(exported) messages" + (output.map { " to \($0)" } ?? "")
                 if redactor != nil { text += "; \(redacted) bodies redacted (\(fields.joined(separator: ",")))" }
                 if unredactable > 0 { text += "; \(unredactable) bodies had no such field or are not JSON (unchanged)" }
-                if skipped > 0 { text += "; \(skipped) input errors skipped (not SQS messages)" }
+                if skipped > 0 {
+                    text +=
+                        "; \(skipped) skipped (input errors that were not SQS messages, bodies not UTF-8 "
+                        + "or cannot be decoded to redact)"
+                }
                 say(text)
             }
         }
