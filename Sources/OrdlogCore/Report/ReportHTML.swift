@@ -7,7 +7,7 @@ import Foundation
 /// the report was made is the one with `id="made-at"`. Every value from the log goes through
 /// ``HTML/escape(_:)``; the script embeds no data and only reads the DOM (`textContent`, never `innerHTML`).
 public enum ReportHTML {
-    /// The page's only script. Its SHA-256 is the Content-Security-Policy's `script-src`.
+    /// The page's only script, exactly as between its tags. Its SHA-256 is the Content-Security-Policy's `script-src`.
     static let script = """
         document.documentElement.dataset.js = "on";
         for (const input of document.querySelectorAll("input[data-filter]")) {
@@ -147,7 +147,7 @@ public enum ReportHTML {
         ordersTable(&h, d)
         h += "</main>\n"
         footer(&h, d, headText)
-        h += "<script>\n\(script)\n</script>\n</body>\n</html>\n"
+        h += "<script>\(script)</script>\n</body>\n</html>\n"
         return h
     }
 
