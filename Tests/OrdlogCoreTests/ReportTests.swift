@@ -73,7 +73,8 @@ enum ReportTraffic {
     @Test func escapeLeavesNoMarkupCharacters() {
         let s = HTML.escape(ReportTraffic.scriptBreak + ReportTraffic.attributeBreak + "&amp;")
         for c in ["<", ">", "\"", "'"] { #expect(!s.contains(c)) }
-        #expect(s == "&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;&quot;&#39;&gt;&lt;svg onload=alert(1)&gt;&amp;amp;")
+        #expect(
+            s == "&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;&quot;&#39;&gt;&lt;svg onload=alert(1)&gt;&amp;amp;")
         #expect(HTML.scriptJSON("\"</script>&\u{2028}\u{2029}\"") == "\"\\u003c/script\\u003e\\u0026\\u2028\\u2029\"")
         #expect(HTML.count(1_234_567) == "1,234,567")
         #expect(HTML.count(12) == "12")
@@ -132,7 +133,8 @@ enum ReportTraffic {
     @Test func pageLoadsNothingFromAnywhere() throws {
         let html = try ReportTraffic.render(try ReportTraffic.samplePipeline())
         // The sample bodies hold https:// URLs (SigningCertURL), escaped as text: nothing may point at them.
-        let pattern = #/(?i)(src|href|action|poster|srcset|data)\s*=\s*["']?\s*(https?:|//)|url\(\s*["']?\s*(https?:|//)|@import|<link|<iframe|<object|<embed/#
+        let pattern =
+            #/(?i)(src|href|action|poster|srcset|data)\s*=\s*["']?\s*(https?:|//)|url\(\s*["']?\s*(https?:|//)|@import|<link|<iframe|<object|<embed/#
         #expect(html.firstMatch(of: pattern) == nil)
         for match in html.matches(of: #/href="([^"]*)"/#) { #expect(match.output.1.hasPrefix("#")) }
         #expect(!html.contains(" src="))
