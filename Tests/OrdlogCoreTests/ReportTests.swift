@@ -186,6 +186,15 @@ enum ReportTraffic {
         #expect(html.contains("value withheld: --redact quantity"))
         // The malformed (not JSON) sample body cannot be redacted and is not among the shown ones.
         #expect(data.unredactableBodies == 0)
+        // Redacting orderId leaves no order id in the page: not the chosen ones, not a missing one, not the anchors.
+        var byId = ReportOptions()
+        byId.orderIds = ["ord-2001", "ord-2004", "ord-nope"]
+        byId.redactor = Redactor(fields: ["orderId"], key: "test-key")
+        let idPage = try ReportTraffic.render(p, byId)
+        for id in ["ord-2001", "ord-2002", "ord-2003", "ord-2004", "ord-nope"] {
+            #expect(!idPage.contains(id), "\(id) is not redacted")
+        }
+        #expect(idPage.contains(byId.redactor!.pseudonym(field: "orderId", value: "ord-nope")))
         // The same pseudonym as export --redact gives for the same body.
         let receive = try #require(try p.log.receives(messageId: "6f1c2a9e-0001-4c1e-9d8a-000000000001").first)
         let exported = String(decoding: try #require(Exporter.line(receive, redactor: redactor)).line, as: UTF8.self)

@@ -194,6 +194,11 @@ public enum ReportHTML {
         h += "</header>\n"
     }
 
+    /// An order id as the page may show it: its pseudonym under `--redact orderId`.
+    static func shownOrderId(_ d: ReportData, _ id: String) -> String {
+        ReportData.pseudonym("orderId", id, d.options.redactor)
+    }
+
     static func selectionText(_ d: ReportData) -> String {
         var parts: [String] = []
         if d.options.sinceMs != nil || d.options.untilMs != nil {
@@ -204,7 +209,9 @@ public enum ReportHTML {
         } else {
             parts.append("the whole log")
         }
-        if !d.options.orderIds.isEmpty { parts.append("orders \(d.options.orderIds.joined(separator: ", "))") }
+        if !d.options.orderIds.isEmpty {
+            parts.append("orders \(d.options.orderIds.map { shownOrderId(d, $0) }.joined(separator: ", "))")
+        }
         if d.options.showsDeadLetteredTimelines {
             parts.append("timelines of up to \(d.options.maxTimelines) dead-lettered messages")
         }
@@ -394,11 +401,13 @@ public enum ReportHTML {
         h += "<section id=\"chosen\">\n<h2>Orders asked for</h2>\n"
         if !d.missingOrderIds.isEmpty {
             h += "<p class=\"warn\" id=\"missing\">The log has no message for "
-            h += d.missingOrderIds.map { "<span class=\"mono\">\(e($0))</span>" }.joined(separator: ", ") + ".</p>\n"
+            h +=
+                d.missingOrderIds.map { "<span class=\"mono\">\(e(shownOrderId(d, $0)))</span>" }.joined(
+                    separator: ", ") + ".</p>\n"
         }
         for (i, o) in d.chosenOrders.enumerated() {
-            let shownId = o.current?.item.orderId ?? o.messages.lazy.compactMap(\.orderId).first ?? o.orderId
-            h += "<article class=\"order\" id=\"\(HTML.anchor("order", o.orderId))\">\n"
+            let shownId = shownOrderId(d, o.orderId)
+            h += "<article class=\"order\" id=\"order-\(i + 1)\">\n"
             h += "<h3>Order <span class=\"mono\">\(e(shownId))</span> — \(plural(o.messageCount, "message"))"
             h += o.messages.count < o.messageCount ? " (first \(HTML.count(o.messages.count)) shown)" : ""
             h += "</h3>\n"

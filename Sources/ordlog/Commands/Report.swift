@@ -24,7 +24,8 @@ struct Report: ParsableCommand {
             orders. With --order-id: those orders' timelines and rows; add --dead-lettered to keep the \
             dead-lettered timelines too. Caps are said in the page ("showing 50 of 1,234"). \
             --since/--until (RFC 3339; the receive's SentTimestamp, else received-at, as `export`) narrow the \
-            counts, chart, groups and timelines, and the table to orders with a message in the window.
+            counts, chart, groups and their timelines, and the table to orders with a message in the window \
+            (an --order-id timeline shows all of that order).
 
             Every value from the log is HTML-escaped: bodies are untrusted input. --redact FIELDS pseudonymises \
             those order fields everywhere in the page, with the same pseudonyms and key rules as `export --redact` \
@@ -35,8 +36,8 @@ struct Report: ParsableCommand {
             Examples:
               ordlog report --out report.html
               ordlog report --out ord-2004.html --order-id ord-2004 --order-id ord-2001
-              ordlog report --out incident.html --since 2026-01-01T10:00:00Z --until 2026-01-01T11:00:00Z
-              ordlog report --out shareable.html --redact userId,itemName --redact-key "$KEY"
+              ordlog report --out incident.html --since 2026-01-01T10:00:00Z
+              ordlog report --out share.html --redact userId,itemName
               ordlog report --out report.html --json | jq .bytes
 
             JSON: {"path":S,"bytes":N,"sections":[S…],"head":"SEQ:HASH"|null,"verified":B,"verifiedRecords":N,\
