@@ -24,6 +24,9 @@ public enum ReportHTML {
             for (const d of document.querySelectorAll("details")) d.open = button.dataset.details === "open";
           });
         }
+        window.addEventListener("beforeprint", () => {
+          for (const d of document.querySelectorAll("details")) d.open = true;
+        });
         """
 
     /// The Content-Security-Policy of the page: nothing may load; only the page's own script may run.
