@@ -164,9 +164,8 @@ enum ReportSVG {
                     if let msg = d.errorMessage { tip += "\n\(msg)" }
                     if let note = d.note { tip += "\n\(note)" }
                     tip += "\nAt \(RFC3339.format(milliseconds: a.attemptedAt)), \(a.processorVersion)"
-                    let firstLine =
-                        d.errorField.map { "seq \(a.seq) · \($0)" } ?? d.errorCode.map { "seq \(a.seq) · \($0)" }
-                        ?? "seq \(a.seq)"
+                    // The field at fault fits under the node; the whole fingerprint is in the heading and tooltip.
+                    let firstLine = d.errorField.map { "seq \(a.seq) · \($0)" } ?? "seq \(a.seq)"
                     let attemptIndex = out.count
                     out.append(
                         Event(
@@ -211,7 +210,7 @@ enum ReportSVG {
     static func timeline(_ messages: [ReportMessage], id: String, colors: [ReportCategory: String]) -> String {
         let evs = events(messages, colors: colors)
         let gutter = 112
-        let col = 124
+        let col = 130
         let laneH = 70
         let top = 26
         let width = gutter + col * max(evs.count, 1) + 8
@@ -274,7 +273,7 @@ enum ReportSVG {
             for (k, line) in ev.lines.prefix(2).enumerated() where !line.isEmpty {
                 s +=
                     "<text x=\"\(cx)\" y=\"\(cy + 22 + 13 * k)\" font-size=\"11\" text-anchor=\"middle\" fill=\"#1d2330\">"
-                s += "\(e(clip(line, 21)))</text>"
+                s += "\(e(clip(line, 20)))</text>"
             }
             s += "</g>\n"
             if ev.nothingWritten {
