@@ -72,6 +72,18 @@ struct ReportChromiumTests {
         #expect(article.components(separatedBy: ">rejected</text>").count - 1 == 2)
         // Search boxes and buttons are shown only when the script runs; here it did.
         #expect(!dom.contains("<input type=\"search\" hidden"))
+        // Without its script (--dump-dom needs JavaScript itself, so the page's one script is cut out instead)
+        // the same content is there; only the search boxes and buttons stay hidden.
+        let html = try String(contentsOfFile: out, encoding: .utf8)
+        let cut = try #require(html.firstMatch(of: #/<script>(?s:.*?)</script>/#)?.range)
+        let noScript = dir.appendingPathComponent("no-script.html").path
+        try Data(html.replacingCharacters(in: cut, with: "").utf8).write(to: URL(fileURLWithPath: noScript))
+        let plain = try Chromium.dumpDOM(noScript)
+        #expect(!plain.contains("data-js=\"on\""))
+        #expect(plain.contains("<input type=\"search\" hidden"))
+        for text in ["receive #3", "rejected → DLQ", "order.field_invalid:quantity", head, "ord-2003", "</footer>"] {
+            #expect(plain.contains(text), "without the script: no \(text)")
+        }
     }
 
     @Test func hostileBodiesRenderAsTextAndInjectNothing() throws {
