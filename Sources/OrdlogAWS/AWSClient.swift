@@ -31,7 +31,9 @@ public struct AWSResponseDecodingError: Error, Sendable, CustomStringConvertible
 ///   `Content-Type: application/x-www-form-urlencoded; charset=utf-8`, `Action=…&Version=…&…`, XML response.
 public struct AWSClient: Sendable {
     public let service: AWSService
-    public let credentials: AWSCredentials
+    /// Where each request's credentials come from (asked before every attempt, so refreshed credentials are
+    /// used as soon as they exist); nil sends requests unsigned (STS AssumeRoleWithWebIdentity).
+    public let credentialProvider: (any CredentialProvider)?
     public let region: String
     /// The endpoint URL requests are POSTed to, e.g. `http://127.0.0.1:5000` or `https://sqs.us-east-1.amazonaws.com`.
     public let endpoint: URL
@@ -41,13 +43,25 @@ public struct AWSClient: Sendable {
     /// Signing clock; injectable for tests.
     public let now: @Sendable () -> Date
 
+    /// A client signing with fixed credentials.
     public init(
         service: AWSService, credentials: AWSCredentials, region: String, endpoint: URL,
         transport: any HTTPTransport = URLSessionTransport(), retryPolicy: RetryPolicy = .standard,
         logger: Logger = Logger(label: "ordlog.aws"), now: @escaping @Sendable () -> Date = { Date() }
     ) {
+        self.init(
+            service: service, credentialProvider: StaticCredentialProvider(credentials), region: region,
+            endpoint: endpoint, transport: transport, retryPolicy: retryPolicy, logger: logger, now: now)
+    }
+
+    /// A client signing with `credentialProvider`'s current credentials (nil: unsigned requests).
+    public init(
+        service: AWSService, credentialProvider: (any CredentialProvider)?, region: String, endpoint: URL,
+        transport: any HTTPTransport = URLSessionTransport(), retryPolicy: RetryPolicy = .standard,
+        logger: Logger = Logger(label: "ordlog.aws"), now: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.service = service
-        self.credentials = credentials
+        self.credentialProvider = credentialProvider
         self.region = region
         self.endpoint = endpoint
         self.transport = transport
@@ -63,7 +77,7 @@ public struct AWSClient: Sendable {
         logger: Logger = Logger(label: "ordlog.aws")
     ) {
         self.init(
-            service: service, credentials: configuration.credentials, region: configuration.region,
+            service: service, credentialProvider: configuration.credentialProvider, region: configuration.region,
             endpoint: configuration.endpoint(for: service), transport: transport,
             retryPolicy: retryPolicy, logger: logger)
     }
@@ -79,18 +93,24 @@ public struct AWSClient: Sendable {
     }
 
     /// Builds and signs a `POST` to ``endpoint`` with the given extra headers and body.
+    ///
+    /// - Parameter credentials: the credentials to sign with; nil uses the client's own when they are static
+    ///   (``StaticCredentialProvider``), else the request is unsigned.
     public func signedRequest(
         headers extra: [(name: String, value: String)], body: Data,
-        timeout: TimeInterval = 60, date: Date? = nil
+        timeout: TimeInterval = 60, date: Date? = nil, credentials: AWSCredentials? = nil
     ) -> HTTPRequest {
         let path = endpoint.path.isEmpty ? "/" : endpoint.path
         var headers: [SigV4Request.Header] = [.init("Host", hostHeader)]
         headers += extra.map { SigV4Request.Header($0.name, $0.value) }
-        let signer = SigV4Signer(credentials: credentials, region: region, service: service.signingName)
-        let signature = signer.sign(
-            SigV4Request(method: "POST", path: path, headers: headers, body: body),
-            date: date ?? now())
-        let all = (headers + signature.headersToAdd).map { (name: $0.name, value: $0.value) }
+        var all = headers.map { (name: $0.name, value: $0.value) }
+        if let credentials = credentials ?? (credentialProvider as? StaticCredentialProvider)?.staticCredentials {
+            let signer = SigV4Signer(credentials: credentials, region: region, service: service.signingName)
+            let signature = signer.sign(
+                SigV4Request(method: "POST", path: path, headers: headers, body: body),
+                date: date ?? now())
+            all = (headers + signature.headersToAdd).map { (name: $0.name, value: $0.value) }
+        }
         var url = endpoint
         if endpoint.path.isEmpty { url = endpoint.appendingPathComponent("/") }
         return HTTPRequest(method: "POST", url: url, headers: all, body: body, timeout: timeout)
@@ -105,17 +125,19 @@ public struct AWSClient: Sendable {
         timeout: TimeInterval = 60
     ) async throws -> HTTPResponse {
         var attempt = 0
+        var refetched = false
         while true {
             attempt += 1
             try Task.checkCancellation()
-            let request = signedRequest(headers: headers, body: body, timeout: timeout)
+            let credentials = try await credentialProvider?.credentials()
+            let request = signedRequest(headers: headers, body: body, timeout: timeout, credentials: credentials)
             let error: Error
             do {
                 let response = try await transport.send(request)
                 if (200..<300).contains(response.status) { return response }
                 error = AWSServiceError.decode(
                     service: service.displayName, operation: operation,
-                    response: response, credentialSource: credentials.source)
+                    response: response, credentialSource: credentials?.source)
             } catch let transportError as AWSTransportError {
                 var e = transportError
                 e.attempts = attempt
@@ -126,6 +148,16 @@ public struct AWSClient: Sendable {
                 var e = AWSTransportError(endpoint: endpoint, reason: "\(error)")
                 e.attempts = attempt
                 throw e
+            }
+            // Credentials the service calls expired (clock skew, a revoked session): fetch new ones, once.
+            if let e = error as? AWSServiceError, ["ExpiredToken", "ExpiredTokenException"].contains(e.code),
+                !refetched, let credentialProvider, credentials?.expiration != nil
+            {
+                refetched = true
+                await credentialProvider.invalidate()
+                logger.debug(
+                    "credentials expired early; fetching new ones", metadata: ["source": "\(e.credentialSource ?? "")"])
+                continue
             }
             guard retryPolicy.shouldRetry(error, attempt: attempt) else { throw error }
             let delay = retryPolicy.delay(afterAttempt: attempt)

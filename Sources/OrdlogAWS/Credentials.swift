@@ -16,26 +16,35 @@ public struct AWSCredentials: Sendable, Equatable, CustomStringConvertible, Cust
     public var sessionToken: String?
     /// Human-readable origin, e.g. `environment variables` or `profile 'dev' in /root/.aws/credentials`.
     public var source: String
+    /// When temporary credentials stop working (nil: they do not expire).
+    public var expiration: Date?
 
     public init(
         accessKeyId: String, secretAccessKey: String, sessionToken: String? = nil,
-        source: String = "explicit"
+        source: String = "explicit", expiration: Date? = nil
     ) {
         self.accessKeyId = accessKeyId
         self.secretAccessKey = secretAccessKey
         self.sessionToken = sessionToken
         self.source = source
+        self.expiration = expiration
     }
+
+    /// `…WXYZ`: the last 4 characters of the access key id, the part safe to show anywhere.
+    public var accessKeyIdSuffix: String { "…" + accessKeyId.suffix(4) }
 
     public var description: String {
         "AWSCredentials(accessKeyId: \(accessKeyId), secret: <redacted>"
-            + (sessionToken == nil ? "" : ", sessionToken: <redacted>") + ", source: \(source))"
+            + (sessionToken == nil ? "" : ", sessionToken: <redacted>") + ", source: \(source)"
+            + (expiration.map { ", expires: \(formatAWSTimestamp($0))" } ?? "") + ")"
     }
 
     public var debugDescription: String { description }
 
     public var customMirror: Mirror {
-        Mirror(self, children: ["accessKeyId": accessKeyId, "source": source], displayStyle: .struct)
+        Mirror(
+            self, children: ["accessKeyId": accessKeyId, "source": source, "expiration": expiration as Any],
+            displayStyle: .struct)
     }
 }
 
@@ -70,9 +79,11 @@ public struct AWSService: Sendable, Hashable, CustomStringConvertible {
     public static let dynamodb = AWSService(signingName: "dynamodb", displayName: "DynamoDB")
     /// IAM (query protocol, version 2010-05-08); used by tests to provision keys in moto.
     public static let iam = AWSService(signingName: "iam", displayName: "IAM")
+    /// STS (query protocol, version 2011-06-15): AssumeRole, AssumeRoleWithWebIdentity, GetCallerIdentity.
+    public static let sts = AWSService(signingName: "sts", displayName: "STS")
 
-    /// The services whose endpoints ``AWSConfiguration/resolve(environment:overrides:)`` resolves.
-    public static let configurable: [AWSService] = [.sqs, .sns, .dynamodb, .iam]
+    /// The services whose endpoints ``AWSConfiguration/resolve(environment:overrides:transport:)`` resolves.
+    public static let configurable: [AWSService] = [.sqs, .sns, .dynamodb, .iam, .sts]
 
     public var description: String { displayName }
 
@@ -87,9 +98,10 @@ public struct AWSService: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// A fully resolved configuration: credentials, region and one endpoint per service.
-public struct AWSConfiguration: Sendable, Equatable {
-    public var credentials: AWSCredentials
+/// A fully resolved configuration: where credentials come from, region and one endpoint per service.
+public struct AWSConfiguration: Sendable {
+    /// Hands out the current credentials (refreshing temporary ones); every request is signed with them.
+    public var credentialProvider: any CredentialProvider
     public var region: String
     /// Human-readable origin of ``region``, e.g. `AWS_REGION` or `profile 'dev' in /root/.aws/config`.
     public var regionSource: String
@@ -98,11 +110,21 @@ public struct AWSConfiguration: Sendable, Equatable {
     /// Endpoint per service; services absent here use ``AWSService/defaultEndpoint(region:)``.
     public var endpointOverrides: [AWSService: URL]
 
+    /// Static credentials (wrapped in a ``StaticCredentialProvider``).
     public init(
         credentials: AWSCredentials, region: String, regionSource: String = "explicit",
         profile: String = "default", endpointOverrides: [AWSService: URL] = [:]
     ) {
-        self.credentials = credentials
+        self.init(
+            credentialProvider: StaticCredentialProvider(credentials), region: region, regionSource: regionSource,
+            profile: profile, endpointOverrides: endpointOverrides)
+    }
+
+    public init(
+        credentialProvider: any CredentialProvider, region: String, regionSource: String = "explicit",
+        profile: String = "default", endpointOverrides: [AWSService: URL] = [:]
+    ) {
+        self.credentialProvider = credentialProvider
         self.region = region
         self.regionSource = regionSource
         self.profile = profile
@@ -114,18 +136,46 @@ public struct AWSConfiguration: Sendable, Equatable {
         endpointOverrides[service] ?? service.defaultEndpoint(region: region)
     }
 
+    /// The current credentials from ``credentialProvider`` (their ``AWSCredentials/source`` says where from).
+    public func credentials() async throws -> AWSCredentials { try await credentialProvider.credentials() }
+
+    /// ``resolve(environment:overrides:transport:)``, and when nothing names a region, the EC2 instance's
+    /// region from instance metadata (`/latest/meta-data/placement/region`, 1 s timeout; skipped when
+    /// `AWS_EC2_METADATA_DISABLED=true`).
+    public static func load(
+        environment: [String: String], overrides: AWSConfigurationOverrides = .init(),
+        transport: any HTTPTransport = URLSessionTransport()
+    ) async throws -> AWSConfiguration {
+        do {
+            return try resolve(environment: environment, overrides: overrides, transport: transport)
+        } catch AWSConfigurationError.noRegion(let profile) {
+            guard let imds = InstanceMetadataClient(environment: environment, transport: transport),
+                let region = await imds.region()
+            else { throw AWSConfigurationError.noRegion(profile: profile) }
+            return try resolve(
+                environment: environment, overrides: overrides, transport: transport, instanceMetadataRegion: region)
+        }
+    }
+
     /// Resolves configuration the way the AWS CLI does, reading only `environment` and the files it names.
+    /// Makes no network call: credentials are fetched on first use, by ``credentialProvider``.
     ///
-    /// Credentials, first match wins:
-    /// 1. `overrides.profile` (`--profile`): that profile only — env keys are ignored, as in the CLI;
-    ///    a profile named by `--profile`/`AWS_PROFILE` that exists in neither file is an error;
-    /// 2. `AWS_ACCESS_KEY_ID` + `AWS_SECRET_ACCESS_KEY` (+ `AWS_SESSION_TOKEN`);
-    /// 3. profile `AWS_PROFILE` (or `default`): `aws_access_key_id`/`aws_secret_access_key`/
-    ///    `aws_session_token` from the shared credentials file (`AWS_SHARED_CREDENTIALS_FILE`, default
-    ///    `$HOME/.aws/credentials`, section `[name]`), then the config file (`AWS_CONFIG_FILE`, default
-    ///    `$HOME/.aws/config`, section `[profile name]`, or `[default]`).
+    /// Credentials: a chain (``CredentialProviderChain``) in the order of the AWS SDKs' standardized
+    /// credential providers; each step is skipped when it does not apply, the first that answers wins and is
+    /// kept, and expiring credentials are refreshed 5 minutes before they expire (``RotatingCredentialProvider``):
+    /// 1. `AWS_ACCESS_KEY_ID` + `AWS_SECRET_ACCESS_KEY` (+ `AWS_SESSION_TOKEN`) — not with `overrides.profile`
+    ///    (`--profile` ignores env keys, as in the CLI);
+    /// 2. web identity: `AWS_WEB_IDENTITY_TOKEN_FILE` + `AWS_ROLE_ARN` → STS AssumeRoleWithWebIdentity;
+    /// 3. profile `--profile` / `AWS_PROFILE` (or `default`) from the shared credentials file
+    ///    (`AWS_SHARED_CREDENTIALS_FILE`, default `$HOME/.aws/credentials`, section `[name]`) and the config file
+    ///    (`AWS_CONFIG_FILE`, default `$HOME/.aws/config`, section `[profile name]`, or `[default]`): `role_arn`
+    ///    (→ STS AssumeRole), SSO, static keys, `credential_process` (``ProfileCredentialProvider``); a profile
+    ///    named by `--profile`/`AWS_PROFILE` that exists in neither file is an error;
+    /// 4. the container endpoint (``ContainerCredentialProvider``);
+    /// 5. EC2 instance metadata, IMDSv2 (``InstanceMetadataCredentialProvider``).
     ///
-    /// Region: `overrides.region`, `AWS_REGION`, `AWS_DEFAULT_REGION`, profile `region` in the config file.
+    /// Region: `overrides.region`, `AWS_REGION`, `AWS_DEFAULT_REGION`, profile `region` in the config file,
+    /// then `instanceMetadataRegion` (see ``load(environment:overrides:transport:)``).
     ///
     /// Endpoints: `overrides.endpointURL` (all services), `AWS_ENDPOINT_URL_<SERVICE>`, `AWS_ENDPOINT_URL`,
     /// profile `endpoint_url`; none of the environment/profile ones when
@@ -136,7 +186,9 @@ public struct AWSConfiguration: Sendable, Equatable {
     /// - Throws: ``AWSConfigurationError`` naming what is missing and how to provide it.
     public static func resolve(
         environment: [String: String],
-        overrides: AWSConfigurationOverrides = .init()
+        overrides: AWSConfigurationOverrides = .init(),
+        transport: any HTTPTransport = URLSessionTransport(),
+        instanceMetadataRegion: String? = nil
     ) throws -> AWSConfiguration {
         func env(_ key: String) -> String? {
             guard let v = environment[key]?.trimmingCharacters(in: .whitespaces), !v.isEmpty else { return nil }
@@ -168,51 +220,20 @@ public struct AWSConfiguration: Sendable, Equatable {
             throw AWSConfigurationError.profileNotFound(profile: profile, searched: searched)
         }
 
-        // Credentials.
-        var credentials: AWSCredentials?
-        if explicitProfile == nil, let keyId = env("AWS_ACCESS_KEY_ID") {
-            guard let secret = env("AWS_SECRET_ACCESS_KEY") else {
-                throw AWSConfigurationError.incompleteCredentials(
-                    source: "environment variables", missing: "AWS_SECRET_ACCESS_KEY",
-                    hint: "export AWS_SECRET_ACCESS_KEY, or unset AWS_ACCESS_KEY_ID to use a profile")
-            }
-            credentials = AWSCredentials(
-                accessKeyId: keyId, secretAccessKey: secret,
-                sessionToken: env("AWS_SESSION_TOKEN"), source: "environment variables")
-        } else if explicitProfile == nil, env("AWS_SECRET_ACCESS_KEY") != nil {
+        // Environment keys: a half pair is an error up front (the chain would stop there anyway).
+        let useEnvironment = explicitProfile == nil
+        if useEnvironment, env("AWS_ACCESS_KEY_ID") != nil, env("AWS_SECRET_ACCESS_KEY") == nil {
+            throw AWSConfigurationError.incompleteCredentials(
+                source: "environment variables", missing: "AWS_SECRET_ACCESS_KEY",
+                hint: "export AWS_SECRET_ACCESS_KEY, or unset AWS_ACCESS_KEY_ID to use a profile")
+        } else if useEnvironment, env("AWS_ACCESS_KEY_ID") == nil, env("AWS_SECRET_ACCESS_KEY") != nil {
             throw AWSConfigurationError.incompleteCredentials(
                 source: "environment variables", missing: "AWS_ACCESS_KEY_ID",
                 hint: "export AWS_ACCESS_KEY_ID as well as AWS_SECRET_ACCESS_KEY")
         }
-        if credentials == nil {
-            let candidates: [(INIFile.Section?, String?)] = [
-                (credentialsSection, credentialsPath),
-                (configSection, configPath),
-            ]
-            for (section, path) in candidates {
-                guard let section, let path else { continue }
-                let keyId = section["aws_access_key_id"]
-                let secret = section["aws_secret_access_key"]
-                if keyId == nil && secret == nil { continue }
-                let source = "profile '\(profile)' in \(path)"
-                guard let keyId else {
-                    throw AWSConfigurationError.incompleteCredentials(
-                        source: source, missing: "aws_access_key_id", hint: "add aws_access_key_id to that section")
-                }
-                guard let secret else {
-                    throw AWSConfigurationError.incompleteCredentials(
-                        source: source, missing: "aws_secret_access_key",
-                        hint: "add aws_secret_access_key to that section")
-                }
-                credentials = AWSCredentials(
-                    accessKeyId: keyId, secretAccessKey: secret,
-                    sessionToken: section["aws_session_token"], source: source)
-                break
-            }
-        }
-        guard let credentials else {
-            throw AWSConfigurationError.noCredentials(profile: profile, searched: searched)
-        }
+        let files = ProfileFiles(
+            credentialsPath: credentialsPath, configPath: configPath, credentials: credentialsFile,
+            config: configFile, home: home)
 
         // Region.
         let region: String
@@ -225,6 +246,8 @@ public struct AWSConfiguration: Sendable, Equatable {
             (region, regionSource) = (r, "AWS_DEFAULT_REGION")
         } else if let r = configSection?["region"], let configPath {
             (region, regionSource) = (r, "profile '\(profile)' in \(configPath)")
+        } else if let r = instanceMetadataRegion {
+            (region, regionSource) = (r, "EC2 instance metadata")
         } else {
             throw AWSConfigurationError.noRegion(profile: profile)
         }
@@ -257,9 +280,22 @@ public struct AWSConfiguration: Sendable, Equatable {
             }
             endpoints[service] = url
         }
+        // The chain. A profile that is configured wrongly is an error now, not at the first call.
+        let context = CredentialContext(
+            environment: environment, transport: transport, region: region, stsEndpoint: endpoints[.sts])
+        let profileProvider = ProfileCredentialProvider(profile: profile, files: files, context: context)
+        if !(useEnvironment && env("AWS_ACCESS_KEY_ID") != nil) {
+            do { _ = try profileProvider.provider() } catch is CredentialSourceNotApplicable {}
+        }
+        var providers: [any CredentialProvider] = []
+        if useEnvironment { providers.append(EnvironmentCredentialProvider(environment: environment)) }
+        providers += [
+            WebIdentityCredentialProvider(environmentOf: context), profileProvider,
+            ContainerCredentialProvider(context: context), InstanceMetadataCredentialProvider(context: context),
+        ]
         return AWSConfiguration(
-            credentials: credentials, region: region, regionSource: regionSource,
-            profile: profile, endpointOverrides: endpoints)
+            credentialProvider: RotatingCredentialProvider(CredentialProviderChain(providers)), region: region,
+            regionSource: regionSource, profile: profile, endpointOverrides: endpoints)
     }
 }
 

@@ -26,7 +26,8 @@ struct Ordlog: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             Ingest.self, Orders.self, History.self, Replay.self, Reproject.self, InspectDLQ.self, Redrive.self,
-            Verify.self, Head.self, Export.self, Setup.self, Publish.self, Consume.self,
+            Verify.self, Head.self, Export.self, Report.self, Setup.self, Publish.self, Consume.self,
+            Whoami.self,
         ]
     )
 }

@@ -52,16 +52,16 @@ struct ConfigurationTests {
         aws_secret_access_key = cfg-secret
         """
 
-    @Test func environmentVariablesWin() throws {
+    @Test func environmentVariablesWin() async throws {
         let home = try TempHome(credentials: Self.credentialsFile, config: Self.configFile)
         let c = try AWSConfiguration.resolve(environment: [
             "HOME": home.path, "AWS_ACCESS_KEY_ID": "AKIAENV", "AWS_SECRET_ACCESS_KEY": "env-secret",
             "AWS_SESSION_TOKEN": "env-token", "AWS_PROFILE": "dev", "AWS_REGION": "us-east-2",
         ])
-        #expect(c.credentials.accessKeyId == "AKIAENV")
-        #expect(c.credentials.secretAccessKey == "env-secret")
-        #expect(c.credentials.sessionToken == "env-token")
-        #expect(c.credentials.source == "environment variables")
+        #expect(try await c.credentials().accessKeyId == "AKIAENV")
+        #expect(try await c.credentials().secretAccessKey == "env-secret")
+        #expect(try await c.credentials().sessionToken == "env-token")
+        #expect(try await c.credentials().source == "environment variables")
         #expect(c.region == "us-east-2")
         #expect(c.regionSource == "AWS_REGION")
         // AWS_PROFILE=dev still supplies endpoint_url from the config file.
@@ -78,25 +78,25 @@ struct ConfigurationTests {
             try AWSConfiguration.resolve(environment: env, overrides: .init(region: "eu-west-3")).region == "eu-west-3")
     }
 
-    @Test func defaultProfileFromFiles() throws {
+    @Test func defaultProfileFromFiles() async throws {
         let home = try TempHome(credentials: Self.credentialsFile, config: Self.configFile)
         let c = try AWSConfiguration.resolve(environment: ["HOME": home.path])
-        #expect(c.credentials.accessKeyId == "AKIADEFAULT")
-        #expect(c.credentials.secretAccessKey == "default-secret")
-        #expect(c.credentials.sessionToken == nil)
-        #expect(c.credentials.source == "profile 'default' in \(home.path)/.aws/credentials")
+        #expect(try await c.credentials().accessKeyId == "AKIADEFAULT")
+        #expect(try await c.credentials().secretAccessKey == "default-secret")
+        #expect(try await c.credentials().sessionToken == nil)
+        #expect(try await c.credentials().source == "profile 'default' in \(home.path)/.aws/credentials")
         #expect(c.region == "eu-west-1")
         #expect(c.regionSource == "profile 'default' in \(home.path)/.aws/config")
         #expect(c.endpoint(for: .sqs).absoluteString == "https://sqs.eu-west-1.amazonaws.com")
         #expect(c.endpoint(for: .dynamodb).absoluteString == "https://dynamodb.eu-west-1.amazonaws.com")
     }
 
-    @Test func awsProfileAndDefaultRegionOrder() throws {
+    @Test func awsProfileAndDefaultRegionOrder() async throws {
         let home = try TempHome(credentials: Self.credentialsFile, config: Self.configFile)
         let c = try AWSConfiguration.resolve(environment: ["HOME": home.path, "AWS_PROFILE": "dev"])
-        #expect(c.credentials.accessKeyId == "AKIADEV")
-        #expect(c.credentials.sessionToken == "dev-token")
-        #expect(c.credentials.source == "profile 'dev' in \(home.path)/.aws/credentials")
+        #expect(try await c.credentials().accessKeyId == "AKIADEV")
+        #expect(try await c.credentials().sessionToken == "dev-token")
+        #expect(try await c.credentials().source == "profile 'dev' in \(home.path)/.aws/credentials")
         #expect(c.region == "ap-southeast-2")
         #expect(c.profile == "dev")
         let d = try AWSConfiguration.resolve(environment: [
@@ -113,13 +113,13 @@ struct ConfigurationTests {
     }
 
     @Test("--profile ignores env keys; credentials can come from the config file")
-    func explicitProfile() throws {
+    func explicitProfile() async throws {
         let home = try TempHome(credentials: Self.credentialsFile, config: Self.configFile)
         let c = try AWSConfiguration.resolve(
             environment: ["HOME": home.path, "AWS_ACCESS_KEY_ID": "AKIAENV", "AWS_SECRET_ACCESS_KEY": "s"],
             overrides: .init(profile: "cfgonly", region: "eu-central-1", endpointURL: "http://127.0.0.1:5000"))
-        #expect(c.credentials.accessKeyId == "AKIACFG")
-        #expect(c.credentials.source == "profile 'cfgonly' in \(home.path)/.aws/config")
+        #expect(try await c.credentials().accessKeyId == "AKIACFG")
+        #expect(try await c.credentials().source == "profile 'cfgonly' in \(home.path)/.aws/config")
         #expect(c.region == "eu-central-1")
         #expect(c.regionSource == "--region")
         for service in [AWSService.sqs, .sns, .dynamodb] {
@@ -128,7 +128,7 @@ struct ConfigurationTests {
     }
 
     @Test("AWS_SHARED_CREDENTIALS_FILE and AWS_CONFIG_FILE are honoured")
-    func customFileLocations() throws {
+    func customFileLocations() async throws {
         let home = try TempHome()
         try home.write("creds.ini", "[ci]\naws_access_key_id = AKIACI\naws_secret_access_key = ci-secret\n")
         try home.write("conf.ini", "[profile ci]\nregion = ca-central-1\n")
@@ -136,8 +136,8 @@ struct ConfigurationTests {
             "HOME": home.path, "AWS_PROFILE": "ci",
             "AWS_SHARED_CREDENTIALS_FILE": "\(home.path)/creds.ini", "AWS_CONFIG_FILE": "\(home.path)/conf.ini",
         ])
-        #expect(c.credentials.accessKeyId == "AKIACI")
-        #expect(c.credentials.source == "profile 'ci' in \(home.path)/creds.ini")
+        #expect(try await c.credentials().accessKeyId == "AKIACI")
+        #expect(try await c.credentials().source == "profile 'ci' in \(home.path)/creds.ini")
         #expect(c.region == "ca-central-1")
     }
 
@@ -168,13 +168,16 @@ struct ConfigurationTests {
     }
 
     @Test("errors say what is missing and how to fix it")
-    func errors() throws {
+    func errors() async throws {
         let home = try TempHome(credentials: Self.credentialsFile, config: Self.configFile)
         let empty = try TempHome()
         do {
-            _ = try AWSConfiguration.resolve(environment: ["HOME": empty.path, "AWS_REGION": "us-east-1"])
+            // Credentials are fetched on first use; the chain ends at instance metadata, off here.
+            _ = try await AWSConfiguration.resolve(environment: [
+                "HOME": empty.path, "AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true",
+            ]).credentials()
             Issue.record("expected an error")
-        } catch let e as AWSConfigurationError {
+        } catch let e as NoCredentialsError {
             #expect(e.description.contains("No AWS credentials found"))
             #expect(e.description.contains("AWS_ACCESS_KEY_ID"))
             #expect(e.description.contains("\(empty.path)/.aws/credentials"))

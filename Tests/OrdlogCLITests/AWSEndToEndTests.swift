@@ -232,7 +232,7 @@ import Testing
         let db = dir.appendingPathComponent("redrive.db").path
         #expect(try CLI.run(["setup"], env: env).status == 0)
         let order =
-            #"{"orderId":"ord-9","userId":"u-9","itemName":"Kettle","quantity":2.0,"status":"PAID","timestamp":"2026-01-01T10:00:00Z"}"#
+            #"{"orderId":"ord-9","userId":"u-9","itemName":"Kettle","quantity":"2","status":"PAID","timestamp":"2026-01-01T10:00:00Z"}"#
         let file = dir.appendingPathComponent("o.jsonl")
         try (order + "\n").write(to: file, atomically: true, encoding: .utf8)
         #expect(try CLI.run(["publish", "--topic", "OrderTopic", file.path], env: env).status == 0)
@@ -251,7 +251,7 @@ import Testing
         let r = try CLI.run(
             [
                 "redrive", "--db", db, "--fingerprint", "order.field_invalid:quantity",
-                "--accept-integral-decimals", "--target", "dynamodb", "--table", "Orders",
+                "--accept-numeric-strings", "--target", "dynamodb", "--table", "Orders",
             ], env: env)
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("1 now projected in the local projection, 0 still dead-lettered."))

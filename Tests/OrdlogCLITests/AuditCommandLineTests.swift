@@ -134,7 +134,7 @@ enum AuditCLI {
             #expect(d.objectValue?["replayed"]?.objectValue?["outcome"] == .string("projected"))
             #expect(d.objectValue?["replayed"]?.objectValue?["item"]?.objectValue?["quantity"] == .number("2"))
         }
-        #expect(o["processorVersion"] == .string("ordlog-processor/1 (acceptNumericStrings)"))
+        #expect(o["processorVersion"] == .string("ordlog-processor/2 (acceptNumericStrings)"))
         let table = try AuditCLI.run(["replay", "--db", db, "--verdict", "--accept-numeric-strings"])
         #expect(table.status == 1)
         #expect(table.stdout.contains("Verdict: 2 of 38 decisions differ from the recorded ones:"))

@@ -210,7 +210,7 @@ enum SampleLog {
         // moto 03 is not dead-lettered (receive count 1), but redrive works on any message id.
         let out = try fixed.redrive(messageIds: ["96f4d6b5-57d7-4367-b064-7f5e0a374915"], dryRun: false)
         #expect(out[0].after.decision.outcome == .projected)
-        #expect(out[0].after.processorVersion == "ordlog-processor/1 (acceptNumericStrings)")
+        #expect(out[0].after.processorVersion == "ordlog-processor/2 (acceptNumericStrings)")
         #expect(try p.projection.order("ord-1003")?.item.quantity == 2)
         // Reproject re-applies recorded decisions, redrives included: still equal to the live projection.
         let digest = try p.projection.digest()

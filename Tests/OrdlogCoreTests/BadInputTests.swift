@@ -59,7 +59,7 @@ import Testing
         try pipeline.ingest(batch: messages, summary: &summary)
         #expect(summary.received == 4)
         #expect(summary.inputErrors == 3)
-        #expect(summary.rejected == 4)  // the three entries, and 2.0 as a quantity
+        #expect(summary.rejected == 4)  // the three entries, and 2.5 as a quantity
         let bad = try pipeline.log.receives(where: "input_error IS NOT NULL")
         #expect(
             bad.map(\.source) == [
@@ -72,7 +72,7 @@ import Testing
         let attempt = try #require(try pipeline.log.attempts(receiveSeq: bad[0].seq).first)
         #expect(attempt.decision.errorCode == "input.not_sqs_message")
         let quantity = try #require(try pipeline.log.attempts(messageId: "m-2").first?.decision)
-        #expect(quantity.errorMessage?.contains("the number 2.0") == true)
+        #expect(quantity.errorMessage?.contains("the number 2.5") == true)
     }
 
     @Test("an empty or binary file is refused as a whole, naming the file")

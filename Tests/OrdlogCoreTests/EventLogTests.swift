@@ -136,6 +136,8 @@ import Testing
         #expect(digest == RecordHashStabilityTests.expectedDigest, "\(digest)")
     }
 
-    static let expectedHead = "26:6c01d432e265e28a4915d02e95b5a894c13198edfbbbfc22f6e42ada45b0f03f"
+    // Moved from 26:6c01d432… with processor version 2: each attempt hashes its processor_version. A log written
+    // by version 1 still verifies: ProcessorVersionCompatibilityTests pins one's head.
+    static let expectedHead = "26:7eadc04713572528f84ec17d49894439fb5a61cdece62fe8eb99c4b1a4cb97dc"
     static let expectedDigest = "32b9121dd633fe6bd15d8b9a2fd826cb4ec70c042f5eda0e5d2bb2a9c7f71b47"
 }

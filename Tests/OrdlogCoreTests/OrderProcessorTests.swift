@@ -67,9 +67,10 @@ func envelope(_ message: String, snsId: String = "sns-1") -> String {
     @Test(
         "quantity rules",
         arguments: [
-            ("3", true, ""), ("2.0", false, "the number 2.0"), (#""2""#, false, #"the string "2""#),
+            ("3", true, ""), ("2.0", true, ""), ("2.5", false, "not a whole number"),
+            (#""2""#, false, #"the string "2""#),
             ("9007199254740993", false, "out of range"), ("9007199254740991", true, ""), ("-1", false, "the number -1"),
-            ("0", false, "the number 0"), ("2e0", false, "the number 2e0"), ("null", false, "null"),
+            ("0", false, "the number 0"), ("2e0", true, ""), ("null", false, "null"),
             ("99999999999999999999", false, "out of range"),
         ])
     func quantityRules(literal: String, accepted: Bool, mentions: String) {
@@ -85,15 +86,18 @@ func envelope(_ message: String, snsId: String = "sns-1") -> String {
         }
     }
 
-    @Test("relaxed rules accept 2.0 and \"2\"")
+    @Test("relaxed rules accept \"2\"; strict rules reject 2.0")
     func relaxedRules() {
         var rules = ValidationRules()
-        rules.acceptIntegralDecimals = true
         rules.acceptNumericStrings = true
         let p = OrderProcessor(rules: rules)
         #expect(p.decide(makeReceive(order(#""quantity":2.0"#)), state: MemoryState()).item?.quantity == 2)
         #expect(p.decide(makeReceive(order(#""quantity":"2""#)), state: MemoryState()).item?.quantity == 2)
-        #expect(p.version == "ordlog-processor/1 (acceptIntegralDecimals,acceptNumericStrings)")
+        #expect(p.version == "ordlog-processor/2 (acceptNumericStrings)")
+        rules.integerLiteralsOnly = true
+        let strict = OrderProcessor(rules: rules)
+        #expect(strict.decide(makeReceive(order(#""quantity":2.0"#)), state: MemoryState()).outcome == .rejected)
+        #expect(strict.version == "ordlog-processor/2 (integerLiteralsOnly,acceptNumericStrings)")
     }
 
     @Test(

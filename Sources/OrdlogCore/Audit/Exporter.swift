@@ -47,6 +47,22 @@ public struct Redactor: Sendable {
         return (out, changed)
     }
 
+    /// True when the body, or its SNS envelope's Message, holds an unpaired surrogate escape (in a field the
+    /// processor does not read, or it would have been rejected): it cannot be decoded and written back
+    /// unaltered, so it cannot be redacted either.
+    public static func undecodable(_ body: [UInt8]) -> Bool {
+        do {
+            if case .object(let o) = try JSONParser.parse(body), OrderProcessor.envelopeTopicArn(o) != nil,
+                case .string(let message)? = o["Message"]
+            {
+                _ = try JSONParser.parse(Array(message.utf8))
+            }
+            return false
+        } catch {
+            return error.kind == .unpairedSurrogate
+        }
+    }
+
     /// The body with the fields replaced, or nil when nothing was replaced (not JSON, no such field).
     public func redact(body: [UInt8]) -> [UInt8]? {
         guard case .object(var object)? = try? JSONParser.parse(body) else { return nil }
@@ -72,9 +88,11 @@ public struct Redactor: Sendable {
 /// received, members absent when they were absent. `ordlog ingest` and `ordlog replay --traffic` read it.
 /// When a body is redacted, MD5OfBody is recomputed so the export ingests cleanly.
 public enum Exporter {
-    /// The export line for `r` (with newline), or nil for a receive that was not an SQS message.
+    /// The export line for `r` (with newline), or nil for a receive that was not an SQS message, whose body
+    /// is not UTF-8 (a JSON string `Body` cannot carry those bytes: they are never replaced), or that is to be
+    /// redacted but cannot be decoded (``Redactor/undecodable(_:)``: exporting it unredacted would leak the fields).
     public static func line(_ r: LoggedReceive, redactor: Redactor?) -> (line: [UInt8], redacted: Bool)? {
-        guard let messageId = r.messageId else { return nil }
+        guard let messageId = r.messageId, JSONParser.firstInvalidUTF8(r.body) == nil else { return nil }
         var body = r.body
         var md5 = r.md5OfBody
         var redacted = false
@@ -82,6 +100,8 @@ public enum Exporter {
             body = rewritten
             redacted = true
             if md5 != nil { md5 = RecordHash.md5Hex(body) }
+        } else if redactor != nil, Redactor.undecodable(body) {
+            return nil
         }
         var m: [(key: String, value: JSONValue)] = [("MessageId", .string(messageId))]
         if let h = r.receiptHandle { m.append(("ReceiptHandle", .string(h))) }

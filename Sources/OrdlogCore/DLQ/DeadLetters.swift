@@ -18,7 +18,10 @@ public struct BodyAnatomy: Sendable, Equatable {
     public init(body: [UInt8]) {
         let value: JSONValue
         do { value = try JSONParser.parse(body) } catch {
-            problem = "body is not JSON: \(error)"
+            problem =
+                error.kind == .syntax
+                ? "body is not JSON: \(error)"
+                : "body cannot be read without altering it: \(error)\(error.field.map { " (field \($0))" } ?? "")"
             return
         }
         guard case .object(let object) = value else {
@@ -40,7 +43,11 @@ public struct BodyAnatomy: Sendable, Equatable {
             let inner = try JSONParser.parse(Array(message.utf8))
             if case .object(let o) = inner { order = o } else { problem = "Message is a JSON \(inner.typeName)" }
         } catch {
-            problem = "the SNS Message is not JSON: \(error)"
+            problem =
+                error.kind == .syntax
+                ? "the SNS Message is not JSON: \(error)"
+                : "the SNS Message cannot be read without altering it: \(error)"
+                    + (error.field.map { " (field \($0))" } ?? "")
         }
     }
 }
@@ -63,6 +70,8 @@ public struct FailedMessage: Sendable {
 public struct FingerprintGroup: Sendable {
     public var fingerprint: String
     public var messages: [FailedMessage]
+    /// Messages in the group: `messages.count`, or more when the report kept only some examples.
+    public var count: Int
     /// Earliest and latest `received_at` among the group's receives (ms).
     public var firstSeen: Int64
     public var lastSeen: Int64
@@ -73,7 +82,7 @@ public struct DeadLetterReport: Sendable {
     public var groups: [FingerprintGroup]
     /// Receives that were not SQS messages at all (`input_error`), in log order.
     public var inputErrors: [LoggedReceive]
-    public var messageCount: Int { groups.reduce(0) { $0 + $1.messages.count } }
+    public var messageCount: Int { groups.reduce(0) { $0 + $1.count } }
 }
 
 extension EventLog {
@@ -103,26 +112,33 @@ extension EventLog {
 
     /// The dead-letter report: dead-lettered messages (or, with `includeRetrying`, every message whose
     /// latest attempt failed), grouped by fingerprint (largest group first, then by fingerprint).
-    public func deadLetterReport(includeRetrying: Bool = false) throws -> DeadLetterReport {
+    /// - Parameters:
+    ///   - examplesPerGroup: keep at most this many messages per group (the first in log order); `count`,
+    ///     first and last seen still cover all of them.
+    ///   - including: only messages for which this is true (a time window, say).
+    public func deadLetterReport(
+        includeRetrying: Bool = false, examplesPerGroup: Int = .max, including: (FailedMessage) -> Bool = { _ in true }
+    ) throws -> DeadLetterReport {
         let ids = includeRetrying ? try failedMessageIds() : try deadLetteredMessageIds()
         var groups: [String: FingerprintGroup] = [:]
         for id in ids {
-            guard let m = try failedMessage(id) else { continue }
+            guard let m = try failedMessage(id), including(m) else { continue }
             let times = m.receives.map(\.receivedAt)
             let first = times.min() ?? 0
             let last = times.max() ?? 0
             // Mutate in place: copying a group out and back would copy its message array every time.
             if groups[m.fingerprint] == nil {
                 groups[m.fingerprint] = FingerprintGroup(
-                    fingerprint: m.fingerprint, messages: [], firstSeen: first, lastSeen: last)
+                    fingerprint: m.fingerprint, messages: [], count: 0, firstSeen: first, lastSeen: last)
             }
-            groups[m.fingerprint]!.messages.append(m)
+            groups[m.fingerprint]!.count += 1
+            if groups[m.fingerprint]!.messages.count < examplesPerGroup { groups[m.fingerprint]!.messages.append(m) }
             groups[m.fingerprint]!.firstSeen = min(groups[m.fingerprint]!.firstSeen, first)
             groups[m.fingerprint]!.lastSeen = max(groups[m.fingerprint]!.lastSeen, last)
         }
         let sorted = groups.values.sorted {
-            $0.messages.count != $1.messages.count
-                ? $0.messages.count > $1.messages.count
+            $0.count != $1.count
+                ? $0.count > $1.count
                 : $0.fingerprint.utf8.lexicographicallyPrecedes($1.fingerprint.utf8)
         }
         return DeadLetterReport(groups: sorted, inputErrors: try receives(where: "input_error IS NOT NULL"))

@@ -40,12 +40,18 @@ public struct IncomingMessage: Sendable, Equatable {
         self.inputError = inputError
     }
 
-    /// `ApproximateReceiveCount` as an integer, when present and well-formed.
-    public var approximateReceiveCount: Int64? {
-        attributes["ApproximateReceiveCount"]?.stringValue.flatMap { Int64($0) }
+    /// `ApproximateReceiveCount` as an integer, when present and well-formed (a string of digits, as SQS sends
+    /// it, or a JSON integer, as a hand-written capture may hold it: not ignored for its type).
+    public var approximateReceiveCount: Int64? { Self.integer(attributes["ApproximateReceiveCount"]) }
+    /// `SentTimestamp` in ms since the epoch, when present and well-formed (a digit string or a JSON integer).
+    public var sentTimestamp: Int64? { Self.integer(attributes["SentTimestamp"]) }
+
+    static func integer(_ value: JSONValue?) -> Int64? {
+        switch value {
+        case .string(let s)?, .number(let s)?: Int64(s)
+        default: nil
+        }
     }
-    /// `SentTimestamp` in ms since the epoch, when present and well-formed.
-    public var sentTimestamp: Int64? { attributes["SentTimestamp"]?.stringValue.flatMap { Int64($0) } }
 }
 
 /// One receive of one message, as stored in the event log (table `receives`).

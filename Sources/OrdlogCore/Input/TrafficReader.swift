@@ -31,7 +31,11 @@ public struct TrafficFileError: Error, CustomStringConvertible, Sendable {
 /// The format is detected from the content (see ``TrafficFormat``). Inside a readable file, an entry that
 /// is not an SQS message (a JSON Lines line that is not JSON, an object without `MessageId`/`Body`) is not
 /// dropped: it becomes an ``IncomingMessage`` with ``IncomingMessage/inputError`` set and its raw bytes as
-/// the body, so it is logged and rejected like any bad message.
+/// the body, so it is logged and rejected like any bad message. So does an entry holding a string that cannot be
+/// represented (an unpaired surrogate escape, bytes that are not UTF-8, in its `Body` or any other field, all of
+/// which are stored): its bytes as read are kept, and the input error names the field and the byte offset into
+/// them. A single document holding one is logged whole, since the entries inside it cannot be told apart without
+/// decoding it.
 public enum TrafficReader {
     static let expected =
         "expected an SQS ReceiveMessage response {\"Messages\":[…]}, a Lambda SQS event {\"Records\":[…]}, "
@@ -67,8 +71,23 @@ public enum TrafficReader {
             throw TrafficFileError(file: name, line: nil, reason: "file is empty; \(expected)")
         }
         // One JSON document?
-        if let value = try? JSONParser.parse(content) {
-            return try document(value, name: name, line: nil)
+        do {
+            return try document(try JSONParser.parse(content), name: name, line: nil, bytes: Array(content))
+        } catch is JSONParseError {
+            // One document holding a string that cannot be represented. Each SQS record in it is read on its own,
+            // so only the records holding one are logged as read and rejected; a document whose records cannot be
+            // told apart without decoding it is logged whole (without the whitespace around it) and rejected.
+            func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 }
+            let doc = Array(content.drop(while: isSpace).reversed().drop(while: isSpace).reversed())
+            if let found = recordsOneByOne(doc, here: name) { return found }
+            if JSONParser.isSingleValue(doc) {
+                do { _ = try JSONParser.parse(doc) } catch {
+                    if let reason = unreadable(error, in: doc, what: "document as read") {
+                        let format: TrafficFormat = doc.first == UInt8(ascii: "[") ? .messageArray : .singleMessage
+                        return (format, [IncomingMessage(messageId: nil, body: doc, source: name, inputError: reason)])
+                    }
+                }
+            }
         }
         // JSON Lines.
         var messages: [IncomingMessage] = []
@@ -98,12 +117,21 @@ public enum TrafficReader {
         return (.jsonLines, messages)
     }
 
-    static func document(_ value: JSONValue, name: String, line: Int?) throws -> (TrafficFormat, [IncomingMessage]) {
+    /// `bytes`, the document as read, give each entry's exact bytes for the error cases (else they are the value
+    /// re-serialised).
+    static func document(_ value: JSONValue, name: String, line: Int?, bytes: [UInt8]? = nil) throws -> (
+        TrafficFormat, [IncomingMessage]
+    ) {
         let here = line.map { "\(name):\($0)" } ?? name
+        let spans = bytes.flatMap { JSONParser.elementRanges($0, arrayMember: ["Messages", "Records"]) }
+        func raw(_ member: String?, _ i: Int, of count: Int) -> [UInt8]? {
+            guard let bytes, let spans, spans.member == member, spans.ranges.count == count else { return nil }
+            return Array(bytes[spans.ranges[i]])
+        }
         switch value {
         case .array(let items):
             let messages = items.enumerated().map { i, item in
-                message(item, source: "\(here)[\(i)]", lambdaARN: nil)
+                message(item, source: "\(here)[\(i)]", lambdaARN: nil, raw: raw(nil, i, of: items.count))
             }
             return (.messageArray, messages)
         case .object(let o):
@@ -116,7 +144,9 @@ public enum TrafficReader {
                 return (
                     .receiveMessageResponse,
                     items.enumerated().map { i, item in
-                        message(item, source: "\(here)#Messages[\(i)]", lambdaARN: nil)
+                        message(
+                            item, source: "\(here)#Messages[\(i)]", lambdaARN: nil,
+                            raw: raw("Messages", i, of: items.count))
                     }
                 )
             }
@@ -139,13 +169,17 @@ public enum TrafficReader {
                     items.enumerated().map { i, item in
                         message(
                             item, source: "\(here)#Records[\(i)]",
-                            lambdaARN: item.objectValue?["eventSourceARN"]?.stringValue)
+                            lambdaARN: item.objectValue?["eventSourceARN"]?.stringValue,
+                            raw: raw("Records", i, of: items.count))
                     }
                 )
             }
             if o.members.isEmpty { return (.receiveMessageResponse, []) }  // ReceiveMessage with no messages
             if o["MessageId"] != nil || o["messageId"] != nil {
-                return (.singleMessage, [message(value, source: here, lambdaARN: o["eventSourceARN"]?.stringValue)])
+                return (
+                    .singleMessage,
+                    [message(value, source: here, lambdaARN: o["eventSourceARN"]?.stringValue, raw: bytes)]
+                )
             }
             throw TrafficFileError(
                 file: name, line: line, reason: "a JSON object with keys \(o.members.prefix(6).map(\.key)); \(expected)"
@@ -186,6 +220,49 @@ public enum TrafficReader {
             attributes: field("Attributes", "attributes")?.objectValue ?? JSONObject(),
             messageAttributes: field("MessageAttributes", "messageAttributes"),
             md5OfMessageAttributes: str("MD5OfMessageAttributes", "md5OfMessageAttributes"), source: src)
+    }
+
+    /// The records of a document (`{"Messages":[…]}`, `{"Records":[…]}`, `[…]`) read one by one from their own
+    /// bytes, for a document that does not parse as a whole because a record holds a string that cannot be
+    /// represented: that record is logged as read and rejected, the others are read as usual. Nil when the records
+    /// cannot be told apart.
+    static func recordsOneByOne(_ doc: [UInt8], here: String) -> (TrafficFormat, [IncomingMessage])? {
+        guard let (member, ranges) = JSONParser.elementRanges(doc, arrayMember: ["Messages", "Records"]) else {
+            return nil
+        }
+        let messages = ranges.enumerated().map { i, range in
+            let record = Array(doc[range])
+            let source = member.map { "\(here)#\($0)[\(i)]" } ?? "\(here)[\(i)]"
+            let value: JSONValue
+            do throws(JSONParseError) { value = try JSONParser.parse(record) } catch {
+                let reason = unreadable(error, in: record, what: "record as read") ?? "not JSON: \(error)"
+                return IncomingMessage(messageId: nil, body: record, source: source, inputError: reason)
+            }
+            return message(
+                value, source: source, lambdaARN: value.objectValue?["eventSourceARN"]?.stringValue, raw: record)
+        }
+        let format: TrafficFormat =
+            member == "Records" ? .lambdaSQSEvent : member == nil ? .messageArray : .receiveMessageResponse
+        return (format, messages)
+    }
+
+    /// The input error for a record that holds a string that cannot be represented (an unpaired surrogate
+    /// escape, bytes that are not UTF-8), naming the record's field and the byte offset into `bytes` (the record
+    /// as read, which is logged as the receive's body); nil for malformed JSON.
+    static func unreadable(_ error: JSONParseError, in bytes: some Collection<UInt8>, what: String) -> String? {
+        let field = error.field.map { "field \($0)" } ?? "text"
+        let kept = "(kept byte for byte as this receive's body)"
+        switch error.kind {
+        case .unpairedSurrogate:
+            return "SQS record \(field) holds an \(error.reason) at byte \(error.offset) of the \(what) \(kept): "
+                + "it cannot be decoded without altering it, so the record was not read"
+        case .invalidUTF8:
+            return "SQS record \(field) is not UTF-8 at byte \(error.offset) of the \(what) \(kept), "
+                + "so the record was not read"
+        case .syntax:
+            guard let bad = JSONParser.firstInvalidUTF8(Array(bytes)), bad <= error.offset else { return nil }
+            return "SQS record is not UTF-8 at byte \(bad) of the \(what) \(kept), so the record was not read"
+        }
     }
 
     // MARK: Streaming
@@ -258,7 +335,7 @@ public enum TrafficReader {
             var firstLine = buffer[start..<newline]
             if firstLine.last == 0x0D { firstLine = firstLine.dropLast() }
             let rest = buffer[(newline + 1)...]
-            if (try? JSONParser.parse(firstLine)) != nil,
+            if JSONParser.isSingleValue(firstLine),
                 rest.contains(where: { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09) })
             {
                 jsonLines = true
@@ -331,6 +408,11 @@ public enum TrafficReader {
         let source = "\(name):\(lineNo)"
         let value: JSONValue
         do { value = try JSONParser.parse(line) } catch {
+            if let reason = unreadable(error, in: line, what: "line as read") {
+                // JSON, but not text that can be read without altering it: not a parse error of the file.
+                if let (_, found) = recordsOneByOne(Array(line), here: source) { return (found, nil) }
+                return ([IncomingMessage(messageId: nil, body: Array(line), source: source, inputError: reason)], nil)
+            }
             return (
                 [
                     IncomingMessage(
@@ -347,7 +429,7 @@ public enum TrafficReader {
             )
         }
         do {
-            return (try document(value, name: name, line: lineNo).1, nil)
+            return (try document(value, name: name, line: lineNo, bytes: Array(line)).1, nil)
         } catch {
             let reason = (error as? TrafficFileError)?.reason ?? "\(error)"
             return ([IncomingMessage(messageId: nil, body: Array(line), source: source, inputError: reason)], nil)

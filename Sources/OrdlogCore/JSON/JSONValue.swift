@@ -7,6 +7,8 @@ import Foundation
 /// - Object members keep their order and duplicates; ``JSONObject/subscript(_:)`` returns the *last*
 ///   member with a key, as JavaScript's `JSON.parse` (the original processor) does.
 /// - Keys are compared byte for byte (UTF-8), not by Unicode canonical equivalence.
+/// - Strings are exactly the text sent: a string that cannot be represented (an unpaired UTF-16 surrogate
+///   escape such as `"\ud83c"`, invalid UTF-8) is an error, never replaced by U+FFFD.
 public indirect enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
@@ -40,8 +42,23 @@ public indirect enum JSONValue: Sendable, Equatable {
 public struct JSONObject: Sendable, Equatable {
     /// The members, in the order they appeared.
     public var members: [(key: String, value: JSONValue)]
+    /// Members that were asked for (``JSONParser/parseObject(_:keep:)``) but whose value holds a string that
+    /// cannot be represented (an unpaired surrogate escape), so they have no value: each with its key, where it
+    /// stood (it came after `members[position - 1]`), and the error naming the byte offset. Empty otherwise.
+    public var unrepresentable: [(key: String, position: Int, error: JSONParseError)] = []
 
     public init(_ members: [(key: String, value: JSONValue)] = []) { self.members = members }
+
+    /// The error for the *last* member named `key` when that member's value could not be represented; nil
+    /// when the last such member has a value (or there is none). Check it before reading a field with
+    /// ``subscript(_:)``, which does not see these members.
+    public func unrepresentableError(_ key: String) -> JSONParseError? {
+        guard let bad = unrepresentable.last(where: { $0.key.utf8.elementsEqual(key.utf8) }) else { return nil }
+        if let i = members.lastIndex(where: { $0.key.utf8.elementsEqual(key.utf8) }), i >= bad.position {
+            return nil
+        }
+        return bad.error
+    }
 
     /// The last member named `key` (byte-wise comparison), or nil.
     public subscript(key: String) -> JSONValue? {
@@ -67,7 +84,9 @@ public struct JSONObject: Sendable, Equatable {
     }
 
     public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
-        lhs.members.count == rhs.members.count
+        lhs.unrepresentable.map(\.key) == rhs.unrepresentable.map(\.key)
+            && lhs.unrepresentable.map(\.position) == rhs.unrepresentable.map(\.position)
+            && lhs.members.count == rhs.members.count
             && zip(lhs.members, rhs.members).allSatisfy {
                 $0.key.utf8.elementsEqual($1.key.utf8) && $0.value == $1.value
             }
@@ -76,18 +95,56 @@ public struct JSONObject: Sendable, Equatable {
 
 /// Why a JSON text could not be parsed: what was expected and the byte offset where parsing stopped.
 public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// 0-based byte offset into the input.
+    /// 0-based byte offset into the input: where parsing stopped; for ``Kind/unpairedSurrogate`` the
+    /// backslash of the escape, for ``Kind/invalidUTF8`` the first byte that is not UTF-8.
     public let offset: Int
     /// What went wrong, for example `expected ':' after object key`.
     public let reason: String
+    /// What kind of problem: the text is malformed, or well-formed but holds a string that cannot be represented.
+    public var kind: Kind = .syntax
+    /// The object keys and array indexes leading to the value at fault, outermost first (`["Messages", "[0]",
+    /// "Body"]`); empty at the top level.
+    public var path: [String] = []
+
+    public enum Kind: String, Sendable {
+        /// Not JSON (RFC 8259 grammar).
+        case syntax
+        /// A `\u` escape of a UTF-16 surrogate (`\ud800`…`\udfff`) that is not part of a high-low pair: no
+        /// Unicode text holds it, so decoding it could only replace it.
+        case unpairedSurrogate
+        /// Bytes that are not UTF-8.
+        case invalidUTF8
+    }
+
+    /// ``path`` as a field name: `Body`, `Messages[0].Body`, `itemName`; nil at the top level.
+    public var field: String? {
+        guard !path.isEmpty else { return nil }
+        var s = ""
+        for p in path {
+            if !s.isEmpty, !p.hasPrefix("[") { s += "." }
+            s += p
+        }
+        return s
+    }
+
     public var description: String { "\(reason) at byte \(offset)" }
+
+    /// The same error inside member or element `component` of an enclosing value.
+    func inside(_ component: String) -> JSONParseError {
+        var e = self
+        e.path.insert(component, at: 0)
+        return e
+    }
 }
 
 /// A strict RFC 8259 JSON parser over UTF-8 bytes.
 ///
 /// Rejects, with a ``JSONParseError``: invalid UTF-8 inside strings, control characters in strings,
 /// trailing data, leading zeros, and nesting deeper than ``maxDepth`` (so a hostile, deeply nested body
-/// is an error, never a stack overflow). Lone UTF-16 surrogates in `\u` escapes become U+FFFD.
+/// is an error, never a stack overflow). A string holding an unpaired UTF-16 surrogate escape (`"\ud83c"`
+/// alone) is an error of kind ``JSONParseError/Kind/unpairedSurrogate`` when the string is built; it is never
+/// replaced by U+FFFD. ``parseObject(_:keep:)`` builds only the members asked for, so a member it skips may
+/// hold one (nothing of it is decoded); a kept member that does is listed in ``JSONObject/unrepresentable``.
 public struct JSONParser {
     /// The deepest array/object nesting accepted. 128 levels.
     public static let maxDepth = 128
@@ -108,7 +165,9 @@ public struct JSONParser {
     }
 
     /// Parses a JSON text that must be an object, building only the members named in `keep` (in order,
-    /// duplicates kept); every other member is still checked for well-formedness, but not built. Returns nil
+    /// duplicates kept); every other member is still checked for well-formedness, but not built (so an unpaired
+    /// surrogate escape in it is not an error: it is never decoded). A kept member whose value holds an unpaired
+    /// surrogate escape goes to ``JSONObject/unrepresentable`` instead of ``JSONObject/members``. Returns nil
     /// when the text is valid JSON but not an object (use ``parse(_:)`` to say what it is).
     /// - Throws: ``JSONParseError`` for malformed JSON anywhere in the text.
     public static func parseObject(_ bytes: [UInt8], keep: JSONKeySet) throws(JSONParseError) -> JSONObject? {
@@ -144,9 +203,128 @@ public struct JSONParser {
         try parse(Array(text.utf8))
     }
 
+    /// The offset of the first byte of `bytes` that is not part of well-formed UTF-8 (RFC 3629: no overlong
+    /// forms, no encoded surrogates, nothing above U+10FFFF), or nil when all of it is UTF-8.
+    public static func firstInvalidUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
+        var iterator = bytes.makeIterator()
+        var decoder = UTF8()
+        var offset = 0
+        while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue(let s): offset += UTF8.width(s)
+            case .emptyInput: return nil
+            case .error: return offset
+            }
+        }
+    }
+
+    /// ``firstInvalidUTF8(_:)`` for an array.
+    public static func firstInvalidUTF8(_ bytes: [UInt8]) -> Int? {
+        bytes.withUnsafeBufferPointer { firstInvalidUTF8($0) }
+    }
+
+    /// True when `bytes` hold exactly one well-formed JSON value (whitespace around it allowed), judged by the
+    /// grammar alone: strings are not decoded or checked for UTF-8, so a value holding an unpaired surrogate
+    /// escape or bytes that are not UTF-8 still counts. For telling one document from JSON Lines.
+    public static func isSingleValue(_ bytes: some Collection<UInt8>) -> Bool {
+        let array = Array(bytes)
+        return array.withUnsafeBufferPointer { buf in
+            var c = Cursor(buf: buf, checkUTF8: false)
+            c.skipWhitespace()
+            do { try c.skipValue(depth: 0) } catch { return false }
+            c.skipWhitespace()
+            return c.pos == buf.count
+        }
+    }
+
+    /// Where the elements of a document's array are, by grammar alone (nothing decoded, UTF-8 not checked): for
+    /// a top-level array its elements (`member` nil); for a top-level object, the elements of the array that is the
+    /// value of its last member named one of `arrayMember` (keys compared as written). Nil when there is no such
+    /// array or `bytes` are not one JSON value. Ranges are byte offsets into `bytes`.
+    public static func elementRanges(_ bytes: [UInt8], arrayMember keys: [String]) -> (
+        member: String?, ranges: [Range<Int>]
+    )? {
+        bytes.withUnsafeBufferPointer { buf -> (member: String?, ranges: [Range<Int>])? in
+            var c = Cursor(buf: buf, checkUTF8: false)
+            func elements() throws(JSONParseError) -> [Range<Int>] {
+                c.pos += 1
+                var ranges: [Range<Int>] = []
+                c.skipWhitespace()
+                if c.pos < buf.count, buf[c.pos] == UInt8(ascii: "]") {
+                    c.pos += 1
+                    return ranges
+                }
+                while true {
+                    c.skipWhitespace()
+                    let start = c.pos
+                    try c.skipValue(depth: 2)
+                    ranges.append(start..<c.pos)
+                    c.skipWhitespace()
+                    guard c.pos < buf.count else { throw c.fail("unexpected end of input in array") }
+                    if buf[c.pos] == UInt8(ascii: ",") {
+                        c.pos += 1
+                        continue
+                    }
+                    guard buf[c.pos] == UInt8(ascii: "]") else { throw c.fail("expected ',' or ']' in array") }
+                    c.pos += 1
+                    return ranges
+                }
+            }
+            var found: (member: String?, ranges: [Range<Int>])?
+            do {
+                c.skipWhitespace()
+                guard c.pos < buf.count else { return nil }
+                if buf[c.pos] == UInt8(ascii: "[") {
+                    found = (nil, try elements())
+                } else if buf[c.pos] == UInt8(ascii: "{") {
+                    c.pos += 1
+                    c.skipWhitespace()
+                    if c.pos < buf.count, buf[c.pos] == UInt8(ascii: "}") {
+                        c.pos += 1
+                    } else {
+                        while true {
+                            c.skipWhitespace()
+                            guard c.pos < buf.count, buf[c.pos] == UInt8(ascii: "\"") else { return nil }
+                            let keyStart = c.pos + 1
+                            try c.skipString()
+                            let key = String(
+                                decoding: UnsafeBufferPointer(rebasing: buf[keyStart..<(c.pos - 1)]), as: UTF8.self)
+                            c.skipWhitespace()
+                            guard c.pos < buf.count, buf[c.pos] == UInt8(ascii: ":") else { return nil }
+                            c.pos += 1
+                            c.skipWhitespace()
+                            if keys.contains(key), c.pos < buf.count, buf[c.pos] == UInt8(ascii: "[") {
+                                found = (key, try elements())
+                            } else {
+                                try c.skipValue(depth: 1)
+                            }
+                            c.skipWhitespace()
+                            guard c.pos < buf.count else { return nil }
+                            if buf[c.pos] == UInt8(ascii: ",") {
+                                c.pos += 1
+                                continue
+                            }
+                            guard buf[c.pos] == UInt8(ascii: "}") else { return nil }
+                            c.pos += 1
+                            break
+                        }
+                    }
+                } else {
+                    return nil
+                }
+            } catch {
+                return nil
+            }
+            c.skipWhitespace()
+            return c.pos == buf.count ? found : nil
+        }
+    }
+
     struct Cursor {
         let buf: UnsafeBufferPointer<UInt8>
         var pos = 0
+        /// Whether skipped strings are checked for UTF-8 (``JSONParser/isSingleValue(_:)`` does not).
+        var checkUTF8 = true
 
         func fail(_ reason: String) -> JSONParseError { JSONParseError(offset: pos, reason: reason) }
 
@@ -195,6 +373,12 @@ public struct JSONParser {
             if depth > JSONParser.maxDepth { throw fail("nesting deeper than \(JSONParser.maxDepth) levels") }
             pos += 1
             var members: [(key: String, value: JSONValue)] = []
+            var unrepresentable: [(key: String, position: Int, error: JSONParseError)] = []
+            func object() -> JSONObject {
+                var o = JSONObject(members)
+                o.unrepresentable = unrepresentable
+                return o
+            }
             skipWhitespace()
             if pos < buf.count, buf[pos] == UInt8(ascii: "}") {
                 pos += 1
@@ -213,8 +397,12 @@ public struct JSONParser {
                     var kept: String?
                     if raw.contains(UInt8(ascii: "\\")) {
                         var p2 = Cursor(buf: buf, pos: keyStart - 1)
-                        let key = try p2.parseString()
-                        if keep.contains(Array(key.utf8)) { kept = key }
+                        do {
+                            let key = try p2.parseString()
+                            if keep.contains(Array(key.utf8)) { kept = key }
+                        } catch let e where e.kind == .unpairedSurrogate {
+                            // No kept key (valid text) can equal it: the member is skipped, never decoded.
+                        }
                     } else if keep.contains(raw) {
                         kept = String(decoding: raw, as: UTF8.self)
                     }
@@ -225,9 +413,20 @@ public struct JSONParser {
                     pos += 1
                     skipWhitespace()
                     if let kept {
-                        members.append((kept, try parseValue(depth: depth)))
+                        let valueStart = pos
+                        do {
+                            members.append((kept, try parseValue(depth: depth)))
+                        } catch let e where e.kind == .unpairedSurrogate {
+                            unrepresentable.append((kept, members.count, e.inside(kept)))
+                            pos = valueStart
+                            try skipValue(depth: depth)
+                        } catch {
+                            throw error.inside(kept)
+                        }
                     } else {
-                        try skipValue(depth: depth)
+                        do { try skipValue(depth: depth) } catch {
+                            throw error.inside(String(decoding: raw, as: UTF8.self))  // the key as written
+                        }
                     }
                 } else {
                     let key = try parseString()
@@ -237,7 +436,7 @@ public struct JSONParser {
                     }
                     pos += 1
                     skipWhitespace()
-                    members.append((key, try parseValue(depth: depth)))
+                    do { members.append((key, try parseValue(depth: depth))) } catch { throw error.inside(key) }
                 }
                 skipWhitespace()
                 guard pos < buf.count else { throw fail("unexpected end of input in object") }
@@ -247,19 +446,60 @@ public struct JSONParser {
                 }
                 if buf[pos] == UInt8(ascii: "}") {
                     pos += 1
-                    return JSONObject(members)
+                    return object()
                 }
                 throw fail("expected ',' or '}' in object")
             }
         }
 
-        /// Checks one value for well-formedness without building it.
+        /// Checks one value for well-formedness without building it (no string in it is decoded).
         mutating func skipValue(depth: Int) throws(JSONParseError) {
             guard pos < buf.count else { throw fail("unexpected end of input, expected a value") }
             switch buf[pos] {
             case UInt8(ascii: "\""): try skipString()
             case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): _ = try parseNumber()
-            default: _ = try parseValue(depth: depth)  // literals, arrays, objects: rare in skipped members
+            case UInt8(ascii: "{"), UInt8(ascii: "["): try skipContainer(depth: depth + 1)
+            default: _ = try parseValue(depth: depth)  // literals
+            }
+        }
+
+        /// Checks an object or array for well-formedness without building it.
+        mutating func skipContainer(depth: Int) throws(JSONParseError) {
+            if depth > JSONParser.maxDepth { throw fail("nesting deeper than \(JSONParser.maxDepth) levels") }
+            let isObject = buf[pos] == UInt8(ascii: "{")
+            let close = isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")
+            pos += 1
+            skipWhitespace()
+            if pos < buf.count, buf[pos] == close {
+                pos += 1
+                return
+            }
+            while true {
+                skipWhitespace()
+                if isObject {
+                    guard pos < buf.count, buf[pos] == UInt8(ascii: "\"") else {
+                        throw fail("expected a string object key")
+                    }
+                    try skipString()
+                    skipWhitespace()
+                    guard pos < buf.count, buf[pos] == UInt8(ascii: ":") else {
+                        throw fail("expected ':' after object key")
+                    }
+                    pos += 1
+                    skipWhitespace()
+                }
+                try skipValue(depth: depth)
+                skipWhitespace()
+                guard pos < buf.count else { throw fail("unexpected end of input in \(isObject ? "object" : "array")") }
+                if buf[pos] == UInt8(ascii: ",") {
+                    pos += 1
+                    continue
+                }
+                if buf[pos] == close {
+                    pos += 1
+                    return
+                }
+                throw fail(isObject ? "expected ',' or '}' in object" : "expected ',' or ']' in array")
             }
         }
 
@@ -271,9 +511,10 @@ public struct JSONParser {
             while pos < buf.count {
                 let c = buf[pos]
                 if c == UInt8(ascii: "\"") {
-                    if !ascii, String(validating: UnsafeBufferPointer(rebasing: buf[start..<pos]), as: UTF8.self) == nil
+                    if !ascii, checkUTF8,
+                        let bad = JSONParser.firstInvalidUTF8(UnsafeBufferPointer(rebasing: buf[start..<pos]))
                     {
-                        throw fail("invalid UTF-8 in string")
+                        throw JSONParseError(offset: start + bad, reason: "invalid UTF-8 in string", kind: .invalidUTF8)
                     }
                     pos += 1
                     return
@@ -312,7 +553,7 @@ public struct JSONParser {
             }
             while true {
                 skipWhitespace()
-                items.append(try parseValue(depth: depth))
+                do { items.append(try parseValue(depth: depth)) } catch { throw error.inside("[\(items.count)]") }
                 skipWhitespace()
                 guard pos < buf.count else { throw fail("unexpected end of input in array") }
                 if buf[pos] == UInt8(ascii: ",") {
@@ -367,7 +608,7 @@ public struct JSONParser {
                 if c == UInt8(ascii: "\"") {
                     let slice = UnsafeBufferPointer(rebasing: buf[start..<pos])
                     pos += 1
-                    return try makeString(slice, ascii: ascii)
+                    return try makeString(slice, ascii: ascii, rawStart: start)
                 }
                 if c == UInt8(ascii: "\\") { break }
                 if c < 0x20 { throw fail("control character in string (must be escaped)") }
@@ -381,7 +622,8 @@ public struct JSONParser {
                 let c = buf[pos]
                 if c == UInt8(ascii: "\"") {
                     pos += 1
-                    return try out.withUnsafeBufferPointer { b throws(JSONParseError) in try makeString(b, ascii: ascii)
+                    return try out.withUnsafeBufferPointer { b throws(JSONParseError) in
+                        try makeString(b, ascii: ascii, rawStart: start, rawEnd: pos - 1)
                     }
                 }
                 if c < 0x20 { throw fail("control character in string (must be escaped)") }
@@ -397,6 +639,7 @@ public struct JSONParser {
                     out.append(contentsOf: UnsafeBufferPointer(rebasing: buf[runStart..<pos]))
                     continue
                 }
+                let escapeStart = pos
                 pos += 1
                 guard pos < buf.count else { break }
                 let e = buf[pos]
@@ -413,24 +656,25 @@ public struct JSONParser {
                 case UInt8(ascii: "u"):
                     var scalar = try hex4()
                     if (0xD800...0xDBFF).contains(scalar) {
+                        var paired = false
                         if pos + 1 < buf.count, buf[pos] == UInt8(ascii: "\\"), buf[pos + 1] == UInt8(ascii: "u") {
                             let save = pos
                             pos += 2
                             let low = try hex4()
                             if (0xDC00...0xDFFF).contains(low) {
                                 scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                                paired = true
                             } else {
                                 pos = save
-                                scalar = 0xFFFD
                             }
-                        } else {
-                            scalar = 0xFFFD
                         }
+                        if !paired { throw unpairedSurrogate(at: escapeStart) }
                     } else if (0xDC00...0xDFFF).contains(scalar) {
-                        scalar = 0xFFFD
+                        throw unpairedSurrogate(at: escapeStart)
                     }
                     if scalar >= 0x80 { ascii = false }
-                    appendUTF8(UnicodeScalar(scalar) ?? "\u{FFFD}", to: &out)
+                    guard let u = UnicodeScalar(scalar) else { throw unpairedSurrogate(at: escapeStart) }
+                    appendUTF8(u, to: &out)
                 default:
                     pos -= 1
                     throw fail("invalid escape '\\\(printable(e))' in string")
@@ -461,9 +705,26 @@ public struct JSONParser {
             UTF8.encode(scalar) { out.append($0) }
         }
 
-        func makeString(_ bytes: UnsafeBufferPointer<UInt8>, ascii: Bool) throws(JSONParseError) -> String {
+        /// The error for the `\uXXXX` escape starting at `offset`.
+        func unpairedSurrogate(at offset: Int) -> JSONParseError {
+            let escape = String(
+                decoding: UnsafeBufferPointer(rebasing: buf[offset..<min(offset + 6, buf.count)]), as: UTF8.self)
+            return JSONParseError(
+                offset: offset, reason: "unpaired surrogate escape \(escape) in string (not Unicode text)",
+                kind: .unpairedSurrogate)
+        }
+
+        /// `bytes` as a String; `rawStart..<rawEnd` is where the string's text is in the input (for the offset of
+        /// the first byte that is not UTF-8; `rawEnd` nil when `bytes` is that range itself).
+        func makeString(_ bytes: UnsafeBufferPointer<UInt8>, ascii: Bool, rawStart: Int, rawEnd: Int? = nil)
+            throws(JSONParseError) -> String
+        {
             if ascii { return String(decoding: bytes, as: UTF8.self) }
-            guard let s = String(validating: bytes, as: UTF8.self) else { throw fail("invalid UTF-8 in string") }
+            guard let s = String(validating: bytes, as: UTF8.self) else {
+                let raw = UnsafeBufferPointer(rebasing: buf[rawStart..<(rawEnd ?? rawStart + bytes.count)])
+                let bad = JSONParser.firstInvalidUTF8(raw) ?? 0
+                throw JSONParseError(offset: rawStart + bad, reason: "invalid UTF-8 in string", kind: .invalidUTF8)
+            }
             return s
         }
     }

@@ -10,8 +10,17 @@ public struct ValidationRules: Sendable, Equatable {
     /// The largest accepted `quantity`. Default 2^53−1, the largest integer every JSON reader (JavaScript,
     /// DynamoDB document clients) keeps exactly.
     public var maximumQuantity: Int64 = 9_007_199_254_740_991
-    /// Accept `quantity` written as a number with a zero fraction or an exponent (`2.0`, `2e0`). Default false.
-    public var acceptIntegralDecimals = false
+    /// Accept only integer literals as `quantity`: reject `3.0`, `1e2` and `300e-2` although their value is a
+    /// whole number. Default false: a number is judged by its exact value (computed from the literal's digits and
+    /// exponent, never through `Double`), so `3.0` is 3 and is stored as `3`, as DynamoDB stores `N "3.0"`.
+    public var integerLiteralsOnly = false
+    /// The opposite of ``integerLiteralsOnly``, the name of this switch before processor version 2, when
+    /// integer literals only was the default.
+    @available(*, deprecated, renamed: "integerLiteralsOnly", message: "integral decimals are accepted by default")
+    public var acceptIntegralDecimals: Bool {
+        get { !integerLiteralsOnly }
+        set { integerLiteralsOnly = !newValue }
+    }
     /// Accept `quantity` sent as a string of digits (`"2"`). Default false.
     public var acceptNumericStrings = false
 
@@ -24,7 +33,7 @@ public struct ValidationRules: Sendable, Equatable {
         if maxReceiveCount != d.maxReceiveCount { parts.append("maxReceiveCount=\(maxReceiveCount)") }
         if minimumQuantity != d.minimumQuantity { parts.append("minQuantity=\(minimumQuantity)") }
         if maximumQuantity != d.maximumQuantity { parts.append("maxQuantity=\(maximumQuantity)") }
-        if acceptIntegralDecimals { parts.append("acceptIntegralDecimals") }
+        if integerLiteralsOnly { parts.append("integerLiteralsOnly") }
         if acceptNumericStrings { parts.append("acceptNumericStrings") }
         return parts.joined(separator: ",")
     }
@@ -61,18 +70,27 @@ public protocol ProcessorState {
 /// ``Decision``.
 ///
 /// It reads no clock, randomness, environment or locale. Steps, in order:
-/// 1. Input that was not an SQS message → `rejected` (`input.not_sqs_message`).
-/// 2. The body must be JSON (`body.not_json`) and an object (`body.not_object`).
+/// 1. Input that was not an SQS message → `rejected`: `record.unpaired_surrogate` or `record.invalid_utf8` when
+///    the SQS record (a JSON Lines entry, a ReceiveMessage response) held a string that cannot be represented,
+///    with the record's field (`Body`) in ``Decision/errorField`` and the byte offset in the message (offset into
+///    the record as read, which is this receive's body); `input.not_sqs_message` otherwise.
+/// 2. The body must be UTF-8 (`body.invalid_utf8`, naming the first bad byte's offset in the body), JSON
+///    (`body.not_json`) and an object (`body.not_object`).
 /// 3. **Envelope or raw.** The body is an SNS envelope if and only if it is an object whose `Type` member is
 ///    the string `"Notification"` and whose `TopicArn` member is a string starting `arn:`
 ///    (<https://docs.aws.amazon.com/sns/latest/dg/sns-message-and-json-formats.html>). Then `Message` must be
 ///    a string (`envelope.message_not_string`) holding the order as JSON (`order.not_json`), and the
 ///    envelope's `MessageId` is the SNS idempotency key. Any other object is the order itself, as delivered
 ///    under raw message delivery — so an order that merely has a field named `Message` is an order.
+///    An envelope field the processor reads (`Message`, `MessageId`) holding an unpaired surrogate escape →
+///    `envelope.unpaired_surrogate` (offset into the body). Fields it does not read (`Subject`, …) are never
+///    decoded: they stay as bytes in the log and are not an error.
 /// 4. **Validation** (`order.field_missing`, `order.field_invalid`, naming the field and value):
-///    `orderId` a non-empty string; `userId`, `itemName`, `status` strings; `quantity` a JSON integer
-///    literal within ``ValidationRules/minimumQuantity`` … ``ValidationRules/maximumQuantity`` — `2.0`,
-///    `"2"`, `-1`, `0` and 2^53+1 are rejected under the default rules; `timestamp` an RFC 3339 instant.
+///    `orderId` a non-empty string; `userId`, `itemName`, `status` strings; `quantity` a JSON number whose exact
+///    value is a whole number within ``ValidationRules/minimumQuantity`` … ``ValidationRules/maximumQuantity``
+///    (`3.0`, `1e2` are accepted as 3 and 100; `2.5`, `"2"`, `-1`, `0` and 2^53+1 are rejected under the default
+///    rules); `timestamp` an RFC 3339 instant. A field read here holding an unpaired surrogate escape →
+///    `order.unpaired_surrogate` (offset into the body, or into the SNS Message text inside an envelope).
 /// 5. **Idempotency.** An SQS MessageId or SNS MessageId already applied → `duplicate`.
 /// 6. **Ordering.** If the projection holds a version with a later (timestamp, log sequence) → `stale`.
 /// 7. Otherwise `projected`, with the item to write.
@@ -80,7 +98,11 @@ public protocol ProcessorState {
 /// A `rejected` or `failed` decision on receive number ≥ maxReceiveCount is marked dead-lettered.
 public struct OrderProcessor: Sendable {
     /// The processor's version, recorded with every attempt. Bump when decisions change.
-    public static let baseVersion = "ordlog-processor/1"
+    ///
+    /// Version 2: `quantity` is judged by its exact value (`3.0`, `1e2` are 3 and 100; was: integer literals
+    /// only), and a string that cannot be represented (an unpaired surrogate escape, invalid UTF-8) is rejected
+    /// (was: decoded to U+FFFD and projected).
+    public static let baseVersion = "ordlog-processor/2"
 
     public var rules: ValidationRules {
         didSet { version = Self.version(for: rules) }
@@ -91,7 +113,7 @@ public struct OrderProcessor: Sendable {
         self.version = Self.version(for: rules)
     }
 
-    /// ``baseVersion`` plus any non-default rules, e.g. `ordlog-processor/1 (acceptNumericStrings)`.
+    /// ``baseVersion`` plus any non-default rules, e.g. `ordlog-processor/2 (acceptNumericStrings)`.
     public private(set) var version: String
 
     static func version(for rules: ValidationRules) -> String {
@@ -117,20 +139,26 @@ public struct OrderProcessor: Sendable {
 
     private func decideUnmarked(_ receive: LoggedReceive, state: some ProcessorState) -> Decision {
         if let inputError = receive.inputError {
+            if let (kind, field) = Self.unrepresentableRecord(receive.body) {
+                let code = kind == .unpairedSurrogate ? "record.unpaired_surrogate" : "record.invalid_utf8"
+                return reject(code, field: field, inputError)
+            }
             return reject("input.not_sqs_message", inputError)
         }
         let parsed = parse(body: receive.body)
         let order: JSONObject
         let snsMessageId: String?
+        let offsetsIn: String
         switch parsed {
         case .failure(let rejection): return rejection
-        case .success(let (o, sns)):
+        case .success(let (o, sns, whereOffsets)):
             order = o
             snsMessageId = sns
+            offsetsIn = whereOffsets
         }
         let item: OrderItem
         let timestampNs: Int64
-        switch validate(order) {
+        switch validate(order, offsetsIn: offsetsIn) {
         case .failure(var rejection):
             rejection.snsMessageId = snsMessageId
             return rejection
@@ -175,6 +203,19 @@ public struct OrderProcessor: Sendable {
         return arn
     }
 
+    /// Why an input-error entry (the record's raw bytes) could not be read, when it is a string that cannot be
+    /// represented rather than malformed JSON: the kind, and the record field holding it.
+    static func unrepresentableRecord(_ bytes: [UInt8]) -> (JSONParseError.Kind, String?)? {
+        do {
+            _ = try JSONParser.parse(bytes)
+            return nil
+        } catch {
+            if error.kind != .syntax { return (error.kind, error.field) }
+            if let bad = JSONParser.firstInvalidUTF8(bytes), bad <= error.offset { return (.invalidUTF8, nil) }
+            return nil
+        }
+    }
+
     /// The order fields the processor reads.
     static let orderKeys = JSONKeySet(["orderId", "userId", "itemName", "quantity", "status", "timestamp"])
     /// The envelope fields it reads, and the order fields (a raw-delivery body is the order itself).
@@ -192,17 +233,36 @@ public struct OrderProcessor: Sendable {
     }
 
     /// Unwraps the body: the order object and, for an SNS envelope, the SNS MessageId.
-    func parse(body: [UInt8]) -> Checked<(JSONObject, String?), Decision> {
+    /// Also returns what the order's byte offsets count into: the body, or the SNS Message text.
+    func parse(body: [UInt8]) -> Checked<(JSONObject, String?, String), Decision> {
         let object: JSONObject
         switch self.object(body, keep: Self.bodyKeys) {
         case .success(let o): object = o
         case .failure((let error?, _)):
+            if error.kind == .invalidUTF8 || JSONParser.firstInvalidUTF8(body).map({ $0 <= error.offset }) == true {
+                let offset = error.kind == .invalidUTF8 ? error.offset : JSONParser.firstInvalidUTF8(body)!
+                let inField = error.kind == .invalidUTF8 ? error.field.map { " in field \($0)" } ?? "" : ""
+                return .failure(
+                    reject(
+                        "body.invalid_utf8", field: error.kind == .invalidUTF8 ? error.field : nil,
+                        "body is not UTF-8: byte \(offset) of the body (0x\(String(body[offset], radix: 16)))\(inField) "
+                            + "does not begin a UTF-8 character (\(body.count) bytes, kept as received)"))
+            }
             return .failure(reject("body.not_json", "body is not JSON: \(error) (\(body.count) bytes)"))
         case .failure((nil, let type)):
             return .failure(reject("body.not_object", "body is a JSON \(type), expected an object"))
         }
         guard Self.envelopeTopicArn(object) != nil else {
-            return .success((object, nil))  // raw message delivery: the body is the order
+            return .success((object, nil, "the body"))  // raw message delivery: the body is the order
+        }
+        for field in ["MessageId", "Message"] {
+            if let error = object.unrepresentableError(field) {
+                return .failure(
+                    reject(
+                        "envelope.unpaired_surrogate", field: field,
+                        "SNS envelope field \(field) holds an \(error.reason) at byte \(error.offset) of the body"
+                            + " (\(error.field ?? field)); it cannot be decoded without altering it"))
+            }
         }
         let sns = object["MessageId"]?.stringValue
         guard case .string(let message)? = object["Message"] else {
@@ -213,7 +273,7 @@ public struct OrderProcessor: Sendable {
                     "SNS envelope field Message is \(what), expected a string", sns: sns))
         }
         switch self.object(Array(message.utf8), keep: Self.orderKeys) {
-        case .success(let order): return .success((order, sns))
+        case .success(let order): return .success((order, sns, Self.inMessage))
         case .failure((let error?, _)):
             return .failure(
                 reject(
@@ -227,10 +287,25 @@ public struct OrderProcessor: Sendable {
         }
     }
 
-    /// Validates the order fields; returns the item and its timestamp in ns.
-    func validate(_ order: JSONObject) -> Checked<(OrderItem, Int64), Decision> {
+    static let inMessage = "the SNS Message text (the order JSON, as decoded from the envelope's Message string)"
+
+    /// Validates the order fields; returns the item and its timestamp in ns. `offsetsIn` says what the order's
+    /// byte offsets count into (for errors).
+    func validate(_ order: JSONObject, offsetsIn: String = "the body") -> Checked<(OrderItem, Int64), Decision> {
         var orderId: String?
-        if case .string(let id)? = order["orderId"], !id.isEmpty { orderId = id }
+        if order.unrepresentableError("orderId") == nil, case .string(let id)? = order["orderId"], !id.isEmpty {
+            orderId = id
+        }
+        for field in ["orderId", "userId", "itemName", "quantity", "status", "timestamp"] {
+            if let error = order.unrepresentableError(field) {
+                return .failure(
+                    reject(
+                        "order.unpaired_surrogate", field: field,
+                        "order field \(field) holds an \(error.reason) at byte \(error.offset) of \(offsetsIn)"
+                            + " (\(error.field ?? field)); it cannot be decoded without altering it",
+                        orderId: orderId))
+            }
+        }
         func missing(_ field: String) -> Decision {
             reject("order.field_missing", field: field, "order field \(field) is missing", orderId: orderId)
         }
@@ -297,22 +372,92 @@ public struct OrderProcessor: Sendable {
             literal = s
         default: return .failure(expected)
         }
-        let parsed: Int64?
-        if let exact = Int64(literal) {
-            parsed = exact
-        } else if rules.acceptIntegralDecimals, let d = Double(literal), d == d.rounded(),
-            abs(d) <= 9_007_199_254_740_991
+        if rules.integerLiteralsOnly,
+            literal.utf8.contains(where: {
+                $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E")
+            })
         {
-            parsed = Int64(d)
-        } else if literal.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || $0 == UInt8(ascii: "-") }) {
-            return .failure("\(expected) (out of range)")
-        } else {
             return .failure("\(expected) (a JSON integer literal without fraction or exponent)")
         }
-        guard let q = parsed, q >= rules.minimumQuantity, q <= rules.maximumQuantity else {
-            return .failure("\(expected) (out of range)")
+        switch Self.exactValue(ofLiteral: literal) {
+        case .notWhole: return .failure("\(expected) (not a whole number)")
+        case .outOfRange: return .failure("\(expected) (out of range)")
+        case .whole(let q):
+            guard q >= rules.minimumQuantity, q <= rules.maximumQuantity else {
+                return .failure("\(expected) (out of range)")
+            }
+            return .success(q)
         }
-        return .success(q)
+    }
+
+    /// The exact value of a JSON number literal, as far as a quantity needs it.
+    enum NumberValue: Equatable {
+        /// A whole number (`3`, `3.0`, `1e2`, `300e-2`, `-0` is 0).
+        case whole(Int64)
+        /// Not a whole number (`2.5`, `1e-400`).
+        case notWhole
+        /// A whole number with more than 18 digits (`1e400`, `99999999999999999999`): beyond every range rule.
+        case outOfRange
+    }
+
+    /// Computes the value of a literal from the RFC 8259 grammar (`-? int frac? exp?`) exactly, from its digits
+    /// and exponent, never through `Double` (`9007199254740993.0` is 9007199254740993, not 2^53). Linear in the
+    /// literal's length, whatever its exponent (`1e999999999999` is out of range at once). A literal not in the
+    /// grammar (a numeric string is digits only) is ``NumberValue/notWhole``.
+    static func exactValue(ofLiteral literal: String) -> NumberValue {
+        let b = Array(literal.utf8)
+        var i = 0
+        let negative = i < b.count && b[i] == UInt8(ascii: "-")
+        if negative { i += 1 }
+        func isDigit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
+        var digits: [UInt8] = []
+        while i < b.count, isDigit(b[i]) {
+            digits.append(b[i] - 0x30)
+            i += 1
+        }
+        guard !digits.isEmpty else { return .notWhole }
+        var exponent = 0
+        if i < b.count, b[i] == UInt8(ascii: ".") {
+            i += 1
+            let start = i
+            while i < b.count, isDigit(b[i]) {
+                digits.append(b[i] - 0x30)
+                i += 1
+            }
+            guard i > start else { return .notWhole }
+            exponent -= i - start
+        }
+        if i < b.count, b[i] == UInt8(ascii: "e") || b[i] == UInt8(ascii: "E") {
+            i += 1
+            var expNegative = false
+            if i < b.count, b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") {
+                expNegative = b[i] == UInt8(ascii: "-")
+                i += 1
+            }
+            let start = i
+            var e = 0
+            while i < b.count, isDigit(b[i]) {
+                if e < 1_000_000_000 { e = e * 10 + Int(b[i] - 0x30) }  // saturates: far beyond any digit count
+                i += 1
+            }
+            guard i > start else { return .notWhole }
+            exponent += expNegative ? -e : e
+        }
+        guard i == b.count else { return .notWhole }
+        var lo = 0
+        while lo < digits.count, digits[lo] == 0 { lo += 1 }
+        var hi = digits.count
+        while hi > lo, digits[hi - 1] == 0 {
+            hi -= 1
+            exponent += 1
+        }
+        if lo == hi { return .whole(0) }
+        if exponent < 0 { return .notWhole }  // the last significant digit is after the point
+        if hi - lo + exponent > 18 { return .outOfRange }
+        var v: Int64 = 0
+        for d in digits[lo..<hi] { v = v * 10 + Int64(d) }
+        for _ in 0..<exponent { v *= 10 }
+        return .whole(negative ? -v : v)
     }
 
     private func render(_ value: JSONValue) -> String {

@@ -109,7 +109,8 @@ public final class LocalProjection: ProcessorState {
         ).first
     }
 
-    private func query(_ sql: String, _ values: [SQLiteValue] = []) throws -> [ProjectedOrder] {
+    /// Orders from a query selecting the columns `orders()` selects, in that order.
+    func query(_ sql: String, _ values: [SQLiteValue] = []) throws -> [ProjectedOrder] {
         let s = try db.prepare(sql)
         try s.bind(values)
         var out: [ProjectedOrder] = []

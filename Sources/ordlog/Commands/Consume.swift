@@ -63,6 +63,8 @@ struct Consume: AsyncParsableCommand {
     var untilEmpty = false
     @Option(help: "maxReceiveCount for marking dead-lettered attempts (default: the queue's RedrivePolicy, else 3).")
     var maxReceiveCount: Int64?
+    @Flag(help: "Reject quantities like 3.0 or 1e2 whose value is a whole number (by default stored as 3, 100).")
+    var integerLiteralsOnly = false
 
     func validate() throws {
         if queueUrl == nil && queue == nil { throw ValidationError("give --queue-url URL or --queue NAME") }
@@ -93,6 +95,7 @@ struct Consume: AsyncParsableCommand {
             c.untilEmpty = untilEmpty
             var rules = ValidationRules()
             rules.maxReceiveCount = maxReceiveCount ?? settings.maxReceiveCount ?? 3
+            rules.integerLiteralsOnly = integerLiteralsOnly
             var projections: [any Projection] = []
             if !localOnly {
                 let client = DynamoDBClient(configuration: config, transport: transport)
@@ -109,11 +112,12 @@ struct Consume: AsyncParsableCommand {
             let log = try global.openLog(create: true)
             let pipeline = Pipeline(
                 log: log, processor: OrderProcessor(rules: rules), logger: global.makeLogger("ordlog.pipeline"))
+            let credentialSource = try await config.credentials().source
             err(
                 "ordlog: consuming \(url) into " + (localOnly ? "the local projection only" : "DynamoDB table \(table)")
                     + "; log \(global.dbPath); concurrency \(concurrency); visibility timeout "
                     + (c.visibilityTimeout.map { "\($0) s" } ?? "the queue's") + "; maxReceiveCount "
-                    + "\(rules.maxReceiveCount); credentials from \(config.credentials.source); region \(config.region)"
+                    + "\(rules.maxReceiveCount); credentials from \(credentialSource); region \(config.region)"
             )
             // The receive health (/healthz): the ops wiring serves this object.
             let health = ConsumerHealth()

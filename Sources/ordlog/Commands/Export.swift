@@ -39,29 +39,7 @@ struct Export: ParsableCommand {
 
     @Option(help: ArgumentHelp("Write to this file instead of stdout.", valueName: "file"))
     var output: String?
-    @Option(
-        help: ArgumentHelp("Comma-separated order fields to pseudonymise, e.g. userId,itemName.", valueName: "fields"))
-    var redact: String?
-    @Option(
-        name: .customLong("redact-key"),
-        help: "Secret HMAC key for pseudonyms (env: ORDLOG_REDACT_KEY; default: random per export).")
-    var redactKey: String?
-
-    var redactFields: [String] {
-        (redact ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-    }
-
-    func validate() throws {
-        if redact != nil, redactFields.isEmpty {
-            throw ValidationError("--redact needs field names, e.g. userId,itemName")
-        }
-        let unknown = redactFields.filter { !Redactor.redactableFields.contains($0) }
-        if !unknown.isEmpty {
-            throw ValidationError(
-                "--redact: unknown order field(s) \(unknown.joined(separator: ", ")); the fields are "
-                    + Redactor.redactableFields.joined(separator: ", ") + " (case matters)")
-        }
-    }
+    @OptionGroup var redaction: RedactOptions
 
     func run() throws {
         try runReportingErrors { try execute() }
@@ -71,15 +49,8 @@ struct Export: ParsableCommand {
         do {
             let log = try global.openLog()
             let resolved = try filters.filter.resolve(in: log)
-            let fields = redactFields
-            var key = redactKey ?? ProcessInfo.processInfo.environment["ORDLOG_REDACT_KEY"]
-            if !fields.isEmpty, key == nil {
-                key = Redactor.randomKey()
-                err(
-                    "ordlog: no --redact-key or ORDLOG_REDACT_KEY: using a random key, so pseudonyms are stable within this file only"
-                )
-            }
-            let redactor = fields.isEmpty ? nil : Redactor(fields: fields, key: key!)
+            let fields = redaction.redactFields
+            let redactor = redaction.makeRedactor()
             let handle: FileHandle
             if let output {
                 guard FileManager.default.createFile(atPath: output, contents: nil),
@@ -129,7 +100,11 @@ struct Export: ParsableCommand {
                 var text = "Exported \(exported) messages" + (output.map { " to \($0)" } ?? "")
                 if redactor != nil { text += "; \(redacted) bodies redacted (\(fields.joined(separator: ",")))" }
                 if unredactable > 0 { text += "; \(unredactable) bodies had no such field or are not JSON (unchanged)" }
-                if skipped > 0 { text += "; \(skipped) input errors skipped (not SQS messages)" }
+                if skipped > 0 {
+                    text +=
+                        "; \(skipped) skipped (input errors that were not SQS messages, bodies not UTF-8 "
+                        + "or cannot be decoded to redact)"
+                }
                 say(text)
             }
         }

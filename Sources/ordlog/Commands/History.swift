@@ -55,7 +55,7 @@ struct History: ParsableCommand {
                         "#\(r.seq)  receive  message \(r.messageId ?? "-")  receive #\(r.receiveCount)  sent \(sent)  from \(r.source)"
                     )
                     if r.md5Matches == false { out("      MD5OfBody does not match the body") }
-                    if bodies { out("      body: \(String(decoding: r.body, as: UTF8.self))") }
+                    if bodies { out("      body: \(displayBody(r.body))") }
                 case .attempt(let a):
                     let d = a.decision
                     var line = "#\(a.seq)  attempt  \(d.outcome.rawValue)"

@@ -41,6 +41,8 @@ struct Ingest: ParsableCommand {
 
     @Option(help: "Messages per transaction (one SQS receive is up to 10).")
     var batchSize: Int = 10
+    @Flag(help: "Reject quantities like 3.0 or 1e2 whose value is a whole number (by default stored as 3, 100).")
+    var integerLiteralsOnly = false
 
     func validate() throws {
         guard maxReceiveCount >= 1, maxReceiveCount <= 1000 else {
@@ -54,6 +56,7 @@ struct Ingest: ParsableCommand {
             let log = try global.openLog(create: true)
             var rules = ValidationRules()
             rules.maxReceiveCount = maxReceiveCount
+            rules.integerLiteralsOnly = integerLiteralsOnly
             let pipeline = Pipeline(
                 log: log, processor: OrderProcessor(rules: rules), logger: global.makeLogger("ordlog.pipeline"))
             var summary = IngestSummary()

@@ -229,7 +229,7 @@ struct InspectDLQ: AsyncParsableCommand {
             for r in report.inputErrors {
                 t.add(
                     String(r.seq), clip(r.source, 50), clip(r.inputError ?? "-", 60),
-                    clip(String(decoding: r.body, as: UTF8.self), 40))
+                    clip(displayBody(r.body), 40))
             }
             out(t.render())
             out("   Next: fix whatever wrote these entries; they are kept in the log as received.")
@@ -298,7 +298,7 @@ struct InspectDLQ: AsyncParsableCommand {
         }
         out("")
         out("Raw body (latest receive, \(m.latestReceive.body.count) bytes)")
-        out(String(decoding: m.latestReceive.body, as: UTF8.self))
+        out(displayBody(m.latestReceive.body))
         out("")
         if d.deadLettered || !d.outcome.isFinal {
             out(

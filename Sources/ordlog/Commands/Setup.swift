@@ -66,6 +66,7 @@ struct Setup: AsyncParsableCommand {
                 return
             }
             let config = try aws.configuration()
+            err("ordlog: credentials from \(try await config.credentials().source)")
             let report = try await PipelineSetup.ensure(
                 resources, sqs: SQSClient(configuration: config), sns: SNSClient(configuration: config),
                 dynamo: DynamoDBClient(configuration: config))

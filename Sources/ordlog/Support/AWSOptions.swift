@@ -3,18 +3,19 @@ import Foundation
 import OrdlogAWS
 import OrdlogCore
 
-/// Where and as whom to call AWS. Resolved the AWS CLI's way: flags, then AWS_* environment variables, then
-/// the profile in ~/.aws/credentials and ~/.aws/config.
+/// Where and as whom to call AWS. Resolved the AWS SDKs' way: flags, then AWS_* environment variables, web
+/// identity, the profile in ~/.aws/credentials and ~/.aws/config, the container endpoint, EC2 instance metadata.
 struct AWSOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
-            "Endpoint for every AWS service, e.g. http://127.0.0.1:5000 for moto_server or LocalStack. Env: AWS_ENDPOINT_URL (per service: AWS_ENDPOINT_URL_SQS, _SNS, _DYNAMODB).",
+            "Endpoint for every AWS service, e.g. http://127.0.0.1:5000 for moto_server or LocalStack. Env: AWS_ENDPOINT_URL (per service: AWS_ENDPOINT_URL_SQS, _SNS, _DYNAMODB, _STS).",
             valueName: "url"))
     var endpointUrl: String?
 
     @Option(
         help: ArgumentHelp(
-            "AWS Region. Env: AWS_REGION, AWS_DEFAULT_REGION, or the profile's region.", valueName: "region"))
+            "AWS Region. Env: AWS_REGION, AWS_DEFAULT_REGION, the profile's region, else EC2 instance metadata.",
+            valueName: "region"))
     var region: String?
 
     @Option(
@@ -22,11 +23,22 @@ struct AWSOptions: ParsableArguments {
             "Named profile from ~/.aws/credentials and ~/.aws/config. Env: AWS_PROFILE.", valueName: "name"))
     var profile: String?
 
+    /// The resolved configuration. No network call, except when nothing names a region: then the EC2
+    /// instance's region from instance metadata (1 s timeout; not with `AWS_EC2_METADATA_DISABLED=true`).
+    /// Credentials are fetched on first use; `try await configuration().credentials().source` says from where.
     func configuration() throws -> AWSConfiguration {
+        let environment = ProcessInfo.processInfo.environment
+        let overrides = AWSConfigurationOverrides(profile: profile, region: region, endpointURL: endpointUrl)
         do {
-            return try AWSConfiguration.resolve(
-                environment: ProcessInfo.processInfo.environment,
-                overrides: AWSConfigurationOverrides(profile: profile, region: region, endpointURL: endpointUrl))
+            do {
+                return try AWSConfiguration.resolve(environment: environment, overrides: overrides)
+            } catch AWSConfigurationError.noRegion(let profile) {
+                guard let imdsRegion = instanceMetadataRegion(environment) else {
+                    throw AWSConfigurationError.noRegion(profile: profile)
+                }
+                return try AWSConfiguration.resolve(
+                    environment: environment, overrides: overrides, instanceMetadataRegion: imdsRegion)
+            }
         } catch let error as AWSConfigurationError {
             switch error {
             case .invalidRegion, .invalidEndpointURL:
@@ -34,8 +46,31 @@ struct AWSOptions: ParsableArguments {
             default:
                 throw CLIError(code: .aws, message: "\(error)")
             }
+        } catch let error as CredentialSourceError {
+            throw CLIError(code: .aws, message: "\(error)")  // a profile configured wrongly (e.g. mfa_serial)
         }
     }
+}
+
+/// The EC2 region from instance metadata, waited for synchronously (at most about 2 s) so that
+/// ``AWSOptions/configuration()`` stays synchronous for its callers; nil when disabled or unanswered.
+private func instanceMetadataRegion(_ environment: [String: String]) -> String? {
+    guard let imds = InstanceMetadataClient(environment: environment, transport: URLSessionTransport()) else {
+        return nil
+    }
+    final class Box: @unchecked Sendable { var value: String? }
+    let box = Box()
+    let done = DispatchSemaphore(value: 0)
+    Thread.detachNewThread {
+        let inner = DispatchSemaphore(value: 0)
+        Task.detached {
+            box.value = await imds.region()
+            inner.signal()
+        }
+        inner.wait()
+        done.signal()
+    }
+    return done.wait(timeout: .now() + 3) == .success ? box.value : nil
 }
 
 /// Runs an async command body, mapping errors to documented exit codes (AWS failures → 5).
@@ -55,6 +90,18 @@ func runReportingErrorsAsync(_ body: () async throws -> Void) async throws {
         err("ordlog: \(error)")
         throw ExitCode(CLIError.Code.aws.rawValue)
     } catch let error as AWSResponseDecodingError {
+        err("ordlog: \(error)")
+        throw ExitCode(CLIError.Code.aws.rawValue)
+    } catch let error as NoCredentialsError {
+        err("ordlog: \(error)")
+        throw ExitCode(CLIError.Code.aws.rawValue)
+    } catch let error as CredentialSourceError {
+        err("ordlog: \(error)")
+        throw ExitCode(CLIError.Code.aws.rawValue)
+    } catch let error as CredentialSourceNotApplicable {
+        err("ordlog: \(error)")
+        throw ExitCode(CLIError.Code.aws.rawValue)
+    } catch let error as AWSConfigurationError {
         err("ordlog: \(error)")
         throw ExitCode(CLIError.Code.aws.rawValue)
     }

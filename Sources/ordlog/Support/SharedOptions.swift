@@ -52,7 +52,14 @@ struct RuleOptions: ParsableArguments {
     var minQuantity: Int64 = ValidationRules().minimumQuantity
     @Option(name: .customLong("max-quantity"), help: "The largest accepted quantity.")
     var maxQuantity: Int64 = ValidationRules().maximumQuantity
-    @Flag(name: .customLong("accept-integral-decimals"), help: "Accept quantities like 2.0 or 2e0.")
+    @Flag(
+        name: .customLong("integer-literals-only"),
+        help:
+            "Reject quantities like 3.0 or 1e2 whose value is a whole number (accepted and stored as 3, 100 by default)."
+    )
+    var integerLiteralsOnly = false
+    /// Before processor version 2 this relaxed the default; integral decimals are now accepted by default.
+    @Flag(name: .customLong("accept-integral-decimals"), help: .hidden)
     var acceptIntegralDecimals = false
     @Flag(name: .customLong("accept-numeric-strings"), help: "Accept quantities sent as digit strings (\"2\").")
     var acceptNumericStrings = false
@@ -62,6 +69,9 @@ struct RuleOptions: ParsableArguments {
             throw ValidationError("--max-receive-count must be 1…1000, got \(maxReceiveCount)")
         }
         guard minQuantity <= maxQuantity else { throw ValidationError("--min-quantity is above --max-quantity") }
+        if integerLiteralsOnly, acceptIntegralDecimals {
+            throw ValidationError("--integer-literals-only and --accept-integral-decimals contradict each other")
+        }
     }
 
     var rules: ValidationRules {
@@ -69,7 +79,7 @@ struct RuleOptions: ParsableArguments {
         r.maxReceiveCount = maxReceiveCount
         r.minimumQuantity = minQuantity
         r.maximumQuantity = maxQuantity
-        r.acceptIntegralDecimals = acceptIntegralDecimals
+        r.integerLiteralsOnly = integerLiteralsOnly
         r.acceptNumericStrings = acceptNumericStrings
         return r
     }
@@ -92,6 +102,12 @@ func num(_ n: Int64) -> JSONValue { .number(String(n)) }
 func str(_ s: String?) -> JSONValue { s.map(JSONValue.string) ?? .null }
 func obj(_ m: [(key: String, value: JSONValue)]) -> JSONValue { .object(JSONObject(m)) }
 func time(_ ms: Int64) -> String { RFC3339.format(milliseconds: ms) }
+
+/// A body for display: its text when it is UTF-8, otherwise its length and base64 (never U+FFFD for its bytes).
+func displayBody(_ bytes: [UInt8]) -> String {
+    if JSONParser.firstInvalidUTF8(bytes) == nil { return String(decoding: bytes, as: UTF8.self) }
+    return "(\(bytes.count) bytes, not UTF-8; base64: \(Data(bytes).base64EncodedString()))"
+}
 
 /// A decision in a few words: `projected ord-1 qty 2 PENDING` or `rejected order.field_invalid:quantity`.
 func brief(_ d: Decision?) -> String {
