@@ -79,6 +79,7 @@ struct Consume: AsyncParsableCommand {
     func run() async throws {
         try await runReportingErrorsAsync {
             let config = try aws.configuration()
+            err("ordlog: credentials from \(try await config.credentials().source)")
             // One HTTP session (connection pool) for SQS and DynamoDB, wide enough for every loop's requests.
             let transport = URLSessionTransport(maximumConnectionsPerHost: max(64, concurrency * 11))
             let sqs = SQSClient(configuration: config, transport: transport, logger: global.makeLogger("ordlog.aws"))
@@ -112,12 +113,11 @@ struct Consume: AsyncParsableCommand {
             let log = try global.openLog(create: true)
             let pipeline = Pipeline(
                 log: log, processor: OrderProcessor(rules: rules), logger: global.makeLogger("ordlog.pipeline"))
-            let credentialSource = try await config.credentials().source
             err(
                 "ordlog: consuming \(url) into " + (localOnly ? "the local projection only" : "DynamoDB table \(table)")
                     + "; log \(global.dbPath); concurrency \(concurrency); visibility timeout "
                     + (c.visibilityTimeout.map { "\($0) s" } ?? "the queue's") + "; maxReceiveCount "
-                    + "\(rules.maxReceiveCount); credentials from \(credentialSource); region \(config.region)"
+                    + "\(rules.maxReceiveCount); region \(config.region)"
             )
             // The receive health (/healthz): the ops wiring serves this object.
             let health = ConsumerHealth()
