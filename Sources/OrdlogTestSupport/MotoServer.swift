@@ -68,9 +68,9 @@ public final class MotoServer: @unchecked Sendable {
     ///
     /// - Parameters:
     ///   - environment: extra environment variables for the server, e.g. `["INITIAL_NO_AUTH_ACTION_COUNT": "3"]`.
-    ///   - timeout: seconds to wait for the port to open.
+    ///   - timeout: seconds to wait for the port to open (moto imports slowly: over 20 s on a loaded machine).
     /// - Throws: ``MotoServerError`` (``MotoServerError/notInstalled(searchedPath:)`` when not on PATH).
-    public static func start(environment: [String: String] = [:], timeout: TimeInterval = 20) async throws
+    public static func start(environment: [String: String] = [:], timeout: TimeInterval = 90) async throws
         -> MotoServer
     {
         var env = ProcessInfo.processInfo.environment
