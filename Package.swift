@@ -52,8 +52,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "OrdlogCoreTests", dependencies: ["OrdlogCore", "CSQLite"]),
-        // Test fixtures: a moto_server launcher and the shared samples locator. Foundation only.
+        .testTarget(
+            name: "OrdlogCoreTests",
+            dependencies: [
+                "OrdlogCore", "CSQLite", "OrdlogTestSupport", .product(name: "Crypto", package: "swift-crypto"),
+            ]),
+        // What the test targets share: the fixtures in Tests/Fixtures (package root, paths, sample lists; a missing
+        // fixture throws), the process runner and sqlite3 shell, self-removing temporary directories, and the
+        // moto_server launcher with its `.motoServer()` trait. Foundation and Testing only.
         .target(name: "OrdlogTestSupport"),
         .testTarget(name: "OrdlogAWSTests", dependencies: ["OrdlogAWS", "OrdlogTestSupport"]),
         .testTarget(name: "OrdlogCLITests", dependencies: ["OrdlogCore", "OrdlogAWS", "OrdlogTestSupport"]),

@@ -68,9 +68,9 @@ public final class MotoServer: @unchecked Sendable {
     ///
     /// - Parameters:
     ///   - environment: extra environment variables for the server, e.g. `["INITIAL_NO_AUTH_ACTION_COUNT": "3"]`.
-    ///   - timeout: seconds to wait for the port to open.
+    ///   - timeout: seconds to wait for the port to open (moto imports slowly: over 20 s on a loaded machine).
     /// - Throws: ``MotoServerError`` (``MotoServerError/notInstalled(searchedPath:)`` when not on PATH).
-    public static func start(environment: [String: String] = [:], timeout: TimeInterval = 20) async throws
+    public static func start(environment: [String: String] = [:], timeout: TimeInterval = 90) async throws
         -> MotoServer
     {
         var env = ProcessInfo.processInfo.environment
@@ -185,43 +185,5 @@ public final class MotoServer: @unchecked Sendable {
             }
         }
         return result == 0
-    }
-}
-
-/// Locates the read-only reference samples (`shared/samples-aws`), a sibling of the package folder
-/// (`/work/shared` next to `/work/main`; in CI `shared/` next to the clone).
-public enum SharedSamples {
-    /// Errors when the folder cannot be found.
-    public struct NotFound: Error, CustomStringConvertible {
-        public var tried: [String]
-        public var description: String {
-            "shared/samples-aws not found; tried: \(tried.joined(separator: ", ")). "
-                + "Set ORDLOG_SHARED_SAMPLES or place shared/ next to the repository folder."
-        }
-    }
-
-    /// The `samples-aws` directory: `$ORDLOG_SHARED_SAMPLES` if set, else `<package root>/../shared/samples-aws`,
-    /// where the package root is the nearest ancestor of `filePath` containing `Package.swift`.
-    public static func awsRoot(filePath: String = #filePath) throws -> URL {
-        var tried: [String] = []
-        if let override = ProcessInfo.processInfo.environment["ORDLOG_SHARED_SAMPLES"] {
-            tried.append(override)
-            if FileManager.default.fileExists(atPath: override) { return URL(fileURLWithPath: override) }
-        }
-        var dir = URL(fileURLWithPath: filePath).deletingLastPathComponent()
-        while dir.path != "/" && !dir.path.isEmpty {
-            if FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) {
-                let candidate = dir.deletingLastPathComponent().appendingPathComponent("shared/samples-aws")
-                tried.append(candidate.path)
-                if FileManager.default.fileExists(atPath: candidate.path) { return candidate }
-            }
-            dir = dir.deletingLastPathComponent()
-        }
-        throw NotFound(tried: tried)
-    }
-
-    /// `awsRoot()/relative`.
-    public static func url(_ relative: String, filePath: String = #filePath) throws -> URL {
-        try awsRoot(filePath: filePath).appendingPathComponent(relative)
     }
 }

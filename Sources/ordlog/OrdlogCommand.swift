@@ -16,8 +16,9 @@ struct Ordlog: AsyncParsableCommand {
               0   success
               1   a check found differences or damage (replay --verdict/--expect, verify)
               2   what was asked for is not there (orders ID, history ID, inspect-dlq ID, redrive --message-id)
-              3   some messages were dead-lettered in this run
-              4   bad input: a file could not be read, or held entries that are not SQS messages (before 3)
+              3   some messages were dead-lettered in this run (consume, redrive; ingest only with --exit-code)
+              4   bad input: a file could not be read or is not recorded SQS traffic; with ingest --exit-code also
+                  entries that are not SQS messages (those are still logged and rejected); takes precedence over 3
               5   an AWS call failed (credentials, permissions, endpoint, throttling after retries)
               64  usage error (bad flags or arguments)
               70  the event log or projection could not be read or written

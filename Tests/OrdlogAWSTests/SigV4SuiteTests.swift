@@ -19,12 +19,12 @@ struct SigV4Case: Sendable, CustomStringConvertible {
     static let directory = "sigv4/aws-c-auth-v4"
 
     static func allNames() throws -> [String] {
-        let root = try SharedSamples.url(directory)
+        let root = try TestFixtures.url(directory)
         return try FileManager.default.contentsOfDirectory(atPath: root.path).sorted()
     }
 
     static func load(_ name: String) throws -> SigV4Case {
-        let dir = try SharedSamples.url("\(directory)/\(name)")
+        let dir = try TestFixtures.url("\(directory)/\(name)")
         func text(_ file: String) throws -> String {
             try String(decoding: Data(contentsOf: dir.appendingPathComponent(file)), as: UTF8.self)
         }

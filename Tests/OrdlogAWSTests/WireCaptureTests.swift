@@ -3,7 +3,8 @@ import OrdlogAWS
 import OrdlogTestSupport
 import Testing
 
-/// A request/response pair captured from botocore ↔ moto (`moto-captured/wire/*.json`).
+/// A request/response pair captured from botocore ↔ moto (`Tests/Fixtures/moto-captured/wire/*.json`, written by
+/// scripts/capture-moto.py).
 struct WireCapture: Sendable {
     var name: String
     var service: String
@@ -25,7 +26,7 @@ struct WireCapture: Sendable {
     }
 
     static func allNames() throws -> [String] {
-        try FileManager.default.contentsOfDirectory(atPath: try SharedSamples.url("moto-captured/wire").path)
+        try FileManager.default.contentsOfDirectory(atPath: try TestFixtures.url("moto-captured/wire").path)
             .filter { $0.hasSuffix(".json") }.sorted()
     }
 
@@ -47,7 +48,7 @@ struct WireCapture: Sendable {
             var request: Request
             var response: Response
         }
-        let data = try Data(contentsOf: try SharedSamples.url("moto-captured/wire/\(name)"))
+        let data = try Data(contentsOf: try TestFixtures.url("moto-captured/wire/\(name)"))
         let f = try JSONDecoder().decode(File.self, from: data)
         return WireCapture(
             name: name, service: f.service, operation: f.operation, method: f.request.method,
@@ -106,12 +107,13 @@ struct WireCaptureTests {
     @Test("AWSClient builds the same signed DynamoDB request as botocore")
     func clientSignsLikeBotocore() throws {
         let capture = try WireCapture.load("dynamodb-PutItem.ok.json")
+        let host = try #require(capture.url.port.map { "\(capture.url.host!):\($0)" })  // the capture's moto port
         let amzDate = try #require(capture.requestHeader("X-Amz-Date"))
         let date = try #require(SigV4Signer.parseAmzDate(amzDate))
         let client = AWSClient(
             service: .dynamodb,
             credentials: AWSCredentials(accessKeyId: "testing", secretAccessKey: "testing"),
-            region: "us-east-1", endpoint: URL(string: "http://127.0.0.1:5002")!)
+            region: "us-east-1", endpoint: try #require(URL(string: "http://\(host)")))
         let request = client.signedRequest(
             headers: [
                 ("Content-Type", "application/x-amz-json-1.0"),
@@ -119,8 +121,8 @@ struct WireCaptureTests {
             ],
             body: Data(capture.requestBody.utf8), date: date)
         #expect(request.header("Authorization") == capture.requestHeader("Authorization"))
-        #expect(request.header("Host") == "127.0.0.1:5002")
-        #expect(request.url.absoluteString == "http://127.0.0.1:5002/")
+        #expect(request.header("Host") == host)
+        #expect(request.url.absoluteString == "http://\(host)/")
     }
 
     @Test("form encoding of SNS Publish matches botocore's body byte for byte")

@@ -4,7 +4,8 @@ import OrdlogCore
 import OrdlogTestSupport
 import Testing
 
-/// The whole pipeline through the ordlog binary against a real moto_server on loopback.
+/// The whole pipeline through the ordlog binary against a real moto_server on loopback: each test gets a fresh one
+/// from the `.motoServer()` trait (started and always stopped by the trait, never by hand).
 @Suite(.serialized) struct AWSEndToEndTests {
     static func env(_ server: MotoServer, secret: String = "testing") -> [String: String] {
         [
@@ -46,11 +47,10 @@ import Testing
     }
 
     @Test(
-        "setup → publish 50 orders incl. a malformed one → consume → Scan equals expected; the malformed one is in the DLQ"
-    )
+        "setup → publish 50 orders incl. a malformed one → consume → Scan equals expected; the malformed one is in the DLQ",
+        .motoServer())
     func endToEnd() async throws {
-        let server = try await MotoServer.start()
-        defer { server.stop() }
+        let server = try MotoContext.current()
         let env = Self.env(server)
         let dir = CLI.tempDir()
         let db = dir.appendingPathComponent("e2e.db").path
@@ -148,10 +148,10 @@ import Testing
     }
 
     @Test(
-        "kill -9 consume mid-run and restart: every order ends in DynamoDB exactly as expected, nothing applied twice")
+        "kill -9 consume mid-run and restart: every order ends in DynamoDB exactly as expected, nothing applied twice",
+        .motoServer())
     func killConsume() async throws {
-        let server = try await MotoServer.start()
-        defer { server.stop() }
+        let server = try MotoContext.current()
         let env = Self.env(server)
         let dir = CLI.tempDir()
         let db = dir.appendingPathComponent("kill.db").path
@@ -227,10 +227,9 @@ import Testing
         #expect(try LocalProjection(db: log.db).orders().map(\.item) == expected)
     }
 
-    @Test("after a fix, redrive --target dynamodb writes the dead-lettered order into the table")
+    @Test("after a fix, redrive --target dynamodb writes the dead-lettered order into the table", .motoServer())
     func redriveIntoDynamoDB() async throws {
-        let server = try await MotoServer.start()
-        defer { server.stop() }
+        let server = try MotoContext.current()
         let env = Self.env(server)
         let dir = CLI.tempDir()
         let db = dir.appendingPathComponent("redrive.db").path
@@ -265,10 +264,9 @@ import Testing
         #expect(item?["itemName"] == .s("Kettle"))
     }
 
-    @Test("SIGTERM during a 20 s long poll stops consume at once, cleanly (exit 0, summary printed)")
+    @Test("SIGTERM during a 20 s long poll stops consume at once, cleanly (exit 0, summary printed)", .motoServer())
     func sigtermStopsConsume() async throws {
-        let server = try await MotoServer.start()
-        defer { server.stop() }
+        let server = try MotoContext.current()
         let env = Self.env(server)
         #expect(try CLI.run(["setup"], env: env).status == 0)
         let dir = CLI.tempDir()
@@ -294,10 +292,10 @@ import Testing
     }
 
     @Test(
-        "a wrong secret against signature-checking moto: exit 5, the credential source named, the secret never printed")
+        "a wrong secret against signature-checking moto: exit 5, the credential source named, the secret never printed",
+        .motoServer(environment: ["INITIAL_NO_AUTH_ACTION_COUNT": "3"]))
     func wrongSecret() async throws {
-        let server = try await MotoServer.start(environment: ["INITIAL_NO_AUTH_ACTION_COUNT": "3"])
-        defer { server.stop() }
+        let server = try MotoContext.current()
         // The first three unauthenticated calls create an IAM user with an allow-all policy and an access key.
         let iam = AWSClient(
             service: .iam,

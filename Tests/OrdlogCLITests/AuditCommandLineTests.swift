@@ -1,84 +1,30 @@
 import Foundation
 import OrdlogCore
+import OrdlogTestSupport
 import Testing
 
-/// Runs the built `ordlog` binary (`.build/debug/ordlog`, built by `swift build` / `swift test`).
+/// The audit commands' tests: the built `ordlog` binary on a log built from the fixtures.
 enum AuditCLI {
-    static let packageRoot: URL = {
-        var url = URL(fileURLWithPath: #filePath)
-        while url.path != "/" {
-            url.deleteLastPathComponent()
-            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
-        }
-        fatalError("Package.swift not found above \(#filePath)")
-    }()
+    static var packageRoot: URL { TestFixtures.packageRoot }
     static let binary = CLI.binary.path
-    static let shared = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/samples-aws").path
 
-    struct Result {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-        var stdoutBytes: Data
-    }
+    typealias Result = ProcessResult
 
-    static func run(_ args: [String], env: [String: String] = [:]) throws -> Result {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: binary)
-        p.arguments = args
-        var environment = ProcessInfo.processInfo.environment
-        for (k, v) in env { environment[k] = v }
-        p.environment = environment
-        let dir = tempDir()
-        let outURL = URL(fileURLWithPath: dir + "/out")
-        let errURL = URL(fileURLWithPath: dir + "/err")
-        FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        p.standardOutput = try FileHandle(forWritingTo: outURL)
-        p.standardError = try FileHandle(forWritingTo: errURL)
-        try p.run()
-        p.waitUntilExit()
-        let out = try Data(contentsOf: outURL)
-        return Result(
-            status: p.terminationStatus, stdout: String(decoding: out, as: UTF8.self),
-            stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self), stdoutBytes: out)
-    }
+    static func run(_ args: [String], env: [String: String] = [:]) throws -> Result { try CLI.run(args, env: env) }
 
-    static func tempDir() -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ordlog-cli-\(UUID().uuidString)").path
-        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }
+    static func tempDir() -> String { CLI.tempDir().path }
 
     static func sqlite(_ db: String, _ sql: String) throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-        p.arguments = [db, sql]
-        try p.run()
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0, "sqlite3 failed: \(sql)")
+        let r = try ProcessRunner.sqlite3(db, sql)
+        #expect(r.status == 0, "sqlite3 failed: \(sql): \(r.stderr)")
     }
 
-    static func files(_ folder: String) -> [String] {
-        let dir = shared + "/" + folder
-        return ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".json") }
-            .sorted().map { dir + "/" + $0 }
-    }
-
-    /// A log built from the moto captures (both delivery modes), the Lambda SQS events in public/, the
-    /// project's order traffic and its bad input.
+    /// A log built from the sample log's files (``TestFixtures/sampleLogFiles()``) and the project's bad input.
     static func sampleLog() throws -> String {
         let db = tempDir() + "/ordlog.db"
-        let publicSQS = [
-            "aws-lambda-go__sqs-event.json", "aws-lambda-java-libs__sqs_event_product.json",
-            "powertools-python__snsSqsEvent.json", "powertools-python__snsSqsFifoEvent.json",
-            "powertools-python__sqsDlqTriggerEvent.json", "powertools-python__sqsEvent.json",
-        ].map { shared + "/public/" + $0 }
-        let files =
-            files("moto-captured/messages") + files("moto-captured/messages-raw-delivery") + publicSQS
-            + [packageRoot.path + "/samples/order-traffic.jsonl", packageRoot.path + "/samples/bad-input.jsonl"]
+        let files = try TestFixtures.sampleLogFiles() + [TestFixtures.sample("bad-input.jsonl")]
         let r = try run(["ingest", "--db", db] + files)
-        #expect(r.status == 4, "ingest: \(r.stderr)")  // bad-input.jsonl holds entries that are not SQS messages
+        #expect(r.status == 0, "ingest: \(r.stderr)")  // bad-input.jsonl's entries are logged and rejected
         return db
     }
 
@@ -127,7 +73,8 @@ enum AuditCLI {
         let o = try AuditCLI.json(r.stdout)
         let diffs = try #require(o["verdict"]?.objectValue?["differences"]?.arrayValue)
         let ids = Set(diffs.compactMap { $0.objectValue?["messageId"]?.stringValue })
-        #expect(ids == ["96f4d6b5-57d7-4367-b064-7f5e0a374915", "089c2ca8-59e9-493b-b268-35b85debc996"])
+        let quantityAsString = try TestFixtures.motoMessageId("03-quantity-as-string")
+        #expect(ids == [quantityAsString, try TestFixtures.motoMessageId("03-quantity-as-string", rawDelivery: true)])
         for d in diffs {
             #expect(d.objectValue?["recorded"]?.objectValue?["outcome"] == .string("rejected"))
             #expect(d.objectValue?["recorded"]?.objectValue?["errorField"] == .string("quantity"))
@@ -138,7 +85,7 @@ enum AuditCLI {
         let table = try AuditCLI.run(["replay", "--db", db, "--verdict", "--accept-numeric-strings"])
         #expect(table.status == 1)
         #expect(table.stdout.contains("Verdict: 2 of 38 decisions differ from the recorded ones:"))
-        #expect(table.stdout.contains("96f4d6b5-57d7-4367-b064-7f5e0a374915"))
+        #expect(table.stdout.contains(quantityAsString))
     }
 
     @Test func trafficRegressionWorkflowRecordsAndComparesExpectations() throws {
@@ -404,7 +351,7 @@ enum AuditCLI {
             #expect(!text.contains(personal), "export still contains \(personal)")
         }
         let fresh = dir + "/fresh.db"
-        let ingest = try AuditCLI.run(["ingest", "--db", fresh, "--json", dir + "/e.jsonl"])
+        let ingest = try AuditCLI.run(["ingest", "--db", fresh, "--json", "--exit-code", dir + "/e.jsonl"])
         #expect(ingest.status == 3)  // ord-2004 is dead-lettered again; no input errors (that would be 4)
         let s = try AuditCLI.json(ingest.stdout)
         #expect(s["appended"] == .number("35"))

@@ -3,11 +3,14 @@ import OrdlogCore
 import Testing
 
 @Suite struct IngestCommandTests {
-    @Test("ingest of the shipped sample prints the summary and exits 3 (one message dead-lettered)")
+    @Test("ingest of the shipped sample prints the summary, names inspect-dlq for the dead-lettered one, exits 0")
     func ingestSample() throws {
         let db = CLI.tempDir().appendingPathComponent("o.db").path
         let r = try CLI.run(["ingest", "--db", db, CLI.sample("order-traffic.jsonl")])
-        #expect(r.status == 3, "\(r.stderr)")
+        #expect(r.status == 0, "\(r.stderr)")  // the job was done; the dead-lettered message is an outcome
+        #expect(
+            r.stdout.contains(
+                "1 message was dead-lettered, kept with every attempt: `ordlog inspect-dlq --db \(db)` shows why."))
         let lines = r.stdout.split(separator: "\n").map(String.init)
         #expect(
             lines[1].split(separator: " ", omittingEmptySubsequences: true) == [
@@ -48,14 +51,45 @@ import Testing
                 #"permanent error order.field_invalid:quantity: order field quantity is the string "two""#))
     }
 
+    @Test("--exit-code: 3 for dead-lettered messages, 4 for entries that are not SQS messages (before 3)")
+    func exitCodeFlag() throws {
+        let dir = CLI.tempDir()
+        let dead = try CLI.run([
+            "ingest", "--db", dir.appendingPathComponent("a.db").path, "--exit-code", CLI.sample("order-traffic.jsonl"),
+        ])
+        #expect(dead.status == 3, "\(dead.stderr)")
+        #expect(dead.stdout.contains("shows why (exit status 3)."))
+        let entries = try CLI.run([
+            "ingest", "--db", dir.appendingPathComponent("b.db").path, CLI.sample("bad-input.jsonl"),
+        ])
+        #expect(entries.status == 0, "\(entries.stderr)")  // logged and rejected: the job was done
+        #expect(entries.stderr.contains("3 input entries read were not SQS messages"))
+        let both = try CLI.run([
+            "ingest", "--db", dir.appendingPathComponent("c.db").path, "--exit-code", CLI.sample("order-traffic.jsonl"),
+            CLI.sample("bad-input.jsonl"),
+        ])
+        #expect(both.status == 4, "\(both.stderr)")
+        // Rerun: nothing new is dead-lettered in this run, and the entries were already logged.
+        let again = try CLI.run([
+            "ingest", "--db", dir.appendingPathComponent("a.db").path, "--exit-code", CLI.sample("order-traffic.jsonl"),
+        ])
+        #expect(again.status == 0, "\(again.stderr)")
+        let help = try CLI.run(["ingest", "--help"])
+        #expect(help.stdout.contains("--exit-code"))
+    }
+
     @Test("exit codes: 4 for bad input files, 64 for usage errors, ORDLOG_DB honoured")
     func exitCodes() throws {
         let dir = CLI.tempDir()
         let db = dir.appendingPathComponent("env.db").path
         let bad = try CLI.run(["ingest", "/nonexistent.json", CLI.sample("bad-input.jsonl")], env: ["ORDLOG_DB": db])
-        #expect(bad.status == 4)
+        #expect(bad.status == 4)  // a file that cannot be read: the job failed, --exit-code or not
         #expect(bad.stderr.contains("/nonexistent.json: no such file"))
         #expect(FileManager.default.fileExists(atPath: db))
+        let notTraffic = dir.appendingPathComponent("not-traffic.json")
+        try Data(#"{"batchItemFailures":[]}"#.utf8).write(to: notTraffic)
+        let refused = try CLI.run(["ingest", "--db", db, notTraffic.path])
+        #expect(refused.status == 4, "\(refused.stderr)")
         let region = try CLI.run(
             ["setup", "--region", "us east!"], env: ["AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b"])
         #expect(region.status == 64)  // a malformed flag, no AWS call made

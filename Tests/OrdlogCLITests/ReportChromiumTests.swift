@@ -91,7 +91,7 @@ struct ReportChromiumTests {
         let db = dir.appendingPathComponent("ordlog.db").path
         let traffic = dir.appendingPathComponent("hostile.jsonl")
         try Data(HostileTraffic.lines.utf8).write(to: traffic)
-        #expect(try CLI.run(["ingest", "--db", db, traffic.path]).status == 3)
+        #expect(try CLI.run(["ingest", "--exit-code", "--db", db, traffic.path]).status == 3)
         let out = dir.appendingPathComponent("report.html").path
         let r = try CLI.run(["report", "--db", db, "--out", out, "--order-id", "ord-evil", "--dead-lettered"])
         #expect(r.status == 0, "\(r.stderr)")

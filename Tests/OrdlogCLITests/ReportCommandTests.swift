@@ -7,8 +7,8 @@ import Testing
     static func sampleLog() throws -> (dir: URL, db: String) {
         let dir = CLI.tempDir()
         let db = dir.appendingPathComponent("ordlog.db").path
-        let r = try CLI.run(["ingest", "--db", db, CLI.sample("order-traffic.jsonl")])
-        #expect(r.status == 3, "ingest: \(r.stderr)")
+        let r = try CLI.run(["ingest", "--exit-code", "--db", db, CLI.sample("order-traffic.jsonl")])
+        #expect(r.status == 3, "ingest --exit-code (one dead-lettered): \(r.stderr)")
         return (dir, db)
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import OrdlogTestSupport
 import Testing
 
 @testable import OrdlogCore
@@ -6,23 +7,19 @@ import Testing
 /// The sample log: the moto captures (both delivery modes), the Lambda SQS events in public/, and the
 /// project's own order traffic.
 enum SampleLog {
-    static let publicSQS = [
-        "aws-lambda-go__sqs-event.json", "aws-lambda-java-libs__sqs_event_product.json",
-        "powertools-python__snsSqsEvent.json", "powertools-python__snsSqsFifoEvent.json",
-        "powertools-python__sqsDlqTriggerEvent.json", "powertools-python__sqsEvent.json",
-    ]
-    static var files: [String] {
-        Fixtures.sharedFiles("moto-captured/messages") + Fixtures.sharedFiles("moto-captured/messages-raw-delivery")
-            + publicSQS.map { Fixtures.shared("public/\($0)") } + [Fixtures.sample("order-traffic.jsonl")]
+    static var publicSQS: [String] { TestFixtures.publicSQSEvents }
+    static func files() throws -> [String] { try TestFixtures.sampleLogFiles() }
+    /// moto 03-quantity-as-string, SNS envelope and raw delivery (SQS MessageIds, read from the captures).
+    static func quantityAsString() throws -> Set<String> {
+        [
+            try TestFixtures.motoMessageId("03-quantity-as-string"),
+            try TestFixtures.motoMessageId("03-quantity-as-string", rawDelivery: true),
+        ]
     }
-    /// moto 03-quantity-as-string, SNS envelope and raw delivery.
-    static let quantityAsString: Set<String> = [
-        "96f4d6b5-57d7-4367-b064-7f5e0a374915", "089c2ca8-59e9-493b-b268-35b85debc996",
-    ]
 
     static func pipeline() throws -> Pipeline {
         let p = try Fixtures.pipeline()
-        try Fixtures.ingest(files, into: p)
+        try Fixtures.ingest(try files(), into: p)
         return p
     }
 }
@@ -48,7 +45,7 @@ enum SampleLog {
         let scratch = try LocalProjection.open(path: Fixtures.tempDB())
         let result = try Replayer(log: p.log, processor: OrderProcessor(rules: rules))
             .run(filter: LogFilter(), into: scratch, verdict: true)
-        #expect(Set(result.differences.compactMap(\.messageId)) == SampleLog.quantityAsString)
+        #expect(Set(result.differences.compactMap(\.messageId)) == (try SampleLog.quantityAsString()))
         #expect(result.differences.count == 2)
         for d in result.differences {
             #expect(d.recorded?.outcome == .rejected)
@@ -107,7 +104,7 @@ enum SampleLog {
                 })
         let diffs = Expectations.compare(expected: lines, actual: changed)
         #expect(diffs.map(\.kind) == [.changed, .changed])
-        #expect(Set(diffs.map { String($0.key.prefix(36)) }) == SampleLog.quantityAsString)
+        #expect(Set(diffs.map { String($0.key.prefix(36)) }) == (try SampleLog.quantityAsString()))
     }
 }
 
@@ -208,7 +205,8 @@ enum SampleLog {
         rules.acceptNumericStrings = true
         let fixed = Pipeline(log: p.log, processor: OrderProcessor(rules: rules), clock: Fixtures.fixedClock)
         // moto 03 is not dead-lettered (receive count 1), but redrive works on any message id.
-        let out = try fixed.redrive(messageIds: ["96f4d6b5-57d7-4367-b064-7f5e0a374915"], dryRun: false)
+        let id = try TestFixtures.motoMessageId("03-quantity-as-string")
+        let out = try fixed.redrive(messageIds: [id], dryRun: false)
         #expect(out[0].after.decision.outcome == .projected)
         #expect(out[0].after.processorVersion == "ordlog-processor/2 (acceptNumericStrings)")
         #expect(try p.projection.order("ord-1003")?.item.quantity == 2)

@@ -76,13 +76,14 @@ import Testing
     }
 
     @Test("an empty or binary file is refused as a whole, naming the file")
-    func wholeFileErrors() {
+    func wholeFileErrors() throws {
         #expect(throws: TrafficFileError.self) { try TrafficReader.parse([], name: "empty.json") }
         #expect(throws: TrafficFileError.self) { try TrafficReader.parse([0x00, 0xFF, 0x10, 0x0A, 0x01], name: "bin") }
         #expect(throws: TrafficFileError.self) { try TrafficReader.read(path: "/nonexistent/file.json") }
-        do { _ = try TrafficReader.parse(Array("\n\n  \n".utf8), name: "blank.jsonl") } catch let e as TrafficFileError
-        {
-            #expect(e.description == "blank.jsonl: file is empty; \(TrafficReader.expected)")
-        } catch { Issue.record("\(error)") }
+        // #require(throws:) fails the test when nothing is thrown (a do/catch would pass silently).
+        let e = try #require(throws: TrafficFileError.self, "a file of blank lines was not refused") {
+            try TrafficReader.parse(Array("\n\n  \n".utf8), name: "blank.jsonl")
+        }
+        #expect(e.description == "blank.jsonl: file is empty; \(TrafficReader.expected)")
     }
 }

@@ -1,23 +1,10 @@
 import Foundation
+import OrdlogTestSupport
 import Testing
 
 @testable import OrdlogCore
 
 @Suite struct EventLogTests {
-    /// Runs the sqlite3 CLI on `db` with `sql`; returns (exit status, stderr).
-    func sqlite3(_ db: String, _ sql: String) throws -> (Int32, String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["sqlite3", db, sql]
-        let errPipe = Pipe()
-        p.standardError = errPipe
-        p.standardOutput = Pipe()
-        try p.run()
-        p.waitUntilExit()
-        let text = String(decoding: errPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        return (p.terminationStatus, text)
-    }
-
     @Test("updating or deleting a log row with the sqlite3 CLI is refused")
     func immutableThroughSQLite3CLI() throws {
         let pipeline = try Fixtures.pipeline()
@@ -27,9 +14,9 @@ import Testing
             "UPDATE receives SET body = 'x' WHERE seq = 1", "DELETE FROM receives WHERE seq = 1",
             "UPDATE attempts SET outcome = 'projected'", "DELETE FROM attempts",
         ] {
-            let (status, stderr) = try sqlite3(path, sql)
-            #expect(status != 0, "\(sql) was not refused")
-            #expect(stderr.contains("ordlog event log is append-only"), "\(stderr)")
+            let r = try ProcessRunner.sqlite3(path, sql)
+            #expect(r.status != 0, "\(sql) was not refused")
+            #expect(r.stderr.contains("ordlog event log is append-only"), "\(r.stderr)")
         }
         let count = try pipeline.log.db.scalarInt("SELECT count(*) FROM attempts")
         #expect(count == 13)
@@ -40,10 +27,15 @@ import Testing
         let pipeline = try Fixtures.pipeline()
         try Fixtures.ingest([Fixtures.sample("order-traffic.jsonl")], into: pipeline)
         #expect(throws: SQLiteError.self) { try pipeline.log.db.execute("UPDATE receives SET source = 'x'") }
-        do { try pipeline.log.db.execute("DELETE FROM attempts WHERE seq = 2") } catch let e as SQLiteError {
-            #expect(e.code == 19)  // SQLITE_CONSTRAINT (the trigger's RAISE(ABORT))
-            #expect(e.description.contains("append-only"))
+        // A row that exists (a DELETE matching no row fires no trigger and succeeds), and #require(throws:),
+        // which fails the test when nothing is thrown (a do/catch would pass silently).
+        let seq = try #require(try pipeline.log.db.scalarInt("SELECT min(seq) FROM attempts"))
+        let e = try #require(throws: SQLiteError.self, "DELETE of attempt \(seq) was not refused") {
+            try pipeline.log.db.execute("DELETE FROM attempts WHERE seq = \(seq)")
         }
+        #expect(e.code == 19)  // SQLITE_CONSTRAINT (the trigger's RAISE(ABORT))
+        #expect(e.description.contains("append-only"))
+        #expect(try pipeline.log.db.scalarInt("SELECT count(*) FROM attempts WHERE seq = \(seq)") == 1)
     }
 
     @Test("sequence numbers are gapless across receives and attempts, and every hash chains")

@@ -1,3 +1,6 @@
+import Crypto
+import Foundation
+import OrdlogTestSupport
 import Testing
 
 @testable import OrdlogCore
@@ -189,9 +192,76 @@ func envelope(_ message: String, snsId: String = "sns-1") -> String {
         }
     }
 
-    @Test("the processor is deterministic: equal inputs give equal decisions")
-    func deterministic() {
-        let r = makeReceive(envelope(order(#""quantity":"2""#)))
-        #expect(processor.decide(r, state: MemoryState()) == processor.decide(r, state: MemoryState()))
+    /// A stream of receives covering every outcome, decided in order against a state the projected ones update
+    /// (as the projection would), each decision written out field by field.
+    static func transcript(_ processor: OrderProcessor) -> String {
+        let stream: [(body: String, messageId: String, receiveCount: Int64)] = [
+            (envelope(order(#""quantity":3"#), snsId: "sns-a"), "m-1", 1),
+            (envelope(order(#""quantity":3"#), snsId: "sns-a"), "m-2", 1),  // SNS retry: duplicate
+            (order(#""quantity":3"#), "m-1", 2),  // same SQS MessageId: duplicate
+            (order(#""quantity":2"#).replacingOccurrences(of: "10:30:00Z", with: "19:29:59.5+09:00"), "m-3", 1),
+            (order(#""quantity":4"#).replacingOccurrences(of: "PENDING", with: "PAID"), "m-4", 1),
+            (envelope(order(#""quantity":"2""#), snsId: "sns-b"), "m-5", 1),
+            (envelope(order(#""quantity":"2""#), snsId: "sns-b"), "m-5", 3),  // third receive: dead-lettered
+            (#"{"orderId":"caf\u00e9","userId":"ü","itemName":"Café – 東京 🍣","quantity":1,"status":"İ","#
+                + #""timestamp":"2025-01-15T10:30:00.123456789Z"}"#, "m-6", 1),
+            ("not json", "m-7", 1),
+            (envelope("nope"), "m-8", 1),
+            (
+                #"{"orderId":"o-2","userId":"u","itemName":"i","quantity":1,"status":"s","timestamp":"yesterday"}"#,
+                "m-9", 1
+            ),
+        ]
+        var state = MemoryState()
+        var lines: [String] = []
+        for (i, m) in stream.enumerated() {
+            let seq = Int64(i * 2 + 1)
+            let d = processor.decide(
+                makeReceive(m.body, seq: seq, messageId: m.messageId, receiveCount: m.receiveCount), state: state)
+            if d.outcome == .projected, let item = d.item {
+                state.applied["sqs:\(m.messageId)"] = seq
+                if let sns = d.snsMessageId { state.applied["sns:\(sns)"] = seq }
+                state.versions[Array(item.orderId.utf8)] = OrderVersion(
+                    timestampNs: RFC3339.nanoseconds(item.timestamp)!, seq: seq)
+            }
+            let fields: [String?] = [
+                d.outcome.rawValue, d.errorKind.map { "\($0)" }, d.errorCode, d.errorField, d.errorMessage,
+                String(d.deadLettered), d.orderId, d.snsMessageId, d.item?.orderId, d.item?.userId, d.item?.itemName,
+                d.item.map { String($0.quantity) }, d.item?.status, d.item?.timestamp, d.note,
+            ]
+            lines.append(fields.map { $0 ?? "-" }.joined(separator: "|"))
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// The SHA-256 of ``transcript(_:)`` as this version of the processor decides it. Calling the processor twice
+    /// in one process cannot see a decision that depends on the clock, randomness, the environment or the
+    /// process's hash seed; a digest pinned in the source can, and so can a child process run under another time
+    /// zone and locale (below). If a change of the rules is intended, update it.
+    static let expectedTranscriptDigest = "b1288d958eed59e6313f74a76f22454647e8767edf46b14abe38d831f76998f0"
+
+    @Test("the processor is deterministic: its decisions on a fixed stream equal the pinned ones")
+    func deterministic() throws {
+        let text = Self.transcript(processor)
+        if let out = ProcessInfo.processInfo.environment["ORDLOG_TEST_TRANSCRIPT_OUT"] {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: out))  // the child run below
+            return
+        }
+        let digest = SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
+        #expect(digest == Self.expectedTranscriptDigest, "decisions differ from the pinned ones:\n\(text)")
+        #expect(Self.transcript(OrderProcessor()) == text)
+        #if os(Linux)
+            // The same test in a child process of this test binary, under another time zone and locale.
+            let out = TemporaryDirectory.forTestProcess("ordlog-determinism").appendingPathComponent("t.txt")
+            let child = try ProcessRunner.run(
+                URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]),
+                ["--testing-library", "swift-testing", "--filter", #"OrderProcessorTests/deterministic\(\)"#],
+                environment: [
+                    "ORDLOG_TEST_TRANSCRIPT_OUT": out.path, "TZ": "Asia/Tokyo", "LANG": "tr_TR.UTF-8",
+                    "LC_ALL": "tr_TR.UTF-8",
+                ])
+            #expect(child.status == 0, "\(child.stdout)\(child.stderr)")
+            #expect(try String(contentsOf: out, encoding: .utf8) == text, "decided differently in a child process")
+        #endif
     }
 }

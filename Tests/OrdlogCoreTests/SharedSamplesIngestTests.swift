@@ -1,9 +1,11 @@
 import Foundation
+import OrdlogTestSupport
 import Testing
 
 @testable import OrdlogCore
 
-/// Ingests the real captured and public sample traffic in ../shared/samples-aws and checks every decision.
+/// Ingests the moto captures (scripts/capture-moto.py) and the public sample events in Tests/Fixtures and checks
+/// every decision.
 @Suite struct SharedSamplesIngestTests {
     static let widget = OrderItem(
         orderId: "ord-1001", userId: "user-42", itemName: "Widget", quantity: 3,
@@ -32,7 +34,7 @@ import Testing
     @Test("moto-captured SNS-envelope messages: items and rejection reasons, value by value")
     func motoEnvelopeMessages() throws {
         let pipeline = try Fixtures.pipeline()
-        let files = Fixtures.sharedFiles("moto-captured/messages")
+        let files = try Fixtures.fixtureFiles("moto-captured/messages")
         #expect(files.count == 7)
         let summary = try Fixtures.ingest(files, into: pipeline)
         #expect(summary.received == 7)
@@ -43,7 +45,7 @@ import Testing
 
         let d = try decisionsByLabel(pipeline.log)
         #expect(d["01-normal"]?.item == Self.widget)
-        #expect(d["01-normal"]?.snsMessageId == "badb18ea-604b-4e1d-9e7c-d0257840f964")
+        #expect(d["01-normal"]?.snsMessageId == (try TestFixtures.motoSNSMessageId("01-normal")))
         #expect(d["02-non-ascii-item"]?.item == Self.cafe)
         #expect(d["06-with-subject-and-attributes"]?.item == Self.sprocket)
         #expect(d["07-duplicate-of-01"]?.outcome == .projected)  // new SNS MessageId: an identical re-publish
@@ -68,8 +70,8 @@ import Testing
     @Test("every logged body is byte-identical to the captured Body and its MD5OfBody matches")
     func bodiesKeptByteForByte() throws {
         let pipeline = try Fixtures.pipeline()
-        for file in Fixtures.sharedFiles("moto-captured/messages")
-            + Fixtures.sharedFiles("moto-captured/messages-raw-delivery")
+        for file in try Fixtures.fixtureFiles("moto-captured/messages")
+            + Fixtures.fixtureFiles("moto-captured/messages-raw-delivery")
         {
             try Fixtures.ingest([file], into: pipeline)
             let raw =
@@ -88,7 +90,8 @@ import Testing
     @Test("moto-captured raw-delivery messages: the body is the order")
     func motoRawMessages() throws {
         let pipeline = try Fixtures.pipeline()
-        let summary = try Fixtures.ingest(Fixtures.sharedFiles("moto-captured/messages-raw-delivery"), into: pipeline)
+        let files = try Fixtures.fixtureFiles("moto-captured/messages-raw-delivery")
+        let summary = try Fixtures.ingest(files, into: pipeline)
         #expect(summary.projected == 4)
         #expect(summary.rejected == 3)
         let d = try decisionsByLabel(pipeline.log)
@@ -97,7 +100,8 @@ import Testing
         #expect(d["02-non-ascii-item"]?.item == Self.cafe)
         #expect(d["05-not-json"]?.errorCode == "body.not_json")
         #expect(d["03-quantity-as-string"]?.errorField == "quantity")
-        let r = try #require(try pipeline.log.receives(messageId: "999cddf9-f4ca-4e79-b3b7-93519adcd15e").first)
+        let id06 = try TestFixtures.motoMessageId("06-with-subject-and-attributes", rawDelivery: true)
+        let r = try #require(try pipeline.log.receives(messageId: id06).first)
         let attrs = try #require(try JSONParser.parse(r.messageAttributesJSON ?? "").objectValue)
         #expect(attrs["eventType"]?.objectValue?["StringValue"] == .string("OrderUpdated"))
     }
@@ -106,16 +110,16 @@ import Testing
     func receiveMessageResponses() throws {
         let pipeline = try Fixtures.pipeline()
         let queue = try Fixtures.ingest(
-            [Fixtures.shared("moto-captured/receive-message-response.OrderQueue.json")], into: pipeline)
+            [try Fixtures.fixture("moto-captured/receive-message-response.OrderQueue.json")], into: pipeline)
         #expect(queue.received == 7)
         #expect(queue.projected == 4)
         // The per-message files are the same receives: already logged, not processed again.
-        let again = try Fixtures.ingest(Fixtures.sharedFiles("moto-captured/messages"), into: pipeline)
+        let again = try Fixtures.ingest(try Fixtures.fixtureFiles("moto-captured/messages"), into: pipeline)
         #expect(again.alreadyLogged == 7)
         #expect(again.appended == 0)
         // In the DLQ each message shows receive count 4: successes are duplicates, failures dead-letter.
         let dlq = try Fixtures.ingest(
-            [Fixtures.shared("moto-captured/receive-message-response.OrderDLQ.json")], into: pipeline)
+            [try Fixtures.fixture("moto-captured/receive-message-response.OrderDLQ.json")], into: pipeline)
         #expect(dlq.appended == 7)
         #expect(dlq.duplicate == 4)
         #expect(dlq.rejected == 3)
@@ -132,7 +136,7 @@ import Testing
             "powertools-python__snsSqsEvent.json", "powertools-python__snsSqsFifoEvent.json",
             "powertools-python__sqsDlqTriggerEvent.json", "powertools-python__sqsEvent.json",
         ]
-        let summary = try Fixtures.ingest(names.map { Fixtures.shared("public/\($0)") }, into: pipeline)
+        let summary = try Fixtures.ingest(names.map { try Fixtures.fixture("public/\($0)") }, into: pipeline)
         #expect(summary.received == 7)
         #expect(summary.rejected == 7)  // none of them carries an order
         func decision(_ id: String) throws -> Decision? { try pipeline.log.attempts(messageId: id).first?.decision }
@@ -152,22 +156,22 @@ import Testing
     }
 
     @Test("files that are not SQS traffic are refused with the file and what was expected")
-    func notTraffic() {
-        for name in ["aws-lambda-go__sns-event.json", "aws-lambda-rust-runtime__example-sqs-batch-response.json"] {
-            do {
-                _ = try TrafficReader.read(path: Fixtures.shared("public/\(name)"))
-                Issue.record("\(name) should be refused")
-            } catch let error as TrafficFileError {
-                #expect(error.description.hasPrefix(Fixtures.shared("public/\(name)")))
-                #expect(error.description.contains("expected an SQS ReceiveMessage response"))
-            } catch { Issue.record("\(error)") }
+    func notTraffic() throws {
+        for name in ["aws-lambda-go__sns-event.json", "aws-lambda-java-libs__sqs_batch_response.json"] {
+            let path = try Fixtures.fixture("public/\(name)")
+            let error = try #require(throws: TrafficFileError.self, "\(name) should be refused") {
+                try TrafficReader.read(path: path)
+            }
+            #expect(error.description.hasPrefix(path))
+            #expect(error.description.contains("expected an SQS ReceiveMessage response"))
         }
     }
 
     @Test("the SAM template is JSON with placeholders: logged, MD5 mismatch noted, rejected as not JSON")
     func samTemplate() throws {
         let pipeline = try Fixtures.pipeline()
-        let summary = try Fixtures.ingest([Fixtures.shared("public/aws-sam-cli__Sqs.json.mustache")], into: pipeline)
+        let template = try Fixtures.fixture("public/aws-sam-cli__Sqs.json.mustache")
+        let summary = try Fixtures.ingest([template], into: pipeline)
         #expect(summary.rejected == 1)
         let r = try #require(try pipeline.log.receives(messageId: "19dd0b57-b21e-4ac1-bd88-01bbb068cb78").first)
         #expect(r.body == Array("{{{body}}}".utf8))

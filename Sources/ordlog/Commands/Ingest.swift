@@ -26,12 +26,19 @@ struct Ingest: ParsableCommand {
             "error"}],"db"}. alreadyLogged: receives an earlier run logged (not processed again); resumed: \
             receives an interrupted earlier run logged but never processed, processed now.
 
-            Exit codes: 0 success, 3 some messages dead-lettered, 4 bad input file or entries (takes precedence \
-            over 3), 70 log error, 130 interrupted (SIGINT/SIGTERM: the batch in flight is finished first).
+            Exit codes: 0 the input was read and every message logged and decided, whatever was decided \
+            (dead-lettered and rejected messages are outcomes: the summary counts them and names \
+            `ordlog inspect-dlq`); 4 a file could not be read or is not recorded SQS traffic; 70 log error; 130 \
+            interrupted (SIGINT/SIGTERM: the batch in flight is finished first). With --exit-code, also 3 when \
+            messages were dead-lettered in this run and 4 when input entries were not SQS messages (4 before 3), \
+            as `git diff --exit-code` reports differences:
+              ordlog ingest --exit-code capture.jsonl || echo "dead-lettered or bad entries: see ordlog inspect-dlq"
             """
     )
 
     @OptionGroup var global: GlobalOptions
+
+    @OptionGroup var exitCodes: ExitCodeOptions
 
     @Argument(help: ArgumentHelp("Recorded traffic files; - reads standard input.", valueName: "file"))
     var files: [String]
@@ -109,8 +116,9 @@ struct Ingest: ParsableCommand {
                 for (f, fmt, n) in formats { out("\(f): \(plural(n, "message")) (\(fmt.rawValue))") }
                 out(renderSummary(summary))
                 if summary.deadLettered > 0 {
-                    out("\(plural(summary.deadLettered, "message was", "messages were")) dead-lettered (exit status 3), "
-                        + "kept with every attempt: `ordlog inspect-dlq --db \(global.dbPath)` shows why.")
+                    out("\(plural(summary.deadLettered, "message was", "messages were")) dead-lettered, "
+                        + "kept with every attempt: `ordlog inspect-dlq --db \(global.dbPath)` shows why"
+                        + (exitCodes.exitCode ? " (exit status 3)." : "."))
                 }
             }
             if interrupted {
@@ -120,14 +128,14 @@ struct Ingest: ParsableCommand {
                         + "and processed; nothing of them is lost. Run the same command again: what is already logged is "
                         + "counted as already-logged and not processed twice.")
             }
-            if !fileErrors.isEmpty || summary.inputErrors > 0 {
-                throw CLIError(
-                    code: .badInput,
-                    message: fileErrors.isEmpty
-                        ? "\(plural(summary.inputErrors, "input entry", "input entries")) read were not SQS messages (they are logged as rejected input: see `ordlog inspect-dlq`)"
-                        : "")
+            // A file that cannot be read or is not traffic: the job itself failed (its error is printed above).
+            if !fileErrors.isEmpty { throw CLIError(code: .badInput, message: "") }
+            if summary.inputErrors > 0 {
+                err(
+                    "ordlog: \(plural(summary.inputErrors, "input entry", "input entries")) read were not SQS messages "
+                        + "(they are logged as rejected input: see `ordlog inspect-dlq --db \(global.dbPath)`)")
             }
-            if summary.deadLettered > 0 { throw CLIError(code: .deadLettered, message: "") }
+            try exitCodes.check(deadLettered: summary.deadLettered, inputErrors: summary.inputErrors)
         }
     }
 }

@@ -1,38 +1,32 @@
 import Foundation
+import OrdlogTestSupport
 
 @testable import OrdlogCore
 
-/// Paths and temporary databases for tests.
+/// Paths and temporary databases for tests (forwards to OrdlogTestSupport's ``TestFixtures``).
 enum Fixtures {
     /// The package root (the folder holding Package.swift).
-    static let packageRoot: URL = {
-        var url = URL(fileURLWithPath: #filePath)
-        while url.path != "/" {
-            url.deleteLastPathComponent()
-            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
-        }
-        fatalError("Package.swift not found above \(#filePath)")
-    }()
+    static var packageRoot: URL { TestFixtures.packageRoot }
 
-    /// `../shared/samples-aws` beside the package root (CI lays `shared/` next to the clone).
-    static let sharedSamples: URL = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/samples-aws")
+    /// `Tests/Fixtures/<relative>`; throws, naming the path, when it is missing.
+    static func fixture(_ relative: String) throws -> String { try TestFixtures.path(relative) }
 
-    static func shared(_ relative: String) -> String { sharedSamples.appendingPathComponent(relative).path }
-    static func sample(_ relative: String) -> String { packageRoot.appendingPathComponent("samples/\(relative)").path }
-
-    /// Files in a shared samples folder with the given suffix, sorted.
-    static func sharedFiles(_ folder: String, suffix: String = ".json") -> [String] {
-        let dir = sharedSamples.appendingPathComponent(folder)
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
-        return names.filter { $0.hasSuffix(suffix) }.sorted().map { dir.appendingPathComponent($0).path }
+    /// Files in a `Tests/Fixtures` folder with the given suffix, sorted; throws when the folder is missing or empty.
+    static func fixtureFiles(_ folder: String, suffix: String = ".json") throws -> [String] {
+        try TestFixtures.files(folder, suffix: suffix)
     }
 
-    /// A fresh temporary directory, unique per call.
-    static func tempDir() -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("ordlog-test-\(UUID().uuidString)")
-        try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
+    @available(*, deprecated, renamed: "fixture", message: "fixtures are in Tests/Fixtures now")
+    static func shared(_ relative: String) throws -> String { try fixture(relative) }
+    @available(*, deprecated, renamed: "fixtureFiles", message: "fixtures are in Tests/Fixtures now")
+    static func sharedFiles(_ folder: String, suffix: String = ".json") throws -> [String] {
+        try fixtureFiles(folder, suffix: suffix)
     }
+
+    static func sample(_ relative: String) -> String { TestFixtures.sample(relative) }
+
+    /// A fresh temporary directory, unique per call, removed when the test process exits.
+    static func tempDir() -> URL { TemporaryDirectory.forTestProcess("ordlog-test") }
 
     /// A path for a fresh event log in its own temporary directory.
     static func tempDB() -> String { tempDir().appendingPathComponent("ordlog.db").path }
