@@ -1,4 +1,5 @@
 import Foundation
+import OrdlogTestSupport
 import Testing
 
 @testable import OrdlogCore
@@ -6,7 +7,8 @@ import Testing
 /// redrive into a network projection: the write happens before the attempt is recorded, and the attempt says what
 /// actually happened.
 @Suite struct RedriveProjectionTests {
-    static let fixable = "96f4d6b5-57d7-4367-b064-7f5e0a374915"  // moto 03: quantity "2", fixed by acceptNumericStrings
+    /// moto 03: quantity "2", fixed by acceptNumericStrings.
+    static var fixable: String { get throws { try TestFixtures.motoMessageId("03-quantity-as-string") } }
 
     static func fixedPipeline() throws -> Pipeline {
         let p = try SampleLog.pipeline()
@@ -19,26 +21,29 @@ import Testing
     func failedWriteIsTransientAndRetried() async throws {
         let p = try Self.fixedPipeline()
         var failing = FakeTable()
-        failing.failing = [Self.fixable]
-        let first = try await p.redrive(messageIds: [Self.fixable], dryRun: false, projections: [failing])
+        let fixable = try Self.fixable
+        failing.failing = [fixable]
+        let first = try await p.redrive(messageIds: [fixable], dryRun: false, projections: [failing])
+        try #require(first.count == 1)
         #expect(first[0].after.decision.outcome == .failed)
         #expect(first[0].after.decision.errorCode == "projection.dynamodb_write_failed")
         #expect(try p.projection.order("ord-1003") == nil, "nothing projected locally when the table write failed")
         #expect(await failing.store.status("ord-1003") == nil)
 
         let working = FakeTable()
-        let second = try await p.redrive(messageIds: [Self.fixable], dryRun: false, projections: [working])
+        let second = try await p.redrive(messageIds: [fixable], dryRun: false, projections: [working])
         #expect(second[0].after.decision.outcome == .projected)
         #expect(await working.store.status("ord-1003") != nil)
         #expect(try p.projection.order("ord-1003")?.item.quantity == 2)
-        #expect(try p.log.attempts(messageId: Self.fixable).suffix(2).map(\.decision.outcome) == [.failed, .projected])
+        #expect(try p.log.attempts(messageId: fixable).suffix(2).map(\.decision.outcome) == [.failed, .projected])
     }
 
     @Test("a dry run writes nothing to the network projection")
     func dryRunWritesNothing() async throws {
         let p = try Self.fixedPipeline()
         let table = FakeTable()
-        let out = try await p.redrive(messageIds: [Self.fixable], dryRun: true, projections: [table])
+        let out = try await p.redrive(messageIds: [try Self.fixable], dryRun: true, projections: [table])
+        try #require(out.count == 1)
         #expect(out[0].after.decision.outcome == .projected)
         #expect(await table.store.puts == 0)
     }
