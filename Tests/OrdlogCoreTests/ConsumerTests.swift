@@ -69,7 +69,17 @@ actor FakeQueue: MessageQueue {
         return out
     }
 
+    /// DeleteMessageBatch calls (from the first) that fail with HTTP 500.
+    var failingDeletes = 0
+    func failDeletes(_ n: Int) { failingDeletes = n }
+
     func delete(receiptHandles: [String]) async throws -> QueueBatchResult {
+        if failingDeletes > 0 {
+            failingDeletes -= 1
+            throw AWSServiceError(
+                service: "SQS", operation: "DeleteMessageBatch", code: "InternalError", message: "boom",
+                httpStatus: 500)
+        }
         var n = 0
         for h in receiptHandles {
             if let i = messages.firstIndex(where: { $0.handle == h }) {
@@ -409,6 +419,22 @@ func waitUntil(_ seconds: Double = 30, _ condition: () async throws -> Bool) asy
             let report = try await run.value
             #expect(report.summary.projected == 1)
             #expect(await queue.receiveCalls >= 5)
+        }
+    }
+
+    @Test("a DeleteMessageBatch that fails even after the client's retries is tried once more")
+    func failedDeleteIsRetried() async throws {
+        try await onTestPool {
+            let queue = FakeQueue()
+            await queue.send(order("ord-1", "PAID", minute: 0), id: "m-1")
+            await queue.failDeletes(1)
+            let consumer = try Self.consumer(queue, nil) {
+                $0.concurrency = 1
+                $0.untilEmpty = true
+            }
+            let report = try await consumer.run()
+            #expect(report.deleted == 1)
+            #expect(await queue.messages.isEmpty)
         }
     }
 

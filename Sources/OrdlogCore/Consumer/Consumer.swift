@@ -502,18 +502,27 @@ public final class Consumer: Sendable {
     func delete(_ handles: [String]) async {
         guard !handles.isEmpty else { return }
         let start = DispatchTime.now().uptimeNanoseconds
-        do {
-            let r = try await queue.delete(receiptHandles: handles)
-            state.deleted(r.succeeded)
-            for code in r.failureCodes {
+        // Once more after a short pause when the call fails even after the client's retries: a message left
+        // undeleted is harmless (its redelivery is a duplicate) but costs a receive and a visibility timeout.
+        for attempt in 1...2 {
+            do {
+                let r = try await queue.delete(receiptHandles: handles)
+                state.deleted(r.succeeded)
+                for code in r.failureCodes {
+                    logger.warning(
+                        "DeleteMessageBatch entry failed; the message will be redelivered and deduplicated",
+                        metadata: ["sqs.error_code": "\(code)"])
+                }
+                break
+            } catch {
+                if attempt == 1 {
+                    try? await Task.sleep(nanoseconds: UInt64.random(in: 100_000_000...400_000_000))
+                    continue
+                }
                 logger.warning(
-                    "DeleteMessageBatch entry failed; the message will be redelivered and deduplicated",
-                    metadata: ["sqs.error_code": "\(code)"])
+                    "DeleteMessageBatch failed; the messages will be redelivered and deduplicated",
+                    metadata: ["error": "\(error)"])
             }
-        } catch {
-            logger.warning(
-                "DeleteMessageBatch failed; the messages will be redelivered and deduplicated",
-                metadata: ["error": "\(error)"])
         }
         metrics.awsTimer("sqs", "DeleteMessageBatch").recordNanoseconds(
             Int64(DispatchTime.now().uptimeNanoseconds - start))
