@@ -9,6 +9,13 @@ public struct AWSResponseDecodingError: Error, Sendable, CustomStringConvertible
     /// The first 300 bytes of the body, as text.
     public var bodyExcerpt: String
 
+    public init(service: String, operation: String, reason: String, bodyExcerpt: String) {
+        self.service = service
+        self.operation = operation
+        self.reason = reason
+        self.bodyExcerpt = bodyExcerpt
+    }
+
     public var description: String {
         "\(service) \(operation): unexpected response (\(reason)): \(bodyExcerpt)"
     }

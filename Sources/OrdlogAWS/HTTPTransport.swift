@@ -88,8 +88,11 @@ public struct AWSTransportError: Error, Sendable, CustomStringConvertible {
 public final class URLSessionTransport: HTTPTransport {
     private let session: URLSession
 
-    /// - Parameter session: defaults to an ephemeral session without caching or cookies.
-    public init(session: URLSession? = nil) {
+    /// - Parameters:
+    ///   - session: defaults to an ephemeral session without caching or cookies.
+    ///   - maximumConnectionsPerHost: for the default session: connections kept per host (a concurrent consumer
+    ///     needs one per request in flight); nil keeps Foundation's default.
+    public init(session: URLSession? = nil, maximumConnectionsPerHost: Int? = nil) {
         if let session {
             self.session = session
         } else {
@@ -99,6 +102,7 @@ public final class URLSessionTransport: HTTPTransport {
             configuration.httpShouldSetCookies = false
             configuration.urlCache = nil
             configuration.timeoutIntervalForResource = 15 * 60
+            if let maximumConnectionsPerHost { configuration.httpMaximumConnectionsPerHost = maximumConnectionsPerHost }
             self.session = URLSession(configuration: configuration)
         }
     }

@@ -142,7 +142,76 @@ public struct SQSClient: Sendable {
             requestId: response.header("x-amzn-RequestId"))
     }
 
+    /// ReceiveMessage returning only the response body bytes, undecoded: for callers that parse the messages
+    /// themselves from the bytes as received (the consumer does, once), so the body is not decoded twice.
+    public func receiveMessageBody(
+        queueUrl: String, maxNumberOfMessages: Int = 10, waitTimeSeconds: Int? = nil,
+        visibilityTimeout: Int? = nil, systemAttributeNames: [String] = ["All"],
+        messageAttributeNames: [String] = ["All"]
+    ) async throws -> Data {
+        struct Input: Encodable {
+            var QueueUrl: String
+            var MaxNumberOfMessages: Int
+            var WaitTimeSeconds: Int?
+            var VisibilityTimeout: Int?
+            var MessageSystemAttributeNames: [String]
+            var MessageAttributeNames: [String]
+        }
+        let input = Input(
+            QueueUrl: queueUrl, MaxNumberOfMessages: maxNumberOfMessages,
+            WaitTimeSeconds: waitTimeSeconds, VisibilityTimeout: visibilityTimeout,
+            MessageSystemAttributeNames: systemAttributeNames,
+            MessageAttributeNames: messageAttributeNames)
+        return try await client.jsonCall(
+            targetPrefix: Self.targetPrefix, operation: "ReceiveMessage", body: AWSClient.jsonEncoder().encode(input),
+            timeout: TimeInterval(60 + (waitTimeSeconds ?? 20))
+        ).body
+    }
+
     // MARK: Deleting and visibility
+
+    /// Deletes any number of messages: DeleteMessageBatch in chunks of 10 (the API's limit), sent concurrently.
+    /// Entry ids are the handles' indexes (`m0`, `m1`, …) in `receiptHandles`; per-entry failures are in the
+    /// result and do not throw. The one place receipt handles are chunked.
+    public func deleteMessages(queueUrl: String, receiptHandles: [String]) async throws -> SQSBatchResult {
+        try await Self.inChunks(receiptHandles) { entries in
+            try await deleteMessageBatch(
+                queueUrl: queueUrl, entries: entries.map { SQSDeleteEntry(id: $0.id, receiptHandle: $0.handle) })
+        }
+    }
+
+    /// Sets the visibility timeout of any number of messages (ChangeMessageVisibilityBatch in chunks of 10, sent
+    /// concurrently); 0 makes them visible at once. Entry ids as in ``deleteMessages(queueUrl:receiptHandles:)``.
+    public func changeMessageVisibility(queueUrl: String, receiptHandles: [String], visibilityTimeout: Int)
+        async throws -> SQSBatchResult
+    {
+        try await Self.inChunks(receiptHandles) { entries in
+            try await changeMessageVisibilityBatch(
+                queueUrl: queueUrl,
+                entries: entries.map {
+                    SQSVisibilityEntry(id: $0.id, receiptHandle: $0.handle, visibilityTimeout: visibilityTimeout)
+                })
+        }
+    }
+
+    /// Runs `call` once per chunk of at most 10 handles, concurrently, and merges the results.
+    static func inChunks(
+        _ handles: [String], _ call: @escaping @Sendable ([(id: String, handle: String)]) async throws -> SQSBatchResult
+    ) async throws -> SQSBatchResult {
+        let entries = handles.enumerated().map { (id: "m\($0.offset)", handle: $0.element) }
+        return try await withThrowingTaskGroup(of: SQSBatchResult.self) { group in
+            for start in stride(from: 0, to: entries.count, by: 10) {
+                let chunk = Array(entries[start..<min(start + 10, entries.count)])
+                group.addTask { try await call(chunk) }
+            }
+            var merged = SQSBatchResult(successful: [], failed: [])
+            for try await r in group {
+                merged.successful += r.successful
+                merged.failed += r.failed
+            }
+            return merged
+        }
+    }
 
     /// [DeleteMessage](https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_DeleteMessage.html).
     public func deleteMessage(queueUrl: String, receiptHandle: String) async throws {

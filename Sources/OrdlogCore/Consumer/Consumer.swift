@@ -1,34 +1,176 @@
 import Foundation
 import Logging
+import Metrics
 import OrdlogAWS
 
 /// How ``Consumer`` consumes a queue. Every property has a default that matches the seed pipeline.
 public struct ConsumerConfiguration: Sendable {
-    /// The queue URL, e.g. `https://sqs.us-east-1.amazonaws.com/123456789012/OrderQueue`.
-    public var queueUrl: String
-    /// The DynamoDB table to project into; nil projects only into the local projection.
-    public var tableName: String?
+    /// Receive loops in this process. Default 16: each loop has at most one batch (≤ 10 messages) in work, and a
+    /// batch spends most of its time waiting on the network (receive, the PutItems, the delete: ~3 round trips),
+    /// so 16 loops keep ~160 messages and up to ~160 requests in flight with little CPU each; one process is then
+    /// bound by CPU, not by latency. The SQLite log has one writer whatever this is.
+    public var concurrency = 16
     /// Long-poll wait per ReceiveMessage, 0…20 seconds. Default 20.
     public var waitTimeSeconds = 20
     /// Messages per ReceiveMessage, 1…10. Default 10.
     public var maxNumberOfMessages = 10
-    /// Visibility timeout requested on receive, in seconds; nil uses the queue's. Also the period of the
-    /// visibility extension for slow batches (extended once half of it has passed).
+    /// Messages received and not yet deleted or released, at most; nil = concurrency × maxNumberOfMessages.
+    public var maxInFlight: Int?
+    /// Visibility timeout requested on receive, in seconds; nil uses the queue's. When known, also the heartbeat:
+    /// every batch still in work has its visibility extended by this much each time half of it has passed.
     public var visibilityTimeout: Int?
     /// Visibility timeout set on messages whose attempt failed, in seconds (0 = redeliver at once); nil leaves
     /// them until their visibility timeout ends.
     public var failedVisibilityTimeout: Int?
     /// Stop after receiving this many messages.
     public var maxMessages: Int?
-    /// Stop when a receive returns no message.
+    /// Stop when a receive returns no message (each loop stops at its first empty receive).
     public var untilEmpty = false
-    /// The redrive policy's maxReceiveCount, used to mark dead-lettered attempts in the log. Default 3.
-    public var maxReceiveCount: Int64 = 3
+    /// Back-off after a failed receive (throttling, 5xx, network), and after a batch whose DynamoDB writes failed
+    /// even after the client's retries: exponential with full jitter, in seconds.
+    public var errorBackoff = Backoff(base: 0.2, cap: 10)
+    /// Retryable receive failures in a row (each after the AWS client's own retries) after which a loop gives up,
+    /// when no receive has succeeded yet or with `untilEmpty`. Default 5.
+    public var maxReceiveFailures = 5
+    /// Back-off after an empty receive when not long-polling (wait time 0).
+    public var emptyBackoff = Backoff(base: 0.05, cap: 1)
 
-    public init(queueUrl: String, tableName: String? = nil) {
-        self.queueUrl = queueUrl
-        self.tableName = tableName
+    public init() {}
+}
+
+/// Exponential back-off with full jitter (as the AWS SDKs, bbc/sqs-consumer and Spring Cloud AWS do): the n-th
+/// delay is uniform in 0…min(cap, base × 2ⁿ).
+public struct Backoff: Sendable, Equatable {
+    public var base: Double
+    public var cap: Double
+    public private(set) var failures = 0
+
+    public init(base: Double, cap: Double) {
+        self.base = base
+        self.cap = cap
     }
+
+    /// The next delay in seconds (and counts one more failure).
+    public mutating func next() -> Double {
+        let ceiling = min(cap, base * pow(2, Double(min(failures, 30))))
+        failures += 1
+        return Double.random(in: 0...max(ceiling, 0))
+    }
+
+    public mutating func reset() { failures = 0 }
+}
+
+/// A stop request, shared by whoever asks (a signal handler) and the consumer. Safe from any thread.
+public final class StopSignal: @unchecked Sendable {
+    private let lock = NSLock()
+    private var requested = false
+    private var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+    private var nextId = 0
+
+    public init() {}
+
+    /// Asks every waiter to stop. Idempotent.
+    public func request() {
+        let toResume: [CheckedContinuation<Void, Never>] = lock.withLock {
+            guard !requested else { return [] }
+            requested = true
+            defer { waiters = [:] }
+            return Array(waiters.values)
+        }
+        for c in toResume { c.resume() }
+    }
+
+    public var isRequested: Bool { lock.withLock { requested } }
+
+    /// Returns once a stop is requested, or when the calling task is cancelled.
+    public func wait() async {
+        let id: Int = lock.withLock {
+            nextId += 1
+            return nextId
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                let resumeNow: Bool = lock.withLock {
+                    if requested || Task.isCancelled { return true }
+                    waiters[id] = c
+                    return false
+                }
+                if resumeNow { c.resume() }
+            }
+        } onCancel: {
+            let c = lock.withLock { waiters.removeValue(forKey: id) }
+            c?.resume()
+        }
+    }
+
+    /// Sleeps `seconds`, returning early when a stop is requested or the task is cancelled.
+    public func sleep(_ seconds: Double) async {
+        guard seconds > 0, !isRequested else { return }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await Task.sleep(nanoseconds: UInt64(seconds * 1e9)) }
+            group.addTask { await self.wait() }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+}
+
+/// The event log's one writer: owns the ``Pipeline`` (the SQLite connection, the local projection) so that the
+/// receive loops of a consumer append and record through it one transaction at a time. Each call is one short
+/// transaction; no call awaits the network, so the write lock is never held across one.
+public actor LogWriter {
+    let pipeline: Pipeline
+    /// Counts of everything appended and recorded through this writer.
+    public private(set) var summary = IngestSummary()
+    private let appendTimer = Metrics.Timer(label: OrdlogMetricName.logAppendDuration)
+
+    public init(_ pipeline: sending Pipeline) {
+        self.pipeline = pipeline
+    }
+
+    /// A batch appended (committed) and decided against the local state, before any network projection.
+    public struct Appended: Sendable {
+        /// The newly appended receives, in log order.
+        public var receives: [LoggedReceive]
+        /// The first decision of each (against the local state right after the append).
+        public var decisions: [Decision]
+        /// Receipt handles of receives the log already held with a final outcome (delete them).
+        public var alreadyFinal: [String]
+    }
+
+    /// Appends `batch` in one committed transaction, then decides each new receive (reads only).
+    public func append(_ batch: [IncomingMessage]) throws -> Appended {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let (appended, already) = try pipeline.append(batch: batch, summary: &summary)
+        appendTimer.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - start))
+        var alreadyFinal: [String] = []
+        for seq in already {
+            if let r = try pipeline.log.receive(seq: seq), let handle = r.receiptHandle,
+                try pipeline.log.attempts(receiveSeq: seq).last?.decision.outcome.isFinal == true
+            {
+                alreadyFinal.append(handle)
+            }
+        }
+        return Appended(receives: appended, decisions: appended.map(pipeline.decide), alreadyFinal: alreadyFinal)
+    }
+
+    /// Receives appended by an earlier, interrupted run and never processed, with their first decisions.
+    public func unprocessed() throws -> Appended {
+        let pending = try pipeline.log.unprocessedReceives()
+        summary.resumed += pending.count
+        return Appended(receives: pending, decisions: pending.map(pipeline.decide), alreadyFinal: [])
+    }
+
+    /// Records the attempts (``Pipeline/record(_:results:trigger:summary:)``): one transaction.
+    public func record(_ receives: [LoggedReceive], results: [[ProjectionResult]?]) throws -> [LoggedAttempt] {
+        guard !receives.isEmpty else { return [] }
+        let start = DispatchTime.now().uptimeNanoseconds
+        defer { appendTimer.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - start)) }
+        return try pipeline.record(receives, results: results, summary: &summary)
+    }
+
+    /// Runs `body` with the pipeline on the writer (for reads in tests and reports).
+    public func withPipeline<T: Sendable>(_ body: (Pipeline) throws -> T) rethrows -> T { try body(pipeline) }
 }
 
 /// Progress of a consumer run, reported after every batch.
@@ -40,196 +182,483 @@ public struct ConsumerProgress: Sendable {
     public var elapsed: Double
 }
 
-/// The SQS consumer: receive → append the batch (one transaction, committed) → decide → project (local and
-/// DynamoDB) → record each attempt → delete the messages whose outcome is final.
+/// What a consumer run did.
+public struct ConsumerReport: Sendable {
+    public var summary: IngestSummary
+    /// Messages deleted from the queue (final outcomes).
+    public var deleted: Int
+    /// Messages received after the stop request, before their processing started, and made visible again.
+    public var released: Int
+    /// Whether the run ended on a stop request (SIGTERM/SIGINT).
+    public var stopped: Bool
+}
+
+/// The SQS consumer: `concurrency` receive loops, each: receive → append the batch (one transaction, committed) →
+/// decide → write every network projection (DynamoDB: the PutItems of a batch concurrently, no log lock held) →
+/// record each attempt (one transaction) → delete the messages whose outcome is final (batched).
 ///
 /// Failed messages (rejected or transient) are not deleted: SQS redelivers them, and the queue's own redrive
 /// policy moves a poison message to the dead-letter queue after maxReceiveCount receives, while the log holds
 /// every attempt. A crash at any point loses nothing: receives appended but not processed are processed on the
 /// next start; messages processed but not deleted come back and are recognised as duplicates.
-public final class Consumer {
-    public let pipeline: Pipeline
-    public let sqs: SQSClient
-    public let dynamo: DynamoDBProjection?
+///
+/// Two batches carrying events of one order may be in work at once, in either order: the DynamoDB conditional
+/// write keeps the newest item whichever lands last, and each attempt is decided again against the local state
+/// when it is recorded, so the local projection too ends at the newest version.
+public final class Consumer: Sendable {
+    public let writer: LogWriter
+    public let queue: any MessageQueue
+    public let projections: [any Projection]
     public let configuration: ConsumerConfiguration
+    public let health: ConsumerHealth
     let logger: Logger
-    public private(set) var deleted = 0
+    let state: RunState
+    let limit: InFlightLimit
+    let metrics = ConsumerMetricHandles()
 
+    /// - Parameters:
+    ///   - writer: the log's writer; the consumer is its only user while it runs.
+    ///   - projections: the network projections (DynamoDB `Orders`); empty for a local-only consumer.
+    ///   - health: told about every receive (for `/healthz`).
     public init(
-        pipeline: Pipeline, sqs: SQSClient, dynamo: DynamoDBProjection?, configuration: ConsumerConfiguration,
+        writer: LogWriter, queue: any MessageQueue, projections: [any Projection],
+        configuration: ConsumerConfiguration = ConsumerConfiguration(), health: ConsumerHealth = ConsumerHealth(),
         logger: Logger = Logger(label: "ordlog.consumer", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
-        self.pipeline = pipeline
-        self.sqs = sqs
-        self.dynamo = dynamo
+        self.writer = writer
+        self.queue = queue
+        self.projections = projections
         self.configuration = configuration
+        self.health = health
         self.logger = logger
+        self.state = RunState(maxMessages: configuration.maxMessages)
+        self.limit = InFlightLimit(
+            configuration.maxInFlight ?? max(1, configuration.concurrency) * configuration.maxNumberOfMessages)
     }
 
-    /// Reads the queue's RedrivePolicy `maxReceiveCount` (nil when the queue has no redrive policy).
-    public static func maxReceiveCount(sqs: SQSClient, queueUrl: String) async throws -> Int64? {
-        let attributes = try await sqs.getQueueAttributes(queueUrl: queueUrl, names: ["RedrivePolicy"])
-        guard let policy = attributes["RedrivePolicy"], let o = try? JSONParser.parse(policy).objectValue else {
-            return nil
-        }
-        switch o["maxReceiveCount"] {
-        case .number(let n)?: return Int64(n)
-        case .string(let s)?: return Int64(s)
-        default: return nil
-        }
-    }
-
-    /// Consumes until `shouldStop()` is true (checked between batches), `maxMessages` is reached, or (with
-    /// `untilEmpty`) a receive returns nothing. The batch in flight is always finished.
-    /// - Throws: ``SQLiteError`` when the log cannot be written (nothing of that batch is deleted), or AWS
-    ///   errors from ReceiveMessage after retries.
-    public func run(
-        shouldStop: @escaping @Sendable () -> Bool = { false },
-        progress: (ConsumerProgress) -> Void = { _ in }
-    ) async throws -> IngestSummary {
-        var summary = IngestSummary()
-        let start = Date()
-        try await processUnprocessed(summary: &summary)
-        while !shouldStop() && !Task.isCancelled {
-            if let max = configuration.maxMessages, summary.received >= max { break }
-            let wanted = min(configuration.maxNumberOfMessages, (configuration.maxMessages ?? .max) - summary.received)
-            guard let result = try await receiveUnlessStopped(wanted, shouldStop: shouldStop) else { break }
-            let receivedAt = Date()
-            if result.messages.isEmpty {
-                if configuration.untilEmpty { break }
-                continue
-            }
-            try await handle(batch: incomingMessages(result), receivedAt: receivedAt, summary: &summary)
-            progress(ConsumerProgress(summary: summary, deleted: deleted, elapsed: Date().timeIntervalSince(start)))
-        }
-        return summary
-    }
-
-    /// One long-poll receive, abandoned (nil) if `shouldStop()` turns true while it waits: a stop request does
-    /// not have to sit out a 20 s long poll. Messages SQS handed to an abandoned receive were not deleted, so
-    /// they become visible again when their visibility timeout ends; nothing is lost.
-    func receiveUnlessStopped(_ wanted: Int, shouldStop: @escaping @Sendable () -> Bool) async throws
-        -> SQSReceiveResult?
+    /// Reads the queue's RedrivePolicy `maxReceiveCount` (nil when the queue has no redrive policy) and its
+    /// `VisibilityTimeout` in seconds.
+    public static func queueSettings(sqs: SQSClient, queueUrl: String) async throws
+        -> (maxReceiveCount: Int64?, visibilityTimeout: Int?)
     {
-        let sqs = self.sqs
-        let c = configuration
-        return try await withThrowingTaskGroup(of: SQSReceiveResult?.self) { group in
-            group.addTask {
-                try await sqs.receiveMessage(
-                    queueUrl: c.queueUrl, maxNumberOfMessages: wanted,
-                    waitTimeSeconds: c.waitTimeSeconds, visibilityTimeout: c.visibilityTimeout)
+        let attributes = try await sqs.getQueueAttributes(
+            queueUrl: queueUrl, names: ["RedrivePolicy", "VisibilityTimeout"])
+        var maxReceiveCount: Int64?
+        if let policy = attributes["RedrivePolicy"], let o = try? JSONParser.parse(policy).objectValue {
+            switch o["maxReceiveCount"] {
+            case .number(let n)?: maxReceiveCount = Int64(n)
+            case .string(let s)?: maxReceiveCount = Int64(s)
+            default: break
             }
-            group.addTask {
-                while !shouldStop() { try await Task.sleep(nanoseconds: 100_000_000) }
-                return nil
-            }
-            let first = try await group.next() ?? nil
-            group.cancelAll()
-            return first
         }
+        return (maxReceiveCount, attributes["VisibilityTimeout"].flatMap { Int($0) })
     }
 
-    /// The messages of a ReceiveMessage response, parsed from the raw bytes so the log keeps them as received.
-    func incomingMessages(_ result: SQSReceiveResult) -> [IncomingMessage] {
-        let url = configuration.queueUrl
-        if let (_, parsed) = try? TrafficReader.parse([UInt8](result.rawBody), name: url),
-            parsed.count == result.messages.count
-        {
-            return parsed.map {
-                var m = $0
-                m.source = url
-                return m
+    /// Consumes until `stop` is requested, `maxMessages` is reached, or (with `untilEmpty`) every loop has had an
+    /// empty receive. On a stop request: no new receive starts, receives in flight are abandoned, messages they
+    /// still returned are made visible again (ChangeMessageVisibility 0), and the batches in work are finished.
+    /// - Throws: ``SQLiteError`` when the log cannot be written (nothing of that batch is deleted), or the AWS
+    ///   error of a receive that failed before any receive succeeded (a configuration problem: endpoint,
+    ///   credentials, queue), or that is not retryable. Later transient receive failures are retried with back-off
+    ///   and reported to ``health``.
+    public func run(
+        stop: StopSignal = StopSignal(), progress: @escaping @Sendable (ConsumerProgress) -> Void = { _ in }
+    ) async throws -> ConsumerReport {
+        let start = Date()
+        try await processUnprocessed()
+        let n = max(1, configuration.concurrency)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for i in 0..<n {
+                group.addTask { try await self.receiveLoop(i, stop: stop, start: start, progress: progress) }
             }
+            try await group.waitForAll()
         }
-        // The raw body did not parse as expected (should not happen): log the decoded messages instead.
-        return result.messages.map { m in
-            IncomingMessage(
-                messageId: m.messageId, receiptHandle: m.receiptHandle, md5OfBody: m.md5OfBody,
-                body: Array(m.body.utf8),
-                attributes: JSONObject(
-                    m.attributes.sorted { $0.key < $1.key }.map { (key: $0.key, value: .string($0.value)) }),
-                md5OfMessageAttributes: m.md5OfMessageAttributes, source: url)
-        }
-    }
-
-    func handle(batch: [IncomingMessage], receivedAt: Date, summary: inout IngestSummary) async throws {
-        let (appended, already) = try pipeline.append(batch: batch, summary: &summary)
-        var toDelete: [String] = []
-        var failed: [String] = []
-        for seq in already {
-            // A receive the log already holds (a restart): delete it if its outcome was final.
-            if let r = try pipeline.log.receive(seq: seq), let handle = r.receiptHandle,
-                try pipeline.log.attempts(receiveSeq: seq).last?.decision.outcome.isFinal == true
-            {
-                toDelete.append(handle)
-            }
-        }
-        var extendedAt = receivedAt
-        let vt = configuration.visibilityTimeout
-        let attempts = try await pipeline.process(
-            appended, summary: &summary,
-            beforeEach: { index in
-                if let vt, vt > 1, Date().timeIntervalSince(extendedAt) > Double(vt) / 2 {
-                    try? await self.extendVisibility(appended[index...].compactMap(\.receiptHandle), seconds: vt)
-                    extendedAt = Date()
-                }
-            }, project: project)
-        for (r, attempt) in zip(appended, attempts) {
-            guard let handle = r.receiptHandle else { continue }
-            if attempt.decision.outcome.isFinal { toDelete.append(handle) } else { failed.append(handle) }
-        }
-        try await delete(toDelete)
-        if let seconds = configuration.failedVisibilityTimeout, !failed.isEmpty {
-            try? await extendVisibility(failed, seconds: seconds)
-        }
+        let summary = await writer.summary
+        return ConsumerReport(
+            summary: summary, deleted: state.deleted, released: state.released, stopped: stop.isRequested)
     }
 
     /// Processes receives appended by an earlier, interrupted run (no delete: SQS redelivers them, and the
     /// redelivery is then a duplicate and deleted).
-    func processUnprocessed(summary: inout IngestSummary) async throws {
-        let pending = try pipeline.log.unprocessedReceives()
-        guard !pending.isEmpty else { return }
-        _ = try await pipeline.process(pending, summary: &summary, project: project)
-        summary.resumed += pending.count
+    func processUnprocessed() async throws {
+        let pending = try await writer.unprocessed()
+        guard !pending.receives.isEmpty else { return }
+        logger.info("Processing receives an interrupted run logged", metadata: ["count": "\(pending.receives.count)"])
+        for start in stride(from: 0, to: pending.receives.count, by: 100) {  // a bounded number of writes at once
+            let end = min(start + 100, pending.receives.count)
+            let chunk = LogWriter.Appended(
+                receives: Array(pending.receives[start..<end]), decisions: Array(pending.decisions[start..<end]),
+                alreadyFinal: [])
+            let attempts = try await writer.record(chunk.receives, results: await projectAll(chunk))
+            count(attempts, receives: chunk.receives, receivedAt: nil)
+        }
     }
 
-    /// The DynamoDB step of a decision, when a table is configured.
-    func project(_ decision: Decision, _ receive: LoggedReceive) async -> Decision {
-        guard let dynamo else { return decision }
-        return await dynamo.apply(decision, receive: receive, maxReceiveCount: configuration.maxReceiveCount)
-    }
-
-    func delete(_ handles: [String]) async throws {
-        var start = 0
-        while start < handles.count {
-            let chunk = Array(handles[start..<min(start + 10, handles.count)])
-            start += chunk.count
-            let entries = chunk.enumerated().map { SQSDeleteEntry(id: "m\($0.offset)", receiptHandle: $0.element) }
+    private func receiveLoop(
+        _ index: Int, stop: StopSignal, start: Date, progress: @escaping @Sendable (ConsumerProgress) -> Void
+    ) async throws {
+        var errorBackoff = configuration.errorBackoff
+        var emptyBackoff = configuration.emptyBackoff
+        var writeBackoff = configuration.errorBackoff
+        while !stop.isRequested && !Task.isCancelled {
+            let budget = state.reserve(configuration.maxNumberOfMessages)
+            guard budget > 0 else { return }
+            let permits = await limit.acquire(upTo: budget)
+            state.unreserve(budget - permits)
+            if stop.isRequested {
+                state.unreserve(permits)
+                await limit.release(permits)
+                return
+            }
+            let messages: [IncomingMessage]
             do {
-                let result = try await sqs.deleteMessageBatch(queueUrl: configuration.queueUrl, entries: entries)
-                deleted += result.successful.count
-                for failure in result.failed {
+                messages = try await receive(permits, stop: stop)
+                state.receiveSucceeded()
+                health.receiveSucceeded()
+                metrics.lastReceive.record(Date().timeIntervalSince1970)
+                errorBackoff.reset()
+            } catch {
+                state.unreserve(permits)
+                await limit.release(permits)
+                if error is CancellationError || stop.isRequested { return }
+                health.receiveFailed()
+                // Not retryable (credentials, permissions, no such queue): fatal. Retryable (throttling, 5xx, network):
+                // back off; give up after `maxReceiveFailures` in a row only before any receive succeeded (a wrong
+                // endpoint) or in a scripted --until-empty run. A running consumer keeps trying (health says 503).
+                if !RetryPolicy.isRetryable(error)
+                    || ((!state.anyReceiveSucceeded || configuration.untilEmpty)
+                        && errorBackoff.failures + 1 >= configuration.maxReceiveFailures)
+                {
+                    throw error
+                }
+                let delay = errorBackoff.next()
+                logger.warning(
+                    "ReceiveMessage failed; backing off",
+                    metadata: ["error": "\(error)", "backoff_s": "\(String(format: "%.2f", delay))"])
+                await stop.sleep(delay)
+                continue
+            }
+            state.unreserve(permits - messages.count)
+            await limit.release(permits - messages.count)
+            if messages.isEmpty {
+                if configuration.untilEmpty { return }
+                if configuration.waitTimeSeconds == 0 { await stop.sleep(emptyBackoff.next()) }
+                continue
+            }
+            emptyBackoff.reset()
+            metrics.received.increment(by: messages.count)
+            if stop.isRequested {
+                // Received after the stop request, not started: make them visible again for another consumer.
+                await release(messages)
+                await limit.release(messages.count)
+                return
+            }
+            state.inFlight(messages.count, metrics.inFlight)
+            let writeFailures: Int
+            do {
+                writeFailures = try await handle(messages, receivedAt: DispatchTime.now().uptimeNanoseconds)
+            } catch {
+                state.inFlight(-messages.count, metrics.inFlight)
+                await limit.release(messages.count)
+                throw error
+            }
+            state.inFlight(-messages.count, metrics.inFlight)
+            await limit.release(messages.count)
+            let summary = await writer.summary
+            progress(
+                ConsumerProgress(summary: summary, deleted: state.deleted, elapsed: Date().timeIntervalSince(start)))
+            if writeFailures > 0 {
+                // DynamoDB still failing after the client's retries (throttling, 5xx): slow this loop down.
+                await stop.sleep(writeBackoff.next())
+            } else {
+                writeBackoff.reset()
+            }
+        }
+    }
+
+    /// One receive, raced against the stop request: a stop does not sit out a 20 s long poll. The abandoned
+    /// receive is cancelled, and whatever it still returned is handed back (the caller releases it).
+    func receive(_ wanted: Int, stop: StopSignal) async throws -> [IncomingMessage] {
+        let queue = self.queue
+        let c = configuration
+        let timer = metrics.awsTimer("sqs", "ReceiveMessage")
+        enum Result: Sendable {
+            case messages([IncomingMessage])
+            case stopped
+        }
+        return try await withThrowingTaskGroup(of: Result.self) { group in
+            group.addTask {
+                let start = DispatchTime.now().uptimeNanoseconds
+                let m = try await queue.receive(
+                    maxMessages: wanted, waitTimeSeconds: c.waitTimeSeconds, visibilityTimeout: c.visibilityTimeout)
+                timer.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - start))
+                return .messages(m)
+            }
+            group.addTask {
+                await stop.wait()
+                return .stopped
+            }
+            var received: [IncomingMessage] = []
+            var failure: (any Error)?
+            var first = true
+            while true {
+                do {
+                    guard let r = try await group.next() else { break }
+                    if case .messages(let m) = r { received += m }
+                } catch {
+                    if first { failure = error }
+                }
+                if first {
+                    group.cancelAll()  // the receive answered (stop waiter ends) or the stop came (abandon the receive)
+                    first = false
+                }
+            }
+            if let failure, received.isEmpty, !stop.isRequested { throw failure }
+            if received.isEmpty, stop.isRequested { throw CancellationError() }
+            return received
+        }
+    }
+
+    /// One batch: append (committed) → decide → network projections, concurrently → record → delete the final
+    /// ones. Returns how many network writes failed (the loop backs off when some did).
+    func handle(_ messages: [IncomingMessage], receivedAt: UInt64) async throws -> Int {
+        let appended = try await writer.append(messages)
+        let handles = appended.receives.compactMap(\.receiptHandle)
+        // The work and, beside it, the heartbeat: child tasks, ended together when the work is recorded.
+        let (attempts, writeFailures) = try await withThrowingTaskGroup(of: ([LoggedAttempt], Int)?.self) { group in
+            group.addTask {
+                let results = await self.projectAll(appended)
+                let failures = results.reduce(0) { n, r in
+                    n + (r ?? []).filter { if case .failed = $0 { true } else { false } }.count
+                }
+                return (try await self.writer.record(appended.receives, results: results), failures)
+            }
+            if let vt = configuration.visibilityTimeout, vt >= 1, !handles.isEmpty {
+                group.addTask {
+                    await self.heartbeat(handles, visibilityTimeout: vt)
+                    return nil
+                }
+            }
+            defer { group.cancelAll() }
+            while let r = try await group.next() {
+                if let r { return r }
+            }
+            preconditionFailure("the work task always returns")
+        }
+        count(attempts, receives: appended.receives, receivedAt: receivedAt)
+        var toDelete = appended.alreadyFinal
+        var failed: [String] = []
+        for (r, attempt) in zip(appended.receives, attempts) {
+            guard let handle = r.receiptHandle else { continue }
+            if attempt.decision.outcome.isFinal { toDelete.append(handle) } else { failed.append(handle) }
+        }
+        await delete(toDelete)
+        if let seconds = configuration.failedVisibilityTimeout, !failed.isEmpty {
+            await changeVisibility(failed, seconds: seconds, what: "failed messages")
+        }
+        return writeFailures
+    }
+
+    /// Writes every `projected` first decision into every network projection, all concurrently. Per receive: the
+    /// answers, or nil when nothing was written (the decision was not `projected`); `[]` with no projections.
+    func projectAll(_ batch: LogWriter.Appended) async -> [[ProjectionResult]?] {
+        guard !projections.isEmpty else { return batch.receives.map { _ in [] } }
+        let projections = self.projections
+        let timer = metrics.awsTimer("dynamodb", "PutItem")
+        return await withTaskGroup(of: (Int, [ProjectionResult]).self) { group in
+            for (i, (r, d)) in zip(batch.receives, batch.decisions).enumerated() where d.outcome == .projected {
+                group.addTask {
+                    let start = DispatchTime.now().uptimeNanoseconds
+                    let results = await Pipeline.project(d, receive: r, into: projections)
+                    timer.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - start))
+                    return (i, results)
+                }
+            }
+            var out = [[ProjectionResult]?](repeating: nil, count: batch.receives.count)
+            for await (i, results) in group { out[i] = results }
+            return out
+        }
+    }
+
+    /// Extends the visibility of a batch's messages every half visibility timeout while it is in work.
+    /// Until cancelled: every half visibility timeout, extends the batch's visibility by the visibility timeout.
+    func heartbeat(_ handles: [String], visibilityTimeout vt: Int) async {
+        while !Task.isCancelled {
+            try? await Task.sleep(nanoseconds: UInt64(Double(vt) / 2 * 1e9))
+            if Task.isCancelled { return }
+            await changeVisibility(handles, seconds: vt, what: "a batch still in work (heartbeat)")
+        }
+    }
+
+    func count(_ attempts: [LoggedAttempt], receives: [LoggedReceive], receivedAt: UInt64?) {
+        let now = DispatchTime.now().uptimeNanoseconds
+        for a in attempts {
+            metrics.processed(a.decision.outcome).increment()
+            if a.decision.deadLettered { metrics.deadLettered.increment() }
+            if let receivedAt { metrics.processing.recordNanoseconds(Int64(now - receivedAt)) }
+        }
+    }
+
+    func delete(_ handles: [String]) async {
+        guard !handles.isEmpty else { return }
+        let start = DispatchTime.now().uptimeNanoseconds
+        // Once more after a short pause when the call fails even after the client's retries: a message left
+        // undeleted is harmless (its redelivery is a duplicate) but costs a receive and a visibility timeout.
+        for attempt in 1...2 {
+            do {
+                let r = try await queue.delete(receiptHandles: handles)
+                state.deleted(r.succeeded)
+                for code in r.failureCodes {
                     logger.warning(
                         "DeleteMessageBatch entry failed; the message will be redelivered and deduplicated",
-                        metadata: ["sqs.error_code": "\(failure.code)"])
+                        metadata: ["sqs.error_code": "\(code)"])
                 }
+                break
             } catch {
+                if attempt == 1 {
+                    try? await Task.sleep(nanoseconds: UInt64.random(in: 100_000_000...400_000_000))
+                    continue
+                }
                 logger.warning(
                     "DeleteMessageBatch failed; the messages will be redelivered and deduplicated",
                     metadata: ["error": "\(error)"])
             }
         }
+        metrics.awsTimer("sqs", "DeleteMessageBatch").recordNanoseconds(
+            Int64(DispatchTime.now().uptimeNanoseconds - start))
     }
 
-    func extendVisibility(_ handles: [String], seconds: Int) async throws {
-        var start = 0
-        while start < handles.count {
-            let chunk = Array(handles[start..<min(start + 10, handles.count)])
-            start += chunk.count
-            let entries = chunk.enumerated().map {
-                SQSVisibilityEntry(id: "v\($0.offset)", receiptHandle: $0.element, visibilityTimeout: seconds)
+    func changeVisibility(_ handles: [String], seconds: Int, what: String) async {
+        let start = DispatchTime.now().uptimeNanoseconds
+        do {
+            let r = try await queue.changeVisibility(receiptHandles: handles, seconds: seconds)
+            if !r.failureCodes.isEmpty {
+                logger.warning(
+                    "ChangeMessageVisibilityBatch entries failed for \(what)",
+                    metadata: ["sqs.error_codes": "\(r.failureCodes)"])
             }
-            _ = try await sqs.changeMessageVisibilityBatch(queueUrl: configuration.queueUrl, entries: entries)
+        } catch is CancellationError {
+            return  // a heartbeat cancelled because its batch is done
+        } catch {
+            logger.warning("ChangeMessageVisibilityBatch failed for \(what)", metadata: ["error": "\(error)"])
         }
+        metrics.awsTimer("sqs", "ChangeMessageVisibilityBatch").recordNanoseconds(
+            Int64(DispatchTime.now().uptimeNanoseconds - start))
+    }
+
+    /// Makes received-but-unstarted messages visible again at once.
+    func release(_ messages: [IncomingMessage]) async {
+        let handles = messages.compactMap(\.receiptHandle)
+        await changeVisibility(handles, seconds: 0, what: "messages received during shutdown")
+        state.released(handles.count)
+        logger.info("Released messages received during shutdown", metadata: ["count": "\(handles.count)"])
+    }
+}
+
+/// Counts shared by the receive loops of one run.
+final class RunState: @unchecked Sendable {
+    private let lock = NSLock()
+    private var remaining: Int?
+    private var _deleted = 0
+    private var _released = 0
+    private var _inFlight = 0
+    private var _anyReceiveSucceeded = false
+
+    init(maxMessages: Int?) { remaining = maxMessages }
+
+    /// Takes up to `n` from the `maxMessages` budget.
+    func reserve(_ n: Int) -> Int {
+        lock.withLock {
+            guard let r = remaining else { return n }
+            let got = min(n, r)
+            remaining = r - got
+            return got
+        }
+    }
+
+    func unreserve(_ n: Int) {
+        guard n > 0 else { return }
+        lock.withLock { if let r = remaining { remaining = r + n } }
+    }
+
+    func deleted(_ n: Int) { lock.withLock { _deleted += n } }
+    func released(_ n: Int) { lock.withLock { _released += n } }
+    func receiveSucceeded() { lock.withLock { _anyReceiveSucceeded = true } }
+    func inFlight(_ delta: Int, _ gauge: Gauge) {
+        let v = lock.withLock {
+            _inFlight += delta
+            return _inFlight
+        }
+        gauge.record(v)
+    }
+    var deleted: Int { lock.withLock { _deleted } }
+    var released: Int { lock.withLock { _released } }
+    var anyReceiveSucceeded: Bool { lock.withLock { _anyReceiveSucceeded } }
+}
+
+/// The bound on messages in flight: receive loops take permits before a receive and give back what they do not
+/// use, and the rest once the batch is deleted or released.
+actor InFlightLimit {
+    private var available: Int
+    private var waiters: [(Int, CheckedContinuation<Int, Never>)] = []
+
+    init(_ limit: Int) { available = max(1, limit) }
+
+    /// Waits until at least one permit is free and takes up to `n`.
+    func acquire(upTo n: Int) async -> Int {
+        if available > 0 && waiters.isEmpty {
+            let got = min(n, available)
+            available -= got
+            return got
+        }
+        return await withCheckedContinuation { waiters.append((n, $0)) }
+    }
+
+    func release(_ n: Int) {
+        guard n > 0 else { return }
+        available += n
+        while available > 0, !waiters.isEmpty {
+            let (want, c) = waiters.removeFirst()
+            let got = min(want, available)
+            available -= got
+            c.resume(returning: got)
+        }
+    }
+}
+
+/// The metric handles the consumer records into (swift-metrics API; the backend is the executable's).
+struct ConsumerMetricHandles: Sendable {
+    let received = Counter(label: OrdlogMetricName.messagesReceived)
+    let deadLettered = Counter(label: OrdlogMetricName.messagesDeadLettered)
+    let processing = Metrics.Timer(label: OrdlogMetricName.processingDuration)
+    let inFlight = Gauge(label: OrdlogMetricName.messagesInFlight)
+    let lastReceive = Gauge(label: OrdlogMetricName.lastSuccessfulReceive)
+
+    /// One counter per outcome, made once (a backend looks handles up by label and dimensions under a lock).
+    let processedByOutcome: [Outcome: Counter] = Dictionary(
+        uniqueKeysWithValues: [Outcome.projected, .duplicate, .stale, .rejected, .failed].map {
+            ($0, Counter(label: OrdlogMetricName.messagesProcessed, dimensions: [("outcome", $0.rawValue)]))
+        })
+    let awsTimers: [String: Metrics.Timer] = Dictionary(
+        uniqueKeysWithValues: [
+            ("sqs", "ReceiveMessage"), ("sqs", "DeleteMessageBatch"), ("sqs", "ChangeMessageVisibilityBatch"),
+            ("dynamodb", "PutItem"),
+        ].map {
+            (
+                "\($0.0).\($0.1)",
+                Metrics.Timer(
+                    label: OrdlogMetricName.awsCallDuration, dimensions: [("service", $0.0), ("operation", $0.1)])
+            )
+        })
+
+    func processed(_ outcome: Outcome) -> Counter {
+        processedByOutcome[outcome]
+            ?? Counter(label: OrdlogMetricName.messagesProcessed, dimensions: [("outcome", outcome.rawValue)])
+    }
+
+    func awsTimer(_ service: String, _ operation: String) -> Metrics.Timer {
+        awsTimers["\(service).\(operation)"]
+            ?? Metrics.Timer(
+                label: OrdlogMetricName.awsCallDuration, dimensions: [("service", service), ("operation", operation)])
     }
 }

@@ -13,21 +13,22 @@ public enum DeadLetterQueuePeek {
     ///   - visibilityTimeout: seconds a received message stays hidden during the scan (released afterwards).
     /// - Throws: ``AWSServiceError`` / ``AWSTransportError``.
     public static func messages(sqs: SQSClient, queueUrl: String, limit: Int = 1000, visibilityTimeout: Int = 60)
-        async throws -> [SQSMessage]
+        async throws -> [IncomingMessage]
     {
-        var seen: [String: SQSMessage] = [:]
+        let queue = SQSMessageQueue(sqs: sqs, url: queueUrl)
+        var seen: [String: IncomingMessage] = [:]
         var order: [String] = []
         var handles: [String] = []
         do {
             while order.count < limit {
-                let result = try await sqs.receiveMessage(
-                    queueUrl: queueUrl, maxNumberOfMessages: min(10, limit - order.count), waitTimeSeconds: 1,
-                    visibilityTimeout: visibilityTimeout)
-                if result.messages.isEmpty { break }
-                for m in result.messages {
-                    handles.append(m.receiptHandle)
-                    if seen[m.messageId] == nil { order.append(m.messageId) }
-                    seen[m.messageId] = m
+                let messages = try await queue.receive(
+                    maxMessages: min(10, limit - order.count), waitTimeSeconds: 1, visibilityTimeout: visibilityTimeout)
+                if messages.isEmpty { break }
+                for m in messages {
+                    if let handle = m.receiptHandle { handles.append(handle) }
+                    guard let id = m.messageId else { continue }
+                    if seen[id] == nil { order.append(id) }
+                    seen[id] = m
                 }
             }
         } catch {
@@ -39,15 +40,6 @@ public enum DeadLetterQueuePeek {
     }
 
     static func release(sqs: SQSClient, queueUrl: String, handles: [String]) async throws {
-        var start = 0
-        while start < handles.count {
-            let chunk = Array(handles[start..<min(start + 10, handles.count)])
-            start += chunk.count
-            _ = try await sqs.changeMessageVisibilityBatch(
-                queueUrl: queueUrl,
-                entries: chunk.enumerated().map {
-                    SQSVisibilityEntry(id: "r\($0.offset)", receiptHandle: $0.element, visibilityTimeout: 0)
-                })
-        }
+        _ = try await sqs.changeMessageVisibility(queueUrl: queueUrl, receiptHandles: handles, visibilityTimeout: 0)
     }
 }

@@ -52,15 +52,9 @@ public enum PipelineSetup {
         var report = SetupReport()
         // DynamoDB table.
         report.tableName = r.tableName
-        do {
-            _ = try await dynamo.describeTable(name: r.tableName)
-            report.entries.append(.init(kind: "dynamodb-table", identifier: r.tableName, status: "found"))
-        } catch let e as AWSServiceError where e.code == "ResourceNotFoundException" {
-            _ = try await dynamo.createTable(
-                name: r.tableName, partitionKey: DynamoDBKeyAttribute(name: "orderId", type: "S"))
-            try await dynamo.waitUntilActive(name: r.tableName)
-            report.entries.append(.init(kind: "dynamodb-table", identifier: r.tableName, status: "created"))
-        }
+        let created = try await DynamoDBProjection(client: dynamo, tableName: r.tableName).ensureTable()
+        report.entries.append(
+            .init(kind: "dynamodb-table", identifier: r.tableName, status: created ? "created" : "found"))
         // SNS topic (CreateTopic is idempotent and returns the existing ARN).
         report.topicArn = try await sns.createTopic(name: r.topicName)
         report.entries.append(.init(kind: "sns-topic", identifier: report.topicArn, status: "ensured"))

@@ -160,26 +160,83 @@ struct DryRunRollback: Error {
 }
 
 extension Pipeline {
-    /// Re-processes messages against their latest receive, appending attempts with trigger `redrive`, in one
-    /// transaction. Nothing is rewritten; the SQS MessageId stays the identity. With `dryRun` the same work
-    /// runs and is rolled back, so the reported outcomes are exactly what a real run would append.
+    /// Re-processes messages against their latest receive, appending attempts with trigger `redrive`. Nothing
+    /// is rewritten; the SQS MessageId stays the identity. The same step as a receive: decide, write the network
+    /// `projections` (DynamoDB) outside the log's write lock, then record in one transaction what actually
+    /// happened, so a failed DynamoDB write is a transient failure that a rerun retries. With `dryRun` nothing is
+    /// written anywhere: the decisions are recorded and rolled back, so the reported outcomes are what a real run
+    /// would append if every write succeeded.
+    public func redrive(messageIds: [String], dryRun: Bool, projections: [any Projection]) async throws
+        -> [RedriveOutcome]
+    {
+        let chosen = try redriveTargets(messageIds)
+        var results: [[ProjectionResult]?] = []
+        for c in chosen {
+            let d = decide(c.receive)
+            if dryRun || d.outcome != .projected {
+                results.append(d.outcome == .projected ? [] : nil)
+            } else {
+                results.append(await project(d, receive: c.receive, into: projections))
+            }
+        }
+        return try recordRedrive(chosen, results: results, dryRun: dryRun)
+    }
+
+    /// ``redrive(messageIds:dryRun:projections:)`` into the local projection only.
     public func redrive(messageIds: [String], dryRun: Bool) throws -> [RedriveOutcome] {
-        let now = clock()
+        let chosen = try redriveTargets(messageIds)
+        return try recordRedrive(chosen, results: chosen.map { _ in [] }, dryRun: dryRun)
+    }
+
+    private func redriveTargets(_ messageIds: [String]) throws
+        -> [(id: String, receive: LoggedReceive, before: LoggedAttempt)]
+    {
+        var chosen: [(id: String, receive: LoggedReceive, before: LoggedAttempt)] = []
+        for id in messageIds {
+            guard let receive = try log.receives(messageId: id).last, let before = try log.attempts(messageId: id).last
+            else { continue }
+            chosen.append((id, receive, before))
+        }
+        return chosen
+    }
+
+    private func recordRedrive(
+        _ chosen: [(id: String, receive: LoggedReceive, before: LoggedAttempt)], results: [[ProjectionResult]?],
+        dryRun: Bool
+    ) throws -> [RedriveOutcome] {
         do {
             return try log.write {
-                var outcomes: [RedriveOutcome] = []
-                for id in messageIds {
-                    guard let receive = try log.receives(messageId: id).last,
-                        let before = try log.attempts(messageId: id).last
-                    else { continue }
-                    let p = try process(receive, trigger: "redrive", attemptedAt: now)
-                    outcomes.append(RedriveOutcome(messageId: id, receive: receive, before: before, after: p.attempt))
+                let attempts = try recordInTransaction(chosen.map(\.receive), results: results, trigger: "redrive")
+                let outcomes = zip(chosen, attempts).map {
+                    RedriveOutcome(messageId: $0.0.id, receive: $0.0.receive, before: $0.0.before, after: $0.1)
                 }
                 if dryRun { throw DryRunRollback(outcomes: outcomes) }
                 return outcomes
             }
         } catch let rollback as DryRunRollback {
             return rollback.outcomes
+        }
+    }
+
+    /// Writes one decision into every network projection concurrently; the answers in `projections`' order.
+    public func project(_ decision: Decision, receive: LoggedReceive, into projections: [any Projection]) async
+        -> [ProjectionResult]
+    {
+        await Pipeline.project(decision, receive: receive, into: projections)
+    }
+
+    /// Writes one decision into every network projection concurrently; the answers in `projections`' order.
+    public static func project(_ decision: Decision, receive: LoggedReceive, into projections: [any Projection])
+        async -> [ProjectionResult]
+    {
+        if projections.count == 1 { return [await projections[0].project(decision, receive: receive)] }
+        return await withTaskGroup(of: (Int, ProjectionResult).self) { group in
+            for (i, p) in projections.enumerated() {
+                group.addTask { (i, await p.project(decision, receive: receive)) }
+            }
+            var out = [ProjectionResult](repeating: .applied, count: projections.count)
+            for await (i, r) in group { out[i] = r }
+            return out
         }
     }
 }

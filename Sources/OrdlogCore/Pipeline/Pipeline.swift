@@ -71,9 +71,11 @@ public struct ProcessedReceive: Sendable {
     public var attempt: LoggedAttempt
 }
 
-/// Append → decide → project → record, for the embedded (local projection) mode.
+/// Append → decide → project → record: the one processing step of ingest, consume (through ``LogWriter``) and
+/// redrive. The network projections (``Projection``) are written between ``append(batch:summary:)`` and
+/// ``record(_:results:trigger:summary:)``, outside the log's write lock; ingest has none.
 ///
-/// Each batch runs in one transaction: its receives are appended first, then each is processed in log
+/// For ingest each batch runs in one transaction: its receives are appended first, then each is processed in log
 /// order and its attempt appended. A crash loses at most the batch in flight, and a rerun of the same input
 /// finds every committed receive already logged (see ``IngestSummary/alreadyLogged``), so nothing is
 /// projected twice.
@@ -114,14 +116,11 @@ public final class Pipeline {
         let processed = try log.write { () throws -> [ProcessedReceive] in
             let now = clock()
             let appended = try appendInTransaction(batch, receivedAt: now, summary: &local)
-            var out: [ProcessedReceive] = []
-            out.reserveCapacity(appended.count)
-            for r in appended {
-                let p = try process(r, trigger: "receive", attemptedAt: now)
-                local.count(p.attempt.decision)
-                out.append(p)
-            }
-            return out
+            // The one step, with no network projection: decide, project locally, record.
+            let attempts = try recordInTransaction(
+                appended, results: appended.map { _ in [] }, trigger: "receive", attemptedAt: now)
+            for a in attempts { local.count(a.decision) }
+            return zip(appended, attempts).map { ProcessedReceive(receive: $0.0, attempt: $0.1) }
         }
         summary.add(local)
         return processed
@@ -175,30 +174,38 @@ public final class Pipeline {
         processor.decide(receive, state: projection)
     }
 
-    /// Decides, projects and records `receives` in one transaction, in log order, with an asynchronous extra
-    /// projection step per message (the DynamoDB write) between the decision and the record. Each decision sees
-    /// the local effects of the ones before it. The log's write lock is held for the whole batch.
-    /// - Parameters:
-    ///   - beforeEach: called with the index of the message about to be processed (visibility extension).
-    ///   - project: may turn a decision into another (a lost DynamoDB condition into `stale`, a failed write
-    ///     into `failed`).
+    /// Records the attempts of receives whose network projections have answered, in one transaction, in log
+    /// order: the second half of the one processing step (decide → project everywhere → record what happened).
+    ///
+    /// Each receive is decided again against the local state as it is now (another batch may have been recorded
+    /// since the first decision), the network results are folded in (``OrderProcessor/resolve(_:results:receive:)``),
+    /// the local projection is written and the attempt appended. No network call happens while the write lock is
+    /// held.
+    /// - Parameter results: per receive, the answers of the network projections written for its first decision,
+    ///   or nil when none was written (that decision was not `projected`). With no network projections, `[]`.
     /// - Throws: ``SQLiteError``; then no attempt of the batch is kept (the receives stay, unprocessed).
-    public func process(
-        _ receives: [LoggedReceive], summary: inout IngestSummary, beforeEach: (Int) async -> Void = { _ in },
-        project: (Decision, LoggedReceive) async -> Decision
-    ) async throws -> [LoggedAttempt] {
-        let attempts = try await log.write { () async throws -> [LoggedAttempt] in
-            var out: [LoggedAttempt] = []
-            out.reserveCapacity(receives.count)
-            for (index, r) in receives.enumerated() {
-                await beforeEach(index)
-                let decision = await project(decide(r), r)
-                out.append(try apply(r, decision: decision, trigger: "receive", attemptedAt: clock()))
-            }
-            return out
-        }
+    public func record(
+        _ receives: [LoggedReceive], results: [[ProjectionResult]?], trigger: String = "receive",
+        summary: inout IngestSummary
+    ) throws -> [LoggedAttempt] {
+        let attempts = try log.write { try recordInTransaction(receives, results: results, trigger: trigger) }
         for a in attempts { summary.count(a.decision) }
         return attempts
+    }
+
+    /// ``record(_:results:trigger:summary:)``'s body. Must run inside `log.write`.
+    func recordInTransaction(
+        _ receives: [LoggedReceive], results: [[ProjectionResult]?], trigger: String, attemptedAt: Int64? = nil
+    ) throws -> [LoggedAttempt] {
+        precondition(receives.count == results.count)
+        let now = attemptedAt ?? clock()
+        var out: [LoggedAttempt] = []
+        out.reserveCapacity(receives.count)
+        for (r, result) in zip(receives, results) {
+            let decision = processor.resolve(decide(r), results: result, receive: r)
+            out.append(try apply(r, decision: decision, trigger: trigger, attemptedAt: now))
+        }
+        return out
     }
 
     /// Processes receives that were appended but never processed (an interrupted consumer).
@@ -207,22 +214,12 @@ public final class Pipeline {
         guard !pending.isEmpty else { return }
         var local = IngestSummary()
         try log.write {
-            let now = clock()
-            for r in pending where try log.attempts(receiveSeq: r.seq).isEmpty {
-                let p = try process(r, trigger: "receive", attemptedAt: now)
-                local.resumed += 1
-                local.count(p.attempt.decision)
-            }
+            let todo = try pending.filter { try log.attempts(receiveSeq: $0.seq).isEmpty }
+            let attempts = try recordInTransaction(todo, results: todo.map { _ in [] }, trigger: "receive")
+            local.resumed += attempts.count
+            for a in attempts { local.count(a.decision) }
         }
         summary.add(local)
-    }
-
-    /// Decides, projects and records one attempt. Must run inside `log.write`.
-    func process(_ r: LoggedReceive, trigger: String, attemptedAt: Int64) throws -> ProcessedReceive {
-        let attempt = try apply(
-            r, decision: processor.decide(r, state: projection), trigger: trigger,
-            attemptedAt: attemptedAt)
-        return ProcessedReceive(receive: r, attempt: attempt)
     }
 
     /// Applies `decision` to the local projection (turning a failed write into a transient failure) and appends
@@ -233,13 +230,9 @@ public final class Pipeline {
             do {
                 try log.db.savepoint("project") { try projection.apply(decision, receive: r) }
             } catch {
-                decision.outcome = .failed
-                decision.errorKind = .transient
-                decision.errorCode = "projection.write_failed"
-                decision.errorField = nil
-                decision.errorMessage = "writing the local projection failed: \(error)"
-                decision.note = nil
-                decision.deadLettered = r.messageId != nil && r.receiveCount >= processor.rules.maxReceiveCount
+                decision = processor.transientFailure(
+                    decision, code: "projection.write_failed", message: "writing the local projection failed: \(error)",
+                    receive: r)
             }
         }
         let attempt = try log.appendAttempt(

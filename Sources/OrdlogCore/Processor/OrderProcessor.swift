@@ -124,11 +124,7 @@ public struct OrderProcessor: Sendable {
     /// Decides what to do with one logged receive, given the projection's state.
     public func decide(_ receive: LoggedReceive, state: some ProcessorState) -> Decision {
         var decision = decideUnmarked(receive, state: state)
-        if decision.outcome == .rejected || decision.outcome == .failed, receive.messageId != nil,
-            receive.receiveCount >= rules.maxReceiveCount
-        {
-            decision.deadLettered = true
-        }
+        if isDeadLettered(decision.outcome, receive: receive) { decision.deadLettered = true }
         return decision
     }
 

@@ -12,7 +12,7 @@ import OrdlogAWS
 /// so an older event never overwrites a newer one, whichever consumer writes first, and re-applying the same
 /// event (a redelivery after a crash) rewrites an identical item: idempotent. An equal instant is written
 /// (the later-processed event wins, as the local projection's log-sequence tie-break does on one consumer).
-public struct DynamoDBProjection: Sendable {
+public struct DynamoDBProjection: Projection {
     /// The attribute holding the instant the condition compares.
     public static let instantAttribute = "ordlogTimestampNs"
 
@@ -78,30 +78,30 @@ public struct DynamoDBProjection: Sendable {
             .sorted { $0.orderId.utf8.lexicographicallyPrecedes($1.orderId.utf8) }
     }
 
-    /// Applies a processor decision: for `projected`, the conditional write; a lost condition turns the decision
-    /// into `stale`, an AWS failure into a transient `failed` (the message is left for SQS to redeliver).
-    public func apply(_ decision: Decision, receive: LoggedReceive, maxReceiveCount: Int64) async -> Decision {
-        guard decision.outcome == .projected, let order = decision.item else { return decision }
-        var d = decision
+    /// Writes a `projected` decision's item with the conditional PutItem: a lost condition is
+    /// ``ProjectionResult/stale`` (the table holds a newer version), an AWS failure after retries
+    /// ``ProjectionResult/failed`` (transient: the message is left for SQS to redeliver). Other decisions write
+    /// nothing.
+    public func project(_ decision: Decision, receive: LoggedReceive) async -> ProjectionResult {
+        guard decision.outcome == .projected, let order = decision.item else { return .applied }
         do {
             switch try await put(order) {
             case .written:
-                break
+                return .applied
             case .stale(let stored):
-                d.outcome = .stale
-                d.note =
-                    "DynamoDB table \(tableName) holds a newer version"
-                    + (stored.map { " (instant \($0) ns)" } ?? "")
+                return .stale(
+                    note: "DynamoDB table \(tableName) holds a newer version"
+                        + (stored.map { " (instant \($0) ns)" } ?? ""))
             }
         } catch {
-            d.outcome = .failed
-            d.errorKind = .transient
-            d.errorCode = "projection.dynamodb_write_failed"
-            d.errorMessage = "PutItem into \(tableName) failed: \(error)"
-            d.deadLettered = receive.messageId != nil && receive.receiveCount >= maxReceiveCount
+            return .failed(
+                code: "projection.dynamodb_write_failed", message: "PutItem into \(tableName) failed: \(error)")
         }
-        return d
     }
+
+    public var name: String { "DynamoDB table \(tableName)" }
+
+    public func ensureExists() async throws { try await ensureTable() }
 
     /// Creates the table (partition key `orderId`, S, on-demand) if it does not exist and waits until it is
     /// active. Returns true when it was created.

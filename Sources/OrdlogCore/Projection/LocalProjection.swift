@@ -57,15 +57,7 @@ public final class LocalProjection: ProcessorState {
     public func apply(_ decision: Decision, receive: LoggedReceive) throws {
         guard decision.outcome.isFinal else { return }
         if decision.outcome == .projected, let item = decision.item {
-            let s = try db.prepared(
-                &upsertOrder,
-                """
-                INSERT INTO orders (order_id, user_id, item_name, quantity, status, timestamp, timestamp_ns, last_seq, message_id)
-                VALUES (?,?,?,?,?,?,?,?,?)
-                ON CONFLICT(order_id) DO UPDATE SET user_id=excluded.user_id, item_name=excluded.item_name,
-                  quantity=excluded.quantity, status=excluded.status, timestamp=excluded.timestamp,
-                  timestamp_ns=excluded.timestamp_ns, last_seq=excluded.last_seq, message_id=excluded.message_id
-                """)
+            let s = try db.prepared(&upsertOrder, Self.upsertSQL(table: "orders"))
             try s.bind(item.orderId, at: 1)
             try s.bind(item.userId, at: 2)
             try s.bind(item.itemName, at: 3)
@@ -79,6 +71,19 @@ public final class LocalProjection: ProcessorState {
         }
         if let id = receive.messageId { try markApplied(.sqs, id, seq: receive.seq) }
         if let sns = decision.snsMessageId { try markApplied(.sns, sns, seq: receive.seq) }
+    }
+
+    /// The orders upsert, the one copy (the local projection and the re-projector's `orders_new`): the item is
+    /// replaced whole. Binds: order_id, user_id, item_name, quantity, status, timestamp, timestamp_ns, last_seq,
+    /// message_id.
+    static func upsertSQL(table: String) -> String {
+        """
+        INSERT INTO \(table) (order_id, user_id, item_name, quantity, status, timestamp, timestamp_ns, last_seq, message_id)
+        VALUES (?,?,?,?,?,?,?,?,?)
+        ON CONFLICT(order_id) DO UPDATE SET user_id=excluded.user_id, item_name=excluded.item_name,
+          quantity=excluded.quantity, status=excluded.status, timestamp=excluded.timestamp,
+          timestamp_ns=excluded.timestamp_ns, last_seq=excluded.last_seq, message_id=excluded.message_id
+        """
     }
 
     private func markApplied(_ kind: IdempotencyKind, _ id: String, seq: Int64) throws {

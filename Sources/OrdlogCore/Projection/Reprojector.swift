@@ -180,14 +180,7 @@ public final class Reprojector {
         var applied = 0
         var cutoff: Int64? = nil
         if case .sent(let ms) = what { cutoff = ms }
-        let upsert = """
-            INSERT INTO orders_new (order_id, user_id, item_name, quantity, status, timestamp, timestamp_ns,
-              last_seq, message_id)
-            VALUES (?,?,?,?,?,?,?,?,?)
-            ON CONFLICT(order_id) DO UPDATE SET user_id=excluded.user_id, item_name=excluded.item_name,
-              quantity=excluded.quantity, status=excluded.status, timestamp=excluded.timestamp,
-              timestamp_ns=excluded.timestamp_ns, last_seq=excluded.last_seq, message_id=excluded.message_id
-            """
+        let upsert = LocalProjection.upsertSQL(table: "orders_new")
         let insertKey = "INSERT OR IGNORE INTO applied_messages_new (kind, id, seq) VALUES (?,?,?)"
         let hasKey = "SELECT 1 FROM applied_messages_new WHERE kind = ? AND id = ?"
         try log.forEachRecord(from: from, through: through) { record in

@@ -8,24 +8,34 @@ struct Consume: AsyncParsableCommand {
         commandName: "consume",
         abstract: "Consume the SQS queue: log every message, project into DynamoDB, delete what is final.",
         discussion: """
-            Long-polls the queue. Each received batch is appended to the event log in one transaction before \
-            anything else happens; then each message is decided, projected into the local projection and (with \
-            --table) into DynamoDB with a conditional PutItem on the order's timestamp, and its attempt is \
-            logged. Only messages whose outcome is final (projected, duplicate, stale) are deleted; failed ones \
-            are left for SQS to redeliver, so the queue's redrive policy moves a poison message to the DLQ \
-            while the log keeps every attempt. Visibility is extended for slow batches. SIGINT/SIGTERM finish \
-            the batch in flight and exit cleanly; a second signal exits at once.
+            Runs --concurrency receive loops (default 16) in one process. Each long-polls the queue; each \
+            received batch is appended to the event log in one transaction before anything else happens; then \
+            each message is decided, its order written into DynamoDB (default table Orders; the PutItems of a \
+            batch concurrently, with a conditional PutItem on the order's timestamp) and its attempt logged with \
+            the local projection in a second transaction. The log's write lock is never held across a network \
+            call. Only messages whose outcome is final (projected, duplicate, stale) are deleted (batched); failed \
+            ones are left for SQS to redeliver, so the queue's redrive policy moves a poison message to the DLQ \
+            while the log keeps every attempt. Every batch in work has its visibility extended each half \
+            visibility timeout. Failed receives back off exponentially with jitter (up to 10 s); with \
+            --wait-time 0 so do empty ones (up to 1 s).
+
+            On start it prints to stderr the queue, the table, the log file, the concurrency and where the \
+            credentials came from. SIGTERM/SIGINT: no new receive starts, receives in flight are abandoned and \
+            what they still returned is made visible again, the batches in work are finished, exit 0 (well \
+            within ECS's 30 s stop timeout); a second signal exits at once (130).
 
             Examples:
-              ordlog consume --queue OrderQueue --table Orders
-              ordlog consume --queue-url $QUEUE_URL --table Orders --until-empty --wait-time 1   # drain, then exit
-              AWS_ENDPOINT_URL=http://127.0.0.1:5000 ordlog consume --queue OrderQueue --table Orders --max-messages 100
+              ordlog consume --queue OrderQueue             # into Orders, 16 loops
+              ordlog consume --queue OrderQueue --table OrdersStaging --concurrency 4
+              ordlog consume --queue-url $QUEUE_URL --until-empty --wait-time 1
+              ordlog consume --queue OrderQueue --local-only
 
             JSON: {"received","appended","alreadyLogged","resumed","projected","duplicate","stale","rejected",\
-            "failed","deadLettered","inputErrors","deleted","queueUrl"} (as ingest's, plus the messages deleted).
+            "failed","deadLettered","inputErrors","deleted","released","queueUrl","table"} (as ingest's, plus \
+            the messages deleted, those made visible again on shutdown, and the table or null).
 
-            Exit codes: 0 stopped cleanly, 3 some messages were dead-lettered, 5 an AWS call failed, 64 usage \
-            (including a malformed region or endpoint), 70 log error.
+            Exit codes: 0 stopped cleanly, 3 some messages were dead-lettered, 5 an AWS call failed (including \
+            a missing table), 64 usage (including a malformed region or endpoint), 70 log error.
             """
     )
 
@@ -33,10 +43,16 @@ struct Consume: AsyncParsableCommand {
     @OptionGroup var aws: AWSOptions
     @Option(help: "The queue URL.") var queueUrl: String?
     @Option(help: "The queue name (resolved with GetQueueUrl).") var queue: String?
-    @Option(help: "DynamoDB table to project into (omit to project only locally).") var table: String?
+    @Option(help: "DynamoDB table to project into.") var table = "Orders"
+    @Flag(help: "Project only into the local projection; write nothing to DynamoDB.") var localOnly = false
+    @Option(help: "Receive loops in this process (each with at most one batch of 10 in work).") var concurrency = 16
+    @Option(help: "Messages received and not yet deleted, at most (default: concurrency × 10).") var maxInFlight: Int?
     @Option(help: "Long-poll wait per receive, 0…20 s.") var waitTime = 20
-    @Option(help: "Visibility timeout requested per receive, in seconds (default: the queue's).") var visibilityTimeout:
-        Int?
+    @Option(
+        help:
+            "Visibility timeout requested per receive and extended while a batch is in work, in seconds (default: the queue's)."
+    )
+    var visibilityTimeout: Int?
     @Option(help: "Visibility timeout set on failed messages, in seconds (0 = redeliver at once; default: leave them).")
     var failedVisibilityTimeout: Int?
     @Option(help: "Stop after this many messages.") var maxMessages: Int?
@@ -53,56 +69,95 @@ struct Consume: AsyncParsableCommand {
     func validate() throws {
         if queueUrl == nil && queue == nil { throw ValidationError("give --queue-url URL or --queue NAME") }
         guard (0...20).contains(waitTime) else { throw ValidationError("--wait-time must be 0…20 seconds") }
+        guard (1...256).contains(concurrency) else { throw ValidationError("--concurrency must be 1…256") }
+        if let maxInFlight, maxInFlight < 1 { throw ValidationError("--max-in-flight must be at least 1") }
+        if let visibilityTimeout, !(0...43200).contains(visibilityTimeout) {
+            throw ValidationError("--visibility-timeout must be 0…43200 seconds")
+        }
     }
 
     func run() async throws {
         try await runReportingErrorsAsync {
             let config = try aws.configuration()
             err("ordlog: credentials from \(try await config.credentials().source)")
-            let sqs = SQSClient(configuration: config, logger: global.makeLogger("ordlog.aws"))
+            // One HTTP session (connection pool) for SQS and DynamoDB, wide enough for every loop's requests.
+            let transport = URLSessionTransport(maximumConnectionsPerHost: max(64, concurrency * 11))
+            let sqs = SQSClient(configuration: config, transport: transport, logger: global.makeLogger("ordlog.aws"))
             let url: String
             if let queueUrl { url = queueUrl } else { url = try await sqs.getQueueUrl(name: queue!) }
-            var c = ConsumerConfiguration(queueUrl: url, tableName: table)
+            let settings = try await Consumer.queueSettings(sqs: sqs, queueUrl: url)
+            var c = ConsumerConfiguration()
+            c.concurrency = concurrency
+            c.maxInFlight = maxInFlight
             c.waitTimeSeconds = waitTime
-            c.visibilityTimeout = visibilityTimeout
+            c.visibilityTimeout = visibilityTimeout ?? settings.visibilityTimeout
             c.failedVisibilityTimeout = failedVisibilityTimeout ?? (untilEmpty ? 0 : nil)
             c.maxMessages = maxMessages
             c.untilEmpty = untilEmpty
-            if let maxReceiveCount {
-                c.maxReceiveCount = maxReceiveCount
-            } else if let fromQueue = try await Consumer.maxReceiveCount(sqs: sqs, queueUrl: url) {
-                c.maxReceiveCount = fromQueue
-            }
             var rules = ValidationRules()
-            rules.maxReceiveCount = c.maxReceiveCount
+            rules.maxReceiveCount = maxReceiveCount ?? settings.maxReceiveCount ?? 3
             rules.integerLiteralsOnly = integerLiteralsOnly
+            var projections: [any Projection] = []
+            if !localOnly {
+                let client = DynamoDBClient(configuration: config, transport: transport)
+                do {
+                    _ = try await client.describeTable(name: table)
+                } catch let e as AWSServiceError where e.code == "ResourceNotFoundException" {
+                    throw CLIError(
+                        code: .aws,
+                        message: "no DynamoDB table \(table) at \(client.client.endpoint.absoluteString): create it "
+                            + "with `ordlog setup`, name another with --table, or pass --local-only")
+                }
+                projections.append(DynamoDBProjection(client: client, tableName: table))
+            }
             let log = try global.openLog(create: true)
             let pipeline = Pipeline(
                 log: log, processor: OrderProcessor(rules: rules), logger: global.makeLogger("ordlog.pipeline"))
-            let dynamo = table.map { DynamoDBProjection(client: DynamoDBClient(configuration: config), tableName: $0) }
+            err(
+                "ordlog: consuming \(url) into " + (localOnly ? "the local projection only" : "DynamoDB table \(table)")
+                    + "; log \(global.dbPath); concurrency \(concurrency); visibility timeout "
+                    + (c.visibilityTimeout.map { "\($0) s" } ?? "the queue's") + "; maxReceiveCount "
+                    + "\(rules.maxReceiveCount); region \(config.region)"
+            )
+            // The receive health (/healthz): the ops wiring serves this object.
+            let health = ConsumerHealth()
             let consumer = Consumer(
-                pipeline: pipeline, sqs: sqs, dynamo: dynamo, configuration: c,
-                logger: global.makeLogger("ordlog.consumer"))
-            let stop = StopFlag()
-            stop.installSignalHandlers()
-            let progress = Progress(label: "consume")
-            let summary = try await consumer.run(shouldStop: { stop.isSet }) { p in
+                writer: LogWriter(pipeline), queue: SQSMessageQueue(sqs: sqs, url: url), projections: projections,
+                configuration: c, health: health, logger: global.makeLogger("ordlog.consumer"))
+            Interrupt.install(notice: "stopping after the batch in flight (signal again to stop at once)")
+            let progress = ProgressBox(Progress(label: "consume"))
+            let report = try await consumer.run(stop: Interrupt.stop) { p in
                 let rate = p.elapsed > 0 ? Double(p.summary.received) / p.elapsed : 0
                 progress.update(
                     "received \(p.summary.received), projected \(p.summary.projected), "
                         + "failed \(p.summary.rejected + p.summary.failed), \(String(format: "%.0f", rate)) msg/s")
             }
             progress.finish()
+            let summary = report.summary
             if global.json {
                 var o = summaryJSON(summary)
-                o.members.append(("deleted", .number(String(consumer.deleted))))
+                o.members.append(("deleted", .number(String(report.deleted))))
+                o.members.append(("released", .number(String(report.released))))
                 o.members.append(("queueUrl", .string(url)))
+                o.members.append(("table", localOnly ? .null : .string(table)))
                 out(JSONWriter.string(.object(o)))
             } else {
                 out(renderSummary(summary))
-                out("deleted \(consumer.deleted) messages from \(url)")
+                out("deleted \(report.deleted) messages from \(url)")
+                if report.released > 0 {
+                    out("made \(report.released) messages received during shutdown visible again")
+                }
             }
             if summary.deadLettered > 0 { throw CLIError(code: .deadLettered, message: "") }
         }
     }
+}
+
+/// The progress line, called from every receive loop.
+final class ProgressBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private let progress: Progress
+    init(_ progress: Progress) { self.progress = progress }
+    func update(_ text: @autoclosure () -> String) { lock.withLock { progress.update(text()) } }
+    func finish() { lock.withLock { progress.finish() } }
 }

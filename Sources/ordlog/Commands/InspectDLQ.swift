@@ -70,7 +70,7 @@ struct InspectDLQ: AsyncParsableCommand {
         let messages = try await DeadLetterQueuePeek.messages(sqs: sqs, queueUrl: url, limit: limit)
         let log = try global.openLog()
         let joined = try messages.filter { messageId == nil || $0.messageId == messageId }
-            .map { ($0, try log.failedMessage($0.messageId)) }
+            .map { ($0, try log.failedMessage($0.messageId ?? "")) }
         if global.json {
             out(
                 JSONWriter.string(
@@ -82,18 +82,17 @@ struct InspectDLQ: AsyncParsableCommand {
                             .array(
                                 joined.map { m, history in
                                     obj([
-                                        ("messageId", .string(m.messageId)),
+                                        ("messageId", .string(m.messageId ?? "")),
                                         (
                                             "queueReceiveCount",
-                                            m.attributes["ApproximateReceiveCount"].flatMap { Int64($0) }.map(num)
-                                                ?? .null
+                                            m.approximateReceiveCount.map(num) ?? .null
                                         ),
                                         (
                                             "sentTimestamp",
-                                            m.attributes["SentTimestamp"].flatMap { Int64($0) }.map(num) ?? .null
+                                            m.sentTimestamp.map(num) ?? .null
                                         ),
                                         ("history", history.map(messageJSON) ?? .null),
-                                        RecordJSON.body(Array(m.body.utf8)),
+                                        RecordJSON.body(m.body),
                                     ])
                                 })
                         ),
@@ -108,10 +107,9 @@ struct InspectDLQ: AsyncParsableCommand {
         )
         var t = Table("message", "receive count", "sent", "log attempts", "fingerprint", "last error")
         for (m, history) in joined {
-            let sent =
-                m.attributes["SentTimestamp"].flatMap { Int64($0) }.map { RFC3339.format(milliseconds: $0) } ?? "-"
+            let sent = m.sentTimestamp.map { RFC3339.format(milliseconds: $0) } ?? "-"
             t.add(
-                m.messageId, m.attributes["ApproximateReceiveCount"] ?? "-", sent,
+                m.messageId ?? "-", m.approximateReceiveCount.map { String($0) } ?? "-", sent,
                 history.map { String($0.attempts.count) } ?? "not in log", history?.fingerprint ?? "-",
                 clip(history?.latest.decision.errorMessage ?? "-", 60))
         }
@@ -121,8 +119,8 @@ struct InspectDLQ: AsyncParsableCommand {
             if let history {
                 detail(history)
             } else {
-                out("== \(m.messageId): not in this log (consumed by another ordlog, or before this log existed)")
-                out("   body: \(clip(m.body, 200))")
+                out("== \(m.messageId ?? "-"): not in this log (consumed by another ordlog, or before this log existed)")
+                out("   body: \(clip(String(decoding: m.body, as: UTF8.self), 200))")
             }
         }
     }

@@ -13,8 +13,9 @@ struct Redrive: AsyncParsableCommand {
             latest receive with the current processor and rule flags. Each result is appended as a new \
             attempt with trigger redrive; nothing is rewritten, and the SQS MessageId stays the identity. A \
             success projects the order into the local projection and takes the message out of the log's DLQ \
-            view; with --target dynamodb --table NAME the order is also written into DynamoDB (conditional \
-            PutItem, as consume does). The SQS dead-letter queue itself is not touched: once the fix is in, \
+            view; with --target dynamodb --table NAME the order is first written into DynamoDB (conditional \
+            PutItem, as consume does) and the attempt records what happened: a failed write is a transient \
+            failure, the message stays dead-lettered and a rerun retries it. The SQS dead-letter queue itself is not touched: once the fix is in, \
             delete or move those messages there (SQS StartMessageMoveTask or the console). --dry-run runs the \
             same work and rolls it back, so it shows exactly what would be appended.
 
@@ -69,21 +70,27 @@ struct Redrive: AsyncParsableCommand {
             let pipeline = Pipeline(
                 log: log, processor: OrderProcessor(rules: ruleOptions.rules),
                 logger: global.makeLogger("ordlog.pipeline"))
-            let outcomes = chosen.isEmpty ? [] : try pipeline.redrive(messageIds: chosen, dryRun: dryRun)
+            var projections: [any Projection] = []
+            var created = false
+            if !dryRun, targetOptions.target == .dynamodb, let table = targetOptions.table, !chosen.isEmpty {
+                let dynamo = DynamoDBProjection(
+                    client: DynamoDBClient(configuration: try targetOptions.aws.configuration()), tableName: table)
+                created = try await dynamo.ensureTable()
+                projections.append(dynamo)
+            }
+            // One step per message: decide, write DynamoDB, then record what happened (a failed write is a
+            // transient failure: the message stays dead-lettered in the log and a rerun retries it).
+            let outcomes =
+                chosen.isEmpty
+                ? [] : try await pipeline.redrive(messageIds: chosen, dryRun: dryRun, projections: projections)
             let stillDead = outcomes.filter { $0.after.decision.deadLettered }.count
             var synced: DynamoDBProjection.SyncResult?
-            let projected = outcomes.compactMap {
-                $0.after.decision.outcome == .projected ? $0.after.decision.item : nil
-            }
-            if !dryRun, targetOptions.target == .dynamodb, let table = targetOptions.table {
-                let dynamo = DynamoDBProjection(
-                    client: DynamoDBClient(configuration: try targetOptions.aws.configuration()),
-                    tableName: table)
-                var r = DynamoDBProjection.SyncResult(tableName: table, created: try await dynamo.ensureTable())
-                for item in projected {
-                    switch try await dynamo.put(item) {
-                    case .written: r.written += 1
-                    case .stale: r.stale += 1
+            if let table = targetOptions.table, !projections.isEmpty {
+                var r = DynamoDBProjection.SyncResult(tableName: table, created: created)
+                for o in outcomes {
+                    if o.after.decision.outcome == .projected { r.written += 1 }
+                    if o.after.decision.outcome == .stale, o.after.decision.note?.hasPrefix("DynamoDB table") == true {
+                        r.stale += 1
                     }
                 }
                 synced = r

@@ -107,33 +107,6 @@ func runReportingErrorsAsync(_ body: () async throws -> Void) async throws {
     }
 }
 
-/// A flag set from signal handlers: SIGINT/SIGTERM ask the consumer to finish its batch and stop.
-final class StopFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stopped = false
-    private var sources: [DispatchSourceSignal] = []
-
-    var isSet: Bool { lock.withLock { stopped } }
-
-    func set() { lock.withLock { stopped = true } }
-
-    /// Installs handlers: the first SIGINT/SIGTERM sets the flag; a second one exits at once (status 130).
-    func installSignalHandlers() {
-        for sig in [SIGINT, SIGTERM] {
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { [weak self] in
-                guard let self else { return }
-                if self.isSet { exit(130) }
-                self.set()
-                err("ordlog: stopping after the batch in flight (signal again to stop at once)")
-            }
-            source.resume()
-            sources.append(source)
-        }
-    }
-}
-
 /// Where `replay` and `reproject` put their result.
 enum ProjectionTarget: String, ExpressibleByArgument, CaseIterable {
     /// A local SQLite projection.

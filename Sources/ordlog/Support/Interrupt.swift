@@ -1,25 +1,33 @@
 import Foundation
+import OrdlogCore
 
-nonisolated(unsafe) private var interruptCount: sig_atomic_t = 0
-nonisolated(unsafe) private var waitingForInput: sig_atomic_t = 0
-
-/// SIGINT/SIGTERM handling for synchronous commands: the first signal asks the command to stop at its next
-/// safe point (between transactions); a second one exits at once with status 130.
+/// The one shutdown mechanism of every command: SIGINT and SIGTERM arrive on a dispatch source (not in a C signal
+/// handler), and the first one requests a stop through ``stop`` — a synchronous command checks ``requested`` at its
+/// next safe point (between transactions), an async one (consume) waits on the ``StopSignal``. A second signal
+/// exits at once with status 130, and so does the first while the command is blocked waiting for input (everything
+/// read so far is committed).
 enum Interrupt {
-    static func install() {
-        let handler: @convention(c) (Int32) -> Void = { _ in
-            interruptCount += 1
-            if waitingForInput != 0 {
-                // Blocked waiting for input: everything read so far is committed, so stop now.
-                let text: StaticString =
-                    "\nordlog: interrupted while waiting for input; everything read so far is logged.\n"
-                text.withUTF8Buffer { _ = write(2, $0.baseAddress, $0.count) }
-                _exit(130)
+    /// The stop request every command shares.
+    static let stop = StopSignal()
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var count = 0
+    nonisolated(unsafe) private static var waitingForInput = false
+    nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
+    nonisolated(unsafe) private static var notice = ""
+
+    /// Installs the handlers once; `notice` is printed to stderr on the first signal.
+    static func install(notice: String = "") {
+        lock.withLock {
+            Interrupt.notice = notice
+            guard sources.isEmpty else { return }
+            for sig in [SIGINT, SIGTERM] {
+                signal(sig, SIG_IGN)  // delivered to the source only
+                let source = DispatchSource.makeSignalSource(signal: sig, queue: DispatchQueue(label: "ordlog.signals"))
+                source.setEventHandler { received() }
+                source.resume()
+                sources.append(source)
             }
-            if interruptCount > 1 { _exit(130) }
         }
-        signal(SIGINT, handler)
-        signal(SIGTERM, handler)
         // A parent may have started us with these signals blocked (the mask is inherited): unblock them.
         var set = sigset_t()
         sigemptyset(&set)
@@ -28,9 +36,24 @@ enum Interrupt {
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 
+    private static func received() {
+        let (n, waiting, text) = lock.withLock { () -> (Int, Bool, String) in
+            count += 1
+            return (count, waitingForInput, notice)
+        }
+        if waiting {
+            FileHandle.standardError.write(
+                Data("\nordlog: interrupted while waiting for input; everything read so far is logged.\n".utf8))
+            _exit(130)
+        }
+        if n > 1 { _exit(130) }
+        if !text.isEmpty { FileHandle.standardError.write(Data("ordlog: \(text)\n".utf8)) }
+        stop.request()
+    }
+
     /// Marks the time spent blocked on input, during which a signal ends the process at once.
-    static func waiting(_ blocked: Bool) { waitingForInput = blocked ? 1 : 0 }
+    static func waiting(_ blocked: Bool) { lock.withLock { waitingForInput = blocked } }
 
     /// True once a signal has arrived.
-    static var requested: Bool { interruptCount != 0 }
+    static var requested: Bool { stop.isRequested }
 }
