@@ -42,6 +42,12 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
+        // Operating a long-running process: the /metrics and /healthz listener (POSIX sockets, one accept
+        // thread) and the JSON Lines log handler. Foundation and swift-log only; knows nothing of Prometheus.
+        .target(
+            name: "OrdlogOps",
+            dependencies: [.product(name: "Logging", package: "swift-log")]
+        ),
         // The thin command-line front end.
         .executableTarget(
             name: "ordlog",
@@ -57,6 +63,7 @@ let package = Package(
         .target(name: "OrdlogTestSupport"),
         .testTarget(name: "OrdlogAWSTests", dependencies: ["OrdlogAWS", "OrdlogTestSupport"]),
         .testTarget(name: "OrdlogCLITests", dependencies: ["OrdlogCore", "OrdlogAWS", "OrdlogTestSupport"]),
+        .testTarget(name: "OrdlogOpsTests", dependencies: ["OrdlogOps", .product(name: "Logging", package: "swift-log")]),
     ],
     swiftLanguageModes: [.v6]
 )
