@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import OrdlogAWS
 import OrdlogCore
+import OrdlogOps
 
 struct Consume: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -20,6 +21,17 @@ struct Consume: AsyncParsableCommand {
               ordlog consume --queue OrderQueue --table Orders
               ordlog consume --queue-url $QUEUE_URL --table Orders --until-empty --wait-time 1   # drain, then exit
               AWS_ENDPOINT_URL=http://127.0.0.1:5000 ordlog consume --queue OrderQueue --table Orders --max-messages 100
+              ordlog consume --queue OrderQueue --table Orders --metrics-address 0.0.0.0:9464 --log-format json
+
+            Operating: --metrics-address HOST:PORT serves GET /metrics (Prometheus text format) and GET /healthz \
+            (200 "ok" while receives succeed; 503 with the reason after 3 ReceiveMessage calls in a row failed, \
+            each after its retries). Metrics: ordlog_messages_received_total, \
+            ordlog_messages_processed_total{outcome}, ordlog_messages_dead_lettered_total, \
+            ordlog_messages_in_flight, ordlog_processing_duration_seconds, \
+            ordlog_aws_call_duration_seconds{service,operation}, ordlog_log_append_duration_seconds (histograms, \
+            buckets 1 ms … 30 s), ordlog_last_successful_receive_timestamp_seconds. Without --until-empty a \
+            receive that fails after its retries (endpoint down, throttling, 5xx) is retried with back-off \
+            (0.5 s doubling to 20 s) instead of ending the run; credential and permission errors still exit 5.
 
             JSON: {"received","appended","alreadyLogged","resumed","projected","duplicate","stale","rejected",\
             "failed","deadLettered","inputErrors","deleted","queueUrl"} (as ingest's, plus the messages deleted).
@@ -47,14 +59,49 @@ struct Consume: AsyncParsableCommand {
     var untilEmpty = false
     @Option(help: "maxReceiveCount for marking dead-lettered attempts (default: the queue's RedrivePolicy, else 3).")
     var maxReceiveCount: Int64?
+    @Option(
+        help: ArgumentHelp(
+            "Serve GET /metrics (Prometheus) and GET /healthz on HOST:PORT, e.g. 127.0.0.1:9464 or 0.0.0.0:9464 "
+                + "(default: not served). Env: ORDLOG_METRICS_ADDRESS.", valueName: "host:port"))
+    var metricsAddress: String?
+
+    /// --metrics-address, else $ORDLOG_METRICS_ADDRESS (empty = off).
+    var metricsListen: String? {
+        let a = metricsAddress ?? ProcessInfo.processInfo.environment["ORDLOG_METRICS_ADDRESS"]
+        return a?.isEmpty == false ? a : nil
+    }
 
     func validate() throws {
         if queueUrl == nil && queue == nil { throw ValidationError("give --queue-url URL or --queue NAME") }
         guard (0...20).contains(waitTime) else { throw ValidationError("--wait-time must be 0…20 seconds") }
+        if let address = metricsListen {
+            do {
+                _ = try OpsListenAddress.parse(address)
+            } catch {
+                throw ValidationError("--metrics-address: \(error)")
+            }
+        }
     }
 
     func run() async throws {
         try await runReportingErrorsAsync {
+            // One health object: the consumer reports its receives to it, /healthz reads it.
+            let health = ConsumerHealth()
+            var opsServer: OpsHTTPServer?
+            if let address = metricsListen {
+                let registry = MetricsBackend.registry  // bootstraps MetricsSystem (once, here in the executable)
+                do {
+                    opsServer = try OpsHTTPServer(
+                        address: address, metrics: { registry.emitToBuffer() },
+                        health: { MetricsBackend.healthStatus(health) })
+                } catch {
+                    throw CLIError(code: .usage, message: "--metrics-address: \(error)")
+                }
+                opsServer?.start()
+                global.makeLogger("ordlog.consumer").notice(
+                    "serving /metrics and /healthz", metadata: ["address": "\(opsServer!.address)"])
+            }
+            defer { opsServer?.stop() }
             let config = try aws.configuration()
             let sqs = SQSClient(configuration: config, logger: global.makeLogger("ordlog.aws"))
             let url: String
@@ -75,9 +122,13 @@ struct Consume: AsyncParsableCommand {
             let log = try global.openLog(create: true)
             let pipeline = Pipeline(
                 log: log, processor: OrderProcessor(rules: rules), logger: global.makeLogger("ordlog.pipeline"))
-            let dynamo = table.map { DynamoDBProjection(client: DynamoDBClient(configuration: config), tableName: $0) }
+            let dynamo = table.map {
+                DynamoDBProjection(
+                    client: DynamoDBClient(configuration: config, logger: global.makeLogger("ordlog.aws")),
+                    tableName: $0)
+            }
             let consumer = Consumer(
-                pipeline: pipeline, sqs: sqs, dynamo: dynamo, configuration: c,
+                pipeline: pipeline, sqs: sqs, dynamo: dynamo, configuration: c, health: health,
                 logger: global.makeLogger("ordlog.consumer"))
             let stop = StopFlag()
             stop.installSignalHandlers()
