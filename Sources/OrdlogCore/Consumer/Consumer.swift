@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import OrdlogAWS
 
 /// How ``Consumer`` consumes a queue. Every property has a default that matches the seed pipeline.
@@ -52,19 +53,37 @@ public final class Consumer {
     public let sqs: SQSClient
     public let dynamo: DynamoDBProjection?
     public let configuration: ConsumerConfiguration
+    /// Told of every ReceiveMessage that succeeds or fails (after retries), for `/healthz`.
+    public let health: ConsumerHealth
     let logger: Logger
     public private(set) var deleted = 0
+    // The unlabelled metrics (``OrdlogMetricName``); labelled ones are looked up per use.
+    let receivedCounter = Counter(label: OrdlogMetricName.messagesReceived)
+    let deadLetteredCounter = Counter(label: OrdlogMetricName.messagesDeadLettered)
+    let inFlightGauge = Gauge(label: OrdlogMetricName.messagesInFlight)
+    let lastReceiveGauge = Gauge(label: OrdlogMetricName.lastSuccessfulReceive)
+    let processingTimer = Metrics.Timer(label: OrdlogMetricName.processingDuration)
+    let appendTimer = Metrics.Timer(label: OrdlogMetricName.logAppendDuration)
 
     public init(
         pipeline: Pipeline, sqs: SQSClient, dynamo: DynamoDBProjection?, configuration: ConsumerConfiguration,
+        health: ConsumerHealth = ConsumerHealth(),
         logger: Logger = Logger(label: "ordlog.consumer", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
         self.pipeline = pipeline
         self.sqs = sqs
         self.dynamo = dynamo
         self.configuration = configuration
+        self.health = health
         self.logger = logger
     }
+
+    static func awsTimer(_ service: String, _ operation: String) -> Metrics.Timer {
+        Metrics.Timer(
+            label: OrdlogMetricName.awsCallDuration, dimensions: [("service", service), ("operation", operation)])
+    }
+
+    static func since(_ start: UInt64) -> Int64 { Int64(DispatchTime.now().uptimeNanoseconds - start) }
 
     /// Reads the queue's RedrivePolicy `maxReceiveCount` (nil when the queue has no redrive policy).
     public static func maxReceiveCount(sqs: SQSClient, queueUrl: String) async throws -> Int64? {
@@ -88,12 +107,39 @@ public final class Consumer {
         progress: (ConsumerProgress) -> Void = { _ in }
     ) async throws -> IngestSummary {
         var summary = IngestSummary()
+        var receiveFailures = 0
         let start = Date()
         try await processUnprocessed(summary: &summary)
         while !shouldStop() && !Task.isCancelled {
             if let max = configuration.maxMessages, summary.received >= max { break }
             let wanted = min(configuration.maxNumberOfMessages, (configuration.maxMessages ?? .max) - summary.received)
-            guard let result = try await receiveUnlessStopped(wanted, shouldStop: shouldStop) else { break }
+            let started = DispatchTime.now().uptimeNanoseconds
+            let received: SQSReceiveResult?
+            do {
+                received = try await receiveUnlessStopped(wanted, shouldStop: shouldStop)
+            } catch let error where !(error is CancellationError) {
+                Self.awsTimer("sqs", "ReceiveMessage").recordNanoseconds(Self.since(started))
+                health.receiveFailed()
+                // A scripted run (--until-empty) and errors no retry can fix (credentials, permissions, a missing
+                // queue) end the run; a running consumer outlasts an outage, with /healthz saying so.
+                guard !configuration.untilEmpty, RetryPolicy.isRetryable(error) else { throw error }
+                receiveFailures += 1
+                let delay = min(20, 0.5 * pow(2, Double(min(receiveFailures - 1, 6))))
+                logger.warning(
+                    "ReceiveMessage failed after retries; trying again",
+                    metadata: [
+                        "error": "\(error)", "consecutive_failures": "\(receiveFailures)", "delay_s": "\(delay)",
+                    ])
+                let until = Date().addingTimeInterval(delay)
+                while Date() < until && !shouldStop() { try? await Task.sleep(nanoseconds: 100_000_000) }
+                continue
+            }
+            guard let result = received else { break }
+            Self.awsTimer("sqs", "ReceiveMessage").recordNanoseconds(Self.since(started))
+            receiveFailures = 0
+            health.receiveSucceeded()
+            lastReceiveGauge.record(Date().timeIntervalSince1970)
+            receivedCounter.increment(by: result.messages.count)
             let receivedAt = Date()
             if result.messages.isEmpty {
                 if configuration.untilEmpty { break }
@@ -153,7 +199,11 @@ public final class Consumer {
     }
 
     func handle(batch: [IncomingMessage], receivedAt: Date, summary: inout IngestSummary) async throws {
+        inFlightGauge.record(batch.count)
+        defer { inFlightGauge.record(0) }
+        let appendStarted = DispatchTime.now().uptimeNanoseconds
         let (appended, already) = try pipeline.append(batch: batch, summary: &summary)
+        appendTimer.recordNanoseconds(Self.since(appendStarted))
         var toDelete: [String] = []
         var failed: [String] = []
         for seq in already {
@@ -174,6 +224,15 @@ public final class Consumer {
                     extendedAt = Date()
                 }
             }, project: project)
+        let processing = Int64(Date().timeIntervalSince(receivedAt) * 1e9)
+        for attempt in attempts {
+            Counter(
+                label: OrdlogMetricName.messagesProcessed,
+                dimensions: [("outcome", attempt.decision.outcome.rawValue)]
+            ).increment()
+            if attempt.decision.deadLettered { deadLetteredCounter.increment() }
+            processingTimer.recordNanoseconds(processing)
+        }
         for (r, attempt) in zip(appended, attempts) {
             guard let handle = r.receiptHandle else { continue }
             if attempt.decision.outcome.isFinal { toDelete.append(handle) } else { failed.append(handle) }
@@ -196,6 +255,9 @@ public final class Consumer {
     /// The DynamoDB step of a decision, when a table is configured.
     func project(_ decision: Decision, _ receive: LoggedReceive) async -> Decision {
         guard let dynamo else { return decision }
+        guard decision.outcome == .projected else { return decision }  // apply calls PutItem for these only
+        let started = DispatchTime.now().uptimeNanoseconds
+        defer { Self.awsTimer("dynamodb", "PutItem").recordNanoseconds(Self.since(started)) }
         return await dynamo.apply(decision, receive: receive, maxReceiveCount: configuration.maxReceiveCount)
     }
 
@@ -205,6 +267,8 @@ public final class Consumer {
             let chunk = Array(handles[start..<min(start + 10, handles.count)])
             start += chunk.count
             let entries = chunk.enumerated().map { SQSDeleteEntry(id: "m\($0.offset)", receiptHandle: $0.element) }
+            let started = DispatchTime.now().uptimeNanoseconds
+            defer { Self.awsTimer("sqs", "DeleteMessageBatch").recordNanoseconds(Self.since(started)) }
             do {
                 let result = try await sqs.deleteMessageBatch(queueUrl: configuration.queueUrl, entries: entries)
                 deleted += result.successful.count
