@@ -123,6 +123,7 @@ class Model:
         self.first_receive_t = None
         self.drained_t = None
         self.remaining = 0
+        self.cpu_at_reset = time.process_time()
 
     # --- queue -------------------------------------------------------------------------------------------
     def add(self, message_id, body, sent_ms):
@@ -302,6 +303,10 @@ class Model:
             "config": {"latency_ms": self.latency * 1000, "throttle_rate": self.throttle_rate,
                        "error_rate": self.error_rate},
             "now": now,
+            # the model's own CPU since the reset, and per AWS call: 1 / this is what one core can serve
+            "model_cpu_s": round(time.process_time() - self.cpu_at_reset, 3),
+            "model_cpu_ms_per_call": round((time.process_time() - self.cpu_at_reset) * 1000
+                                           / max(1, sum(self.calls.values())), 3),
         }
 
 

@@ -65,13 +65,14 @@ def run_one(a, base, traffic, name, cmd, env, work):
          "cpu_s_per_1k": round(cpu / loaded * 1000, 3), "calls": s["calls"], "faults": s["faults"],
          "lost": s["lost"], "wrong_items": s["wrong_items"], "non_idempotent": s["non_idempotent"],
          "reapplied": s["reapplied"], "deleted": s["deleted"], "dlq": s["dlq"],
-         "stale_delete_handles": s["stale_delete_handles"], "puts_condition_failed": s["puts_condition_failed"]}
+         "stale_delete_handles": s["stale_delete_handles"], "puts_condition_failed": s["puts_condition_failed"],
+         "model_cpu_ms_per_call": s["model_cpu_ms_per_call"]}
     if p.returncode not in (0, 3):
         r["stderr"] = (p.stderr or "")[-800:]
     sys.stderr.write("  %-18s %7.1f msg/s  %5.2f calls/msg  %6.3f CPU s/1k  lost %d wrong %d non-idem %d "
-                     "reapplied %d dlq %d exit %d\n" % (name, r["msgs_per_s"], r["calls_per_msg"], r["cpu_s_per_1k"],
-                                                        r["lost"], r["wrong_items"], r["non_idempotent"],
-                                                        r["reapplied"], r["dlq"], p.returncode))
+                     "reapplied %d dlq %d exit %d (model %.2f ms CPU/call)\n"
+                     % (name, r["msgs_per_s"], r["calls_per_msg"], r["cpu_s_per_1k"], r["lost"], r["wrong_items"],
+                        r["non_idempotent"], r["reapplied"], r["dlq"], p.returncode, r["model_cpu_ms_per_call"]))
     if "stderr" in r:
         sys.stderr.write("    stderr: %s\n" % r["stderr"][-300:])
     return r
@@ -149,7 +150,8 @@ def main():
                       "calls_per_msg": med([r["calls_per_msg"] for r in rs]),
                       "cpu_s_per_1k": med([r["cpu_s_per_1k"] for r in rs]),
                       "lost": max(r["lost"] for r in rs), "wrong_items": max(r["wrong_items"] for r in rs),
-                      "non_idempotent": max(r["non_idempotent"] for r in rs)})
+                      "non_idempotent": max(r["non_idempotent"] for r in rs),
+                      "model_cpu_ms_per_call": med([r["model_cpu_ms_per_call"] for r in rs])})
     by = {c["program"]: c for c in cells}
     b8 = by.get("boto3 x8 threads", {}).get("msgs_per_s")
     b1 = by.get("boto3 sequential", {}).get("msgs_per_s")
@@ -207,6 +209,10 @@ def render(res):
                 r["program"], r["messages"], "{:,.0f}".format(r["msgs_per_s"]), r["calls_per_msg"],
                 sum(r["faults"].values()), r["deleted"], r["dlq"], r["lost"], r["wrong_items"],
                 r["non_idempotent"], r["reapplied"], r["exit"]))
+    mc = [c["model_cpu_ms_per_call"] for c in res["cells"] if c.get("model_cpu_ms_per_call")]
+    if mc:
+        lines += ["", "The model itself used %.2f–%.2f ms of CPU per AWS call (median per program), i.e. one core "
+                  "serves about %s calls/s." % (min(mc), max(mc), "{:,.0f}".format(1000 / max(mc)))]
     lines += ["", "Per run: Benchmarks/results/%s.json." % os.path.basename(res.get("out", "consume")), ""]
     return "\n".join(lines)
 
