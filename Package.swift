@@ -69,7 +69,8 @@ let package = Package(
         .target(name: "OrdlogTestSupport"),
         .testTarget(name: "OrdlogAWSTests", dependencies: ["OrdlogAWS", "OrdlogTestSupport"]),
         .testTarget(name: "OrdlogCLITests", dependencies: ["OrdlogCore", "OrdlogAWS", "OrdlogTestSupport"]),
-        .testTarget(name: "OrdlogOpsTests", dependencies: ["OrdlogOps", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(
+            name: "OrdlogOpsTests", dependencies: ["OrdlogOps", .product(name: "Logging", package: "swift-log")]),
     ],
     swiftLanguageModes: [.v6]
 )
