@@ -24,9 +24,14 @@ earlier MessageId is a duplicate delivery as SQS makes them), POST /_model/confi
 "error_rate"}), GET /_model/stats (counts and the checks below).
 
 Checks reported by /_model/stats (what "nothing lost or applied twice" means here):
-  lost            entries neither deleted nor in the DLQ (must be 0 once drained)
-  wrong_items     orders whose final item is not the newest event loaded for that order (by timestamp instant),
-                  or orders missing from the table, counting only orders with a message not dead-lettered
+  lost            entries neither deleted, nor in the DLQ, nor hidden by a lost ReceiveMessage response (must be 0
+                  once drained)
+  hidden_by_lost_receive
+                  entries handed out by a ReceiveMessage whose response was lost (a 500 after applying): as on SQS
+                  they stay invisible until their visibility timeout (30 s) and then come back; not an error of
+                  the consumer, but a run that stops at its first empty receive leaves them for the next run
+  wrong_items     orders whose item is older than an event whose message was deleted (a processed event was
+                  overwritten or never written), or matches no loaded event, or is missing
   non_idempotent  successful PutItems that replaced an item with an equal instant but different content, or any
                   write that replaced a newer instant (the condition should make both impossible)
   reapplied       successful PutItems of an event already applied, onto an identical item: idempotent re-applies
@@ -83,7 +88,7 @@ def instant_ns(ts):
 
 class Entry:
     __slots__ = ("idx", "message_id", "body_json", "md5", "sent_ms", "receives", "first_receive_ms", "version",
-                 "state", "visible_at", "handle")
+                 "state", "visible_at", "handle", "lost_response")
 
     def __init__(self, idx, message_id, body, sent_ms):
         self.idx = idx
@@ -97,6 +102,7 @@ class Entry:
         self.state = "ready"  # ready | inflight | deleted | dlq
         self.visible_at = 0.0
         self.handle = None
+        self.lost_response = False  # last received by a ReceiveMessage whose response was lost (500 after apply)
 
 
 class Model:
@@ -160,6 +166,7 @@ class Model:
                 continue
             e.receives += 1
             e.version += 1
+            e.lost_response = False
             if e.first_receive_ms is None:
                 e.first_receive_ms = int(now * 1000)
             if e.handle:
@@ -272,30 +279,37 @@ class Model:
     # --- checks ------------------------------------------------------------------------------------------
     def stats(self):
         now = time.monotonic()
-        lost = sum(1 for e in self.entries if e.state not in ("deleted", "dlq"))
-        expected = {}  # orderId -> (instant, order) of the newest event not dead-lettered
+        hidden = sum(1 for e in self.entries if e.state == "inflight" and e.lost_response)
+        lost = sum(1 for e in self.entries if e.state not in ("deleted", "dlq")) - hidden
+        # An order is wrong when its item is older than an event whose message was deleted (a processed event
+        # was overwritten or never written), or when the item matches no loaded event with its instant.
+        newest_deleted = {}
+        events = {}
         for e, o in zip(self.entries, self.entry_order):
-            if o is None or o[1] is None or e.state == "dlq":
+            if o is None or o[1] is None:
                 continue
-            cur = expected.get(o[0])
-            if cur is None or o[1] >= cur[0]:
-                expected[o[0]] = (o[1], o[2])
+            events.setdefault((o[0], o[1]), o[2])
+            if e.state == "deleted" and o[1] > newest_deleted.get(o[0], -1):
+                newest_deleted[o[0]] = o[1]
         wrong = 0
         missing = 0
-        for oid, (instant, order) in expected.items():
+        for oid, instant in newest_deleted.items():
             cur = self.items.get(oid)
             if cur is None:
                 missing += 1
                 continue
             it = cur[0]
-            if (num(it.get("ordlogTimestampNs")) != instant or it.get("status", {}).get("S") != order.get("status")
+            have = num(it.get("ordlogTimestampNs"))
+            order = events.get((oid, have))
+            if (have is None or have < instant or order is None or it.get("status", {}).get("S") != order.get("status")
                     or it.get("timestamp", {}).get("S") != order.get("timestamp")):
                 wrong += 1
         drain = None
         if self.first_receive_t is not None and self.drained_t is not None:
             drain = self.drained_t - self.first_receive_t
         return {
-            "entries": len(self.entries), "orders": len(expected), "visible": self.visible_count(),
+            "entries": len(self.entries), "orders": len(newest_deleted), "visible": self.visible_count(),
+            "hidden_by_lost_receive": hidden,
             "inflight": sum(1 for e in self.entries if e.state == "inflight"),
             "lost": lost, "wrong_items": wrong + missing, "missing_items": missing, "items": len(self.items),
             "drain_seconds": drain, "calls": dict(self.calls), "faults": dict(self.faults),
@@ -558,6 +572,8 @@ class Conn(asyncio.Protocol):
                 if got and m.first_receive_t is None:
                     m.first_receive_t = start
                 if fault_after:
+                    for e in got:
+                        e.lost_response = True  # hidden until the visibility timeout, as SQS does
                     st, txt, ex = aws_error(500, "InternalFailure", "We encountered an internal error.", "sqs")
                     return self.respond(st, txt, ex, max(0.0, m.latency - (t - start)))
                 body = '{"Messages":[%s]}' % ",".join(m.message_json(e) for e in got) if got else "{}"

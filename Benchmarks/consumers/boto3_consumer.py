@@ -103,7 +103,8 @@ def main():
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--wait-time", type=int, default=1)
     a = p.parse_args()
-    url = boto3.client("sqs").get_queue_url(QueueName=a.queue)["QueueUrl"]
+    cfg = Config(retries={"mode": "standard", "max_attempts": 3})
+    url = boto3.client("sqs", config=cfg).get_queue_url(QueueName=a.queue)["QueueUrl"]
     counts = dict(received=0, written=0, stale=0, bad=0, put_errors=0, deleted=0, receive_errors=0,
                   delete_errors=0)
     lock = threading.Lock()
