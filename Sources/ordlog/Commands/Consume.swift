@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import OrdlogAWS
 import OrdlogCore
+import OrdlogOps
 
 struct Consume: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -29,6 +30,15 @@ struct Consume: AsyncParsableCommand {
               ordlog consume --queue OrderQueue --table OrdersStaging --concurrency 4
               ordlog consume --queue-url $QUEUE_URL --until-empty --wait-time 1
               ordlog consume --queue OrderQueue --local-only
+              ordlog consume --queue OrderQueue --metrics-address 0.0.0.0:9464 --log-format json
+
+            Operating: --metrics-address HOST:PORT serves GET /metrics (Prometheus text format) and GET /healthz \
+            (200 "ok" while receives succeed; 503 with the reason after 3 ReceiveMessage calls in a row failed, \
+            each after its retries). Metrics: ordlog_messages_received_total, \
+            ordlog_messages_processed_total{outcome}, ordlog_messages_dead_lettered_total, \
+            ordlog_messages_in_flight, ordlog_processing_duration_seconds, \
+            ordlog_aws_call_duration_seconds{service,operation}, ordlog_log_append_duration_seconds (histograms, \
+            buckets 1 ms … 30 s), ordlog_last_successful_receive_timestamp_seconds.
 
             JSON: {"received","appended","alreadyLogged","resumed","projected","duplicate","stale","rejected",\
             "failed","deadLettered","inputErrors","deleted","released","queueUrl","table"} (as ingest's, plus \
@@ -65,6 +75,17 @@ struct Consume: AsyncParsableCommand {
     var maxReceiveCount: Int64?
     @Flag(help: "Reject quantities like 3.0 or 1e2 whose value is a whole number (by default stored as 3, 100).")
     var integerLiteralsOnly = false
+    @Option(
+        help: ArgumentHelp(
+            "Serve GET /metrics (Prometheus) and GET /healthz on HOST:PORT, e.g. 127.0.0.1:9464 or 0.0.0.0:9464 "
+                + "(default: not served). Env: ORDLOG_METRICS_ADDRESS.", valueName: "host:port"))
+    var metricsAddress: String?
+
+    /// --metrics-address, else $ORDLOG_METRICS_ADDRESS (empty = off).
+    var metricsListen: String? {
+        let a = metricsAddress ?? ProcessInfo.processInfo.environment["ORDLOG_METRICS_ADDRESS"]
+        return a?.isEmpty == false ? a : nil
+    }
 
     func validate() throws {
         if queueUrl == nil && queue == nil { throw ValidationError("give --queue-url URL or --queue NAME") }
@@ -74,10 +95,35 @@ struct Consume: AsyncParsableCommand {
         if let visibilityTimeout, !(0...43200).contains(visibilityTimeout) {
             throw ValidationError("--visibility-timeout must be 0…43200 seconds")
         }
+        if let address = metricsListen {
+            do {
+                _ = try OpsListenAddress.parse(address)
+            } catch {
+                throw ValidationError("--metrics-address: \(error)")
+            }
+        }
     }
 
     func run() async throws {
         try await runReportingErrorsAsync {
+            // One health object: the consumer reports its receives to it, /healthz reads it. The metrics backend
+            // is bootstrapped here, before the consumer and its log writer create their metric handles.
+            let health = ConsumerHealth()
+            var opsServer: OpsHTTPServer?
+            if let address = metricsListen {
+                let registry = MetricsBackend.registry  // bootstraps MetricsSystem (once, here in the executable)
+                do {
+                    opsServer = try OpsHTTPServer(
+                        address: address, metrics: { registry.emitToBuffer() },
+                        health: { MetricsBackend.healthStatus(health) })
+                } catch {
+                    throw CLIError(code: .usage, message: "--metrics-address: \(error)")
+                }
+                opsServer?.start()
+                global.makeLogger("ordlog.consumer").notice(
+                    "serving /metrics and /healthz", metadata: ["address": "\(opsServer!.address)"])
+            }
+            defer { opsServer?.stop() }
             let config = try aws.configuration()
             err("ordlog: credentials from \(try await config.credentials().source)")
             // One HTTP session (connection pool) for SQS and DynamoDB, wide enough for every loop's requests.
@@ -119,8 +165,6 @@ struct Consume: AsyncParsableCommand {
                     + (c.visibilityTimeout.map { "\($0) s" } ?? "the queue's") + "; maxReceiveCount "
                     + "\(rules.maxReceiveCount); region \(config.region)"
             )
-            // The receive health (/healthz): the ops wiring serves this object.
-            let health = ConsumerHealth()
             let consumer = Consumer(
                 writer: LogWriter(pipeline), queue: SQSMessageQueue(sqs: sqs, url: url), projections: projections,
                 configuration: c, health: health, logger: global.makeLogger("ordlog.consumer"))

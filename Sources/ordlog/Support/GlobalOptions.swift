@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import OrdlogCore
+import OrdlogOps
 
 /// Options every command takes.
 struct GlobalOptions: ParsableArguments {
@@ -17,16 +18,40 @@ struct GlobalOptions: ParsableArguments {
             valueName: "level"))
     var logLevel: String?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Diagnostics on stderr as text, or json: one JSON object per line (timestamp, level, label, message, "
+                + "source, metadata), for CloudWatch Logs and other collectors. Env: LOG_FORMAT.",
+            valueName: "text|json"))
+    var logFormat: String?
+
     @Flag(name: .long, help: "Print machine-readable JSON on stdout instead of a table.")
     var json = false
 
     /// The database path: --db, else $ORDLOG_DB, else ./ordlog.db.
     var dbPath: String { db ?? ProcessInfo.processInfo.environment["ORDLOG_DB"] ?? "ordlog.db" }
 
+    /// --log-format, else $LOG_FORMAT, else text.
+    var jsonLogs: Bool {
+        (logFormat ?? ProcessInfo.processInfo.environment["LOG_FORMAT"] ?? "text").lowercased() == "json"
+    }
+
+    mutating func validate() throws {
+        if let logFormat, !["text", "json"].contains(logFormat.lowercased()) {
+            throw ValidationError("--log-format must be text or json")
+        }
+    }
+
     func makeLogger(_ label: String = "ordlog") -> Logger {
         let levelText = logLevel ?? ProcessInfo.processInfo.environment["LOG_LEVEL"] ?? "warning"
         let level = Logger.Level(rawValue: levelText.lowercased()) ?? .warning
-        var logger = Logger(label: label) { label in StreamLogHandler.standardError(label: label) }
+        let json = jsonLogs
+        var logger = Logger(label: label) { label in
+            json
+                ? JSONLogHandler.standardError(label: label) as any LogHandler
+                : StreamLogHandler.standardError(label: label)
+        }
         logger.logLevel = level
         return logger
     }
