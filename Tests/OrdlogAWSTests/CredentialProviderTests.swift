@@ -127,7 +127,9 @@ struct CredentialProviderTests {
         } catch let e as NoCredentialsError {
             #expect(e.description.contains("instance metadata: no answer from 127.0.0.1 within 1 s"))
         }
-        #expect(Date().timeIntervalSince(started) < 5)
+        // Bounded, not hung: generous, since a loaded 2-core CI machine runs the whole suite in parallel (seen
+        // 6–11 s there against 0.07 s alone); a metadata lookup that waited for the OS connect timeout takes minutes.
+        #expect(Date().timeIntervalSince(started) < 30)
     }
 
     @Test("the chain remembers the first source that answered")
@@ -308,7 +310,7 @@ struct CredentialProviderTests {
               ok) printf '{"Version": 1, "AccessKeyId": "ASIAPROC", "SecretAccessKey": "proc-SECRET", "SessionToken": "proc-token", "Expiration": "2099-01-01T00:00:00.000Z", "extra": "%s"}' "$2" ;;
               v2) echo '{"Version": 2, "AccessKeyId": "A", "SecretAccessKey": "proc-SECRET"}' ;;
               fail) echo '{"SecretAccessKey": "proc-SECRET"}'; echo 'token expired, log in again' >&2; exit 3 ;;
-              slow) sleep 30 ;;
+              slow) sleep 120 ;;
             esac
             """)
         chmod(script, 0o755)
@@ -335,7 +337,8 @@ struct CredentialProviderTests {
         await #expect(throws: CredentialSourceError.self) { try await run("\(script) v2") }
         let started = Date()
         await #expect(throws: CredentialSourceError.self) { try await run("\(script) slow", timeout: 1) }
-        #expect(Date().timeIntervalSince(started) < 10)
+        // The script sleeps far longer than this bound; the slack is for a loaded machine (seen 14 s in the full suite).
+        #expect(Date().timeIntervalSince(started) < 40)
         // PATH lookup without a shell.
         await #expect(throws: CredentialSourceError.self) { try await run("sh -c 'exit 7'") }
         #expect(ProcessCredentialProvider.split(#"a "b c" 'd e' f\ g "h\"i""#) == ["a", "b c", "d e", "f g", #"h"i"#])

@@ -77,11 +77,14 @@ import Testing
             }
             #expect(last.contains(done), "\(last)")
         }
+        // received_total counts receives: moto_server (threaded) can hand one message to two concurrent receives,
+        // so it may exceed the messages published (the second copy is logged and a duplicate). It must move.
         try await waitFor(60)
-        #expect(seen.last == 60)
+        let afterFirst = try #require(seen.last)
+        #expect(afterFirst >= 60, "received_total samples: \(seen)")
         #expect(try CLI.run(["publish", "--topic", "OrderTopic", second.path], env: env).status == 0)
         try await waitFor(120)
-        #expect(seen.contains(60) && seen.last == 120, "received_total samples: \(seen)")
+        #expect((seen.last ?? 0) >= 120 && (seen.last ?? 0) > afterFirst, "received_total samples: \(seen)")
         let metrics = try #require(await Self.get(port, "/metrics"))
         #expect(metrics.body.contains("ordlog_aws_call_duration_seconds_bucket{service=\"dynamodb\""))
         #expect(metrics.body.contains("# TYPE ordlog_processing_duration_seconds histogram"))

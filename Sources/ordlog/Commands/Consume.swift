@@ -22,7 +22,7 @@ struct Consume: AsyncParsableCommand {
 
             On start it prints to stderr the queue, the table, the log file, the concurrency and where the \
             credentials came from. SIGTERM/SIGINT: no new receive starts, receives in flight are abandoned and \
-            what they still returned is made visible again, the batches in work are finished, exit 0 (well \
+            what they still returned is made visible again, the batches in work are finished, exit 0 (3 if messages were dead-lettered in the run; well \
             within ECS's 30 s stop timeout); a second signal exits at once (130).
 
             Examples:

@@ -46,7 +46,7 @@ struct History: ParsableCommand {
                 err("ordlog: the log has no message for order \(orderId)")
                 throw ExitCode(2)
             }
-            out("History of order \(orderId): \(records.count) records")
+            out("History of order \(terminalSafe(orderId)): \(plural(records.count, "record"))")
             for record in records {
                 switch record {
                 case .receive(let r):

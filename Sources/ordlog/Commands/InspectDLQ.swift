@@ -219,8 +219,8 @@ struct InspectDLQ: AsyncParsableCommand {
             out(t.render())
             out(
                 "   Next: fix the producer (or the rule), preview with "
-                    + "`ordlog redrive --fingerprint \(g.fingerprint) --dry-run`, then run it without --dry-run.")
-            out("   Details: `ordlog inspect-dlq \(g.messages[0].messageId)`")
+                    + "`ordlog redrive --db \(global.dbPath) --fingerprint \(g.fingerprint) --dry-run`, then run it without --dry-run.")
+            out("   Details: `ordlog inspect-dlq --db \(global.dbPath) \(g.messages[0].messageId)`")
         }
         if !report.inputErrors.isEmpty {
             out("")
@@ -243,7 +243,7 @@ struct InspectDLQ: AsyncParsableCommand {
 
     func detail(_ m: FailedMessage) {
         let d = m.latest.decision
-        out("Message \(m.messageId)" + (m.orderId.map { "  (order \($0))" } ?? ""))
+        out("Message \(terminalSafe(m.messageId))" + (m.orderId.map { "  (order \(terminalSafe($0)))" } ?? ""))
         out(
             "  state:        \(d.deadLettered ? "DEAD-LETTERED" : d.outcome.isFinal ? "ok (\(d.outcome.rawValue))" : "failing, still retrying")"
         )
@@ -303,8 +303,8 @@ struct InspectDLQ: AsyncParsableCommand {
         if d.deadLettered || !d.outcome.isFinal {
             out(
                 "Next: fix the producer (or the rule), then preview with "
-                    + "`ordlog redrive --message-id \(m.messageId) --dry-run` and run it without --dry-run. "
-                    + "Siblings: `ordlog redrive --fingerprint \(m.fingerprint) --dry-run`.")
+                    + "`ordlog redrive --db \(global.dbPath) --message-id \(m.messageId) --dry-run` and run it without --dry-run. "
+                    + "Siblings: `ordlog redrive --db \(global.dbPath) --fingerprint \(m.fingerprint) --dry-run`.")
         }
     }
 }

@@ -49,7 +49,7 @@ struct Orders: ParsableCommand {
                 out(JSONWriter.string(.array(all.map(RecordJSON.order))))
             } else {
                 out(render(all))
-                out("\(all.count) orders")
+                out(plural(all.count, "order"))
             }
         }
     }

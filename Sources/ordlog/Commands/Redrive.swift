@@ -23,7 +23,7 @@ struct Redrive: AsyncParsableCommand {
               ordlog redrive --fingerprint order.field_invalid:quantity --dry-run
               ordlog redrive --message-id 6f1c2a9e-0010-4c1e-9d8a-000000000010 --dry-run
               ordlog redrive --all
-              ordlog redrive --fingerprint order.field_invalid:quantity --accept-integral-decimals --target dynamodb --table Orders
+              ordlog redrive --fingerprint order.field_invalid:quantity --accept-numeric-strings --target dynamodb --table Orders
 
             JSON: {"dryRun":B,"processorVersion":S,"redriven":[{"messageId":S,"receiveSeq":N,"before":ATTEMPT,\
             "after":ATTEMPT}],"skipped":[{"messageId":S,"reason":S}],"dynamodb":{"table","created","written",\

@@ -78,31 +78,31 @@ func runReportingErrorsAsync(_ body: () async throws -> Void) async throws {
     do {
         try await body()
     } catch let error as CLIError {
-        if !error.message.isEmpty { err("ordlog: \(error.message)") }
+        if !error.message.isEmpty { err("ordlog: \(error.message)", level: .error) }
         throw ExitCode(error.code.rawValue)
     } catch let error as SQLiteError {
-        err("ordlog: \(storageMessage(error))")
+        err("ordlog: \(storageMessage(error))", level: .error)
         throw ExitCode(CLIError.Code.storage.rawValue)
     } catch let error as AWSServiceError {
-        err("ordlog: \(error)")
+        err("ordlog: \(error)", level: .error)
         throw ExitCode(CLIError.Code.aws.rawValue)
     } catch let error as AWSTransportError {
-        err("ordlog: \(error)")
+        err("ordlog: \(error)", level: .error)
         throw ExitCode(CLIError.Code.aws.rawValue)
     } catch let error as AWSResponseDecodingError {
-        err("ordlog: \(error)")
+        err("ordlog: \(error)", level: .error)
         throw ExitCode(CLIError.Code.aws.rawValue)
     } catch let error as NoCredentialsError {
-        err("ordlog: \(error)")
+        err("ordlog: \(error)", level: .error)
         throw ExitCode(CLIError.Code.aws.rawValue)
     } catch let error as CredentialSourceError {
-        err("ordlog: \(error)")
+        err("ordlog: \(error)", level: .error)
         throw ExitCode(CLIError.Code.aws.rawValue)
     } catch let error as CredentialSourceNotApplicable {
-        err("ordlog: \(error)")
+        err("ordlog: \(error)", level: .error)
         throw ExitCode(CLIError.Code.aws.rawValue)
     } catch let error as AWSConfigurationError {
-        err("ordlog: \(error)")
+        err("ordlog: \(error)", level: .error)
         throw ExitCode(CLIError.Code.aws.rawValue)
     }
 }

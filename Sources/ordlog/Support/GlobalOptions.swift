@@ -41,6 +41,7 @@ struct GlobalOptions: ParsableArguments {
         if let logFormat, !["text", "json"].contains(logFormat.lowercased()) {
             throw ValidationError("--log-format must be text or json")
         }
+        Diagnostics.json = jsonLogs
     }
 
     func makeLogger(_ label: String = "ordlog") -> Logger {
@@ -132,10 +133,10 @@ func runReportingErrors(_ body: () throws -> Void) throws {
     do {
         try body()
     } catch let error as CLIError {
-        if !error.message.isEmpty { FileHandle.standardError.write(Data("ordlog: \(error.message)\n".utf8)) }
+        if !error.message.isEmpty { err("ordlog: \(error.message)", level: .error) }
         throw ExitCode(error.code.rawValue)
     } catch let error as SQLiteError {
-        err("ordlog: \(storageMessage(error))")
+        err("ordlog: \(storageMessage(error))", level: .error)
         throw ExitCode(CLIError.Code.storage.rawValue)
     }
 }
@@ -145,9 +146,27 @@ func out(_ line: String) {
     FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }
 
-/// Writes a line to stderr.
-func err(_ line: String) {
-    FileHandle.standardError.write(Data((line + "\n").utf8))
+/// How the command's own stderr lines are written: as text, or (`--log-format json` / `LOG_FORMAT=json`) as one JSON
+/// object per line in the log handler's shape, so that every stderr line of a run parses as JSON.
+enum Diagnostics {
+    /// Set from the global options when they are validated; before that (or for commands without them), from
+    /// `LOG_FORMAT`.
+    nonisolated(unsafe) static var json = ProcessInfo.processInfo.environment["LOG_FORMAT"]?.lowercased() == "json"
+
+    /// `line` as it goes to stderr, with its newline: text as given, or a JSON object (label `ordlog`, the message
+    /// without its `ordlog: ` prefix).
+    static func render(_ line: String, level: Logger.Level) -> String {
+        guard json else { return line + "\n" }
+        let message = line.hasPrefix("ordlog: ") ? String(line.dropFirst(8)) : line
+        return JSONLogHandler.line(
+            timestamp: JSONLogHandler.timestamp(), level: level, label: "ordlog", message: message, source: "ordlog",
+            error: nil, metadata: [:])
+    }
+}
+
+/// Writes a diagnostic line to stderr (as JSON with `--log-format json`).
+func err(_ line: String, level: Logger.Level = .notice) {
+    FileHandle.standardError.write(Data(Diagnostics.render(line, level: level).utf8))
 }
 
 /// A storage error said for a user: what failed and what to check, with SQLite's code for reference.

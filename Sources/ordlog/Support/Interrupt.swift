@@ -42,12 +42,12 @@ enum Interrupt {
             return (count, waitingForInput, notice)
         }
         if waiting {
-            FileHandle.standardError.write(
-                Data("\nordlog: interrupted while waiting for input; everything read so far is logged.\n".utf8))
+            if !Diagnostics.json { FileHandle.standardError.write(Data("\n".utf8)) }
+            err("ordlog: interrupted while waiting for input; everything read so far is logged.")
             _exit(130)
         }
         if n > 1 { _exit(130) }
-        if !text.isEmpty { FileHandle.standardError.write(Data("ordlog: \(text)\n".utf8)) }
+        if !text.isEmpty { err("ordlog: \(text)") }
         stop.request()
     }
 

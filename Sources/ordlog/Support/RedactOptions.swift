@@ -26,6 +26,13 @@ struct RedactOptions: ParsableArguments {
                 "--redact: unknown order field(s) \(unknown.joined(separator: ", ")); the fields are "
                     + Redactor.redactableFields.joined(separator: ", ") + " (case matters)")
         }
+        // An empty key is a key anyone can guess (HMAC with ""), typically an unset variable in `--redact-key "$KEY"`.
+        let envKey = ProcessInfo.processInfo.environment["ORDLOG_REDACT_KEY"]
+        if redactKey?.isEmpty == true || (redactKey == nil && envKey?.isEmpty == true) {
+            throw ValidationError(
+                "the redaction key is empty (an unset variable?): anyone could test guessed values against its "
+                    + "pseudonyms. Give a secret with --redact-key or ORDLOG_REDACT_KEY, or neither for a random key.")
+        }
     }
 
     /// The redactor for the given fields, or nil without --redact. The key is --redact-key, else

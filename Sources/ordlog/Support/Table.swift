@@ -5,8 +5,8 @@ struct Table {
 
     init(_ headers: String...) { self.headers = headers }
 
-    mutating func add(_ cells: String...) { rows.append(cells) }
-    mutating func add(_ cells: [String]) { rows.append(cells) }
+    mutating func add(_ cells: String...) { rows.append(cells.map(terminalSafe)) }
+    mutating func add(_ cells: [String]) { rows.append(cells.map(terminalSafe)) }
 
     func render() -> String {
         var widths = headers.map(displayWidth)
@@ -22,10 +22,29 @@ struct Table {
     }
 }
 
-/// Shortens `s` to `n` characters with an ellipsis.
+/// Shortens `s` to `n` characters with an ellipsis (on one line, control characters shown: see ``terminalSafe(_:)``).
 func clip(_ s: String, _ n: Int) -> String {
-    let flat = s.replacingOccurrences(of: "\n", with: "⏎")
+    let flat = terminalSafe(s)
     return flat.count <= n ? flat : String(flat.prefix(n - 1)) + "…"
+}
+
+/// `s` for one line of a terminal: a line feed as `⏎`, every other control character (C0, DEL, C1: ESC, BEL,
+/// CR, …) as its `\u{1B}`-style escape, so that a value from an untrusted message can neither move the cursor,
+/// recolour or retitle the terminal, nor forge a line. Only what is printed for people goes through this; the
+/// log, `--json` and `export` keep the values as they are.
+func terminalSafe(_ s: String) -> String {
+    guard s.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) else { return s }
+    var out = ""
+    for u in s.unicodeScalars {
+        if u == "\n" {
+            out += "⏎"
+        } else if u.value < 0x20 || (0x7F...0x9F).contains(u.value) {
+            out += "\\u{" + String(u.value, radix: 16, uppercase: true) + "}"
+        } else {
+            out.unicodeScalars.append(u)
+        }
+    }
+    return out
 }
 
 /// "1 message", "2 messages".
