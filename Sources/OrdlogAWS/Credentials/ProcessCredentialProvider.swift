@@ -134,16 +134,19 @@ public struct ProcessCredentialProvider: CredentialProvider {
         try process.run()
         let collected = ProcessOutput()
         let group = DispatchGroup()
+        // Dedicated threads, not Dispatch's global pool: the readers block until the program closes its pipes, and
+        // the timer must fire even when that pool is saturated by other blocked work (seen in the full test suite,
+        // where a 1 s timeout waited for the program's 30 s sleep).
         for (pipe, isOut) in [(out, true), (errPipe, false)] {
             group.enter()
-            DispatchQueue.global().async {
+            Thread.detachNewThread {
                 let data = pipe.fileHandleForReading.readDataToEndOfFile()
                 collected.set(data, stdout: isOut)
                 group.leave()
             }
         }
         let timedOut: Bool = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
+            Thread.detachNewThread {
                 let finished = group.wait(timeout: .now() + timeout) == .success
                 if !finished {
                     // Its whole process group when it has one (a script's children hold the pipes open too).
