@@ -205,26 +205,47 @@ public struct SigV4Signer: Sendable, CustomStringConvertible {
         _ request: SigV4Request, headers: [SigV4Request.Header],
         normalizePath: Bool
     ) -> (String, String) {
-        var grouped: [String: [String]] = [:]
-        for header in headers {
-            grouped[header.name.lowercased(), default: []].append(canonicalHeaderValue(header.value))
+        // Names lowercased, sorted by their bytes (stable: duplicates keep their order), values joined with `,`.
+        let lowered = headers.enumerated().map { (i, h) in (name: h.name.lowercased(), index: i, value: h.value) }
+        let sorted = lowered.sorted { a, b in
+            a.name == b.name ? a.index < b.index : a.name.utf8.lexicographicallyPrecedes(b.name.utf8)
         }
-        let names = grouped.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-        let canonicalHeaders = names.map { "\($0):\(grouped[$0]!.joined(separator: ","))\n" }.joined()
-        let signedHeaders = names.joined(separator: ";")
-        let lines = [
-            request.method.uppercased(),
-            canonicalPath(request.path, normalize: normalizePath),
-            canonicalQuery(request.query),
-            canonicalHeaders,
-            signedHeaders,
-            hexSHA256(request.body),
-        ]
-        return (lines.joined(separator: "\n"), signedHeaders)
+        var canonicalHeaders = ""
+        var signedHeaders = ""
+        canonicalHeaders.reserveCapacity(256)
+        for (i, h) in sorted.enumerated() {
+            let continues = i > 0 && sorted[i - 1].name == h.name
+            if continues {
+                canonicalHeaders += ","
+            } else {
+                if i > 0 {
+                    canonicalHeaders += "\n"
+                    signedHeaders += ";"
+                }
+                canonicalHeaders += h.name
+                canonicalHeaders += ":"
+                signedHeaders += h.name
+            }
+            canonicalHeaders += canonicalHeaderValue(h.value)
+        }
+        if !sorted.isEmpty { canonicalHeaders += "\n" }
+        var out = request.method.uppercased()
+        out += "\n"
+        out += canonicalPath(request.path, normalize: normalizePath)
+        out += "\n"
+        out += canonicalQuery(request.query)
+        out += "\n"
+        out += canonicalHeaders
+        out += "\n"
+        out += signedHeaders
+        out += "\n"
+        out += hexSHA256(request.body)
+        return (out, signedHeaders)
     }
 
     /// The canonical URI: optionally dot-segment/slash normalised, each segment URI-encoded once.
     public static func canonicalPath(_ path: String, normalize: Bool) -> String {
+        if path == "/" || path.isEmpty { return "/" }  // what the general case gives for them, without the work
         var p = path.isEmpty ? "/" : path
         if normalize {
             var out: [Substring] = []
@@ -258,7 +279,25 @@ public struct SigV4Signer: Sendable, CustomStringConvertible {
 
     /// Trims a header value and collapses internal runs of whitespace to one space.
     public static func canonicalHeaderValue(_ value: String) -> String {
-        value.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" || $0 == "\r\n" })
+        if value.utf8.allSatisfy({ $0 < 0x80 }) {
+            // ASCII: each Character is one byte, but for "\r\n", a separator either way — the same result on bytes.
+            var out: [UInt8] = []
+            out.reserveCapacity(value.utf8.count)
+            var pendingSpace = false
+            for b in value.utf8 {
+                if b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D {
+                    pendingSpace = !out.isEmpty
+                    continue
+                }
+                if pendingSpace {
+                    out.append(0x20)
+                    pendingSpace = false
+                }
+                out.append(b)
+            }
+            return String(decoding: out, as: UTF8.self)
+        }
+        return value.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" || $0 == "\r\n" })
             .joined(separator: " ")
     }
 
