@@ -100,6 +100,9 @@ public final class URLSessionTransport: HTTPTransport {
             configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
             configuration.httpCookieStorage = nil
             configuration.httpShouldSetCookies = false
+            // No cookie storage anyway; `.never` also spares FoundationNetworking parsing every response header
+            // line for Set-Cookie (7% of consume's user-space instructions).
+            configuration.httpCookieAcceptPolicy = .never
             configuration.urlCache = nil
             configuration.timeoutIntervalForResource = 15 * 60
             if let maximumConnectionsPerHost { configuration.httpMaximumConnectionsPerHost = maximumConnectionsPerHost }
@@ -114,8 +117,12 @@ public final class URLSessionTransport: HTTPTransport {
             url: request.url, cachePolicy: .reloadIgnoringLocalCacheData,
             timeoutInterval: request.timeout)
         urlRequest.httpMethod = request.method
-        for (name, value) in request.headers where name.lowercased() != "host" {
-            urlRequest.addValue(value, forHTTPHeaderField: name)
+        if let fields = Self.plainHeaderFields(request.headers) {
+            urlRequest.allHTTPHeaderFields = fields
+        } else {
+            for (name, value) in request.headers where name.lowercased() != "host" {
+                urlRequest.addValue(value, forHTTPHeaderField: name)
+            }
         }
         if !request.body.isEmpty || request.method == "POST" { urlRequest.httpBody = request.body }
         let data: Data
@@ -134,6 +141,40 @@ public final class URLSessionTransport: HTTPTransport {
             headers[String(describing: key)] = String(describing: value)
         }
         return HTTPResponse(status: http.statusCode, headers: headers, body: data)
+    }
+
+    /// The headers (without `Host`) as one dictionary, when `addValue` would store each exactly as given: names
+    /// already capitalised (`X-Amz-Date`: dash-separated words, an uppercase letter then lowercase letters or
+    /// digits), distinct, values of printable ASCII or tabs; nil otherwise (then `addValue` adds them one by one).
+    /// `addValue` checks every character of every value through `Character` (20 µs for a signed request's four
+    /// headers on Linux, against 1 µs for the dictionary).
+    static func plainHeaderFields(_ headers: [(name: String, value: String)]) -> [String: String]? {
+        var fields: [String: String] = [:]
+        fields.reserveCapacity(headers.count)
+        for (name, value) in headers {
+            var start = true
+            var empty = true
+            for b in name.utf8 {
+                empty = false
+                switch b {
+                case UInt8(ascii: "-"):
+                    if start { return nil }
+                    start = true
+                case UInt8(ascii: "A")...UInt8(ascii: "Z"):
+                    guard start else { return nil }
+                    start = false
+                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                    if start { return nil }
+                default:
+                    return nil
+                }
+            }
+            if empty || start { return nil }
+            if name == "Host" { continue }
+            for b in value.utf8 where !(b == 0x09 || (0x20...0x7E).contains(b)) { return nil }
+            if fields.updateValue(value, forKey: name) != nil { return nil }
+        }
+        return fields
     }
 
     private static func describe(_ error: Error) -> String {

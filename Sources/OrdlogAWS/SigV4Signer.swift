@@ -165,11 +165,16 @@ public struct SigV4Signer: Sendable, CustomStringConvertible {
     }
 
     private func signingKey(date: Date) -> SymmetricKey {
+        let day = Self.shortDate(date)
+        let cacheKey = SigningKeyCache.Key(
+            secret: credentials.secretAccessKey, day: day, region: region, service: service)
+        if let cached = SigningKeyCache.shared.key(for: cacheKey) { return cached }
         func hmac(_ key: SymmetricKey, _ text: String) -> SymmetricKey {
             SymmetricKey(data: Data(HMAC<SHA256>.authenticationCode(for: Data(text.utf8), using: key)))
         }
         var key = SymmetricKey(data: Data("AWS4\(credentials.secretAccessKey)".utf8))
-        for part in [Self.shortDate(date), region, service, "aws4_request"] { key = hmac(key, part) }
+        for part in [day, region, service, "aws4_request"] { key = hmac(key, part) }
+        SigningKeyCache.shared.store(key, for: cacheKey)
         return key
     }
 
@@ -200,26 +205,47 @@ public struct SigV4Signer: Sendable, CustomStringConvertible {
         _ request: SigV4Request, headers: [SigV4Request.Header],
         normalizePath: Bool
     ) -> (String, String) {
-        var grouped: [String: [String]] = [:]
-        for header in headers {
-            grouped[header.name.lowercased(), default: []].append(canonicalHeaderValue(header.value))
+        // Names lowercased, sorted by their bytes (stable: duplicates keep their order), values joined with `,`.
+        let lowered = headers.enumerated().map { (i, h) in (name: h.name.lowercased(), index: i, value: h.value) }
+        let sorted = lowered.sorted { a, b in
+            a.name == b.name ? a.index < b.index : a.name.utf8.lexicographicallyPrecedes(b.name.utf8)
         }
-        let names = grouped.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-        let canonicalHeaders = names.map { "\($0):\(grouped[$0]!.joined(separator: ","))\n" }.joined()
-        let signedHeaders = names.joined(separator: ";")
-        let lines = [
-            request.method.uppercased(),
-            canonicalPath(request.path, normalize: normalizePath),
-            canonicalQuery(request.query),
-            canonicalHeaders,
-            signedHeaders,
-            hexSHA256(request.body),
-        ]
-        return (lines.joined(separator: "\n"), signedHeaders)
+        var canonicalHeaders = ""
+        var signedHeaders = ""
+        canonicalHeaders.reserveCapacity(256)
+        for (i, h) in sorted.enumerated() {
+            let continues = i > 0 && sorted[i - 1].name == h.name
+            if continues {
+                canonicalHeaders += ","
+            } else {
+                if i > 0 {
+                    canonicalHeaders += "\n"
+                    signedHeaders += ";"
+                }
+                canonicalHeaders += h.name
+                canonicalHeaders += ":"
+                signedHeaders += h.name
+            }
+            canonicalHeaders += canonicalHeaderValue(h.value)
+        }
+        if !sorted.isEmpty { canonicalHeaders += "\n" }
+        var out = request.method.uppercased()
+        out += "\n"
+        out += canonicalPath(request.path, normalize: normalizePath)
+        out += "\n"
+        out += canonicalQuery(request.query)
+        out += "\n"
+        out += canonicalHeaders
+        out += "\n"
+        out += signedHeaders
+        out += "\n"
+        out += hexSHA256(request.body)
+        return (out, signedHeaders)
     }
 
     /// The canonical URI: optionally dot-segment/slash normalised, each segment URI-encoded once.
     public static func canonicalPath(_ path: String, normalize: Bool) -> String {
+        if path == "/" || path.isEmpty { return "/" }  // what the general case gives for them, without the work
         var p = path.isEmpty ? "/" : path
         if normalize {
             var out: [Substring] = []
@@ -253,7 +279,25 @@ public struct SigV4Signer: Sendable, CustomStringConvertible {
 
     /// Trims a header value and collapses internal runs of whitespace to one space.
     public static func canonicalHeaderValue(_ value: String) -> String {
-        value.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" || $0 == "\r\n" })
+        if value.utf8.allSatisfy({ $0 < 0x80 }) {
+            // ASCII: each Character is one byte, but for "\r\n", a separator either way — the same result on bytes.
+            var out: [UInt8] = []
+            out.reserveCapacity(value.utf8.count)
+            var pendingSpace = false
+            for b in value.utf8 {
+                if b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D {
+                    pendingSpace = !out.isEmpty
+                    continue
+                }
+                if pendingSpace {
+                    out.append(0x20)
+                    pendingSpace = false
+                }
+                out.append(b)
+            }
+            return String(decoding: out, as: UTF8.self)
+        }
+        return value.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" || $0 == "\r\n" })
             .joined(separator: " ")
     }
 
@@ -297,14 +341,56 @@ public struct SigV4Signer: Sendable, CustomStringConvertible {
     }
 
     /// `yyyyMMdd'T'HHmmss'Z'` in UTC, the `X-Amz-Date` format.
+    ///
+    /// Plain arithmetic on the Unix time (proleptic Gregorian calendar, seconds truncated towards the past, as
+    /// `Calendar` does): creating a `Calendar` and its `TimeZone` per call cost more than the rest of signing.
     public static func amzDate(_ date: Date) -> String {
-        let c = utcCalendar().dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
-        func pad(_ n: Int?, _ width: Int) -> String {
-            let s = String(n ?? 0)
-            return String(repeating: "0", count: max(0, width - s.count)) + s
+        let t = date.timeIntervalSince1970
+        let seconds = Int64(t.rounded(.down))
+        var days = seconds / 86_400
+        var secondOfDay = seconds % 86_400
+        if secondOfDay < 0 {
+            secondOfDay += 86_400
+            days -= 1
         }
-        return pad(c.year, 4) + pad(c.month, 2) + pad(c.day, 2) + "T"
-            + pad(c.hour, 2) + pad(c.minute, 2) + pad(c.second, 2) + "Z"
+        // Days since 1970-01-01 to (year, month, day): H. Hinnant's civil_from_days.
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(16)
+        func put(_ n: Int64, _ width: Int) {
+            if n < 0 || (width == 4 && n > 9999) {
+                // Outside 0…9999: as the Calendar-based form did (digits, zero-padded to the width).
+                let s = String(n)
+                bytes += Array(repeating: UInt8(ascii: "0"), count: max(0, width - s.utf8.count))
+                bytes += Array(s.utf8)
+                return
+            }
+            var divisor: Int64 = 1
+            for _ in 1..<width { divisor *= 10 }
+            var v = n
+            while divisor > 0 {
+                bytes.append(UInt8(ascii: "0") + UInt8(v / divisor))
+                v %= divisor
+                divisor /= 10
+            }
+        }
+        put(year, 4)
+        put(month, 2)
+        put(day, 2)
+        bytes.append(UInt8(ascii: "T"))
+        put(secondOfDay / 3600, 2)
+        put(secondOfDay / 60 % 60, 2)
+        put(secondOfDay % 60, 2)
+        bytes.append(UInt8(ascii: "Z"))
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// `yyyyMMdd` in UTC, the date in the credential scope.
@@ -322,5 +408,29 @@ public struct SigV4Signer: Sendable, CustomStringConvertible {
             from: DateComponents(
                 year: num(0, 4), month: num(4, 2), day: num(6, 2),
                 hour: num(8, 2), minute: num(10, 2), second: num(12, 2)))
+    }
+}
+
+/// Derived SigV4 signing keys by (secret, day, region, service): the key changes once a day, and deriving it
+/// is four HMACs per request otherwise. Process-wide, a handful of entries, behind a lock.
+final class SigningKeyCache: @unchecked Sendable {
+    struct Key: Hashable {
+        var secret: String
+        var day: String
+        var region: String
+        var service: String
+    }
+
+    static let shared = SigningKeyCache()
+    private let lock = NSLock()
+    private var keys: [Key: SymmetricKey] = [:]
+
+    func key(for key: Key) -> SymmetricKey? { lock.withLock { keys[key] } }
+
+    func store(_ value: SymmetricKey, for key: Key) {
+        lock.withLock {
+            if keys.count >= 32 { keys.removeAll() }
+            keys[key] = value
+        }
     }
 }
