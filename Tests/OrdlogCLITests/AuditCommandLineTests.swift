@@ -288,7 +288,7 @@ enum AuditCLI {
         #expect(
             s.stdout.hasPrefix(
                 "Dead-lettered messages: 1 in 1 fingerprint group(s). Input that was not an SQS message: 3."))
-        #expect(s.stdout.contains("ordlog redrive --fingerprint order.field_invalid:quantity --dry-run"))
+        #expect(s.stdout.contains("ordlog redrive --db \(db) --fingerprint order.field_invalid:quantity --dry-run"))
         #expect(s.stdout.contains("== input errors: 3 receive(s)"))
         let id = "6f1c2a9e-0010-4c1e-9d8a-000000000010"
         let d = try AuditCLI.run(["inspect-dlq", "--db", db, id])
