@@ -12,7 +12,12 @@ struct Ingest: ParsableCommand {
             is appended to the log before it is processed. Re-ingesting a file is safe: receives already in \
             the log are counted as already-logged and not processed again.
 
-            Transactions: recorded traffic is not a queue receive, so messages are appended and processed in             large transactions — up to --batch-size (default 10,000) messages, 16 MiB of message bodies or 2 s             after the transaction's first message was read, whichever comes first. A crash loses at most the             transaction in flight; rerunning the same command resumes after what was committed. Standard input             (-) is read live: what has arrived is committed before ordlog waits for more, so             `tail -f capture.jsonl | ordlog ingest -` never sits on uncommitted input.
+            Transactions: recorded traffic is not a queue receive, so messages are appended and processed in \
+            large transactions — up to --batch-size (default 10,000) messages, 16 MiB of message bodies or 2 s \
+            after the transaction's first message was read, whichever comes first. A crash loses at most the \
+            transaction in flight; rerunning the same command resumes after what was committed. Standard input \
+            (-) is read live: what has arrived is committed before ordlog waits for more, so \
+            `tail -f capture.jsonl | ordlog ingest -` never sits on uncommitted input.
 
             Recorded traffic has no queue to redeliver, so ordlog applies the redrive policy itself: a \
             message whose receive number --max-receive-count (ApproximateReceiveCount, or the count of \
