@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The ordlog benchmark, in one command. Builds ordlog (release) and the C ceiling, generates the traffic
-# if missing, then measures ordlog, the C ceiling and the Python peer on the same data in the same run.
+# The ordlog benchmark, in one command. Builds ordlog (release), the C ceiling and the lean C baseline,
+# generates the traffic if missing, then measures ordlog against the lean C program and lean Python script a
+# user would write instead (Benchmarks/user/) and against its own design (the C ceiling, the Python peer), on
+# the same data in the same run.
 #
 #   Benchmarks/run.sh            # 100k messages, 3 repeats  -> Benchmarks/results/latest.{md,json}
 #   Benchmarks/run.sh --quick    # 20k messages, 1 repeat    -> Benchmarks/results/quick.{md,json}
@@ -43,9 +45,10 @@ else
 fi
 [ -x "$ordlog" ] || { echo "no ordlog binary at $ordlog" >&2; exit 1; }
 
-echo "building the C ceiling (cc -O2, -lsqlite3 -lcrypto)" >&2
+echo "building the C ceiling (cc -O2, -lsqlite3 -lcrypto) and the lean C user baseline (cc -O2, -lsqlite3)" >&2
 cc -O2 -Wall -o "$here/ceiling/ingest_ceiling" "$here/ceiling/ingest_ceiling.c" -lsqlite3 -lcrypto
+cc -O2 -Wall -o "$here/user/lean_ingest" "$here/user/lean_ingest.c" -lsqlite3
 
-exec python3 "$here/bench.py" --ordlog "$ordlog" --ceiling "$here/ceiling/ingest_ceiling" \
+exec python3 "$here/bench.py" --ordlog "$ordlog" --ceiling "$here/ceiling/ingest_ceiling" --lean-c "$here/user/lean_ingest" \
     --swift-version "$(swift --version 2>/dev/null | head -1 || true)" \
     --data-dir "$data" --work-dir "$work" "$@"

@@ -87,3 +87,31 @@ import Testing
         #expect(e.description == "blank.jsonl: file is empty; \(TrafficReader.expected)")
     }
 }
+
+/// Ingest's transactions: TrafficReader.stream hands on batches bounded by count and by body bytes.
+@Suite struct StreamBatchBoundsTests {
+    func file(lines: Int, bodyBytes: Int) throws -> String {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("bounds-\(UUID().uuidString).jsonl")
+        let body = String(repeating: "x", count: bodyBytes)
+        let text = (0..<lines).map { #"{"MessageId":"m-\#($0)","ReceiptHandle":"r","Body":"\#(body)"}"# }
+            .joined(separator: "\n")
+        try Data(text.utf8).write(to: url)
+        return url.path
+    }
+
+    @Test("JSON Lines: at most batchSize messages and about maxBatchBytes of bodies per batch, in order")
+    func bounds() throws {
+        let path = try file(lines: 25, bodyBytes: 100)
+        var sizes: [Int] = []
+        var ids: [String] = []
+        _ = try TrafficReader.stream(path: path, batchSize: 10, maxBatchSeconds: 2) { b in
+            sizes.append(b.count)
+            ids += b.compactMap(\.messageId)
+        }
+        #expect(sizes == [10, 10, 5])
+        #expect(ids == (0..<25).map { "m-\($0)" })
+        sizes = []
+        _ = try TrafficReader.stream(path: path, batchSize: 10_000, maxBatchBytes: 350) { sizes.append($0.count) }
+        #expect(sizes == [4, 4, 4, 4, 4, 4, 1])
+    }
+}

@@ -279,8 +279,13 @@ public enum TrafficReader {
     /// blocking read, so `tail -f capture.jsonl | ordlog ingest -` works.
     /// - Parameter waiting: told `true` just before a read that may block and `false` after it, so a caller can
     ///   treat an interrupt during the wait as safe to act on at once (nothing is half-processed then).
+    /// - Parameters:
+    ///   - maxBatchBytes: a batch is also handed on once its message bodies reach this many bytes.
+    ///   - maxBatchSeconds: and once this long has passed since its first message was read (monotonic clock),
+    ///     so a steady stream of input is still handed on promptly; nil for no time bound.
     public static func stream(
-        path: String, batchSize: Int, waiting: (Bool) -> Void = { _ in },
+        path: String, batchSize: Int, maxBatchBytes: Int = .max, maxBatchSeconds: Double? = nil,
+        waiting: (Bool) -> Void = { _ in },
         _ body: ([IncomingMessage]) throws -> Void
     ) throws -> (TrafficFormat, Int) {
         let live = path == "-"
@@ -351,14 +356,28 @@ public enum TrafficReader {
             let (format, messages) = try parse(buffer, name: name)
             var i = 0
             while i < messages.count {
-                try body(Array(messages[i..<min(i + batchSize, messages.count)]))
-                i += batchSize
+                var end = i
+                var bytes = 0
+                while end < messages.count, end - i < batchSize, bytes < maxBatchBytes {
+                    bytes += messages[end].body.count
+                    end += 1
+                }
+                try body(Array(messages[i..<end]))
+                i = end
             }
             return (format, messages.count)
         }
         // Stream JSON Lines.
         var batch: [IncomingMessage] = []
-        batch.reserveCapacity(batchSize)
+        batch.reserveCapacity(min(batchSize, 1 << 16))
+        var batchBytes = 0
+        var batchStarted: UInt64 = 0
+        let maxNanos = maxBatchSeconds.map { UInt64(max(0, $0) * 1e9) }
+        func handOn() throws {
+            try body(batch)
+            batch.removeAll(keepingCapacity: true)
+            batchBytes = 0
+        }
         var count = 0
         var lineNo = 0
         var pending = Array(buffer[start...])
@@ -374,19 +393,21 @@ public enum TrafficReader {
                 lineStart = nl + 1
                 if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
                 for m in entries(line: line, name: name, lineNo: lineNo).messages {
+                    if batch.isEmpty, maxNanos != nil { batchStarted = DispatchTime.now().uptimeNanoseconds }
                     batch.append(m)
+                    batchBytes += m.body.count
                     count += 1
-                    if batch.count >= batchSize {
-                        try body(batch)
-                        batch.removeAll(keepingCapacity: true)
+                    if batch.count >= batchSize || batchBytes >= maxBatchBytes
+                        || maxNanos.map({ DispatchTime.now().uptimeNanoseconds - batchStarted >= $0 }) == true
+                    {
+                        try handOn()
                     }
                 }
             }
             pending.removeFirst(lineStart)
             if eof { break }
             if live, !batch.isEmpty {  // hand on what has arrived before waiting for more
-                try body(batch)
-                batch.removeAll(keepingCapacity: true)
+                try handOn()
             }
             let more = try read()
             if more.isEmpty {
@@ -396,7 +417,7 @@ public enum TrafficReader {
                 pending += more
             }
         }
-        if !batch.isEmpty { try body(batch) }
+        if !batch.isEmpty { try handOn() }
         return (.jsonLines, count)
     }
 

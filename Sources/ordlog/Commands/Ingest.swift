@@ -12,6 +12,13 @@ struct Ingest: ParsableCommand {
             is appended to the log before it is processed. Re-ingesting a file is safe: receives already in \
             the log are counted as already-logged and not processed again.
 
+            Transactions: recorded traffic is not a queue receive, so messages are appended and processed in \
+            large transactions — up to --batch-size (default 10,000) messages, 16 MiB of message bodies or 2 s \
+            after the transaction's first message was read, whichever comes first. A crash loses at most the \
+            transaction in flight; rerunning the same command resumes after what was committed. Standard input \
+            (-) is read live: what has arrived is committed before ordlog waits for more, so \
+            `tail -f capture.jsonl | ordlog ingest -` never sits on uncommitted input.
+
             Recorded traffic has no queue to redeliver, so ordlog applies the redrive policy itself: a \
             message whose receive number --max-receive-count (ApproximateReceiveCount, or the count of \
             logged receives) fails is dead-lettered.
@@ -46,8 +53,16 @@ struct Ingest: ParsableCommand {
     @Option(help: "The redrive policy's maxReceiveCount.")
     var maxReceiveCount: Int64 = 3
 
-    @Option(help: "Messages per transaction (one SQS receive is up to 10).")
-    var batchSize: Int = 10
+    @Option(
+        help: ArgumentHelp(
+            "Messages per transaction, at most (a transaction also ends at 16 MiB of message bodies or 2 s after "
+                + "its first message was read, whichever comes first)."))
+    var batchSize: Int = Ingest.defaultBatchSize
+
+    /// Recorded traffic is not a queue receive: commit in large transactions, bounded by size and time.
+    static let defaultBatchSize = 10_000
+    static let maxTransactionBytes = 16 << 20
+    static let maxTransactionSeconds = 2.0
     @Flag(help: "Reject quantities like 3.0 or 1e2 whose value is a whole number (by default stored as 3, 100).")
     var integerLiteralsOnly = false
 
@@ -76,7 +91,9 @@ struct Ingest: ParsableCommand {
                 if Interrupt.requested { break }
                 do {
                     let (format, count) = try TrafficReader.stream(
-                        path: file, batchSize: batchSize, waiting: { Interrupt.waiting(file == "-" && $0) }
+                        path: file, batchSize: batchSize, maxBatchBytes: Ingest.maxTransactionBytes,
+                        maxBatchSeconds: Ingest.maxTransactionSeconds,
+                        waiting: { Interrupt.waiting(file == "-" && $0) }
                     ) { batch in
                         if Interrupt.requested { throw IngestInterrupted() }
                         try pipeline.ingest(batch: batch, summary: &summary)
