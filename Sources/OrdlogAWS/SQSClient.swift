@@ -120,16 +120,8 @@ public struct SQSClient: Sendable {
         visibilityTimeout: Int? = nil, systemAttributeNames: [String] = ["All"],
         messageAttributeNames: [String] = ["All"]
     ) async throws -> SQSReceiveResult {
-        struct Input: Encodable {
-            var QueueUrl: String
-            var MaxNumberOfMessages: Int
-            var WaitTimeSeconds: Int?
-            var VisibilityTimeout: Int?
-            var MessageSystemAttributeNames: [String]
-            var MessageAttributeNames: [String]
-        }
         struct Output: Decodable { var Messages: [SQSMessage]? }
-        let input = Input(
+        let input = ReceiveMessageInput(
             QueueUrl: queueUrl, MaxNumberOfMessages: maxNumberOfMessages,
             WaitTimeSeconds: waitTimeSeconds, VisibilityTimeout: visibilityTimeout,
             MessageSystemAttributeNames: systemAttributeNames,
@@ -149,15 +141,7 @@ public struct SQSClient: Sendable {
         visibilityTimeout: Int? = nil, systemAttributeNames: [String] = ["All"],
         messageAttributeNames: [String] = ["All"]
     ) async throws -> Data {
-        struct Input: Encodable {
-            var QueueUrl: String
-            var MaxNumberOfMessages: Int
-            var WaitTimeSeconds: Int?
-            var VisibilityTimeout: Int?
-            var MessageSystemAttributeNames: [String]
-            var MessageAttributeNames: [String]
-        }
-        let input = Input(
+        let input = ReceiveMessageInput(
             QueueUrl: queueUrl, MaxNumberOfMessages: maxNumberOfMessages,
             WaitTimeSeconds: waitTimeSeconds, VisibilityTimeout: visibilityTimeout,
             MessageSystemAttributeNames: systemAttributeNames,
@@ -390,6 +374,16 @@ public struct SQSMessageAttributeValue: Codable, Sendable, Equatable {
         case stringValue = "StringValue"
         case binaryValue = "BinaryValue"
     }
+}
+
+/// The ReceiveMessage request body (AWS JSON 1.0), shared by both receive calls.
+private struct ReceiveMessageInput: Encodable {
+    var QueueUrl: String
+    var MaxNumberOfMessages: Int
+    var WaitTimeSeconds: Int?
+    var VisibilityTimeout: Int?
+    var MessageSystemAttributeNames: [String]
+    var MessageAttributeNames: [String]
 }
 
 /// The result of `SQSClient.receiveMessage(queueUrl:…)`.
