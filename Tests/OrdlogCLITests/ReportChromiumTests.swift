@@ -1,5 +1,5 @@
 import Foundation
-import OrdlogCore
+import OrdlogTestSupport
 import Testing
 
 /// Headless Chromium (Debian package `chromium`, installed by scripts/install-deps.sh and .ci/run).
@@ -89,9 +89,7 @@ struct ReportChromiumTests {
     @Test func hostileBodiesRenderAsTextAndInjectNothing() throws {
         let dir = CLI.tempDir()
         let db = dir.appendingPathComponent("ordlog.db").path
-        let traffic = dir.appendingPathComponent("hostile.jsonl")
-        try Data(HostileTraffic.lines.utf8).write(to: traffic)
-        #expect(try CLI.run(["ingest", "--exit-code", "--db", db, traffic.path]).status == 3)
+        #expect(try CLI.run(["ingest", "--exit-code", "--db", db, try HostileReportTraffic.path()]).status == 3)
         let out = dir.appendingPathComponent("report.html").path
         let r = try CLI.run(["report", "--db", db, "--out", out, "--order-id", "ord-evil", "--dead-lettered"])
         #expect(r.status == 0, "\(r.stderr)")
@@ -109,51 +107,5 @@ struct ReportChromiumTests {
         #expect(dom.contains("<td>\(escaped)</td>"))
         #expect(dom.contains("&lt;svg onload=alert(1)&gt;"))
         #expect(dom.contains("<pre class=\"body\">\(escaped)\"'&gt;&lt;svg onload=alert(1)&gt;</pre>"))
-    }
-}
-
-/// The hostile traffic of the core report tests, as JSON Lines (the CLI tests do not link the test helpers).
-enum HostileTraffic {
-    static let scriptBreak = "</script><img src=x onerror=alert(1)>"
-    static let attributeBreak = "\"'><svg onload=alert(1)>"
-
-    static func message(_ id: String, _ body: String, count: Int, sent: Int64) -> String {
-        JSONWriter.string(
-            .object(
-                JSONObject([
-                    ("MessageId", .string(id)), ("Body", .string(body)),
-                    (
-                        "Attributes",
-                        .object(
-                            JSONObject([
-                                ("ApproximateReceiveCount", .string(String(count))),
-                                ("SentTimestamp", .string(String(sent))),
-                            ]))
-                    ),
-                ])))
-    }
-
-    static func order(_ id: String, quantity: JSONValue = .number("1")) -> String {
-        JSONWriter.string(
-            .object(
-                JSONObject([
-                    ("orderId", .string(id)), ("userId", .string(attributeBreak)), ("itemName", .string(scriptBreak)),
-                    ("quantity", quantity), ("status", .string("PENDING")),
-                    ("timestamp", .string("2026-01-01T10:00:00Z")),
-                ])))
-    }
-
-    static var lines: String {
-        var lines = [message("evil-1", order("ord-evil"), count: 1, sent: 1_767_261_600_000)]
-        for n in 1...3 {
-            lines.append(message("evil-2", scriptBreak + attributeBreak, count: n, sent: 1_767_261_601_000))
-        }
-        for n in 1...3 {
-            lines.append(
-                message(
-                    "evil-3", order("ord-evil2", quantity: .string(scriptBreak + attributeBreak)), count: n,
-                    sent: 1_767_261_602_000))
-        }
-        return lines.joined(separator: "\n") + "\n"
     }
 }

@@ -1,60 +1,17 @@
 import Foundation
+import OrdlogTestSupport
 import Testing
 
 @testable import OrdlogCore
 
-/// Traffic for the report tests: hostile values in bodies and order fields (inline, no fixture files).
+/// Traffic for the report tests: the hostile fixture (``HostileReportTraffic``) and the shipped sample.
 enum ReportTraffic {
-    static let scriptBreak = "</script><img src=x onerror=alert(1)>"
-    static let attributeBreak = "\"'><svg onload=alert(1)>"
-
-    static func message(_ id: String, _ body: String, count: Int, sent: Int64) -> String {
-        JSONWriter.string(
-            .object(
-                JSONObject([
-                    ("MessageId", .string(id)), ("Body", .string(body)),
-                    (
-                        "Attributes",
-                        .object(
-                            JSONObject([
-                                ("ApproximateReceiveCount", .string(String(count))),
-                                ("SentTimestamp", .string(String(sent))),
-                            ]))
-                    ),
-                ])))
-    }
-
-    static func order(_ id: String, quantity: JSONValue = .number("1")) -> String {
-        JSONWriter.string(
-            .object(
-                JSONObject([
-                    ("orderId", .string(id)), ("userId", .string(attributeBreak)), ("itemName", .string(scriptBreak)),
-                    ("quantity", quantity), ("status", .string("PENDING")),
-                    ("timestamp", .string("2026-01-01T10:00:00Z")),
-                ])))
-    }
-
-    /// ord-evil projected with hostile userId/itemName; evil-2 (body not JSON, hostile) and evil-3 (hostile
-    /// quantity string) each received three times and dead-lettered.
-    static var hostileLines: String {
-        var lines = [message("evil-1", order("ord-evil"), count: 1, sent: 1_767_261_600_000)]
-        for n in 1...3 {
-            lines.append(message("evil-2", scriptBreak + attributeBreak, count: n, sent: 1_767_261_601_000))
-        }
-        for n in 1...3 {
-            lines.append(
-                message(
-                    "evil-3", order("ord-evil2", quantity: .string(scriptBreak + attributeBreak)), count: n,
-                    sent: 1_767_261_602_000))
-        }
-        return lines.joined(separator: "\n") + "\n"
-    }
+    static let scriptBreak = HostileReportTraffic.scriptBreak
+    static let attributeBreak = HostileReportTraffic.attributeBreak
 
     static func hostilePipeline() throws -> Pipeline {
-        let file = Fixtures.tempDir().appendingPathComponent("hostile.jsonl")
-        try Data(hostileLines.utf8).write(to: file)
         let p = try Fixtures.pipeline()
-        try Fixtures.ingest([file.path], into: p)
+        try Fixtures.ingest([try HostileReportTraffic.path()], into: p)
         return p
     }
 
