@@ -129,20 +129,7 @@ public struct ContainerCredentialProvider: CredentialProvider {
         if let code = o["Code"] as? String, code != "Success" {
             throw CredentialSourceError(source: source, reason: "the answer's Code is \(code), not Success")
         }
-        guard let keyId = o["AccessKeyId"] as? String, !keyId.isEmpty,
-            let secret = o["SecretAccessKey"] as? String, !secret.isEmpty
-        else {
-            throw CredentialSourceError(source: source, reason: "the answer has no AccessKeyId and SecretAccessKey")
-        }
-        var expiration: Date?
-        if let text = o["Expiration"] as? String {
-            guard let date = parseAWSTimestamp(text) else {
-                throw CredentialSourceError(source: source, reason: "Expiration '\(text)' is not an RFC 3339 time")
-            }
-            expiration = date
-        }
-        return AWSCredentials(
-            accessKeyId: keyId, secretAccessKey: secret, sessionToken: o["Token"] as? String, source: source,
-            expiration: expiration)
+        return try AWSCredentials(
+            documentedJSON: o, sessionTokenKey: "Token", source: source, subject: "the answer")
     }
 }

@@ -133,3 +133,28 @@ public func formatAWSTimestamp(_ date: Date) -> String {
     formatter.formatOptions = [.withInternetDateTime]
     return formatter.string(from: date)
 }
+
+extension AWSCredentials {
+    /// Credentials from a decoded JSON document of the shape the container endpoints, instance metadata and
+    /// `credential_process` share: `AccessKeyId`, `SecretAccessKey` (both non-empty), a session token under
+    /// `sessionTokenKey` (`Token` or `SessionToken`) and an optional RFC 3339 `Expiration`.
+    /// - Throws: ``CredentialSourceError`` naming `source`; `subject` ("the answer", "its output") starts its reason.
+    init(documentedJSON o: [String: Any], sessionTokenKey: String, source: String, subject: String) throws {
+        guard let keyId = o["AccessKeyId"] as? String, !keyId.isEmpty,
+            let secret = o["SecretAccessKey"] as? String, !secret.isEmpty
+        else {
+            throw CredentialSourceError(source: source, reason: "\(subject) has no AccessKeyId and SecretAccessKey")
+        }
+        var expiration: Date?
+        if let text = o["Expiration"] as? String {
+            guard let date = parseAWSTimestamp(text) else {
+                throw CredentialSourceError(
+                    source: source, reason: "\(subject) has an Expiration '\(text)' that is not an RFC 3339 time")
+            }
+            expiration = date
+        }
+        self.init(
+            accessKeyId: keyId, secretAccessKey: secret, sessionToken: o[sessionTokenKey] as? String, source: source,
+            expiration: expiration)
+    }
+}

@@ -96,21 +96,8 @@ public struct ProcessCredentialProvider: CredentialProvider {
         guard let version = o["Version"] as? Int, version == 1 else {
             throw CredentialSourceError(source: label, reason: "its output's Version is not 1")
         }
-        guard let keyId = o["AccessKeyId"] as? String, !keyId.isEmpty,
-            let secret = o["SecretAccessKey"] as? String, !secret.isEmpty
-        else {
-            throw CredentialSourceError(source: label, reason: "its output has no AccessKeyId and SecretAccessKey")
-        }
-        var expiration: Date?
-        if let text = o["Expiration"] as? String {
-            guard let date = parseAWSTimestamp(text) else {
-                throw CredentialSourceError(source: label, reason: "its Expiration '\(text)' is not an RFC 3339 time")
-            }
-            expiration = date
-        }
-        return AWSCredentials(
-            accessKeyId: keyId, secretAccessKey: secret, sessionToken: o["SessionToken"] as? String,
-            source: label, expiration: expiration)
+        return try AWSCredentials(
+            documentedJSON: o, sessionTokenKey: "SessionToken", source: label, subject: "its output")
     }
 
     /// Runs `words` (PATH lookup via /usr/bin/env), collecting stdout and stderr, killing it after `timeout`.
