@@ -35,25 +35,8 @@
 #define PROCESSOR_VERSION "ordlog-processor/1"
 #define MAX_RECEIVE_COUNT 3
 
-static void die(const char *what, sqlite3 *db) {
-    fprintf(stderr, "ingest_ceiling: %s: %s\n", what, db ? sqlite3_errmsg(db) : strerror(errno));
-    exit(70);
-}
-#define CHECK(rc, db, what) do { if ((rc) != SQLITE_OK && (rc) != SQLITE_DONE && (rc) != SQLITE_ROW) die(what, db); } while (0)
-
-/* ---------- growable byte buffer ---------- */
-typedef struct { unsigned char *p; size_t n, cap; } buf;
-static void b_reserve(buf *b, size_t extra) {
-    if (b->n + extra <= b->cap) return;
-    size_t c = b->cap ? b->cap : 256;
-    while (c < b->n + extra) c *= 2;
-    b->p = realloc(b->p, c);
-    if (!b->p) die("out of memory", NULL);
-    b->cap = c;
-}
-static void b_add(buf *b, const void *s, size_t n) { b_reserve(b, n); memcpy(b->p + b->n, s, n); b->n += n; }
-static void b_byte(buf *b, unsigned char c) { b_reserve(b, 1); b->p[b->n++] = c; }
-static void b_str(buf *b, const char *s) { b_add(b, s, strlen(s)); }
+#define PROGRAM_NAME "ingest_ceiling"
+#include "../common/buf.h"
 
 /* ---------- canonical encoding (ordlog RecordHash.Encoder) ---------- */
 static void enc_null(buf *e) { b_byte(e, 0); }
