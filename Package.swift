@@ -49,7 +49,7 @@ let package = Package(
         // thread) and the JSON Lines log handler. Foundation and swift-log only; knows nothing of Prometheus.
         .target(
             name: "OrdlogOps",
-            dependencies: [.product(name: "Logging", package: "swift-log")]
+            dependencies: ["OrdlogAWS", .product(name: "Logging", package: "swift-log")]
         ),
         // The thin command-line front end; the only place a metrics backend is bootstrapped.
         .executableTarget(

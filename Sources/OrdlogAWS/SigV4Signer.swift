@@ -353,16 +353,7 @@ public struct SigV4Signer: Sendable, CustomStringConvertible {
             secondOfDay += 86_400
             days -= 1
         }
-        // Days since 1970-01-01 to (year, month, day): H. Hinnant's civil_from_days.
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        let (year, month, day) = CivilTime.civil(fromDays: days)
         var bytes = [UInt8]()
         bytes.reserveCapacity(16)
         func put(_ n: Int64, _ width: Int) {

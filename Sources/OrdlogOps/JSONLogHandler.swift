@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import OrdlogAWS
 
 #if canImport(Glibc)
     import Glibc
@@ -164,31 +165,7 @@ public struct JSONLogHandler: LogHandler {
     }
 
     /// Epoch milliseconds as `YYYY-MM-DDTHH:MM:SS.mmmZ` (proleptic Gregorian, no time zone database).
-    public static func format(epochMilliseconds ms: Int64) -> String {
-        let (s, milli) = (ms.quotientFloor(1000), ms.moduloFloor(1000))
-        let days = s.quotientFloor(86400)
-        let sod = s.moduloFloor(86400)
-        let z = days + 719_468
-        let era = z.quotientFloor(146_097)
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
-        func pad(_ v: Int64, _ width: Int) -> String {
-            let t = String(v)
-            return t.count >= width ? t : String(repeating: "0", count: width - t.count) + t
-        }
-        return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(sod / 3600, 2)):\(pad(sod % 3600 / 60, 2)):"
-            + "\(pad(sod % 60, 2)).\(pad(milli, 3))Z"
-    }
-}
-
-extension Int64 {
-    fileprivate func quotientFloor(_ d: Int64) -> Int64 { self >= 0 ? self / d : -((-self + d - 1) / d) }
-    fileprivate func moduloFloor(_ d: Int64) -> Int64 { self - quotientFloor(d) * d }
+    public static func format(epochMilliseconds ms: Int64) -> String { CivilTime.iso8601(milliseconds: ms) }
 }
 
 /// Where ``JSONLogHandler`` writes: whole lines, one `write(2)` each under a lock, so lines from several threads

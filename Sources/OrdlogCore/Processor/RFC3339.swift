@@ -1,3 +1,4 @@
+import OrdlogAWS
 /// Parses RFC 3339 `date-time` values (<https://www.rfc-editor.org/rfc/rfc3339#section-5.6>) into instants.
 ///
 /// Pure arithmetic: no Foundation formatter, calendar, locale or time zone database is involved, so the
@@ -88,28 +89,7 @@ public enum RFC3339 {
     }
 
     /// Formats ms since the epoch as `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC), independent of locale and TZ.
-    public static func format(milliseconds ms: Int64) -> String {
-        let totalSeconds = ms >= 0 ? ms / 1000 : (ms - 999) / 1000
-        let millis = ms - totalSeconds * 1000
-        let days = totalSeconds >= 0 ? totalSeconds / 86_400 : (totalSeconds - 86_399) / 86_400
-        let secOfDay = totalSeconds - days * 86_400
-        // civil_from_days
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
-        func pad(_ v: Int64, _ w: Int) -> String {
-            let s = String(v)
-            return String(repeating: "0", count: max(0, w - s.count)) + s
-        }
-        return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(secOfDay / 3600, 2)):\(pad(secOfDay % 3600 / 60, 2)):"
-            + "\(pad(secOfDay % 60, 2)).\(pad(millis, 3))Z"
-    }
+    public static func format(milliseconds ms: Int64) -> String { CivilTime.iso8601(milliseconds: ms) }
 
     /// Parses an RFC 3339 instant into ms since the epoch (truncating sub-millisecond digits).
     public static func milliseconds(_ text: String) -> Int64? {
