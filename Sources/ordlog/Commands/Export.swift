@@ -97,9 +97,13 @@ struct Export: ParsableCommand {
                             ("skippedInputErrors", num(skipped)), ("output", str(output)),
                         ])))
             } else {
-                var text = "Exported \(exported) messages" + (output.map { " to \($0)" } ?? "")
-                if redactor != nil { text += "; \(redacted) bodies redacted (\(fields.joined(separator: ",")))" }
-                if unredactable > 0 { text += "; \(unredactable) bodies had no such field or are not JSON (unchanged)" }
+                var text = "Exported \(plural(exported, "message"))" + (output.map { " to \($0)" } ?? "")
+                if redactor != nil {
+                    text += "; \(plural(redacted, "body", "bodies")) redacted (\(fields.joined(separator: ",")))"
+                }
+                if unredactable > 0 {
+                    text += "; \(plural(unredactable, "body", "bodies")) without such a field or not JSON (unchanged)"
+                }
                 if skipped > 0 {
                     text +=
                         "; \(skipped) skipped (input errors that were not SQS messages, bodies not UTF-8 "

@@ -149,8 +149,9 @@ struct Ingest: ParsableCommand {
             if !fileErrors.isEmpty { throw CLIError(code: .badInput, message: "") }
             if summary.inputErrors > 0 {
                 err(
-                    "ordlog: \(plural(summary.inputErrors, "input entry", "input entries")) read were not SQS messages "
-                        + "(they are logged as rejected input: see `ordlog inspect-dlq --db \(global.dbPath)`)")
+                    "ordlog: \(plural(summary.inputErrors, "input entry", "input entries")) read "
+                        + (summary.inputErrors == 1 ? "was not an SQS message " : "were not SQS messages ")
+                        + "(logged as rejected input: see `ordlog inspect-dlq --db \(global.dbPath)`)")
             }
             try exitCodes.check(deadLettered: summary.deadLettered, inputErrors: summary.inputErrors)
         }
