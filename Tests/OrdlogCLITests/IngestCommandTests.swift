@@ -105,6 +105,14 @@ import Testing
         let storage = try CLI.run(["orders", "--db", notADB.path])
         #expect(storage.status == 70)
         #expect(storage.stderr.contains("cannot open event log"))
+        // A log level that is not one is a usage error, from the flag or the environment, not silently "warning".
+        let loud = try CLI.run(["orders", "--db", db], env: ["LOG_LEVEL": "loud"])
+        #expect(loud.status == 64)
+        #expect(loud.stderr.contains(#"LOG_LEVEL "loud" is not a log level"#), "\(loud.stderr)")
+        let flag = try CLI.run(["orders", "--db", db, "--log-level", "chatty"])
+        #expect(flag.status == 64)
+        #expect(flag.stderr.contains(#"--log-level "chatty" is not a log level"#), "\(flag.stderr)")
+        #expect(try CLI.run(["orders", "--db", db], env: ["LOG_LEVEL": "DEBUG"]).status == 0)
     }
 
     @Test("ingest reads standard input")

@@ -41,12 +41,19 @@ struct GlobalOptions: ParsableArguments {
         if let logFormat, !["text", "json"].contains(logFormat.lowercased()) {
             throw ValidationError("--log-format must be text or json")
         }
+        if let levelText = logLevel ?? ProcessInfo.processInfo.environment["LOG_LEVEL"],
+            Logger.Level(rawValue: levelText.lowercased()) == nil
+        {
+            let source = logLevel == nil ? "LOG_LEVEL" : "--log-level"
+            throw ValidationError(
+                "\(source) \"\(levelText)\" is not a log level: use trace, debug, info, notice, warning, error or critical")
+        }
         Diagnostics.json = jsonLogs
     }
 
     func makeLogger(_ label: String = "ordlog") -> Logger {
         let levelText = logLevel ?? ProcessInfo.processInfo.environment["LOG_LEVEL"] ?? "warning"
-        let level = Logger.Level(rawValue: levelText.lowercased()) ?? .warning
+        let level = Logger.Level(rawValue: levelText.lowercased()) ?? .warning  // validated in validate()
         let json = jsonLogs
         var logger = Logger(label: label) { label in
             json
