@@ -107,13 +107,14 @@ struct CurlTransportTests {
         #expect(response.headers["X-Kind"] == "chunked")
     }
 
-    @Test("a response slower than the request's timeout: AWSTransportError saying so, well before the server answers")
+    // No wall-clock bounds here: in the full suite the 2-core machine's task pool is busy for tens of seconds at a
+    // time. A transport that ignored the timeout (or the cancellation) would return the server's late answer.
+    @Test("a response slower than the request's timeout: AWSTransportError saying so, not the late answer")
     func timeout() async throws {
         let server = try LoopbackHTTPServer(keepAlive: true) { _ in
             Thread.sleep(forTimeInterval: 8)
             return .text("late")
         }
-        let started = Date()
         do {
             _ = try await CurlTransport().send(HTTPRequest(method: "GET", url: server.endpoint, timeout: 0.3))
             Issue.record("expected a timeout")
@@ -121,7 +122,6 @@ struct CurlTransportTests {
             #expect(e.reason.contains("timed out"), "\(e.reason)")
             #expect(e.endpoint == server.endpoint)
         }
-        #expect(Date().timeIntervalSince(started) < 6)
     }
 
     @Test("connection refused: AWSTransportError with curl's message, naming the endpoint")
@@ -197,13 +197,11 @@ struct CurlTransportTests {
             return .text("late")
         }
         let transport = CurlTransport()
-        let started = Date()
         let task = Task { try await transport.send(HTTPRequest(method: "GET", url: server.endpoint, timeout: 60)) }
         try await Task.sleep(nanoseconds: 200_000_000)
         task.cancel()
         let result = await task.result
         #expect(throws: CancellationError.self) { try result.get() }
-        #expect(Date().timeIntervalSince(started) < 6)
         // Cancelled before it starts: never sent.
         let before = server.requests.count
         let early = Task {
