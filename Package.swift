@@ -26,10 +26,18 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
-        // The AWS wire layer: SigV4, credentials, SQS/SNS/DynamoDB clients. Knows nothing of orders.
+        // The system libcurl (Debian: libcurl4-openssl-dev), OrdlogAWS's HTTP transport (CurlTransport).
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+        // The AWS wire layer: SigV4, credentials, SQS/SNS/DynamoDB clients, the libcurl transport. Knows nothing
+        // of orders.
         .target(
             name: "OrdlogAWS",
             dependencies: [
+                "CCurl",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what ordlog needs to build and test, only when missing (safe to rerun):
 #   libsqlite3-dev  the system SQLite ordlog is built on
+#   libcurl4-openssl-dev  the system libcurl (OpenSSL TLS) ordlog's AWS calls go through (CurlTransport)
 #   sqlite3         the CLI the immutability and tamper tests use
 #   moto[server]    moto_server, the AWS-compatible peer for the AWS tests
 #   chromium        headless browser for the `ordlog report` tests
 # Swift itself is expected on PATH (swift.org toolchain).
 set -euo pipefail
 need_apt=()
-for pkg in libsqlite3-dev sqlite3 pkg-config; do
+for pkg in libsqlite3-dev libcurl4-openssl-dev sqlite3 pkg-config; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

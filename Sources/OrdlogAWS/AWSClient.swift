@@ -46,7 +46,7 @@ public struct AWSClient: Sendable {
     /// A client signing with fixed credentials.
     public init(
         service: AWSService, credentials: AWSCredentials, region: String, endpoint: URL,
-        transport: any HTTPTransport = URLSessionTransport(), retryPolicy: RetryPolicy = .standard,
+        transport: any HTTPTransport = CurlTransport.shared, retryPolicy: RetryPolicy = .standard,
         logger: Logger = Logger(label: "ordlog.aws"), now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.init(
@@ -57,7 +57,7 @@ public struct AWSClient: Sendable {
     /// A client signing with `credentialProvider`'s current credentials (nil: unsigned requests).
     public init(
         service: AWSService, credentialProvider: (any CredentialProvider)?, region: String, endpoint: URL,
-        transport: any HTTPTransport = URLSessionTransport(), retryPolicy: RetryPolicy = .standard,
+        transport: any HTTPTransport = CurlTransport.shared, retryPolicy: RetryPolicy = .standard,
         logger: Logger = Logger(label: "ordlog.aws"), now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.service = service
@@ -73,7 +73,7 @@ public struct AWSClient: Sendable {
     /// A client for `service` from a resolved configuration.
     public init(
         service: AWSService, configuration: AWSConfiguration,
-        transport: any HTTPTransport = URLSessionTransport(), retryPolicy: RetryPolicy = .standard,
+        transport: any HTTPTransport = CurlTransport.shared, retryPolicy: RetryPolicy = .standard,
         logger: Logger = Logger(label: "ordlog.aws")
     ) {
         self.init(

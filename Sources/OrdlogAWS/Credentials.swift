@@ -144,7 +144,7 @@ public struct AWSConfiguration: Sendable {
     /// `AWS_EC2_METADATA_DISABLED=true`).
     public static func load(
         environment: [String: String], overrides: AWSConfigurationOverrides = .init(),
-        transport: any HTTPTransport = URLSessionTransport()
+        transport: any HTTPTransport = CurlTransport.shared
     ) async throws -> AWSConfiguration {
         do {
             return try resolve(environment: environment, overrides: overrides, transport: transport)
@@ -187,7 +187,7 @@ public struct AWSConfiguration: Sendable {
     public static func resolve(
         environment: [String: String],
         overrides: AWSConfigurationOverrides = .init(),
-        transport: any HTTPTransport = URLSessionTransport(),
+        transport: any HTTPTransport = CurlTransport.shared,
         instanceMetadataRegion: String? = nil
     ) throws -> AWSConfiguration {
         func env(_ key: String) -> String? {

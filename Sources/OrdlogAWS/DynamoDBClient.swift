@@ -18,7 +18,7 @@ public struct DynamoDBClient: Sendable {
 
     /// A client from a resolved configuration (endpoint: `AWS_ENDPOINT_URL_DYNAMODB` etc.).
     public init(
-        configuration: AWSConfiguration, transport: any HTTPTransport = URLSessionTransport(),
+        configuration: AWSConfiguration, transport: any HTTPTransport = CurlTransport.shared,
         retryPolicy: RetryPolicy = .standard, logger: Logger = Logger(label: "ordlog.aws.dynamodb")
     ) {
         self.client = AWSClient(

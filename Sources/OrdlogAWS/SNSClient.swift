@@ -16,7 +16,7 @@ public struct SNSClient: Sendable {
 
     /// A client from a resolved configuration (endpoint: `AWS_ENDPOINT_URL_SNS` etc.).
     public init(
-        configuration: AWSConfiguration, transport: any HTTPTransport = URLSessionTransport(),
+        configuration: AWSConfiguration, transport: any HTTPTransport = CurlTransport.shared,
         retryPolicy: RetryPolicy = .standard, logger: Logger = Logger(label: "ordlog.aws.sns")
     ) {
         self.client = AWSClient(

@@ -19,7 +19,7 @@ public struct SQSClient: Sendable {
 
     /// A client from a resolved configuration (endpoint: `AWS_ENDPOINT_URL_SQS` etc.).
     public init(
-        configuration: AWSConfiguration, transport: any HTTPTransport = URLSessionTransport(),
+        configuration: AWSConfiguration, transport: any HTTPTransport = CurlTransport.shared,
         retryPolicy: RetryPolicy = .standard, logger: Logger = Logger(label: "ordlog.aws.sqs")
     ) {
         self.client = AWSClient(

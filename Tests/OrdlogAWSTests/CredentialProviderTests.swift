@@ -268,10 +268,10 @@ struct CredentialProviderTests {
         #expect(c.accessKeyId == "ASIAIMDS")
         #expect(c.expiration == parseAWSTimestamp("2099-01-01T00:00:00Z"))
         #expect(server.requests.map(\.method) == ["PUT", "GET", "GET"])
-        let imds = try #require(InstanceMetadataClient(environment: env, transport: URLSessionTransport()))
+        let imds = try #require(InstanceMetadataClient(environment: env, transport: CurlTransport.shared))
         #expect(await imds.region() == "eu-north-1")
         #expect(
-            InstanceMetadataClient(environment: ["AWS_EC2_METADATA_DISABLED": "true"], transport: URLSessionTransport())
+            InstanceMetadataClient(environment: ["AWS_EC2_METADATA_DISABLED": "true"], transport: CurlTransport.shared)
                 == nil)
     }
 

@@ -3,9 +3,9 @@ import OrdlogAWS
 import OrdlogTestSupport
 import Testing
 
-/// Passes requests to URLSession and records them (to check which were signed).
+/// Passes requests to the shared CurlTransport and records them (to check which were signed).
 final class RecordingTransport: HTTPTransport, @unchecked Sendable {
-    private let inner = URLSessionTransport()
+    private let inner = CurlTransport.shared
     private let lock = NSLock()
     private var recorded: [HTTPRequest] = []
     var requests: [HTTPRequest] { lock.withLock { recorded } }

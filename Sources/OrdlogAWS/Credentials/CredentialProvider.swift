@@ -83,7 +83,7 @@ public struct CredentialContext: Sendable {
     public var now: @Sendable () -> Date
 
     public init(
-        environment: [String: String], transport: any HTTPTransport = URLSessionTransport(), region: String,
+        environment: [String: String], transport: any HTTPTransport = CurlTransport.shared, region: String,
         stsEndpoint: URL? = nil, now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.environment = environment

@@ -10,7 +10,7 @@ public struct STSClient: Sendable {
 
     /// A client for STS from a resolved configuration.
     public init(
-        configuration: AWSConfiguration, transport: any HTTPTransport = URLSessionTransport(),
+        configuration: AWSConfiguration, transport: any HTTPTransport = CurlTransport.shared,
         retryPolicy: RetryPolicy = .standard
     ) {
         self.init(

@@ -127,7 +127,7 @@ struct Consume: AsyncParsableCommand {
             let config = try aws.configuration()
             err("ordlog: credentials from \(try await config.credentials().source)")
             // One HTTP session (connection pool) for SQS and DynamoDB, wide enough for every loop's requests.
-            let transport = URLSessionTransport(maximumConnectionsPerHost: max(64, concurrency * 11))
+            let transport = CurlTransport(maximumConnections: max(64, concurrency * 11))
             let sqs = SQSClient(configuration: config, transport: transport, logger: global.makeLogger("ordlog.aws"))
             let url: String
             if let queueUrl { url = queueUrl } else { url = try await sqs.getQueueUrl(name: queue!) }

@@ -55,7 +55,7 @@ struct AWSOptions: ParsableArguments {
 /// The EC2 region from instance metadata, waited for synchronously (at most about 2 s) so that
 /// ``AWSOptions/configuration()`` stays synchronous for its callers; nil when disabled or unanswered.
 private func instanceMetadataRegion(_ environment: [String: String]) -> String? {
-    guard let imds = InstanceMetadataClient(environment: environment, transport: URLSessionTransport()) else {
+    guard let imds = InstanceMetadataClient(environment: environment, transport: CurlTransport.shared) else {
         return nil
     }
     final class Box: @unchecked Sendable { var value: String? }
