@@ -371,10 +371,14 @@ public final class EventLog {
     ///     receive count, SentTimestamp, received-at, body, input error); the other receive fields are left
     ///     empty.
     /// - Throws: ``SQLiteError``.
+    ///   - receives: false streams attempts only (what re-applying recorded decisions reads).
     public func records(
-        from: Int64 = 1, through: Int64 = .max, attempts: Bool = true, decisionColumnsOnly: Bool = false
+        from: Int64 = 1, through: Int64 = .max, attempts: Bool = true, decisionColumnsOnly: Bool = false,
+        receives: Bool = true
     ) throws -> LogCursor {
-        try LogCursor(log: self, from: from, through: through, attempts: attempts, decisionColumnsOnly: decisionColumnsOnly)
+        try LogCursor(
+            log: self, from: from, through: through, receives: receives, attempts: attempts,
+            decisionColumnsOnly: decisionColumnsOnly)
     }
 
     /// Message ids whose latest attempt is dead-lettered, with that attempt's sequence, in log order.
@@ -402,18 +406,26 @@ public protocol LogRecordSource {
 
 /// One log's records in sequence order (``EventLog/records(from:through:attempts:decisionColumnsOnly:)``).
 public struct LogCursor: LogRecordSource {
-    private let receives: SQLiteStatement
+    private let receives: SQLiteStatement?
     private let attempts: SQLiteStatement?
     private var nextReceive: LoggedReceive?
     private var nextAttempt: LoggedAttempt?
 
-    init(log: EventLog, from: Int64, through: Int64, attempts withAttempts: Bool, decisionColumnsOnly: Bool) throws {
+    init(
+        log: EventLog, from: Int64, through: Int64, receives withReceives: Bool, attempts withAttempts: Bool,
+        decisionColumnsOnly: Bool
+    ) throws {
         let columns = decisionColumnsOnly ? EventLog.decisionColumns : EventLog.receiveColumns
         // Fresh statements (not the connection's cache), so two cursors or a cursor and a lookup never share one.
-        receives = try SQLiteStatement(
-            connection: log.db, sql: "SELECT \(columns) FROM receives WHERE seq BETWEEN ? AND ? ORDER BY seq")
-        try receives.bind([.int(from), .int(through)])
-        nextReceive = try receives.step() ? EventLog.readReceive(receives) : nil
+        if withReceives {
+            let r = try SQLiteStatement(
+                connection: log.db, sql: "SELECT \(columns) FROM receives WHERE seq BETWEEN ? AND ? ORDER BY seq")
+            try r.bind([.int(from), .int(through)])
+            nextReceive = try r.step() ? EventLog.readReceive(r) : nil
+            receives = r
+        } else {
+            receives = nil
+        }
         if withAttempts {
             let a = try SQLiteStatement(
                 connection: log.db,
@@ -427,8 +439,8 @@ public struct LogCursor: LogRecordSource {
     }
 
     public mutating func next() throws -> LogRecord? {
-        if let r = nextReceive, nextAttempt.map({ r.seq < $0.seq }) ?? true {
-            nextReceive = try receives.step() ? EventLog.readReceive(receives) : nil
+        if let r = nextReceive, let s = receives, nextAttempt.map({ r.seq < $0.seq }) ?? true {
+            nextReceive = try s.step() ? EventLog.readReceive(s) : nil
             return .receive(r)
         }
         if let a = nextAttempt, let s = attempts {

@@ -84,7 +84,7 @@ public final class MemoryProjection: ReplayProjection {
     }
 
     public func orders() -> [ProjectedOrder] {
-        ordersById.values.sorted { $0.item.orderId.utf8.lexicographicallyPrecedes($1.item.orderId.utf8) }
+        ordersById.values.sorted { ByteString.compare($0.item.orderId, $1.item.orderId) < 0 }
     }
 
     public func orderCount() -> Int { ordersById.count }
@@ -106,12 +106,30 @@ public final class MemoryProjection: ReplayProjection {
 struct ByteString: Hashable {
     var string: String
     init(_ string: String) { self.string = string }
-    static func == (a: ByteString, b: ByteString) -> Bool { a.string.utf8.elementsEqual(b.string.utf8) }
+    static func == (a: ByteString, b: ByteString) -> Bool { ByteString.compare(a.string, b.string) == 0 }
     func hash(into hasher: inout Hasher) {
-        if let done: Void = string.utf8.withContiguousStorageIfAvailable({ hasher.combine(bytes: UnsafeRawBufferPointer($0)) }) {
-            return done
+        ByteString.withBytes(string) { hasher.combine(bytes: $0) }
+    }
+
+    /// `body` over the UTF-8 bytes of `s` (in place for a native string).
+    @inline(__always)
+    static func withBytes<T>(_ s: String, _ body: (UnsafeRawBufferPointer) -> T) -> T {
+        if let r = s.utf8.withContiguousStorageIfAvailable({ body(UnsafeRawBufferPointer($0)) }) { return r }
+        return Array(s.utf8).withUnsafeBytes(body)
+    }
+
+    /// memcmp order of the UTF-8 bytes, a shorter prefix first (SQLite's BINARY collation): <0, 0 or >0.
+    static func compare(_ a: String, _ b: String) -> Int {
+        withBytes(a) { x in
+            withBytes(b) { y in
+                let n = min(x.count, y.count)
+                if n > 0, let xp = x.baseAddress, let yp = y.baseAddress {
+                    let c = memcmp(xp, yp, n)
+                    if c != 0 { return Int(c) }
+                }
+                return x.count - y.count
+            }
         }
-        for b in string.utf8 { hasher.combine(b) }
     }
 }
 
@@ -160,20 +178,15 @@ final class ByteKeyTable {
         }
     }
 
-    private static func withBytes<T>(_ key: String, _ body: (UnsafeRawBufferPointer) -> T) -> T {
-        if let r = key.utf8.withContiguousStorageIfAvailable({ body(UnsafeRawBufferPointer($0)) }) { return r }
-        return Array(key.utf8).withUnsafeBytes(body)
-    }
-
     /// The value stored with `key` (compared byte for byte), or nil.
     func seq(of key: String) -> Int64? {
-        Self.withBytes(key) { b in find(b, hash: Self.hash(b)).index.map { values[$0] } }
+        ByteString.withBytes(key) { b in find(b, hash: Self.hash(b)).index.map { values[$0] } }
     }
 
     /// Stores `key` with `seq` unless it is already present (then the first value stays, as
     /// `INSERT OR IGNORE` keeps it).
     func insert(_ key: String, seq: Int64) {
-        Self.withBytes(key) { b in
+        ByteString.withBytes(key) { b in
             let h = Self.hash(b)
             let (slot, index) = find(b, hash: h)
             guard index == nil else { return }
