@@ -373,6 +373,7 @@ public struct JSONParser {
             if depth > JSONParser.maxDepth { throw fail("nesting deeper than \(JSONParser.maxDepth) levels") }
             pos += 1
             var members: [(key: String, value: JSONValue)] = []
+            if let keep { members.reserveCapacity(keep.keys.count) }  // one allocation for the kept members
             var unrepresentable: [(key: String, position: Int, error: JSONParseError)] = []
             func object() -> JSONObject {
                 var o = JSONObject(members)
@@ -655,8 +656,10 @@ public struct JSONParser {
                 pos += 1
             }
             // Slow path with escapes.
-            var out = [UInt8](UnsafeBufferPointer(rebasing: buf[start..<pos]))
-            out.reserveCapacity(out.count + 64)
+            var out = [UInt8]()
+            // One allocation for an escaped string of up to 4 KiB (an SNS Message), whatever follows it.
+            out.reserveCapacity(min(buf.count - start, 4096))
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: buf[start..<pos]))
             while pos < buf.count {
                 let c = buf[pos]
                 if c == UInt8(ascii: "\"") {

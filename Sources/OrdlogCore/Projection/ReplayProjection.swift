@@ -84,7 +84,11 @@ public final class MemoryProjection: ReplayProjection {
     }
 
     public func orders() -> [ProjectedOrder] {
-        ordersById.values.sorted { ByteString.compare($0.item.orderId, $1.item.orderId) < 0 }
+        // Sort positions, not the 100-byte values (moving one retains and releases its six strings).
+        let values = Array(ordersById.values)
+        var order = Array(values.indices)
+        order.sort { ByteString.compare(values[$0].item.orderId, values[$1].item.orderId) < 0 }
+        return order.map { values[$0] }
     }
 
     public func orderCount() -> Int { ordersById.count }
