@@ -64,6 +64,25 @@ enum AuditCLI {
         #expect(tableA.stdout.contains("Verdict: all 38 decisions equal the recorded ones."))
     }
 
+    @Test func theDefaultReplayWritesNoScratchFile() throws {
+        let db = try AuditCLI.sampleLog()
+        let dir = AuditCLI.tempDir()
+        // TMPDIR names a plain file: any temporary file or directory would fail to be created.
+        let notADirectory = dir + "/not-a-directory"
+        #expect(FileManager.default.createFile(atPath: notADirectory, contents: Data("x".utf8)))
+        let before = try FileManager.default.contentsOfDirectory(atPath: dir).sorted()
+        let r = try AuditCLI.run(["replay", "--db", db, "--verdict", "--json"], env: ["TMPDIR": notADirectory])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try AuditCLI.json(r.stdout)["verdict"]?.objectValue?["compared"] == .number("38"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted() == before)
+        // --into still writes the SQLite projection, with the same digest.
+        let into = dir + "/into.db"
+        let i = try AuditCLI.run(["replay", "--db", db, "--json", "--into", into], env: ["TMPDIR": notADirectory])
+        #expect(i.status == 0, "\(i.stderr)")
+        #expect(FileManager.default.fileExists(atPath: into))
+        #expect(try AuditCLI.json(i.stdout)["digest"] == (try AuditCLI.json(r.stdout)["digest"]))
+    }
+
     @Test func changingOneRuleMakesTheVerdictNameExactlyTheChangedMessages() throws {
         let db = try AuditCLI.sampleLog()
         let same = try AuditCLI.run(["replay", "--db", db, "--verdict"])

@@ -3,6 +3,39 @@ import Testing
 @testable import OrdlogCore
 
 @Suite struct JSONParserTests {
+    @Test("the 8-byte string scanner stops at a quote, backslash or control byte at every offset")
+    func wordScannerFindsEverySpecialByte() throws {
+        for prefix in 0..<20 {
+            for byte: UInt8 in [0x22, 0x5C, 0x0A, 0x1F, 0x00] {
+                for filler in ["a", "é"] {  // ASCII and non-ASCII runs before the byte
+                    let head = String(repeating: filler, count: prefix)
+                    var raw = Array("[\"".utf8) + Array(head.utf8)
+                    switch byte {
+                    case 0x22:  // an escaped quote inside, then the closing quote after more text
+                        raw += Array("\\\"xyz0123456789\"]".utf8)
+                        #expect(try JSONParser.parse(raw) == .array([.string(head + "\"xyz0123456789")]))
+                        let skipped = Array("{\"skip\":\"".utf8) + Array(head.utf8) + Array("\\\"xyz0123456789\",\"k\":1}".utf8)
+                        #expect(try JSONParser.parseObject(skipped, keep: JSONKeySet(["k"]))?["k"] == .number("1"))
+                    case 0x5C:
+                        raw += Array("\\\\tail-tail-tail\"]".utf8)
+                        #expect(try JSONParser.parse(raw) == .array([.string(head + "\\tail-tail-tail")]))
+                    default:  // an unescaped control byte is an error wherever it is
+                        raw += [byte] + Array("0123456789abcdef\"]".utf8)
+                        #expect(throws: JSONParseError.self) { try JSONParser.parse(raw) }
+                        // also in a member that is checked but not built (skipped)
+                        let skipped = Array("{\"skip\":\"".utf8) + Array(head.utf8) + [byte] + Array("0123456789\"}".utf8)
+                        #expect(throws: JSONParseError.self) { try JSONParser.parseObject(skipped, keep: JSONKeySet([])) }
+                    }
+                }
+            }
+            // invalid UTF-8 after an ASCII run is found in built and in skipped strings
+            let bad = Array("{\"skip\":\"".utf8) + Array(repeating: UInt8(ascii: "a"), count: prefix) + [0xFF]
+                + Array("0123456789\"}".utf8)
+            #expect(throws: JSONParseError.self) { try JSONParser.parseObject(bad, keep: JSONKeySet([])) }
+            #expect(throws: JSONParseError.self) { try JSONParser.parseObject(bad, keep: JSONKeySet(["skip"])) }
+        }
+    }
+
     @Test("numbers keep their literal text")
     func numberLiterals() throws {
         let v = try JSONParser.parse(#"[2, 2.0, 9007199254740993, -0, 1e3]"#)

@@ -345,7 +345,7 @@ public final class EventLog {
     }
 
     /// Calls `body` for every record with `from ≤ seq ≤ through`, in log order, streaming (constant memory).
-    /// Return false from `body` to stop.
+    /// Return false from `body` to stop. The same records as ``records(from:through:attempts:decisionColumnsOnly:)``.
     /// - Parameters:
     ///   - attempts: false streams receives only (cheaper when the caller ignores attempts).
     ///   - decisionColumnsOnly: read only what the processor and replay filters use (seq, message id,
@@ -355,27 +355,30 @@ public final class EventLog {
         from: Int64 = 1, through: Int64 = .max, attempts: Bool = true,
         decisionColumnsOnly: Bool = false, _ body: (LogRecord) throws -> Bool
     ) throws {
-        let columns = decisionColumnsOnly ? Self.decisionColumns : Self.receiveColumns
-        let rs = try db.prepare("SELECT \(columns) FROM receives WHERE seq BETWEEN ? AND ? ORDER BY seq")
-        let at = try SQLiteStatement(
-            connection: db, sql: "SELECT \(Self.attemptColumns) FROM attempts WHERE seq BETWEEN ? AND ? ORDER BY seq")
-        defer {
-            rs.reset()
-            at.reset()
+        var cursor = try records(
+            from: from, through: through, attempts: attempts, decisionColumnsOnly: decisionColumnsOnly)
+        while let record = try cursor.next() {
+            guard try body(record) else { return }
         }
-        try rs.bind([.int(from), .int(through)])
-        try at.bind([.int(from), .int(through)])
-        var r = try rs.step() ? Self.readReceive(rs) : nil
-        var a = try attempts && at.step() ? Self.readAttempt(at) : nil
-        while r != nil || a != nil {
-            if let rr = r, a == nil || rr.seq < a!.seq {
-                guard try body(.receive(rr)) else { return }
-                r = try rs.step() ? Self.readReceive(rs) : nil
-            } else if let aa = a {
-                guard try body(.attempt(aa)) else { return }
-                a = try at.step() ? Self.readAttempt(at) : nil
-            }
-        }
+    }
+
+    /// A streaming cursor over the records with `from ≤ seq ≤ through`, in log order: one SQLite statement on
+    /// `receives` and (with `attempts`) one on `attempts`, merged by seq; constant memory. The cursor reads
+    /// on this log's connection: use it before the next write.
+    /// - Parameters:
+    ///   - attempts: false streams receives only.
+    ///   - decisionColumnsOnly: read only what the processor and replay filters use (seq, message id,
+    ///     receive count, SentTimestamp, received-at, body, input error); the other receive fields are left
+    ///     empty.
+    /// - Throws: ``SQLiteError``.
+    ///   - receives: false streams attempts only (what re-applying recorded decisions reads).
+    public func records(
+        from: Int64 = 1, through: Int64 = .max, attempts: Bool = true, decisionColumnsOnly: Bool = false,
+        receives: Bool = true
+    ) throws -> LogCursor {
+        try LogCursor(
+            log: self, from: from, through: through, receives: receives, attempts: attempts,
+            decisionColumnsOnly: decisionColumnsOnly)
     }
 
     /// Message ids whose latest attempt is dead-lettered, with that attempt's sequence, in log order.
@@ -390,5 +393,60 @@ public final class EventLog {
         var out: [String] = []
         while try s.step() { out.append(s.text(0)) }
         return out
+    }
+}
+
+/// An ordered source of log records, read one at a time: what a replay consumes (``Replayer/run(_:filter:into:verdict:batchSize:onDecision:progress:)``).
+/// ``LogCursor`` reads one log; a reader merging several logs into one ordered stream is another source.
+public protocol LogRecordSource {
+    /// The next record in order, or nil at the end.
+    /// - Throws: a storage error when the record cannot be read.
+    mutating func next() throws -> LogRecord?
+}
+
+/// One log's records in sequence order (``EventLog/records(from:through:attempts:decisionColumnsOnly:)``).
+public struct LogCursor: LogRecordSource {
+    private let receives: SQLiteStatement?
+    private let attempts: SQLiteStatement?
+    private var nextReceive: LoggedReceive?
+    private var nextAttempt: LoggedAttempt?
+
+    init(
+        log: EventLog, from: Int64, through: Int64, receives withReceives: Bool, attempts withAttempts: Bool,
+        decisionColumnsOnly: Bool
+    ) throws {
+        let columns = decisionColumnsOnly ? EventLog.decisionColumns : EventLog.receiveColumns
+        // Fresh statements (not the connection's cache), so two cursors or a cursor and a lookup never share one.
+        if withReceives {
+            let r = try SQLiteStatement(
+                connection: log.db, sql: "SELECT \(columns) FROM receives WHERE seq BETWEEN ? AND ? ORDER BY seq")
+            try r.bind([.int(from), .int(through)])
+            nextReceive = try r.step() ? EventLog.readReceive(r) : nil
+            receives = r
+        } else {
+            receives = nil
+        }
+        if withAttempts {
+            let a = try SQLiteStatement(
+                connection: log.db,
+                sql: "SELECT \(EventLog.attemptColumns) FROM attempts WHERE seq BETWEEN ? AND ? ORDER BY seq")
+            try a.bind([.int(from), .int(through)])
+            nextAttempt = try a.step() ? EventLog.readAttempt(a) : nil
+            attempts = a
+        } else {
+            attempts = nil
+        }
+    }
+
+    public mutating func next() throws -> LogRecord? {
+        if let r = nextReceive, let s = receives, nextAttempt.map({ r.seq < $0.seq }) ?? true {
+            nextReceive = try s.step() ? EventLog.readReceive(s) : nil
+            return .receive(r)
+        }
+        if let a = nextAttempt, let s = attempts {
+            nextAttempt = try s.step() ? EventLog.readAttempt(s) : nil
+            return .attempt(a)
+        }
+        return nil
     }
 }

@@ -373,6 +373,7 @@ public struct JSONParser {
             if depth > JSONParser.maxDepth { throw fail("nesting deeper than \(JSONParser.maxDepth) levels") }
             pos += 1
             var members: [(key: String, value: JSONValue)] = []
+            if let keep { members.reserveCapacity(keep.keys.count) }  // one allocation for the kept members
             var unrepresentable: [(key: String, position: Int, error: JSONParseError)] = []
             func object() -> JSONObject {
                 var o = JSONObject(members)
@@ -503,12 +504,47 @@ public struct JSONParser {
             }
         }
 
+        /// The end of the run of plain string bytes starting at `from`: the index of the first quote, backslash
+        /// or control character (< 0x20), or `buf.count`; `nonASCII` is set when the run holds a byte ≥ 0x80.
+        /// Scans 8 bytes at a time (exact SWAR tests for a zero byte after XOR and for a byte below 0x20), the
+        /// string scanner's hot loop over 1 KB envelopes.
+        @inline(__always)
+        func plainRunEnd(from: Int, nonASCII: inout Bool) -> Int {
+            var i = from
+            let n = buf.count
+            guard let base = buf.baseAddress else { return i }
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let highs: UInt64 = 0x8080_8080_8080_8080
+            var high: UInt64 = 0
+            while i + 8 <= n {
+                let w = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
+                let q = w ^ (0x22 &* ones)
+                let b = w ^ (0x5C &* ones)
+                let special = ((q &- ones) & ~q) | ((b &- ones) & ~b) | ((w &- 0x20 &* ones) & ~w)
+                if special & highs != 0 { break }
+                high |= w
+                i += 8
+            }
+            if high & highs != 0 { nonASCII = true }
+            while i < n {
+                let c = base[i]
+                if c == 0x22 || c == 0x5C || c < 0x20 { break }
+                if c >= 0x80 { nonASCII = true }
+                i += 1
+            }
+            return i
+        }
+
         /// Checks a string (escapes, control characters, UTF-8) without building it.
         mutating func skipString() throws(JSONParseError) {
             pos += 1
             let start = pos
             var ascii = true
             while pos < buf.count {
+                var nonASCII = false
+                pos = plainRunEnd(from: pos, nonASCII: &nonASCII)
+                if nonASCII { ascii = false }
+                guard pos < buf.count else { break }
                 let c = buf[pos]
                 if c == UInt8(ascii: "\"") {
                     if !ascii, checkUTF8,
@@ -604,6 +640,10 @@ public struct JSONParser {
             var ascii = true
             // Fast path: no escapes.
             while pos < buf.count {
+                var nonASCII = false
+                pos = plainRunEnd(from: pos, nonASCII: &nonASCII)
+                if nonASCII { ascii = false }
+                guard pos < buf.count else { break }
                 let c = buf[pos]
                 if c == UInt8(ascii: "\"") {
                     let slice = UnsafeBufferPointer(rebasing: buf[start..<pos])
@@ -616,8 +656,10 @@ public struct JSONParser {
                 pos += 1
             }
             // Slow path with escapes.
-            var out = [UInt8](UnsafeBufferPointer(rebasing: buf[start..<pos]))
-            out.reserveCapacity(out.count + 64)
+            var out = [UInt8]()
+            // One allocation for an escaped string of up to 4 KiB (an SNS Message), whatever follows it.
+            out.reserveCapacity(min(buf.count - start, 4096))
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: buf[start..<pos]))
             while pos < buf.count {
                 let c = buf[pos]
                 if c == UInt8(ascii: "\"") {
@@ -630,12 +672,9 @@ public struct JSONParser {
                 if c != UInt8(ascii: "\\") {
                     // Copy the whole run up to the next quote, backslash or control character at once.
                     let runStart = pos
-                    while pos < buf.count {
-                        let d = buf[pos]
-                        if d == UInt8(ascii: "\"") || d == UInt8(ascii: "\\") || d < 0x20 { break }
-                        if d >= 0x80 { ascii = false }
-                        pos += 1
-                    }
+                    var nonASCII = false
+                    pos = plainRunEnd(from: pos, nonASCII: &nonASCII)
+                    if nonASCII { ascii = false }
                     out.append(contentsOf: UnsafeBufferPointer(rebasing: buf[runStart..<pos]))
                     continue
                 }

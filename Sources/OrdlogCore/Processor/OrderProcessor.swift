@@ -362,8 +362,7 @@ public struct OrderProcessor: Sendable {
     }
 
     private func quantity(_ value: JSONValue) -> Checked<Int64, String> {
-        let range = "\(rules.minimumQuantity)…\(rules.maximumQuantity)"
-        let expected = "an integer \(range)"
+        var expected: String { "an integer \(rules.minimumQuantity)…\(rules.maximumQuantity)" }  // built only to reject
         let literal: String
         switch value {
         case .number(let n): literal = n

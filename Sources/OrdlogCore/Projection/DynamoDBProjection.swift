@@ -137,7 +137,7 @@ public struct DynamoDBProjection: Projection {
     /// Writes every order of a local projection into the table with the conditional PutItem, creating the
     /// table if needed: how `replay --target dynamodb` fills a shadow table and `reproject --target dynamodb`
     /// rebuilds `Orders`. Idempotent; an interrupted sync is finished by running it again.
-    public func sync(from projection: LocalProjection, progress: (Int) -> Void = { _ in }) async throws -> SyncResult {
+    public func sync(from projection: some ReplayProjection, progress: (Int) -> Void = { _ in }) async throws -> SyncResult {
         var result = SyncResult(tableName: tableName, created: try await ensureTable())
         for order in try projection.orders() {
             switch try await put(order.item) {

@@ -1,5 +1,3 @@
-import Crypto
-
 /// A stored order: the item plus where it came from.
 public struct ProjectedOrder: Sendable, Equatable {
     public var item: OrderItem
@@ -16,7 +14,7 @@ public struct ProjectedOrder: Sendable, Equatable {
 /// commit in one transaction) or in a scratch file for replays.
 ///
 /// Writes follow the DynamoDB rules: an item is replaced whole, keyed by `orderId` compared byte for byte.
-public final class LocalProjection: ProcessorState {
+public final class LocalProjection: ReplayProjection {
     public let db: SQLiteConnection
 
     /// Wraps a connection whose database already has the projection tables (migration `0002_projection`).
@@ -51,27 +49,38 @@ public final class LocalProjection: ProcessorState {
         return try s.firstRow { OrderVersion(timestampNs: $0.int64(0), seq: $0.int64(1)) }
     }
 
-    /// Applies a final decision: writes the item for `projected`, and records the idempotency keys for
-    /// `projected`, `duplicate` and `stale`. Other outcomes change nothing.
+    /// Applies a final decision (``Decision/forEachProjectionWrite(receive:item:key:)``): writes the item for
+    /// `projected`, and records the idempotency keys for `projected`, `duplicate` and `stale`. Other outcomes
+    /// change nothing.
     /// - Throws: ``SQLiteError`` when the write fails (the caller records a transient failure).
     public func apply(_ decision: Decision, receive: LoggedReceive) throws {
-        guard decision.outcome.isFinal else { return }
-        if decision.outcome == .projected, let item = decision.item {
-            let s = try db.prepared(&upsertOrder, Self.upsertSQL(table: "orders"))
-            try s.bind(item.orderId, at: 1)
-            try s.bind(item.userId, at: 2)
-            try s.bind(item.itemName, at: 3)
-            try s.bind(item.quantity, at: 4)
-            try s.bind(item.status, at: 5)
-            try s.bind(item.timestamp, at: 6)
-            try s.bind(RFC3339.nanoseconds(item.timestamp) ?? 0, at: 7)
-            try s.bind(receive.seq, at: 8)
-            try s.bind(receive.messageId, at: 9)
-            try s.step()
-        }
-        if let id = receive.messageId { try markApplied(.sqs, id, seq: receive.seq) }
-        if let sns = decision.snsMessageId { try markApplied(.sns, sns, seq: receive.seq) }
+        try decision.forEachProjectionWrite(
+            receive: receive,
+            item: { item, ns in
+                let s = try db.prepared(&upsertOrder, Self.upsertSQL(table: "orders"))
+                try s.bind(item.orderId, at: 1)
+                try s.bind(item.userId, at: 2)
+                try s.bind(item.itemName, at: 3)
+                try s.bind(item.quantity, at: 4)
+                try s.bind(item.status, at: 5)
+                try s.bind(item.timestamp, at: 6)
+                try s.bind(ns, at: 7)
+                try s.bind(receive.seq, at: 8)
+                try s.bind(receive.messageId, at: 9)
+                try s.step()
+            },
+            key: { kind, id in try markApplied(kind, id, seq: receive.seq) })
     }
+
+    /// A replay into this projection writes in transactions of `batchSize` decisions, unsynchronised (a
+    /// scratch file: a crash loses the replay, never the log).
+    public func beginReplay() throws {
+        try db.execute("PRAGMA synchronous=OFF")
+        try db.execute("BEGIN")
+    }
+    public func replayBatchEnded() throws { try db.execute("COMMIT; BEGIN") }
+    public func endReplay() throws { try db.execute("COMMIT") }
+    public func abortReplay() { try? db.execute("ROLLBACK") }
 
     /// The orders upsert, the one copy (the local projection and the re-projector's `orders_new`): the item is
     /// replaced whole. Binds: order_id, user_id, item_name, quantity, status, timestamp, timestamp_ns, last_seq,
@@ -125,25 +134,20 @@ public final class LocalProjection: ProcessorState {
         return out
     }
 
-    /// SHA-256 (hex) over every order item in `orderId` byte order: equal digests mean equal `Orders` tables.
+    /// ``OrdersDigest`` of every order item in `orderId` byte order: equal digests mean equal `Orders` tables.
     /// Only the six item attributes count, not which log record wrote them.
     public func digest() throws -> String {
-        // One stream of per-order canonical encodings, each starting with the tag "order".
-        var e = RecordHash.Encoder(kind: "order")
-        var first = true
+        var d = OrdersDigest()
         let s = try db.prepare(
             "SELECT order_id, user_id, item_name, quantity, status, timestamp FROM orders ORDER BY order_id")
         while try s.step() {
-            if !first { e.add("order") }
-            first = false
-            e.add(s.text(0))
-            e.add(s.text(1))
-            e.add(s.text(2))
-            e.add(s.int64(3))
-            e.add(s.text(4))
-            e.add(s.text(5))
+            d.add(
+                orderId: s.text(0), userId: s.text(1), itemName: s.text(2), quantity: s.int64(3), status: s.text(4),
+                timestamp: s.text(5))
         }
-        if first { return RecordHash.hex(Array(SHA256().finalize())) }  // no orders: the digest of nothing
-        return RecordHash.hex(e.finalize())
+        return d.finalize()
     }
+
+    /// The number of orders.
+    public func orderCount() throws -> Int { Int(try db.scalarInt("SELECT count(*) FROM orders") ?? 0) }
 }

@@ -175,53 +175,77 @@ public final class Reprojector {
         return max(r, a)
     }
 
-    /// Applies the attempts with `from ≤ seq ≤ through` into the `_new` tables. Returns how many applied.
+    // The rebuild's statements, prepared once per run on the target (its tables are created before the first
+    // batch and renamed only at the swap, so they stay valid until then).
+    private var upsertNew: SQLiteStatement?
+    private var insertKeyNew: SQLiteStatement?
+    private var hasKeyNew: SQLiteStatement?
+    private var versionNew: SQLiteStatement?
+    private var sentOfReceive: SQLiteStatement?
+
+    /// Applies the attempts with `from ≤ seq ≤ through` into the `_new` tables (reading attempts only, with
+    /// statements prepared once and bound in place). Returns how many applied.
     private func apply(_ what: ReprojectTarget, from: Int64, through: Int64) throws -> Int {
         var applied = 0
         var cutoff: Int64? = nil
         if case .sent(let ms) = what { cutoff = ms }
-        let upsert = LocalProjection.upsertSQL(table: "orders_new")
-        let insertKey = "INSERT OR IGNORE INTO applied_messages_new (kind, id, seq) VALUES (?,?,?)"
-        let hasKey = "SELECT 1 FROM applied_messages_new WHERE kind = ? AND id = ?"
-        try log.forEachRecord(from: from, through: through) { record in
-            guard case .attempt(let a) = record, a.decision.outcome.isFinal else { return true }
+        let upsert = try target.prepared(&upsertNew, LocalProjection.upsertSQL(table: "orders_new"))
+        let insertKey = try target.prepared(
+            &insertKeyNew, "INSERT OR IGNORE INTO applied_messages_new (kind, id, seq) VALUES (?,?,?)")
+        func hasKey(_ kind: IdempotencyKind, _ id: String) throws -> Bool {
+            let s = try target.prepared(&hasKeyNew, "SELECT 1 FROM applied_messages_new WHERE kind = ? AND id = ?")
+            try s.bind(kind.rawValue, at: 1)
+            try s.bind(id, at: 2)
+            return try s.firstRow { _ in true } ?? false
+        }
+        func markApplied(_ kind: IdempotencyKind, _ id: String?, seq: Int64) throws {
+            guard let id else { return }
+            try insertKey.bind(kind.rawValue, at: 1)
+            try insertKey.bind(id, at: 2)
+            try insertKey.bind(seq, at: 3)
+            try insertKey.step()
+            insertKey.reset()
+        }
+        var cursor = try log.records(from: from, through: through, receives: false)
+        while let record = try cursor.next() {
+            guard case .attempt(let a) = record, a.decision.outcome.isFinal else { continue }
             let d = a.decision
             var writeItem = d.outcome == .projected
             if let cutoff {
-                let sent = try log.db.scalarInt(
-                    "SELECT coalesce(sent_timestamp, received_at) FROM receives WHERE seq = ?", [.int(a.receiveSeq)])
-                guard let sent, sent <= cutoff else { return true }
+                let s = try log.db.prepared(
+                    &sentOfReceive, "SELECT coalesce(sent_timestamp, received_at) FROM receives WHERE seq = ?")
+                try s.bind(a.receiveSeq, at: 1)
+                guard let sent = try s.firstRow({ $0.optionalInt64(0) }) ?? nil, sent <= cutoff else { continue }
                 var alreadyApplied = false
                 if d.outcome == .duplicate {
-                    if let id = a.messageId, try target.scalarInt(hasKey, [.text("sqs"), .text(id)]) != nil {
-                        alreadyApplied = true
-                    }
-                    if let sns = d.snsMessageId, try target.scalarInt(hasKey, [.text("sns"), .text(sns)]) != nil {
-                        alreadyApplied = true
-                    }
+                    if let id = a.messageId, try hasKey(.sqs, id) { alreadyApplied = true }
+                    if let sns = d.snsMessageId, try hasKey(.sns, sns) { alreadyApplied = true }
                 }
                 writeItem = false
                 if !alreadyApplied, let item = d.item, let ns = RFC3339.nanoseconds(item.timestamp) {
-                    let s = try target.prepare("SELECT timestamp_ns, last_seq FROM orders_new WHERE order_id = ?")
-                    try s.bind([.text(item.orderId)])
+                    let s = try target.prepared(
+                        &versionNew, "SELECT timestamp_ns, last_seq FROM orders_new WHERE order_id = ?")
+                    try s.bind(item.orderId, at: 1)
                     let stored = try s.firstRow { ($0.int64(0), $0.int64(1)) }
                     writeItem = stored.map { (ns, a.receiveSeq) > $0 } ?? true
                 }
             }
             if writeItem, let item = d.item {
-                let ns = RFC3339.nanoseconds(item.timestamp) ?? 0
-                try target.run(
-                    upsert,
-                    [
-                        .text(item.orderId), .text(item.userId), .text(item.itemName), .int(item.quantity),
-                        .text(item.status), .text(item.timestamp), .int(ns), .int(a.receiveSeq),
-                        a.messageId.map { .text($0) } ?? .null,
-                    ])
+                try upsert.bind(item.orderId, at: 1)
+                try upsert.bind(item.userId, at: 2)
+                try upsert.bind(item.itemName, at: 3)
+                try upsert.bind(item.quantity, at: 4)
+                try upsert.bind(item.status, at: 5)
+                try upsert.bind(item.timestamp, at: 6)
+                try upsert.bind(RFC3339.nanoseconds(item.timestamp) ?? 0, at: 7)
+                try upsert.bind(a.receiveSeq, at: 8)
+                try upsert.bind(a.messageId, at: 9)
+                try upsert.step()
+                upsert.reset()
             }
-            if let id = a.messageId { try target.run(insertKey, [.text("sqs"), .text(id), .int(a.receiveSeq)]) }
-            if let sns = d.snsMessageId { try target.run(insertKey, [.text("sns"), .text(sns), .int(a.receiveSeq)]) }
+            try markApplied(.sqs, a.messageId, seq: a.receiveSeq)
+            try markApplied(.sns, d.snsMessageId, seq: a.receiveSeq)
             applied += 1
-            return true
         }
         return applied
     }

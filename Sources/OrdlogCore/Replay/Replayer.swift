@@ -40,8 +40,10 @@ public struct VerdictDifference: Sendable, Equatable {
 /// What a replay did.
 public struct ReplayResult: Sendable {
     public var counts = ReplayCounts()
-    /// ``LocalProjection/digest()`` of the scratch projection after the replay.
+    /// ``OrdersDigest`` of the projection after the replay (``ReplayProjection/digest()``).
     public var digest = ""
+    /// The number of orders in the projection after the replay.
+    public var orders = 0
     public var processorVersion = ""
     /// Decisions compared with a recorded one (only with `verdict`).
     public var compared = 0
@@ -60,13 +62,15 @@ extension Decision {
     }
 }
 
-/// Runs logged receives through an ``OrderProcessor`` again, in log order, into a scratch projection.
+/// Runs logged receives through an ``OrderProcessor`` again, in log order, into a projection: by default
+/// ``MemoryProjection`` (no file), or a ``LocalProjection`` file (`replay --into`).
 ///
-/// Streams the log with ``EventLog/forEachRecord(from:through:_:)`` (constant memory apart from receives
-/// awaiting their recorded attempt for the verdict, at most one ingest batch). Writes to the scratch
-/// projection are committed in batches, never one transaction per event. Each receive is decided once;
-/// redrive attempts in the log are not replayed. The processor reads no clock, time zone or locale, so the
-/// decisions and digest are the same on every machine.
+/// The engine, ``run(_:filter:into:verdict:batchSize:onDecision:progress:)``, consumes an ordered
+/// ``LogRecordSource`` (one log's ``LogCursor``, or a reader merging several logs), one record at a time:
+/// memory is the projection's plus the receives awaiting their recorded attempt for the verdict (at most one
+/// ingest batch). Writes to a SQLite projection are committed in batches, never one transaction per event.
+/// Each receive is decided once; redrive attempts in the log are not replayed. The processor reads no clock,
+/// time zone or locale, so the decisions and digest are the same on every machine.
 public final class Replayer {
     public let log: EventLog
     public let processor: OrderProcessor
@@ -76,41 +80,67 @@ public final class Replayer {
         self.processor = processor
     }
 
-    /// Replays the receives matching `filter` into `projection`.
+    /// Replays the receives of this log matching `filter` into `projection`, streaming the log with one
+    /// ``LogCursor`` (receives only, and only the columns deciding reads, unless `verdict` needs the attempts).
     /// - Parameters:
     ///   - verdict: compare each decision with the recorded one and collect the differences.
+    ///   - batchSize: decisions per transaction of a SQLite projection.
     ///   - onDecision: called for every decision, in log order.
     ///   - progress: called every few thousand decisions with the current seq and the count so far.
+    /// - Throws: ``SQLiteError`` when the log cannot be read or the projection written, or what `onDecision`
+    ///   throws.
     public func run(
-        filter: LogFilter, into projection: LocalProjection, verdict: Bool = false, batchSize: Int = 10_000,
+        filter: LogFilter, into projection: some ReplayProjection, verdict: Bool = false, batchSize: Int = 10_000,
         onDecision: (ReplayedDecision) throws -> Void = { _ in },
         progress: (Int64, Int) -> Void = { _, _ in }
     ) throws -> ReplayResult {
         let resolved = try filter.resolve(in: log)
+        var cursor = try log.records(from: filter.fromSeq, attempts: verdict, decisionColumnsOnly: true)
+        return try Self.run(
+            &cursor, processor: processor, filter: resolved, into: projection, verdict: verdict,
+            batchSize: batchSize, onDecision: onDecision, progress: progress)
+    }
+
+    /// The replay engine: decides every receive of `records` matching `filter`, in the order given, against
+    /// and into `projection`; with `verdict`, compares each with the first `receive`-triggered attempt of that
+    /// receive seen later in `records`.
+    ///
+    /// `records` must be ordered (each receive before its attempts; receives in the order to decide them).
+    /// Stops after the last record, or at the first record past `filter.toSeq` once no receive awaits its
+    /// recorded attempt.
+    /// - Throws: what `records`, the projection or `onDecision` throw (a SQLite projection's open batch is
+    ///   rolled back).
+    public static func run(
+        _ records: inout some LogRecordSource, processor: OrderProcessor, filter: ResolvedLogFilter,
+        into projection: some ReplayProjection, verdict: Bool = false, batchSize: Int = 10_000,
+        onDecision: (ReplayedDecision) throws -> Void = { _ in },
+        progress: (Int64, Int) -> Void = { _, _ in }
+    ) throws -> ReplayResult {
         var result = ReplayResult()
         result.processorVersion = processor.version
+        let toSeq = filter.filter.toSeq
         var pending: [Int64: ReplayedDecision] = [:]
-        let db = projection.db
-        try db.execute("PRAGMA synchronous=OFF")
-        try db.execute("BEGIN")
+        try projection.beginReplay()
         var inBatch = 0
         do {
-            try log.forEachRecord(from: filter.fromSeq, attempts: verdict, decisionColumnsOnly: true) { record in
+            loop: while let record = try records.next() {
                 switch record {
                 case .receive(let r):
-                    if r.seq > filter.toSeq { return verdict && !pending.isEmpty }
-                    guard resolved.matches(r) else { return true }
+                    if r.seq > toSeq {
+                        if verdict && !pending.isEmpty { continue loop }
+                        break loop
+                    }
+                    guard filter.matches(r) else { continue loop }
                     let d = processor.decide(r, state: projection)
                     if d.outcome.isFinal { try projection.apply(d, receive: r) }
                     result.counts.replayed(d)
                     let replayed = ReplayedDecision(
-                        seq: r.seq, messageId: r.messageId, receiveCount: r.receiveCount,
-                        decision: d)
+                        seq: r.seq, messageId: r.messageId, receiveCount: r.receiveCount, decision: d)
                     try onDecision(replayed)
                     if verdict { pending[r.seq] = replayed }
                     inBatch += 1
                     if inBatch >= batchSize {
-                        try db.execute("COMMIT; BEGIN")
+                        try projection.replayBatchEnded()
                         inBatch = 0
                     }
                     if result.counts.replayed % 4096 == 0 { progress(r.seq, result.counts.replayed) }
@@ -124,13 +154,12 @@ public final class Replayer {
                                     recorded: a.decision, replayed: p.decision))
                         }
                     }
-                    if a.seq > filter.toSeq, pending.isEmpty { return false }
+                    if a.seq > toSeq, pending.isEmpty { break loop }
                 }
-                return true
             }
-            try db.execute("COMMIT")
+            try projection.endReplay()
         } catch {
-            try? db.execute("ROLLBACK")
+            projection.abortReplay()
             throw error
         }
         for p in pending.values.sorted(by: { $0.seq < $1.seq }) {
@@ -141,6 +170,7 @@ public final class Replayer {
         }
         result.differences.sort { $0.seq < $1.seq }
         result.digest = try projection.digest()
+        result.orders = try projection.orderCount()
         return result
     }
 

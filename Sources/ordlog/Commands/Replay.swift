@@ -5,11 +5,11 @@ import OrdlogCore
 struct Replay: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay",
-        abstract: "Run logged (or captured) messages through the processor again, into a scratch projection.",
+        abstract: "Run logged (or captured) messages through the processor again, into a scratch projection in memory.",
         discussion: """
             Each matching receive is decided again, in log order, by the current processor (with any rule \
-            flags), into a scratch projection in a temporary file, never the live one (unless --into PATH, \
-            a new projection file). Nothing is appended to the log. Redrive attempts are not replayed: each \
+            flags), into a projection held in memory (no file is written), never the live one; --into PATH \
+            writes it to a new SQLite projection file instead (in transactions of --batch-size decisions). Nothing is appended to the log. Redrive attempts are not replayed: each \
             receive is decided once. The decisions and the projection digest do not depend on TZ, LANG or \
             LC_ALL.
 
@@ -45,7 +45,7 @@ struct Replay: AsyncParsableCommand {
             decision members of the attempt record shape.
 
             Exit codes: 0 no differences, 1 --verdict or --expect found differences, 4 the traffic or \
-            expectations file cannot be read, 5 an AWS call failed, 64 usage, 70 log or scratch projection error.
+            expectations file cannot be read, 5 an AWS call failed, 64 usage, 70 log or --into projection error.
             """
     )
 
@@ -66,11 +66,11 @@ struct Replay: AsyncParsableCommand {
         help: ArgumentHelp(
             "Compare the decisions with this expectations file; exit 1 on any difference.", valueName: "file"))
     var expect: String?
-    @Option(help: ArgumentHelp("Keep the projection in this new file instead of a temporary one.", valueName: "path"))
+    @Option(help: ArgumentHelp("Write the projection to this new SQLite file instead of keeping it in memory.", valueName: "path"))
     var into: String?
     @Flag(name: .customLong("show-decisions"), help: "List every decision.")
     var showDecisions = false
-    @Option(name: .customLong("batch-size"), help: "Decisions per scratch-projection transaction.")
+    @Option(name: .customLong("batch-size"), help: "Decisions per transaction of the --into projection file.")
     var batchSize = 10_000
 
     func validate() throws {
@@ -93,12 +93,14 @@ struct Replay: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrorsAsync {
-            let temp = try TempDir("ordlog-replay")
+            var temp: TempDir?  // only for --traffic's log: the default replay writes no file
             let log: EventLog
             var format: TrafficFormat?
             if let traffic {
+                let dir = try TempDir("ordlog-replay")
+                temp = dir
                 do {
-                    (log, format, _) = try Replayer.trafficLog(file: traffic, path: temp.path("traffic.db"))
+                    (log, format, _) = try Replayer.trafficLog(file: traffic, path: dir.path("traffic.db"))
                 } catch let error as TrafficFileError {
                     throw CLIError(code: .badInput, message: "\(error)")
                 }
@@ -111,64 +113,75 @@ struct Replay: AsyncParsableCommand {
                     throw CLIError(code: .badInput, message: "\(error)")
                 }
             }
-            let projectionPath = into ?? temp.path("scratch.db")
-            let projection: LocalProjection
-            do { projection = try LocalProjection.open(path: projectionPath) } catch {
-                throw CLIError(code: .storage, message: "cannot open projection \(projectionPath): \(error)")
-            }
-            if into != nil, let n = try projection.db.scalarInt("SELECT count(*) FROM orders"), n > 0 {
-                throw CLIError(
-                    code: .storage,
-                    message: "\(projectionPath) already holds \(n) orders; --into needs a new or empty projection file")
-            }
-            var expectFile: FileHandle?
-            if let recordExpect {
-                guard FileManager.default.createFile(atPath: recordExpect, contents: nil),
-                    let h = FileHandle(forWritingAtPath: recordExpect)
-                else { throw CLIError(code: .badInput, message: "cannot write \(recordExpect)") }
-                expectFile = h
-            }
-            var buffer: [UInt8] = []
-            var actual: [JSONObject] = []
-            var shown: [ReplayedDecision] = []
-            let progress = Progress(label: "replay")
-            let replayer = Replayer(log: log, processor: OrderProcessor(rules: ruleOptions.rules))
-            let result = try replayer.run(
-                filter: filters.filter, into: projection, verdict: verdict, batchSize: batchSize,
-                onDecision: { d in
-                    if expectFile != nil {
-                        buffer += Expectations.line(d)
-                        if buffer.count > 1 << 16 {
-                            expectFile?.write(Data(buffer))
-                            buffer.removeAll(keepingCapacity: true)
-                        }
-                    }
-                    if expected != nil, case .object(let o) = Expectations.json(d) { actual.append(o) }
-                    if showDecisions { shown.append(d) }
-                },
-                progress: { seq, n in progress.update("\(n) decisions, at seq \(seq)") })
-            progress.finish()
-            if let expectFile {
-                expectFile.write(Data(buffer))
-                try expectFile.close()
-            }
-            let orders = Int(try projection.db.scalarInt("SELECT count(*) FROM orders") ?? 0)
-            let expectDiffs = expected.map { Expectations.compare(expected: $0, actual: actual) }
-            let synced = try await targetOptions.syncIfDynamoDB(projection)
-            if global.json {
-                printJSON(
-                    result, orders: orders, format: format, shown: shown, expectDiffs: expectDiffs, synced: synced)
-            } else {
-                printTable(result, orders: orders, format: format, shown: shown, expectDiffs: expectDiffs)
-                if let synced {
-                    out(
-                        "DynamoDB shadow table \(synced.tableName)\(synced.created ? " (created)" : ""): "
-                            + "\(synced.written) orders written, \(synced.stale) left (the table held a newer version)")
+            if let into {
+                let projection: LocalProjection
+                do { projection = try LocalProjection.open(path: into) } catch {
+                    throw CLIError(code: .storage, message: "cannot open projection \(into): \(error)")
                 }
+                if let n = try projection.db.scalarInt("SELECT count(*) FROM orders"), n > 0 {
+                    throw CLIError(
+                        code: .storage,
+                        message: "\(into) already holds \(n) orders; --into needs a new or empty projection file")
+                }
+                try await replay(log, into: projection, format: format, expected: expected)
+            } else {
+                try await replay(log, into: MemoryProjection(), format: format, expected: expected)
             }
-            if verdict, !result.differences.isEmpty { throw CLIError(code: .checkFailed, message: "") }
-            if let expectDiffs, !expectDiffs.isEmpty { throw CLIError(code: .checkFailed, message: "") }
+            withExtendedLifetime(temp) {}
         }
+    }
+
+    /// Replays `log` into `projection`, prints the result, syncs a DynamoDB target.
+    func replay(
+        _ log: EventLog, into projection: some ReplayProjection, format: TrafficFormat?, expected: [JSONObject]?
+    ) async throws {
+        var expectFile: FileHandle?
+        if let recordExpect {
+            guard FileManager.default.createFile(atPath: recordExpect, contents: nil),
+                let h = FileHandle(forWritingAtPath: recordExpect)
+            else { throw CLIError(code: .badInput, message: "cannot write \(recordExpect)") }
+            expectFile = h
+        }
+        var buffer: [UInt8] = []
+        var actual: [JSONObject] = []
+        var shown: [ReplayedDecision] = []
+        let progress = Progress(label: "replay")
+        let replayer = Replayer(log: log, processor: OrderProcessor(rules: ruleOptions.rules))
+        let result = try replayer.run(
+            filter: filters.filter, into: projection, verdict: verdict, batchSize: batchSize,
+            onDecision: { d in
+                if expectFile != nil {
+                    buffer += Expectations.line(d)
+                    if buffer.count > 1 << 16 {
+                        expectFile?.write(Data(buffer))
+                        buffer.removeAll(keepingCapacity: true)
+                    }
+                }
+                if expected != nil, case .object(let o) = Expectations.json(d) { actual.append(o) }
+                if showDecisions { shown.append(d) }
+            },
+            progress: { seq, n in progress.update("\(n) decisions, at seq \(seq)") })
+        progress.finish()
+        if let expectFile {
+            expectFile.write(Data(buffer))
+            try expectFile.close()
+        }
+        let orders = result.orders
+        let expectDiffs = expected.map { Expectations.compare(expected: $0, actual: actual) }
+        let synced = try await targetOptions.syncIfDynamoDB(projection)
+        if global.json {
+            printJSON(
+                result, orders: orders, format: format, shown: shown, expectDiffs: expectDiffs, synced: synced)
+        } else {
+            printTable(result, orders: orders, format: format, shown: shown, expectDiffs: expectDiffs)
+            if let synced {
+                out(
+                    "DynamoDB shadow table \(synced.tableName)\(synced.created ? " (created)" : ""): "
+                        + "\(synced.written) orders written, \(synced.stale) left (the table held a newer version)")
+            }
+        }
+        if verdict, !result.differences.isEmpty { throw CLIError(code: .checkFailed, message: "") }
+        if let expectDiffs, !expectDiffs.isEmpty { throw CLIError(code: .checkFailed, message: "") }
     }
 
     func printJSON(

@@ -131,7 +131,7 @@ struct TargetOptions: ParsableArguments {
     }
 
     /// Writes `projection` into the DynamoDB table when the target is dynamodb; nil otherwise.
-    func syncIfDynamoDB(_ projection: LocalProjection) async throws -> DynamoDBProjection.SyncResult? {
+    func syncIfDynamoDB(_ projection: some ReplayProjection) async throws -> DynamoDBProjection.SyncResult? {
         guard target == .dynamodb, let table else { return nil }
         let dynamo = DynamoDBProjection(
             client: DynamoDBClient(configuration: try aws.configuration()), tableName: table)
