@@ -122,4 +122,32 @@ import Testing
         #expect(s.alreadyLogged == 2)
         #expect(s.appended == 2)
     }
+
+    @Test("a log written before 0004 keeps every attempt, its triggers and its outcome rule after the attempts rebuild")
+    func attemptsRebuildKeepsTheLog() throws {
+        let log = try ProcessorVersionCompatibilityTests.load("order-traffic.processor-v1.sql")
+        #expect(try log.db.scalarInt("SELECT count(*) FROM attempts") == 13)
+        #expect(try Verifier.verify(log).head?.description
+            == "26:f9d067fea87f442624172b13a864095802a5f57a05178c39746a944c65ae4512")
+        let seq = try #require(try log.db.scalarInt("SELECT min(seq) FROM attempts"))
+        for sql in ["DELETE FROM attempts WHERE seq = \(seq)", "UPDATE attempts SET note = 'x' WHERE seq = \(seq)"] {
+            let e = try #require(throws: SQLiteError.self, "\(sql) was not refused") { try log.db.execute(sql) }
+            #expect(e.description.contains("append-only"))
+        }
+        let bogus = try #require(throws: SQLiteError.self) {
+            try log.db.execute(
+                "INSERT INTO attempts (seq, receive_seq, outcome, processor_version, attempted_at, prev_hash, hash) "
+                    + "VALUES (99, 1, 'bogus', 'x', 0, x'', x'')")
+        }
+        #expect(bogus.extendedCode == 275)  // SQLITE_CONSTRAINT_CHECK
+        #expect(try log.db.scalarInt("SELECT count(*) FROM sqlite_master WHERE name = 'attempts_message_id'") == 0)
+        // The point of the rebuild: an attempt's INSERT builds no ephemeral table for the outcome rule.
+        let plan = try log.db.prepare(
+            "EXPLAIN INSERT INTO attempts (seq, receive_seq, outcome, processor_version, attempted_at, prev_hash, hash) "
+                + "VALUES (?,?,?,?,?,?,?)")
+        var opcodes: [String] = []
+        while try plan.step() { opcodes.append(plan.text(1)) }
+        #expect(opcodes.contains("Insert"))
+        #expect(!opcodes.contains("OpenEphemeral"))
+    }
 }
