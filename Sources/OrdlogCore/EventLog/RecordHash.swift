@@ -6,6 +6,11 @@ import Crypto
 /// The canonical encoding lists a record's immutable fields in a fixed order, each as a tag byte
 /// (0 = NULL, 1 = 64-bit big-endian integer, 2 = 64-bit big-endian length + bytes). It is computed from
 /// the stored column values, so `ordlog verify` can recompute every hash from the database alone.
+///
+/// Receives have two formats (column `format`, migration `0004_record_format2`): format 1 (NULL, every receive
+/// written before that migration) starts with the kind `receive` and encodes the body itself; format 2 starts
+/// with `receive/2` and encodes the body's SHA-256 in its place, so the body is hashed once per append (its
+/// digest also derives the receive key). Attempts have one format.
 public enum RecordHash {
     /// The `prev_hash` of the first record: 32 zero bytes.
     public static let genesis = [UInt8](repeating: 0, count: 32)
