@@ -143,7 +143,7 @@ class Bench:
         sys.stderr.write("== %s: %d messages, %d repeat(s)\n" % (label, n, repeats))
         log = os.path.join(self.work, "replay-source.db")
         for rep in range(repeats if not self.a.replay_only else 0):
-            for batch in (None, 10, 1000):
+            for batch in (None,) if self.a.ingest_default_only else (None, 10, 1000):
                 progs = PROGS if batch is None else DESIGN
                 order = progs[rep % len(progs):] + progs[:rep % len(progs)]
                 for prog in order:
@@ -158,6 +158,9 @@ class Bench:
                             if os.path.exists(db + s):
                                 os.rename(db + s, log + s)
                     rm_db(db)
+        if self.a.ingest_default_only:
+            rm_db(log)
+            return
         if not os.path.exists(log):  # --replay-only, or ordlog could not ingest: the C ceiling writes the log
             rm_db(log)
             sys.stderr.write("  writing the replay source log with the C ceiling\n")
@@ -238,7 +241,8 @@ class Bench:
                "binary %s." % (
                    info["nproc"], info["cpu"], info["memory_gib"], info["kernel"], info["swift"], info["cc"],
                    info["python"], info["sqlite"], info["commit"], info["date"], info.get("ordlog", "?")),
-               "The machine is shared and noisy: programs alternate, each cell is the median of the runs listed in %s.json." % ("quick" if mode.startswith("quick") else "latest"),
+               "The machine is shared and noisy: programs alternate, each cell is the median of the runs listed in %s.json." % (
+                   "quick" if mode.startswith("quick") else "ingest-default" if "ingest-default cell" in mode else "latest"),
                "", "Throughput is messages/s for ingest and receives (events)/s for replay and reproject, wall clock "
                "of the whole process (start-up and input reading included). Ratios: ordlog's rate over the baseline's "
                "(higher is better for ordlog). C lean / Python lean: what a user would write instead "
@@ -279,6 +283,9 @@ def main():
     p.add_argument("--replay-only", action="store_true",
                    help="skip the ingest cells (the C ceiling writes the log to replay); e.g. for 1M replay RSS")
     p.add_argument("--sizes", help="comma-separated sizes instead of the mode's: 20k,100k,1M")
+    p.add_argument("--ingest-default-only", action="store_true",
+                   help="only the ingest-default cell (every program with its default flags): no batch-size, replay "
+                        "or reproject cells; e.g. for measuring a change to the write path at 1M")
     p.add_argument("--results", default=os.path.join(HERE, "results"))
     a = p.parse_args()
 
@@ -306,6 +313,8 @@ def main():
         mode = "sizes %s" % a.sizes
     if a.replay_only:
         mode += ", replay cells only"
+    if a.ingest_default_only:
+        mode += ", ingest-default cell only"
     b = Bench(a)
     for label, n, reps in plan:
         data = os.path.join(a.data_dir, "traffic-%s-seed1.jsonl" % label)
@@ -320,6 +329,8 @@ def main():
     md = b.markdown(info, rows, mode)
     os.makedirs(a.results, exist_ok=True)
     name = "quick" if a.quick else "latest"
+    if a.ingest_default_only:
+        name = "ingest-default"  # the full tables in latest/quick stay as they were
     with open(os.path.join(a.results, name + ".md"), "w") as f:
         f.write(md)
     with open(os.path.join(a.results, name + ".json"), "w") as f:

@@ -9,7 +9,7 @@ ordering against the projection, upsert the order, record applied ids, append th
 
     ingest_peer.py ingest --db LOG --batch-size N [--migrations DIR] FILE.jsonl
     ingest_peer.py replay --db LOG --into SCRATCH.db [--batch-size 1000] [--migrations DIR]
-    ingest_peer.py verify --db LOG        # recompute the hash chain (checks any ordlog-format log)
+    ingest_peer.py verify --db LOG        # recompute the hash chain (checks any ordlog-format log, formats 1 and 2)
 """
 import argparse, hashlib, json, os, re, sqlite3, struct, sys, time
 
@@ -328,13 +328,19 @@ def verify(args):
     db = sqlite3.connect("file:%s?mode=ro" % args.db, uri=True)
     rs = db.execute("SELECT seq, receive_key, message_id, receipt_handle, md5_of_body, md5_matches, body, attributes, "
                     "message_attributes, md5_of_message_attributes, receive_count, sent_timestamp, source, input_error, "
-                    "received_at, prev_hash, hash FROM receives ORDER BY seq")
+                    "received_at, prev_hash, hash, %s FROM receives ORDER BY seq" % (
+                        "format" if any(c[1] == "format" for c in db.execute("PRAGMA table_info(receives)")) else "NULL"))
     at = db.execute("SELECT seq, receive_seq, message_id, outcome, error_kind, error_code, error_field, error_message, "
                     "dead_lettered, processor_version, order_id, sns_message_id, item, note, trigger, attempted_at, "
                     "prev_hash, hash FROM attempts ORDER BY seq")
     records = {}
     for r in rs:
-        records[r[0]] = ("receive",) + tuple(r[:15]), bytes(r[15]), bytes(r[16])
+        if r[17] == 2:  # record format 2 (migration 0004): the body's SHA-256 stands in for the body
+            body = r[6] if isinstance(r[6], bytes) else r[6].encode()
+            fields = ("receive/2",) + tuple(r[:6]) + (hashlib.sha256(body).digest(),) + tuple(r[7:15])
+        else:
+            fields = ("receive",) + tuple(r[:15])
+        records[r[0]] = fields, bytes(r[15]), bytes(r[16])
     for a in at:
         records[a[0]] = ("attempt",) + tuple(a[:16]), bytes(a[16]), bytes(a[17])
     head = bytes(32)

@@ -128,8 +128,11 @@ import Testing
         #expect(digest == RecordHashStabilityTests.expectedDigest, "\(digest)")
     }
 
+    // Moved from 26:7eadc047… with record format 2 (migration 0004): a receive's hash covers its body's SHA-256.
+    // The format-1 head stays pinned (expectedHeadFormat1, RecordFormatTests), so the old encoding cannot drift.
+    static let expectedHead = "26:48db3da044eb91c24e1a793b2437ddd8dae95f85bddc6467b56832c0c3c99880"
     // Moved from 26:6c01d432… with processor version 2: each attempt hashes its processor_version. A log written
     // by version 1 still verifies: ProcessorVersionCompatibilityTests pins one's head.
-    static let expectedHead = "26:7eadc04713572528f84ec17d49894439fb5a61cdece62fe8eb99c4b1a4cb97dc"
+    static let expectedHeadFormat1 = "26:7eadc04713572528f84ec17d49894439fb5a61cdece62fe8eb99c4b1a4cb97dc"
     static let expectedDigest = "32b9121dd633fe6bd15d8b9a2fd826cb4ec70c042f5eda0e5d2bb2a9c7f71b47"
 }

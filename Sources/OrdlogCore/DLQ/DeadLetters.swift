@@ -88,16 +88,7 @@ public struct DeadLetterReport: Sendable {
 extension EventLog {
     /// Message ids whose latest attempt failed (rejected or failed), dead-lettered or not, in log order.
     public func failedMessageIds() throws -> [String] {
-        let s = try db.prepare(
-            """
-            SELECT message_id FROM attempts a
-            WHERE message_id IS NOT NULL AND seq = (SELECT max(seq) FROM attempts b WHERE b.message_id = a.message_id)
-              AND outcome IN ('rejected', 'failed')
-            ORDER BY seq
-            """)
-        var out: [String] = []
-        while try s.step() { out.append(s.text(0)) }
-        return out
+        try messageIdsWhoseLatestAttempt("a.outcome IN ('rejected', 'failed')")
     }
 
     /// One message with every receive and attempt, or nil when the log has no attempt for it.

@@ -54,8 +54,16 @@ public final class EventLog {
     let logger: Logger
     private var nextSeq: Int64 = 1
     private var headHash: [UInt8] = RecordHash.genesis
+    /// Whether the log holds format-1 receives (written before migration 0004 or by an older ordlog): then a
+    /// message is also looked up by its format-1 receive key, which hashes the whole body again.
+    private var hasFormat1Receives = false
+    /// The format new receives are written in: 2, or 1 to write a log as ordlog did before migration 0004 (for
+    /// the tests that prove such logs still verify and deduplicate).
+    var receiveFormat = 2
     // Hot-path statements, prepared once.
     private var selectReceiveKey: SQLiteStatement?
+    private var selectKeyedReceive: SQLiteStatement?
+    private var selectMinKey: SQLiteStatement?
     private var countReceives: SQLiteStatement?
     private var insertReceive: SQLiteStatement?
     private var insertAttempt: SQLiteStatement?
@@ -83,6 +91,10 @@ public final class EventLog {
         }
         nextSeq = (best?.0 ?? 0) + 1
         headHash = best?.1 ?? RecordHash.genesis
+        // Format-2 keys start with "r2:", which sorts after every format-1 key (64 lowercase hex digits).
+        let minKey = try db.prepared(&selectMinKey, "SELECT min(receive_key) FROM receives")
+        let smallest = try minKey.firstRow { $0.optionalText(0) } ?? nil
+        hasFormat1Receives = smallest.map { !$0.hasPrefix("r2:") } ?? false
     }
 
     /// The newest record's sequence and hash, or nil for an empty log.
@@ -119,7 +131,8 @@ public final class EventLog {
         }
     }
 
-    static func receiveKey(_ m: IncomingMessage) -> String {
+    /// The receive key of a format-1 receive (see migration 0001): what an earlier ordlog stored for `m`.
+    static func receiveKeyFormat1(_ m: IncomingMessage) -> String {
         var e = RecordHash.Encoder(kind: "receive-key")
         e.add(m.messageId)
         e.add(m.receiptHandle)
@@ -137,10 +150,23 @@ public final class EventLog {
     /// - Throws: ``SQLiteError``.
     public func append(_ m: IncomingMessage, receivedAt: Int64) throws -> AppendResult {
         precondition(db.inTransaction, "EventLog.append must run inside EventLog.write")
-        let key = Self.receiveKey(m)
-        let lookup = try db.prepared(&selectReceiveKey, "SELECT seq FROM receives WHERE receive_key = ?")
-        try lookup.bind(key, at: 1)
-        if let seq = try lookup.firstRow({ $0.int64(0) }) {
+        // The body is hashed once: its digest stands in for it in the receive key and in the record hash.
+        let bodyDigest = RecordHash.bodyDigest(m.body)
+        let keyDigest = RecordHash.receiveKeyDigest(
+            messageId: m.messageId, receiptHandle: m.receiptHandle,
+            receiveCountAttribute: m.attributes["ApproximateReceiveCount"]?.stringValue, bodyDigest: bodyDigest,
+            source: m.source)
+        var key = RecordHash.receiveKeyText(keyDigest)
+        if receiveFormat == 1 {
+            key = Self.receiveKeyFormat1(m)
+            if let seq = try loggedSeq(receiveKey: key) { return .alreadyLogged(seq: seq) }
+        } else if let seq = try loggedSeq(receiveKey: key) {
+            if try storedKeyDigest(seq: seq) == keyDigest { return .alreadyLogged(seq: seq) }
+            // Another receive has these 64 bits: this one is keyed by the whole digest.
+            key = RecordHash.receiveKeyText(keyDigest, full: true)
+            if let seq = try loggedSeq(receiveKey: key) { return .alreadyLogged(seq: seq) }
+        }
+        if receiveFormat == 2, hasFormat1Receives, let seq = try loggedSeq(receiveKey: Self.receiveKeyFormat1(m)) {
             return .alreadyLogged(seq: seq)
         }
         var receiveCount = m.approximateReceiveCount ?? 0
@@ -165,15 +191,17 @@ public final class EventLog {
             messageAttributesJSON: m.messageAttributes.map(JSONWriter.string),
             md5OfMessageAttributes: m.md5OfMessageAttributes,
             receiveCount: receiveCount, sentTimestamp: m.sentTimestamp, source: m.source, inputError: m.inputError,
-            receivedAt: receivedAt, prevHash: headHash, hash: [])
-        r.hash = RecordHash.hash(of: r, prev: headHash)
+            receivedAt: receivedAt, prevHash: headHash, hash: [], format: receiveFormat)
+        r.hash =
+            receiveFormat == 2
+            ? RecordHash.hash(of: r, prev: headHash, bodyDigest: bodyDigest) : RecordHash.hashFormat1(of: r, prev: headHash)
         let s = try db.prepared(
             &insertReceive,
             """
             INSERT INTO receives (seq, receive_key, message_id, receipt_handle, md5_of_body, md5_matches, body,
               attributes, message_attributes, md5_of_message_attributes, receive_count, sent_timestamp, source,
-              input_error, received_at, prev_hash, hash)
-            VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+              input_error, received_at, prev_hash, hash, format)
+            VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
             """)
         try s.bind(r.seq, at: 1)
         try s.bind(r.receiveKey, at: 2)
@@ -192,12 +220,38 @@ public final class EventLog {
         try s.bind(r.receivedAt, at: 15)
         try s.bind(.blob(r.prevHash), at: 16)
         try s.bind(.blob(r.hash), at: 17)
+        try s.bind(r.format == 2 ? Int64(2) : nil, at: 18)
         try s.step()
         nextSeq += 1
         headHash = r.hash
         logger.trace(
             "Appended receive", metadata: ["event.sequence": "\(r.seq)", "sqs.message_id": "\(m.messageId ?? "-")"])
         return .appended(r)
+    }
+
+    /// The sequence of the receive stored under `receiveKey`, or nil.
+    private func loggedSeq(receiveKey: String) throws -> Int64? {
+        let lookup = try db.prepared(&selectReceiveKey, "SELECT seq FROM receives WHERE receive_key = ?")
+        try lookup.bind(receiveKey, at: 1)
+        return try lookup.firstRow { $0.int64(0) }
+    }
+
+    /// The format-2 key digest of the stored receive at `seq`, recomputed from its columns (nil for a format-1
+    /// row): tells a receive logged again from another one whose key shares the first 64 bits.
+    private func storedKeyDigest(seq: Int64) throws -> [UInt8]? {
+        let s = try db.prepared(
+            &selectKeyedReceive,
+            "SELECT format, message_id, receipt_handle, attributes, body, source FROM receives WHERE seq = ?")
+        try s.bind(seq, at: 1)
+        return try s.firstRow { row -> [UInt8]? in
+            guard row.optionalInt64(0) == 2 else { return nil }
+            let attributes = try? JSONParser.parse(row.text(3))
+            var count: String? = nil
+            if case .object(let o)? = attributes { count = o["ApproximateReceiveCount"]?.stringValue }
+            return RecordHash.receiveKeyDigest(
+                messageId: row.optionalText(1), receiptHandle: row.optionalText(2), receiveCountAttribute: count,
+                bodyDigest: RecordHash.bodyDigest(row.blob(4)), source: row.text(5))
+        } ?? nil
     }
 
     /// Appends one processing attempt for `receive`. Must be called inside ``write(_:)``.
@@ -253,12 +307,13 @@ public final class EventLog {
 
     static let receiveColumns = """
         seq, receive_key, message_id, receipt_handle, md5_of_body, md5_matches, body, attributes, message_attributes,
-        md5_of_message_attributes, receive_count, sent_timestamp, source, input_error, received_at, prev_hash, hash
+        md5_of_message_attributes, receive_count, sent_timestamp, source, input_error, received_at, prev_hash, hash,
+        coalesce(format, 1)
         """
     /// ``receiveColumns`` with constants in place of what deciding never reads (same positions).
     static let decisionColumns = """
         seq, '', message_id, NULL, NULL, NULL, body, '{}', NULL, NULL, receive_count, sent_timestamp, '', input_error,
-        received_at, x'', x''
+        received_at, x'', x'', coalesce(format, 1)
         """
     static let attemptColumns = """
         seq, receive_seq, message_id, outcome, error_kind, error_code, error_field, error_message, dead_lettered,
@@ -273,7 +328,7 @@ public final class EventLog {
             md5OfMessageAttributes: s.optionalText(9),
             receiveCount: s.int64(10), sentTimestamp: s.optionalInt64(11), source: s.text(12),
             inputError: s.optionalText(13),
-            receivedAt: s.int64(14), prevHash: s.blob(15), hash: s.blob(16))
+            receivedAt: s.int64(14), prevHash: s.blob(15), hash: s.blob(16), format: Int(s.int64(17)))
     }
 
     static func readAttempt(_ s: SQLiteStatement) -> LoggedAttempt {
@@ -320,7 +375,8 @@ public final class EventLog {
 
     /// Every attempt of the SQS message `messageId`, in log order.
     public func attempts(messageId: String) throws -> [LoggedAttempt] {
-        try attempts(where: "message_id = ?", [.text(messageId)])
+        // attempts.message_id is its receive's: found through receives_message_id (attempts has no such index).
+        try attempts(where: "receive_seq IN (SELECT seq FROM receives WHERE message_id = ?)", [.text(messageId)])
     }
 
     /// Every attempt of the receive at `receiveSeq`, in log order.
@@ -339,7 +395,8 @@ public final class EventLog {
         let ids = "SELECT DISTINCT message_id FROM attempts WHERE order_id = ? AND message_id IS NOT NULL"
         let rs = try receives(where: "message_id IN (\(ids))", [.text(orderId)])
         let atts = try attempts(
-            where: "message_id IN (\(ids)) OR (message_id IS NULL AND order_id = ?)",
+            where: "receive_seq IN (SELECT seq FROM receives WHERE message_id IN (\(ids))) "
+                + "OR (order_id = ? AND message_id IS NULL)",
             [.text(orderId), .text(orderId)])
         return (rs.map(LogRecord.receive) + atts.map(LogRecord.attempt)).sorted { $0.seq < $1.seq }
     }
@@ -383,12 +440,18 @@ public final class EventLog {
 
     /// Message ids whose latest attempt is dead-lettered, with that attempt's sequence, in log order.
     public func deadLetteredMessageIds() throws -> [String] {
+        try messageIdsWhoseLatestAttempt("a.dead_lettered = 1")
+    }
+
+    /// Message ids whose latest attempt matches `condition` (on `attempts a`), in the order of those attempts.
+    func messageIdsWhoseLatestAttempt(_ condition: String) throws -> [String] {
         let s = try db.prepare(
             """
-            SELECT message_id FROM attempts a
-            WHERE message_id IS NOT NULL AND seq = (SELECT max(seq) FROM attempts b WHERE b.message_id = a.message_id)
-              AND dead_lettered = 1
-            ORDER BY seq
+            SELECT r.message_id FROM attempts a JOIN receives r ON r.seq = a.receive_seq
+            WHERE \(condition) AND r.message_id IS NOT NULL
+              AND a.seq = (SELECT max(b.seq) FROM receives rb JOIN attempts b ON b.receive_seq = rb.seq
+                           WHERE rb.message_id = r.message_id)
+            ORDER BY a.seq
             """)
         var out: [String] = []
         while try s.step() { out.append(s.text(0)) }

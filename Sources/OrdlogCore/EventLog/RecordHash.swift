@@ -6,17 +6,26 @@ import Crypto
 /// The canonical encoding lists a record's immutable fields in a fixed order, each as a tag byte
 /// (0 = NULL, 1 = 64-bit big-endian integer, 2 = 64-bit big-endian length + bytes). It is computed from
 /// the stored column values, so `ordlog verify` can recompute every hash from the database alone.
+///
+/// Receives have two formats (column `format`, migration `0004_record_format2`): format 1 (NULL, every receive
+/// written before that migration) starts with the kind `receive` and encodes the body itself; format 2 starts
+/// with `receive/2` and encodes the body's SHA-256 in its place, so the body is hashed once per append (its
+/// digest also derives the receive key). Attempts have one format.
 public enum RecordHash {
     /// The `prev_hash` of the first record: 32 zero bytes.
     public static let genesis = [UInt8](repeating: 0, count: 32)
 
-    /// Feeds the canonical encoding of fields straight into a SHA-256 hasher (no intermediate buffer).
+    /// Writes the canonical encoding of fields into a buffer that is fed to SHA-256 in large pieces (one call
+    /// per record instead of three per field: the hasher's per-call cost was most of the encoding's). Long
+    /// streams (``LocalProjection/digest()``) are hashed every 64 KiB, so memory stays bounded.
     struct Encoder {
-        var hasher = SHA256()
+        private var hasher = SHA256()
+        private var buffer: [UInt8] = []
 
         /// Starts a record: for chained records, `prev` (the previous hash) comes first.
-        init(kind: String, prev: [UInt8]? = nil) {
-            if let prev { hasher.update(data: prev) }
+        init(kind: String, prev: [UInt8]? = nil, capacity: Int = 512) {
+            buffer.reserveCapacity(capacity)
+            if let prev { buffer.append(contentsOf: prev) }
             add(kind)
         }
 
@@ -27,7 +36,7 @@ public enum RecordHash {
             }
             tag(1)
             var bigEndian = UInt64(bitPattern: v).bigEndian
-            withUnsafeBytes(of: &bigEndian) { hasher.update(bufferPointer: $0) }
+            withUnsafeBytes(of: &bigEndian) { buffer.append(contentsOf: $0) }
         }
         mutating func add(_ s: String?) {
             guard var s else {
@@ -46,20 +55,78 @@ public enum RecordHash {
         mutating func addBytes(_ b: UnsafeRawBufferPointer) {
             tag(2)
             var length = UInt64(b.count).bigEndian
-            withUnsafeBytes(of: &length) { hasher.update(bufferPointer: $0) }
-            hasher.update(bufferPointer: b)
+            withUnsafeBytes(of: &length) { buffer.append(contentsOf: $0) }
+            buffer.append(contentsOf: b)
+            if buffer.count >= 65_536 {
+                hasher.update(data: buffer)
+                buffer.removeAll(keepingCapacity: true)
+            }
         }
-        private mutating func tag(_ t: UInt8) {
-            var t = t
-            withUnsafeBytes(of: &t) { hasher.update(bufferPointer: $0) }
-        }
+        private mutating func tag(_ t: UInt8) { buffer.append(t) }
 
         /// The digest of everything added.
-        func finalize() -> [UInt8] { Array(hasher.finalize()) }
+        func finalize() -> [UInt8] {
+            var h = hasher
+            h.update(data: buffer)
+            return Array(h.finalize())
+        }
     }
 
-    /// The hash of a receive record given its fields and the previous hash.
+    /// The hash of a receive record given its fields and the previous hash, by the record's format
+    /// (``LoggedReceive/format``): format 1 encodes the body, format 2 its SHA-256 digest (computed here from
+    /// `r.body`, so an edited body still changes the hash).
     public static func hash(of r: LoggedReceive, prev: [UInt8]) -> [UInt8] {
+        r.format == 2 ? hash(of: r, prev: prev, bodyDigest: bodyDigest(r.body)) : hashFormat1(of: r, prev: prev)
+    }
+
+    /// SHA-256 of a receive's body: what a format-2 receive's hash and receive key cover in place of the body.
+    static func bodyDigest(_ body: [UInt8]) -> [UInt8] { Array(SHA256.hash(data: body)) }
+
+    /// A format-2 receive's hash, with the body's digest already computed (the append path computes it once).
+    static func hash(of r: LoggedReceive, prev: [UInt8], bodyDigest: [UInt8]) -> [UInt8] {
+        var e = Encoder(kind: "receive/2", prev: prev)
+        e.add(r.seq)
+        e.add(r.receiveKey)
+        e.add(r.messageId)
+        e.add(r.receiptHandle)
+        e.add(r.md5OfBody)
+        e.add(r.md5Matches.map { $0 ? 1 : 0 })
+        e.add(bodyDigest)
+        e.add(r.attributesJSON)
+        e.add(r.messageAttributesJSON)
+        e.add(r.md5OfMessageAttributes)
+        e.add(r.receiveCount)
+        e.add(r.sentTimestamp)
+        e.add(r.source)
+        e.add(r.inputError)
+        e.add(r.receivedAt)
+        return e.finalize()
+    }
+
+    /// A receive's identity in format 2: SHA-256 over message id, receipt handle, `ApproximateReceiveCount` as
+    /// received, the body's digest, and the source when there is no message id (then nothing else tells two
+    /// bad input lines apart).
+    static func receiveKeyDigest(
+        messageId: String?, receiptHandle: String?, receiveCountAttribute: String?, bodyDigest: [UInt8],
+        source: String
+    ) -> [UInt8] {
+        var e = Encoder(kind: "receive-key/2")
+        e.add(messageId)
+        e.add(receiptHandle)
+        e.add(receiveCountAttribute)
+        e.add(bodyDigest)
+        if messageId == nil { e.add(source) }
+        return e.finalize()
+    }
+
+    /// The stored `receive_key` of a format-2 receive: `r2:` and the digest's first 8 bytes in hex, or the whole
+    /// digest when `full` (the 64 bits are already another receive's key).
+    static func receiveKeyText(_ digest: [UInt8], full: Bool = false) -> String {
+        "r2:" + hex(full ? digest : Array(digest.prefix(8)))
+    }
+
+    /// The format-1 receive hash (rows written before migration 0004): the body itself is encoded.
+    static func hashFormat1(of r: LoggedReceive, prev: [UInt8]) -> [UInt8] {
         var e = Encoder(kind: "receive", prev: prev)
         e.add(r.seq)
         e.add(r.receiveKey)
@@ -113,7 +180,6 @@ public enum RecordHash {
 
     /// Lowercase hex of `bytes`.
     public static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
         var out = [UInt8]()
         out.reserveCapacity(bytes.count * 2)
         for b in bytes {
@@ -122,4 +188,5 @@ public enum RecordHash {
         }
         return String(decoding: out, as: UTF8.self)
     }
+    private static let digits = Array("0123456789abcdef".utf8)
 }

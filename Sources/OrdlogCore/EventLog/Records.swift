@@ -58,7 +58,9 @@ public struct IncomingMessage: Sendable, Equatable {
 public struct LoggedReceive: Sendable, Equatable {
     /// Log sequence number.
     public var seq: Int64
-    /// Identity of this receive: hex SHA-256 over message id, receipt handle, receive count and body.
+    /// Identity of this receive (unique in the log). Format 1: hex SHA-256 over message id, receipt handle,
+    /// receive count and body. Format 2: `r2:` and 16 hex digits of SHA-256 over message id, receipt handle,
+    /// receive count and the body's SHA-256 (all 64 digits when those 16 are taken); see migration 0004.
     public var receiveKey: String
     public var messageId: String?
     public var receiptHandle: String?
@@ -81,6 +83,10 @@ public struct LoggedReceive: Sendable, Equatable {
     public var receivedAt: Int64
     public var prevHash: [UInt8]
     public var hash: [UInt8]
+    /// The record format, which says what ``hash`` covers (see ``RecordHash``):
+    /// 1 for receives written before migration `0004_record_format2` (or by an older ordlog), whose hash covers
+    /// the body; 2 for receives written since, whose hash covers the body's SHA-256.
+    public var format: Int = 2
 }
 
 /// What processing one receive decided. Stored in the event log as an attempt.
