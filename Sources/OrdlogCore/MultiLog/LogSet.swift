@@ -10,7 +10,8 @@ import Foundation
 /// **Segments.** A log whose first record has seq > 1 continues an earlier segment of the same consumer. Each
 /// consumer's files are ordered by first seq and every link is checked by ``verify(progress:)``: file k+1's first
 /// record must be file k's head seq + 1 and chain from its head hash. A continuation without an identity record
-/// joins the consumer whose file ends with the hash it chains from.
+/// joins the consumer whose file ends with the hash it chains from, else the one whose file ends nearest before it
+/// (so that a gap or an overlap is reported naming both files).
 ///
 /// **Merge order** (documented, deterministic, independent of the order the files were given in): receives by
 /// SQS `SentTimestamp` (receives without one after those with one), then SQS MessageId, then receive count, then
@@ -56,6 +57,14 @@ public final class LogSet {
                 guard let prev = l.4, prev != RecordHash.genesis else { continue }
                 if let j = loaded.firstIndex(where: { $0.5?.hash == prev }), let id = ids[j] { ids[i] = id }
             }
+        }
+        // A continuation that chains from no file given (a gap, an overlap, a changed record) joins the consumer
+        // whose file ends nearest before it, so that verify names both files.
+        for (i, l) in loaded.enumerated() where ids[i] == nil {
+            guard let first = l.3, first > 1 else { continue }
+            let nearest = loaded.indices.filter { ids[$0] != nil && loaded[$0].5 != nil }
+                .min { abs(loaded[$0].5!.seq - (first - 1)) < abs(loaded[$1].5!.seq - (first - 1)) }
+            if let j = nearest { ids[i] = ids[j] }
         }
         var members: [Member] = []
         for (i, l) in loaded.enumerated() {
