@@ -243,6 +243,7 @@ import Testing
         #expect(!g.ok)
         let gapProblem = try #require(g.files.compactMap(\.linkProblem).first)
         #expect(gapProblem.contains("seg-2-gap.db") && gapProblem.contains("seg-1.db"), "\(gapProblem)")
+        #expect(gapProblem.contains("records \(cut + 1)…\(cut + 1) are missing (gap)"), "\(gapProblem)")
 
         let overlap = try Self.segment(full, work, "seg-2-overlap.db", keep: cut...end)
         let o = try Self.open([first, overlap]).verify()
