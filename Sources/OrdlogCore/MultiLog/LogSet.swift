@@ -343,4 +343,61 @@ public final class LogSet {
         report.inputErrorConsumers = inputErrors.map(\.1.consumerId)
         return report
     }
+
+    // MARK: One merged log
+
+    /// Writes every log's receives, in the merge order, each followed by its recorded attempts, into a new log at
+    /// `path` (a scratch file), so that anything that reads one log (replay, export, reproject, report) reads
+    /// them all as one. A receive logged in several of the logs (same receive key: the same traffic ingested
+    /// twice) is written once. Receives keep their bodies, attributes, sources and received-at times; a receive
+    /// without `ApproximateReceiveCount` is counted among the merged receives of its message, so dead-lettering is
+    /// judged on them. Streams receive by receive; holds only the merge keys in memory.
+    /// - Throws: ``SQLiteError``.
+    public func mergedLog(path: String, batchSize: Int = 10_000) throws -> EventLog {
+        var keys: [(Key, Int, Int64)] = []  // merge key, member index, receive seq
+        for (i, m) in members.enumerated() {
+            let s = try m.log.db.prepare(
+                "SELECT seq, sent_timestamp, message_id, receive_count FROM receives ORDER BY seq")
+            while try s.step() {
+                let seq = s.int64(0)
+                keys.append(
+                    (
+                        Key(
+                            sent: s.optionalInt64(1) ?? .max, messageId: s.optionalText(2) ?? "",
+                            receiveCount: s.int64(3), consumer: m.consumer(at: seq), file: m.url.path,
+                            receiveSeq: seq, seq: seq), i, seq
+                    ))
+            }
+        }
+        keys.sort { $0.0 < $1.0 }
+        let out = try EventLog(path: path)
+        var start = 0
+        while start < keys.count {
+            let end = min(start + batchSize, keys.count)
+            try out.write {
+                for (_, i, seq) in keys[start..<end] {
+                    let log = members[i].log
+                    guard let r = try log.receive(seq: seq) else { continue }
+                    guard case .appended(let copy) = try out.append(Self.incoming(r), receivedAt: r.receivedAt)
+                    else { continue }
+                    for a in try log.attempts(receiveSeq: seq) {
+                        try out.appendAttempt(
+                            receive: copy, decision: a.decision, processorVersion: a.processorVersion,
+                            trigger: a.trigger, attemptedAt: a.attemptedAt)
+                    }
+                }
+            }
+            start = end
+        }
+        return out
+    }
+
+    /// A logged receive as it was received.
+    static func incoming(_ r: LoggedReceive) -> IncomingMessage {
+        IncomingMessage(
+            messageId: r.messageId, receiptHandle: r.receiptHandle, md5OfBody: r.md5OfBody, body: r.body,
+            attributes: (try? JSONParser.parse(r.attributesJSON))?.objectValue ?? JSONObject(),
+            messageAttributes: r.messageAttributesJSON.flatMap { try? JSONParser.parse($0) },
+            md5OfMessageAttributes: r.md5OfMessageAttributes, source: r.source, inputError: r.inputError)
+    }
 }

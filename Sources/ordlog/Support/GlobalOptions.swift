@@ -67,6 +67,28 @@ struct GlobalOptions: ParsableArguments {
         }
     }
 
+    /// The log to read: the one --db file, or, when --db names several logs, their merge (``LogSet/mergedLog(path:batchSize:)``)
+    /// in a scratch file in `scratch`, after every chain and segment link verified (a broken one is refused with
+    /// exit 1, naming the files: run `ordlog verify` on them). With `project`, the merged log's local projection
+    /// is rebuilt from it (``Reprojector``), for commands that read the projection too (orders, report).
+    func openLogForReading(scratch: TempDir, project: Bool = false) throws -> EventLog {
+        guard try readsSeveralLogs() else { return try openLog() }
+        let set = try openLogSet()
+        let progress = Progress(label: "verify")
+        let report = try set.verify { url, seq in progress.update("\(url.lastPathComponent): through seq \(seq)") }
+        progress.finish()
+        guard report.ok else {
+            throw CLIError(
+                code: .checkFailed,
+                message: "not reading logs that do not verify: "
+                    + report.files.filter { !$0.ok }.map { $0.url.path }.joined(separator: ", ")
+                    + " (`ordlog verify` on them says where)")
+        }
+        let merged = try set.mergedLog(path: scratch.path("merged.db"))
+        if project { _ = try Reprojector(log: merged).run(.all, startedAt: Pipeline.systemClockMs()) }
+        return merged
+    }
+
     /// Records who is about to write `log` (a hash-chained identity record, when it differs from the log's
     /// latest): `--consumer-id`, else the environment (ECS task, Kubernetes pod), else the id already in the log,
     /// else a generated one. Returns the identity in force.
