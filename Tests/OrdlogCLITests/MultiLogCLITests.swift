@@ -110,3 +110,69 @@ import Testing
         }
     }
 }
+
+/// The other read commands over several logs, on the shipped sample split across three consumers' logs (the
+/// poison message's three receives one in each, without SQS's receive counts for the third).
+@Suite struct MergedReadCommandTests {
+    /// The sample's lines 1–10 in a.db (c-a), line 11 in b.db (c-b), lines 12–13 in c.db (c-c); and the whole
+    /// sample in one log.
+    static func splitSample() throws -> (dir: URL, split: [String], single: String) {
+        let dir = CLI.tempDir()
+        let lines = try String(contentsOfFile: CLI.sample("order-traffic.jsonl"), encoding: .utf8)
+            .split(separator: "\n", omittingEmptySubsequences: true)
+        #expect(lines.count == 13)
+        var split: [String] = []
+        for (name, range) in [("a", 0..<10), ("b", 10..<11), ("c", 11..<13)] {
+            let file = dir.appendingPathComponent("\(name).jsonl")
+            try (lines[range].joined(separator: "\n") + "\n").write(to: file, atomically: true, encoding: .utf8)
+            let db = dir.appendingPathComponent("logs/\(name).db")
+            try FileManager.default.createDirectory(
+                at: db.deletingLastPathComponent(), withIntermediateDirectories: true)
+            let r = try CLI.run(["ingest", "--db", db.path, "--consumer-id", "c-\(name)", file.path])
+            #expect(r.status == 0, "\(r.stderr)")
+            split.append(db.path)
+        }
+        let single = dir.appendingPathComponent("single.db").path
+        #expect(try CLI.run(["ingest", "--db", single, CLI.sample("order-traffic.jsonl")]).status == 0)
+        return (dir, split, single)
+    }
+
+    static func digest(_ args: [String]) throws -> String {
+        let r = try CLI.run(args + ["--json"])
+        #expect(r.status == 0, "\(args): \(r.stderr)")
+        return try #require(try JSONParser.parse(r.stdout).objectValue?["digest"]?.stringValue)
+    }
+
+    @Test("replay over 3 logs gives the single log's digest; export, orders, reproject --into and report read them as one")
+    func mergedReaders() throws {
+        let (dir, split, single) = try Self.splitSample()
+        let dbArgs = split.flatMap { ["--db", $0] }
+        let one = try Self.digest(["replay", "--db", single])
+        #expect(try Self.digest(["replay"] + dbArgs) == one)
+        #expect(try Self.digest(["replay", "--db", dir.appendingPathComponent("logs").path]) == one)
+        let into = dir.appendingPathComponent("all.db").path
+        #expect(try Self.digest(["reproject"] + dbArgs + ["--into", into]) == one)
+        #expect(try CLI.run(["reproject"] + dbArgs).status == 64, "several logs without --into")
+
+        let orders = try CLI.run(["orders"] + dbArgs + ["--json"])
+        #expect(try JSONParser.parse(orders.stdout).arrayValue?.count == 3, "\(orders.stdout)\(orders.stderr)")
+        let export = try CLI.run(["export"] + dbArgs)
+        #expect(export.status == 0, "\(export.stderr)")
+        #expect(export.stdout.split(separator: "\n").count == 13)
+        // The poison message is dead-lettered on the merged receives: each log holds one of its three.
+        let replay = try AWSEndToEndTests.json(try CLI.run(["replay"] + dbArgs + ["--json"]).stdout)
+        #expect(replay["counts"]?.objectValue?["deadLettered"] == .number("1"))
+        let html = dir.appendingPathComponent("r.html").path
+        let report = try CLI.run(["report"] + dbArgs + ["--out", html])
+        #expect(report.status == 0, "\(report.stderr)")
+        #expect(report.stdout.contains("3 of 3 orders"), "\(report.stdout)")
+
+        // A broken log is not read: exit 1, named.
+        try AuditCLI.sqlite(
+            split[1], "DROP TRIGGER receives_no_update; UPDATE receives SET body = CAST('{}' AS BLOB) WHERE seq = 2")
+        let refused = try CLI.run(["replay"] + dbArgs)
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains(split[1]), "\(refused.stderr)")
+        #expect(try CLI.run(["redrive", "--all", "--dry-run"] + dbArgs).status == 64, "redrive writes one log")
+    }
+}
