@@ -176,3 +176,38 @@ import Testing
         #expect(try CLI.run(["redrive", "--all", "--dry-run"] + dbArgs).status == 64, "redrive writes one log")
     }
 }
+
+/// How `ingest` and `consume` name the consumer in the log.
+@Suite struct ConsumerIdentityCLITests {
+    @Test("on ECS the consumer id is the host name and the task id from the task metadata endpoint; rerun keeps it")
+    func ecsTaskMetadata() throws {
+        let server = try LoopbackHTTPServer { request in
+            request.path == "/v4/abc123-4567/task"
+                ? .json(#"{"Cluster":"prod","TaskARN":"arn:aws:ecs:us-east-1:111122223333:task/prod/f00d42"}"#)
+                : .text("not found", status: 404)
+        }
+        defer { server.stop() }
+        let dir = CLI.tempDir()
+        let db = dir.appendingPathComponent("ecs.db").path
+        let env = [
+            "ECS_CONTAINER_METADATA_URI_V4": server.endpoint.absoluteString + "/v4/abc123-4567", "POD_NAME": "",
+        ]
+        for _ in 0..<2 {
+            let r = try CLI.run(["ingest", "--db", db, CLI.sample("order-traffic.jsonl")], env: env)
+            #expect(r.status == 0, "\(r.stderr)")
+        }
+        let v = try AWSEndToEndTests.json(try CLI.run(["verify", "--db", db, "--json"]).stdout)
+        let consumers = v["consumers"]?.arrayValue ?? []
+        #expect(consumers.count == 1, "the same identity is recorded once")
+        let id = try #require(consumers.first?.objectValue?["consumerId"]?.stringValue)
+        #expect(id == ConsumerIdentity.localHostName() + "/f00d42")
+        #expect(consumers.first?.objectValue?["queue"]?.stringValue == CLI.sample("order-traffic.jsonl"))
+        // --consumer-id wins, and a changed identity is recorded again.
+        let r = try CLI.run(["ingest", "--db", db, "--consumer-id", "mine", CLI.sample("order-traffic.jsonl")], env: env)
+        #expect(r.status == 0)
+        let again = try AWSEndToEndTests.json(try CLI.run(["verify", "--db", db, "--json"]).stdout)
+        #expect(again["ok"] == .bool(true))
+        #expect(
+            again["consumers"]?.arrayValue?.compactMap { $0.objectValue?["consumerId"]?.stringValue } == [id, "mine"])
+    }
+}

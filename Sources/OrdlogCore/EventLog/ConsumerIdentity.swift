@@ -1,5 +1,11 @@
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Who writes a log: the consumer, the ordlog release and the queue (or input files) it reads.
 ///
 /// Recorded in the log as a hash-chained record (table `identities`, migration 0005) whenever `consume` or
@@ -47,6 +53,14 @@ public struct ConsumerIdentity: Sendable, Equatable {
         if let stored, !stored.isEmpty { return stored }
         let suffix = String(random(), radix: 16)
         return "\(host)-\(String(repeating: "0", count: 8 - suffix.count))\(suffix)"
+    }
+
+    /// This machine's host name as `gethostname(2)` gives it (no name lookup, so no network), or `host`.
+    public static func localHostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "host" }
+        let name = String(cString: buffer)
+        return name.isEmpty ? "host" : name
     }
 
     /// The task id from a task metadata v4 response: the last `/` component of `TaskARN`

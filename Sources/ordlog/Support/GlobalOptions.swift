@@ -96,7 +96,7 @@ struct GlobalOptions: ParsableArguments {
         let environment = ProcessInfo.processInfo.environment
         let stored = try log.latestIdentity()?.identity.consumerId
         let id = ConsumerIdentity.resolveConsumerId(
-            explicit: consumerId, environment: environment, hostName: ProcessInfo.processInfo.hostName,
+            explicit: consumerId, environment: environment, hostName: ConsumerIdentity.localHostName(),
             stored: stored, taskMetadata: fetchTaskMetadata)
         let identity = ConsumerIdentity(consumerId: id, ordlogVersion: Ordlog.configuration.version, queue: queue)
         let now = Int64(Date().timeIntervalSince1970 * 1000)
