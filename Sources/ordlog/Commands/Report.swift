@@ -123,8 +123,13 @@ struct Report: ParsableCommand {
             options.maxMessagesPerOrder = maxOrderMessages
             options.redactor = redaction.makeRedactor(output: "report")
             let progress = Progress(label: "report")
+            // Several logs: the page is about their merge (its head and records are the merged log's).
+            let name =
+                try global.readsSeveralLogs()
+                ? "the merge of " + (try global.logSources().map(\.path).joined(separator: ", "))
+                : global.dbPath
             let data = try ReportData.gather(
-                log: log, path: global.dbPath, options: options, madeAtMs: Self.madeAt()
+                log: log, path: name, options: options, madeAtMs: Self.madeAt()
             ) { progress.update($0) }
             let html = ReportHTML.render(data)
             progress.finish()
