@@ -53,8 +53,9 @@ struct GlobalOptions: ParsableArguments {
     /// True when the command is to read more than one log (several --db, a folder or a glob).
     func readsSeveralLogs() throws -> Bool {
         if db.count > 1 { return true }
-        guard let only = db.first else { return false }
-        return try LogSources.resolve([only]).count > 1 || LogSources.isDirectory(only)
+        let only = db.first ?? dbPath  // --db, else ORDLOG_DB (which may name a folder or a glob too)
+        guard LogSources.isDirectory(only) || only.contains(where: { "*?[".contains($0) }) else { return false }
+        return true
     }
 
     /// Opens every log named by --db as one ``LogSet``, each opened as ``openLog(create:)`` opens one.
