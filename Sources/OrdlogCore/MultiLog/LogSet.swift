@@ -371,16 +371,31 @@ public final class LogSet {
         }
         keys.sort { $0.0 < $1.0 }
         let out = try EventLog(path: path)
+        // One prepared statement per log for its receives and one for their attempts, reused receive by receive.
+        let receiveStatements = try members.map {
+            try $0.log.db.prepare("SELECT \(EventLog.receiveColumns) FROM receives WHERE seq = ?")
+        }
+        let attemptStatements = try members.map {
+            try $0.log.db.prepare(
+                "SELECT \(EventLog.attemptColumns) FROM attempts WHERE receive_seq = ? ORDER BY seq")
+        }
         var start = 0
         while start < keys.count {
             let end = min(start + batchSize, keys.count)
             try out.write {
                 for (_, i, seq) in keys[start..<end] {
-                    let log = members[i].log
-                    guard let r = try log.receive(seq: seq) else { continue }
+                    let rs = receiveStatements[i]
+                    rs.reset()
+                    try rs.bind([.int(seq)])
+                    guard let r = try rs.firstRow(EventLog.readReceive) else { continue }
                     guard case .appended(let copy) = try out.append(Self.incoming(r), receivedAt: r.receivedAt)
                     else { continue }
-                    for a in try log.attempts(receiveSeq: seq) {
+                    let at = attemptStatements[i]
+                    at.reset()
+                    try at.bind([.int(seq)])
+                    var attempts: [LoggedAttempt] = []
+                    while try at.step() { attempts.append(EventLog.readAttempt(at)) }
+                    for a in attempts {
                         try out.appendAttempt(
                             receive: copy, decision: a.decision, processorVersion: a.processorVersion,
                             trigger: a.trigger, attemptedAt: a.attemptedAt)
