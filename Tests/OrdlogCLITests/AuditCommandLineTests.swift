@@ -153,32 +153,33 @@ enum AuditCLI {
     @Test func intactLogVerifiesAndHeadMatches() throws {
         let db = try AuditCLI.sampleLog()
         let head = try AuditCLI.run(["head", "--db", db]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(head.hasPrefix("76:"))
+        #expect(head.hasPrefix("77:"))  // 76 receives and attempts after ingest's identity record (seq 1)
         let (status, o) = try verify(db, ["--head", head])
         #expect(status == 0)
         #expect(o["ok"] == .bool(true))
-        #expect(o["verified"] == .number("76"))
+        #expect(o["verified"] == .number("77"))
         #expect(o["head"] == .string(head))
         let table = try AuditCLI.run(["verify", "--db", db])
-        #expect(table.stdout == "OK: 76 records verified, head \(head)\n")
+        #expect(table.stdout.hasPrefix("OK: 77 records verified, head \(head)\n  written by consumer "))
+        #expect(o["consumers"]?.arrayValue?.count == 1)
     }
 
     @Test func detectsAnEditedBody() throws {
         let db = try AuditCLI.sampleLog()
-        try AuditCLI.sqlite(db, Self.dropTriggers + "UPDATE receives SET body = CAST('{}' AS BLOB) WHERE seq = 43;")
+        try AuditCLI.sqlite(db, Self.dropTriggers + "UPDATE receives SET body = CAST('{}' AS BLOB) WHERE seq = 44;")
         let (status, o) = try verify(db)
         #expect(status == 1)
-        #expect(problem(o) == (43, "edited"))
+        #expect(problem(o) == (44, "edited"))
         let table = try AuditCLI.run(["verify", "--db", db])
-        #expect(table.stdout.hasPrefix("BROKEN at seq 43: edited"))
+        #expect(table.stdout.hasPrefix("BROKEN at seq 44: edited"))
     }
 
     @Test func detectsADeletedRow() throws {
         let db = try AuditCLI.sampleLog()
         // An attempt in the middle of the log (where attempts fall depends on ingest's transaction size).
         let seq = try #require(
-            try SQLiteConnection(path: db, readOnly: true).scalarInt("SELECT min(seq) FROM attempts WHERE seq >= 53"))
-        #expect(seq < 76)
+            try SQLiteConnection(path: db, readOnly: true).scalarInt("SELECT min(seq) FROM attempts WHERE seq >= 54"))
+        #expect(seq < 77)
         try AuditCLI.sqlite(db, Self.dropTriggers + "DELETE FROM attempts WHERE seq = \(seq);")
         let (status, o) = try verify(db)
         #expect(status == 1)
@@ -190,45 +191,45 @@ enum AuditCLI {
         try AuditCLI.sqlite(
             db,
             Self.dropTriggers + """
-                UPDATE receives SET seq = -1 WHERE seq = 43; UPDATE receives SET seq = 43 WHERE seq = 44;
-                UPDATE receives SET seq = 44 WHERE seq = -1;
+                UPDATE receives SET seq = -1 WHERE seq = 44; UPDATE receives SET seq = 44 WHERE seq = 45;
+                UPDATE receives SET seq = 45 WHERE seq = -1;
                 """)
         let (status, o) = try verify(db)
         #expect(status == 1)
-        #expect(problem(o) == (43, "reordered"))
+        #expect(problem(o) == (44, "reordered"))
     }
 
     @Test func detectsAnInsertedRow() throws {
         let db = try AuditCLI.sampleLog()
-        // A forged receive appended at seq 77, copied (hashes included) from receive 43.
+        // A forged receive appended at seq 78, copied (hashes included) from receive 44 (seq 1 is ingest's identity record).
         try AuditCLI.sqlite(
             db,
             Self.dropTriggers + """
                 INSERT INTO receives (seq, receive_key, message_id, receipt_handle, md5_of_body, md5_matches, body,
                   attributes, message_attributes, md5_of_message_attributes, receive_count, sent_timestamp, source,
                   input_error, received_at, prev_hash, hash)
-                SELECT 77, 'forged', message_id, receipt_handle, md5_of_body, md5_matches, body, attributes,
+                SELECT 78, 'forged', message_id, receipt_handle, md5_of_body, md5_matches, body, attributes,
                   message_attributes, md5_of_message_attributes, receive_count, sent_timestamp, source, input_error,
-                  received_at, prev_hash, hash FROM receives WHERE seq = 43;
+                  received_at, prev_hash, hash FROM receives WHERE seq = 44;
                 """)
         let (status, o) = try verify(db)
         #expect(status == 1)
-        #expect(problem(o) == (77, "inserted"))
-        #expect(o["problem"]?.objectValue?["message"]?.stringValue?.contains("a copy of record 43") == true)
+        #expect(problem(o) == (78, "inserted"))
+        #expect(o["problem"]?.objectValue?["message"]?.stringValue?.contains("a copy of record 44") == true)
         // Inserted in the middle, renumbering the rest: the record after it verifies at its position.
         let db2 = try AuditCLI.sampleLog()
         try AuditCLI.sqlite(
             db2,
             Self.dropTriggers + """
-                UPDATE receives SET seq = -seq WHERE seq >= 69; UPDATE attempts SET seq = -seq WHERE seq >= 69;
+                UPDATE receives SET seq = -seq WHERE seq >= 70; UPDATE attempts SET seq = -seq WHERE seq >= 70;
                 UPDATE receives SET seq = 1 - seq WHERE seq < 0; UPDATE attempts SET seq = 1 - seq WHERE seq < 0;
                 INSERT INTO receives (seq, receive_key, message_id, body, attributes, receive_count, source,
                   received_at, prev_hash, hash)
-                VALUES (69, 'forged-key', 'forged', CAST('{}' AS BLOB), '{}', 1, 'forged', 0, zeroblob(32), zeroblob(32));
+                VALUES (70, 'forged-key', 'forged', CAST('{}' AS BLOB), '{}', 1, 'forged', 0, zeroblob(32), zeroblob(32));
                 """)
         let (status2, o2) = try verify(db2)
         #expect(status2 == 1)
-        #expect(problem(o2) == (69, "inserted"))
+        #expect(problem(o2) == (70, "inserted"))
     }
 
     @Test func headDetectsACutOffTail() throws {
@@ -343,7 +344,7 @@ enum AuditCLI {
         let real = try AuditCLI.run(["redrive", "--db", db, "--fingerprint", "order.field_invalid:quantity"])
         #expect(real.status == 3)  // "two" is still not a quantity: still dead-lettered
         #expect(real.stdout.contains("0 now projected in the local projection, 1 still dead-lettered."))
-        #expect(try AuditCLI.run(["head", "--db", db]).stdout.hasPrefix("77:"))
+        #expect(try AuditCLI.run(["head", "--db", db]).stdout.hasPrefix("78:"))
         let history = try AuditCLI.run(["history", "--db", db, "ord-2004", "--json"])
         #expect(history.stdout.contains(#""trigger":"redrive""#))
         #expect(try AuditCLI.run(["verify", "--db", db]).status == 0)

@@ -44,20 +44,41 @@ public struct VerifyResult: Sendable, Equatable {
 /// A hash chain without a secret cannot detect the newest records being removed; `head` (a `LogHead` kept
 /// elsewhere, from `ordlog head`) closes that gap: the record at that seq must exist with that hash.
 public enum Verifier {
+    /// One record of the chain: a receive or attempt, or a consumer identity record (migration 0005).
+    enum ChainItem {
+        case record(LogRecord)
+        case identity(LoggedIdentity)
+
+        var seq: Int64 {
+            switch self {
+            case .record(let r): r.seq
+            case .identity(let i): i.seq
+            }
+        }
+    }
+
+    /// Walks the chain of `log`.
+    /// - Parameters:
+    ///   - head: a head kept elsewhere (`ordlog head`): the record at that seq must exist with that hash.
+    ///   - base: for a segment that continues an earlier one (its first record has seq > 1): the earlier
+    ///     segment's head; the first record must be `base.seq + 1` and chain from `base.hash`. Nil: the log must
+    ///     start at seq 1 from the genesis hash.
     public static func verify(
-        _ log: EventLog, head kept: LogHead? = nil, progress: (Int64) -> Void = { _ in }
+        _ log: EventLog, head kept: LogHead? = nil, base: LogHead? = nil, progress: (Int64) -> Void = { _ in }
     ) throws -> VerifyResult {
         var result = VerifyResult()
-        var expected: Int64 = 1
-        var prevHash = RecordHash.genesis
-        var lastRecord: LogRecord?
+        var expected: Int64 = (base?.seq ?? 0) + 1
+        var prevHash = base?.hash ?? RecordHash.genesis
+        var lastItem: ChainItem?
         var keptFound = false
-        try log.forEachRecord { record in
-            let seq = record.seq
-            if let lastRecord, lastRecord.seq == seq {
+        // Identity records are few (one per consumer start): merged in from memory.
+        var identities = try log.identities()[...]
+        func check(_ item: ChainItem) throws -> Bool {
+            let seq = item.seq
+            if let lastItem, lastItem.seq == seq {
                 result.problem = ChainBreak(
                     seq: seq, kind: .inserted,
-                    message: "two records have seq \(seq) (a receive and an attempt): one was inserted")
+                    message: "two records have seq \(seq) (in two of receives, attempts, identities): one was inserted")
                 return false
             }
             if seq != expected {
@@ -71,10 +92,10 @@ public enum Verifier {
                 result.problem = ChainBreak(seq: expected, kind: kind, message: what)
                 return false
             }
-            let (stored, storedPrev) = hashes(record)
-            let recomputed = rehash(record, prev: storedPrev)
+            let (stored, storedPrev) = hashes(item)
+            let recomputed = rehash(item, prev: storedPrev)
             if recomputed != stored {
-                result.problem = try classifyMismatch(log, record, expectedPrev: prevHash)
+                result.problem = try classifyMismatch(log, item, expectedPrev: prevHash)
                 return false
             }
             if storedPrev != prevHash {
@@ -96,12 +117,30 @@ public enum Verifier {
             }
             prevHash = stored
             expected = seq + 1
-            lastRecord = record
+            lastItem = item
             result.verified += 1
             if result.verified % 65_536 == 0 { progress(seq) }
             return true
         }
-        result.head = lastRecord.map { LogHead(seq: $0.seq, hash: prevHash) }
+        var stopped = false
+        try log.forEachRecord { record in
+            while let i = identities.first, i.seq <= record.seq {
+                identities.removeFirst()
+                guard try check(.identity(i)) else {
+                    stopped = true
+                    return false
+                }
+            }
+            guard try check(.record(record)) else {
+                stopped = true
+                return false
+            }
+            return true
+        }
+        if !stopped {
+            for i in identities where try !check(.identity(i)) { break }
+        }
+        result.head = lastItem.map { LogHead(seq: $0.seq, hash: prevHash) }
         if result.problem == nil, let kept, !keptFound, kept.seq > 0 {
             let end = result.head?.seq ?? 0
             result.problem = ChainBreak(
@@ -112,31 +151,36 @@ public enum Verifier {
         return result
     }
 
-    static func hashes(_ r: LogRecord) -> (hash: [UInt8], prev: [UInt8]) {
+    static func hashes(_ r: ChainItem) -> (hash: [UInt8], prev: [UInt8]) {
         switch r {
-        case .receive(let x): (x.hash, x.prevHash)
-        case .attempt(let x): (x.hash, x.prevHash)
+        case .record(.receive(let x)): (x.hash, x.prevHash)
+        case .record(.attempt(let x)): (x.hash, x.prevHash)
+        case .identity(let x): (x.hash, x.prevHash)
         }
     }
 
-    static func rehash(_ r: LogRecord, prev: [UInt8], seq: Int64? = nil) -> [UInt8] {
+    static func rehash(_ r: ChainItem, prev: [UInt8], seq: Int64? = nil) -> [UInt8] {
         switch r {
-        case .receive(var x):
+        case .identity(var x):
             if let seq { x.seq = seq }
             return RecordHash.hash(of: x, prev: prev)
-        case .attempt(var x):
+        case .record(.receive(var x)):
+            if let seq { x.seq = seq }
+            return RecordHash.hash(of: x, prev: prev)
+        case .record(.attempt(var x)):
             if let seq { x.seq = seq }
             return RecordHash.hash(of: x, prev: prev)
         }
     }
 
-    static func classifyMismatch(_ log: EventLog, _ record: LogRecord, expectedPrev: [UInt8]) throws -> ChainBreak {
+    static func classifyMismatch(_ log: EventLog, _ record: ChainItem, expectedPrev: [UInt8]) throws -> ChainBreak {
         let seq = record.seq
         let (stored, storedPrev) = hashes(record)
         // A copy of another record? Hashes are unique in an untouched log, so a second row with the same hash
         // was put there by hand.
         let copy = try log.db.scalarInt(
-            "SELECT seq FROM (SELECT seq, hash FROM receives UNION ALL SELECT seq, hash FROM attempts) "
+            "SELECT seq FROM (SELECT seq, hash FROM receives UNION ALL SELECT seq, hash FROM attempts "
+                + "UNION ALL SELECT seq, hash FROM identities) "
                 + "WHERE hash = ? AND seq != ? ORDER BY seq LIMIT 1", [.blob(stored), .int(seq)])
         if let copy {
             return ChainBreak(
@@ -154,9 +198,9 @@ public enum Verifier {
             }
         }
         // Inserted? Then the next record verifies at this position.
-        var next: LogRecord?
+        var next: ChainItem? = try log.identities(from: seq + 1, through: seq + 1).first.map(ChainItem.identity)
         try log.forEachRecord(from: seq + 1, through: seq + 1) { r in
-            next = r
+            next = .record(r)
             return false
         }
         if let next {
@@ -170,8 +214,9 @@ public enum Verifier {
         }
         let what: String
         switch record {
-        case .receive(let r): what = "receive (message \(r.messageId ?? "-"))"
-        case .attempt(let a): what = "attempt (message \(a.messageId ?? "-"), outcome \(a.decision.outcome.rawValue))"
+        case .record(.receive(let r)): what = "receive (message \(r.messageId ?? "-"))"
+        case .identity(let i): what = "identity record (consumer \(i.identity.consumerId))"
+        case .record(.attempt(let a)): what = "attempt (message \(a.messageId ?? "-"), outcome \(a.decision.outcome.rawValue))"
         }
         return ChainBreak(
             seq: seq, kind: .edited,

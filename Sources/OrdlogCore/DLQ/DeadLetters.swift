@@ -62,6 +62,15 @@ public struct FailedMessage: Sendable {
     /// The latest receive (the one a redrive runs against).
     public var latestReceive: LoggedReceive { receives[receives.count - 1] }
     public var anatomy: BodyAnatomy
+    /// Read from several logs (``LogSet``): the consumer that logged each of ``receives`` and ``attempts``, in the
+    /// same order; empty for a message read from one log.
+    public var receiveConsumers: [String] = []
+    public var attemptConsumers: [String] = []
+    /// Dead-lettered: in one log, its latest attempt says so; across several logs it is judged on the merged
+    /// receives (``LogSet/failedMessage(_:)``).
+    public var isDeadLettered: Bool? = nil
+    /// ``isDeadLettered`` when judged on merged receives, else the latest attempt's mark.
+    public var deadLettered: Bool { isDeadLettered ?? latest.decision.deadLettered }
     public var fingerprint: String { latest.decision.errorFingerprint ?? "unknown" }
     public var orderId: String? { latest.decision.orderId ?? attempts.lazy.compactMap(\.decision.orderId).first }
 }
@@ -82,6 +91,8 @@ public struct DeadLetterReport: Sendable {
     public var groups: [FingerprintGroup]
     /// Receives that were not SQS messages at all (`input_error`), in log order.
     public var inputErrors: [LoggedReceive]
+    /// Read from several logs: the consumer that logged each of ``inputErrors``; empty for one log.
+    public var inputErrorConsumers: [String] = []
     public var messageCount: Int { groups.reduce(0) { $0 + $1.count } }
 }
 

@@ -83,7 +83,7 @@ public final class EventLog {
 
     private func loadHead() throws {
         var best: (Int64, [UInt8])? = nil
-        for table in ["receives", "attempts"] {
+        for table in ["receives", "attempts", "identities"] {
             let s = try db.prepare("SELECT seq, hash FROM \(table) ORDER BY seq DESC LIMIT 1")
             if let (seq, hash) = try s.firstRow({ ($0.int64(0), $0.blob(1)) }) {
                 if best == nil || seq > best!.0 { best = (seq, hash) }
@@ -301,6 +301,31 @@ public final class EventLog {
         nextSeq += 1
         headHash = a.hash
         return a
+    }
+
+    /// Appends a consumer identity record (table `identities`, migration 0005) when `identity` differs from
+    /// the log's latest one; returns the new record, or nil when the latest one already says the same. Must be
+    /// called inside ``write(_:)``.
+    /// - Parameter recordedAt: ms since the epoch.
+    /// - Throws: ``SQLiteError``.
+    @discardableResult
+    public func appendIdentity(_ identity: ConsumerIdentity, recordedAt: Int64) throws -> LoggedIdentity? {
+        precondition(db.inTransaction, "EventLog.appendIdentity must run inside EventLog.write")
+        if try latestIdentity()?.identity == identity { return nil }
+        var r = LoggedIdentity(seq: nextSeq, identity: identity, recordedAt: recordedAt, prevHash: headHash, hash: [])
+        r.hash = RecordHash.hash(of: r, prev: headHash)
+        try db.run(
+            """
+            INSERT INTO identities (seq, consumer_id, ordlog_version, queue, recorded_at, prev_hash, hash)
+            VALUES (?,?,?,?,?,?,?)
+            """,
+            [
+                .int(r.seq), .text(identity.consumerId), .text(identity.ordlogVersion), .text(identity.queue),
+                .int(recordedAt), .blob(r.prevHash), .blob(r.hash),
+            ])
+        nextSeq += 1
+        headHash = r.hash
+        return r
     }
 
     // MARK: Reading

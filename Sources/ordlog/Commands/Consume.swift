@@ -51,6 +51,15 @@ struct Consume: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var aws: AWSOptions
+
+    @Option(
+        help: ArgumentHelp(
+            "Who writes this log, recorded in it (a hash-chained identity record) when it changes. Default: the host "
+                + "name with the ECS task id (ECS_CONTAINER_METADATA_URI_V4) or the pod name (POD_NAME, or HOSTNAME "
+                + "on Kubernetes), else the id already recorded in the log, else a generated HOST-XXXXXXXX.",
+            valueName: "id"))
+    var consumerId: String?
+
     @Option(help: "The queue URL.") var queueUrl: String?
     @Option(help: "The queue name (resolved with GetQueueUrl).") var queue: String?
     @Option(help: "DynamoDB table to project into.") var table = "Orders"
@@ -157,13 +166,14 @@ struct Consume: AsyncParsableCommand {
                 projections.append(DynamoDBProjection(client: client, tableName: table))
             }
             let log = try global.openLog(create: true)
+            let identity = try global.recordIdentity(log, consumerId: consumerId, queue: url)
             let pipeline = Pipeline(
                 log: log, processor: OrderProcessor(rules: rules), logger: global.makeLogger("ordlog.pipeline"))
             err(
                 "ordlog: consuming \(url) into " + (localOnly ? "the local projection only" : "DynamoDB table \(table)")
                     + "; log \(global.dbPath); concurrency \(concurrency); visibility timeout "
                     + (c.visibilityTimeout.map { "\($0) s" } ?? "the queue's") + "; maxReceiveCount "
-                    + "\(rules.maxReceiveCount); region \(config.region)"
+                    + "\(rules.maxReceiveCount); region \(config.region); consumer \(identity.consumerId)"
             )
             let consumer = Consumer(
                 writer: LogWriter(pipeline), queue: SQSMessageQueue(sqs: sqs, url: url), projections: projections,

@@ -22,8 +22,14 @@ struct Export: ParsableCommand {
             SNS Signature no longer verifies); bodies that are not JSON cannot be redacted and are counted as \
             unredactable (their lines are still written — check them before sharing).
 
+            Several logs (repeated --db, a folder of *.db files, or a glob; one per consumer, say) are each \
+            verified, then read as one log merged in the documented order: SQS SentTimestamp, then MessageId, \
+            then receive count, then consumer id, then seq (`ordlog verify --help`); a receive without \
+            ApproximateReceiveCount is counted among the merged receives of its message.
+
             Examples:
               ordlog export > all.jsonl
+              ordlog export --db logs/ > all-consumers.jsonl
               ordlog export --order-id ord-2004 --output ord-2004.jsonl
               ordlog export --redact userId,itemName --output fixtures/traffic.jsonl
               ordlog export --dead-lettered | ordlog replay --traffic - --accept-numeric-strings
@@ -47,7 +53,8 @@ struct Export: ParsableCommand {
 
     func execute() throws {
         do {
-            let log = try global.openLog()
+            let scratch = try TempDir("ordlog-export")
+            let log = try global.openLogForReading(scratch: scratch)
             let resolved = try filters.filter.resolve(in: log)
             let fields = redaction.redactFields
             let redactor = redaction.makeRedactor()

@@ -4,23 +4,30 @@ import OrdlogCore
 struct History: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "history",
-        abstract: "Every message, receive and attempt for one order, in log order.",
+        abstract: "Every message, receive and attempt for one order, in log order (or merged across several logs).",
         discussion: """
             Shows each receive (log sequence, SQS MessageId, receive count, source) and each processing \
             attempt (outcome, error, processor version, item written) of every message attributed to the \
             order. Messages whose body could not be parsed far enough to find an orderId are not attributed \
             to any order; `ordlog inspect-dlq` lists them.
 
+            Each record names the consumer that logged it (the log's identity record, or the file's name for a \
+            log written before identity records existed). Several logs (repeated --db, a folder, a glob), one \
+            per consumer: their records are merged in the documented order (SQS SentTimestamp, then MessageId, \
+            then receive count, then consumer id, then seq; each attempt after its receive), and a message that \
+            several consumers attempted is summarised ("projected by c1, duplicate at c2").
+
             Examples:
               ordlog history ord-2001
               ordlog history ord-2004 --json
+              ordlog history --db consumer-a.db --db consumer-b.db --db consumer-c.db ord-2004
 
             JSON: an array of records in log order. Receive: {"type":"receive","seq","messageId","receiptHandle",\
             "receiveCount","sentTimestamp","receivedAt","source","md5OfBody","md5Matches","attributes",\
             "messageAttributes","inputError","body" (or "bodyBase64" when not UTF-8),"hash"}. Attempt: \
             {"type":"attempt","seq","receiveSeq","messageId","outcome","errorKind","errorCode","errorField",\
             "errorMessage","deadLettered","orderId","snsMessageId","item","note","processorVersion","trigger",\
-            "attemptedAt","hash"}. \
+            "attemptedAt","hash"}. Every record also has "consumer" (who logged it) and "file" (the log it is in). \
             Exit codes: 0 found, 2 the log has nothing for this order, 70 log error.
             """
     )
@@ -35,10 +42,25 @@ struct History: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            let log = try global.openLog()
-            let records = try log.history(orderId: orderId)
+            let set = try global.openLogSet()
+            let records: [LogSet.Record]
+            if set.members.count == 1, let m = set.members.first {
+                records = try m.log.history(orderId: orderId).map {
+                    LogSet.Record(record: $0, consumerId: m.consumer(at: $0.seq), url: m.url)
+                }
+            } else {
+                records = try set.history(orderId: orderId)
+            }
             if global.json {
-                out(JSONWriter.string(.array(records.map(RecordJSON.record))))
+                out(
+                    JSONWriter.string(
+                        .array(
+                            records.map { r in
+                                guard case .object(var o) = RecordJSON.record(r.record) else { return .null }
+                                o.members.append(("consumer", .string(r.consumerId)))
+                                o.members.append(("file", .string(r.url.path)))
+                                return .object(o)
+                            })))
                 if records.isEmpty { throw ExitCode(2) }
                 return
             }
@@ -46,19 +68,31 @@ struct History: ParsableCommand {
                 err("ordlog: the log has no message for order \(orderId)")
                 throw ExitCode(2)
             }
-            out("History of order \(terminalSafe(orderId)): \(plural(records.count, "record"))")
-            for record in records {
-                switch record {
+            let consumers = Set(records.map(\.consumerId)).sorted()
+            out(
+                "History of order \(terminalSafe(orderId)): \(plural(records.count, "record"))"
+                    + (set.members.count > 1
+                        ? " from \(plural(set.members.count, "log")), consumers \(consumers.map(terminalSafe).joined(separator: ", "))"
+                        : ", consumer \(terminalSafe(consumers.joined(separator: ", ")))"))
+            let several = set.members.count > 1
+            var byMessage: [String: [LogSet.Record]] = [:]
+            for r in records {
+                if case .attempt(let a) = r.record, let id = a.messageId { byMessage[id, default: []].append(r) }
+            }
+            var summarised = Set<String>()
+            for (index, rec) in records.enumerated() {
+                let who = several ? "  \(terminalSafe(rec.consumerId))" : ""
+                switch rec.record {
                 case .receive(let r):
                     let sent = r.sentTimestamp.map { RFC3339.format(milliseconds: $0) } ?? "-"
                     out(
-                        "#\(r.seq)  receive  message \(r.messageId ?? "-")  receive #\(r.receiveCount)  sent \(sent)  from \(r.source)"
+                        "#\(r.seq)\(who)  receive  message \(r.messageId ?? "-")  receive #\(r.receiveCount)  sent \(sent)  from \(r.source)"
                     )
                     if r.md5Matches == false { out("      MD5OfBody does not match the body") }
                     if bodies { out("      body: \(displayBody(r.body))") }
                 case .attempt(let a):
                     let d = a.decision
-                    var line = "#\(a.seq)  attempt  \(d.outcome.rawValue)"
+                    var line = "#\(a.seq)\(who)  attempt  \(d.outcome.rawValue)"
                     if d.deadLettered { line += " (dead-lettered)" }
                     line +=
                         "  for receive #\(a.receiveSeq)  \(a.processorVersion)  at \(RFC3339.format(milliseconds: a.attemptedAt))"
@@ -69,6 +103,16 @@ struct History: ParsableCommand {
                     if let note = d.note { out("      \(note)") }
                     if let message = d.errorMessage {
                         out("      \(d.errorKind?.rawValue ?? "error") error \(d.errorFingerprint ?? ""): \(message)")
+                    }
+                    // After a message's last attempt: how the consumers' attempts ended, when several did.
+                    if let id = a.messageId, !summarised.contains(id),
+                        !records[(index + 1)...].contains(where: {
+                            if case .attempt(let b) = $0.record { b.messageId == id } else { false }
+                        }),
+                        let summary = LogSet.outcomeSummary(byMessage[id] ?? [])
+                    {
+                        summarised.insert(id)
+                        out("      message \(terminalSafe(id)): \(summary)")
                     }
                 }
             }

@@ -16,8 +16,15 @@ struct InspectDLQ: AsyncParsableCommand {
             every attempt (time, outcome, error, processor version), the SNS envelope (TopicArn, SNS MessageId, \
             Timestamp, Subject, MessageAttributes), the order as far as it parsed, and the raw body.
 
+            Several logs (repeated --db, a folder, a glob), e.g. one per consumer on one queue: a message \
+            received by several consumers is one message with the receives and attempts of each, merged in the \
+            documented order (SQS SentTimestamp, then MessageId, then receive count, then consumer id, then \
+            seq), each naming the consumer that logged it; it is dead-lettered when its latest attempt failed \
+            and some consumer marked it dead-lettered or the logs hold --max-receive-count receives of it.
+
             Examples:
               ordlog inspect-dlq
+              ordlog inspect-dlq --db consumer-a.db --db consumer-b.db --db consumer-c.db
               ordlog inspect-dlq --all-failures
               ordlog inspect-dlq 6f1c2a9e-0010-4c1e-9d8a-000000000010
               ordlog inspect-dlq --json | jq '.groups[] | {fingerprint, count}'
@@ -33,7 +40,9 @@ struct InspectDLQ: AsyncParsableCommand {
             "orderId":S|null,"deadLettered":B,"latestAttempt":ATTEMPT,"receives":[RECEIVE…],"attempts":[ATTEMPT…],\
             "envelope":{"topicArn","snsMessageId","timestamp","subject","messageAttributes"}|null,\
             "order":{…}|null,"parseProblem":S|null,"body":S} (RECEIVE/ATTEMPT: the record shapes, receives \
-            without body). With MESSAGE_ID: that MESSAGE object. \
+            without body). Several logs: MESSAGE also has "consumers" (who logged each receive, in order), \
+            "attemptConsumers" and "outcomes" (e.g. "rejected at c1, rejected (dead-lettered) at c3"|null), \
+            and each RECEIVE/ATTEMPT a "consumer". With MESSAGE_ID: that MESSAGE object. \
             Exit codes: 0, 2 MESSAGE_ID has no attempts in the log, 5 an AWS call failed, 70 log error.
             """
     )
@@ -59,6 +68,10 @@ struct InspectDLQ: AsyncParsableCommand {
 
     @Option(help: "With --queue-url: read at most this many messages.")
     var limit = 1000
+
+    @Option(
+        help: "With several logs: the redrive policy's maxReceiveCount, to judge dead-lettering on the merged receives.")
+    var maxReceiveCount: Int64 = 3
 
     @OptionGroup(title: "AWS") var aws: AWSOptions
 
@@ -131,6 +144,7 @@ struct InspectDLQ: AsyncParsableCommand {
             return
         }
         try runReportingErrors {
+            if try global.readsSeveralLogs() { return try inspectSet() }
             let log = try global.openLog()
             if let messageId {
                 guard let m = try log.failedMessage(messageId) else {
@@ -169,7 +183,97 @@ struct InspectDLQ: AsyncParsableCommand {
         }
     }
 
+    /// Several logs read as one.
+    func inspectSet() throws {
+        let set = try global.openLogSet()
+        if let messageId {
+            guard let m = try set.failedMessage(messageId, maxReceiveCount: maxReceiveCount) else {
+                err("ordlog: no log has an attempt for message \(messageId)")
+                throw ExitCode(2)
+            }
+            if global.json { out(JSONWriter.string(messageJSON(m))) } else { detail(m, set: set) }
+            return
+        }
+        let report = try set.deadLetterReport(includeRetrying: allFailures, maxReceiveCount: maxReceiveCount)
+        if global.json {
+            out(JSONWriter.string(reportJSON(report)))
+        } else {
+            out("Logs: \(set.members.map { "\($0.url.path) (\($0.consumerId))" }.joined(separator: ", "))")
+            summary(report, set: set)
+        }
+    }
+
+    func reportJSON(_ report: DeadLetterReport) -> JSONValue {
+        obj([
+            ("deadLettered", num(report.groups.flatMap(\.messages).filter { $0.deadLettered }.count)),
+            (
+                "groups",
+                .array(
+                    report.groups.map { g in
+                        obj([
+                            ("fingerprint", .string(g.fingerprint)), ("count", num(g.messages.count)),
+                            ("firstSeen", .string(time(g.firstSeen))),
+                            ("lastSeen", .string(time(g.lastSeen))),
+                            ("messages", .array(g.messages.map(messageJSON))),
+                        ])
+                    })
+            ),
+            (
+                "inputErrors",
+                .array(
+                    report.inputErrors.enumerated().map { i, r in
+                        withConsumer(RecordJSON.receive(r), report.inputErrorConsumers, i)
+                    })
+            ),
+        ])
+    }
+
+    /// `json` with a "consumer" member from `consumers[i]`, when read from several logs.
+    func withConsumer(_ json: JSONValue, _ consumers: [String], _ i: Int) -> JSONValue {
+        guard i < consumers.count, case .object(var o) = json else { return json }
+        o.members.append(("consumer", .string(consumers[i])))
+        return .object(o)
+    }
+
+    /// The log a redrive of `m` runs on: the one holding its latest receive (several logs), else --db.
+    func redriveDb(_ m: FailedMessage, _ set: LogSet?) -> String {
+        guard let set, let consumer = m.receiveConsumers.last,
+            let member = set.members.last(where: { $0.consumerId == consumer })
+        else { return global.dbPath }
+        return member.url.path
+    }
+
     func messageJSON(_ m: FailedMessage) -> JSONValue {
+        guard !m.receiveConsumers.isEmpty else { return singleMessageJSON(m) }
+        guard case .object(var o) = singleMessageJSON(m) else { return .null }
+        func set(_ key: String, _ value: JSONValue) {
+            if let i = o.members.firstIndex(where: { $0.key == key }) { o.members[i].value = value }
+        }
+        set("deadLettered", .bool(m.deadLettered))
+        set(
+            "receives",
+            .array(
+                m.receives.enumerated().map {
+                    withConsumer(RecordJSON.receive($1, includeBody: false), m.receiveConsumers, $0)
+                }))
+        set(
+            "attempts",
+            .array(m.attempts.enumerated().map { withConsumer(RecordJSON.attempt($1), m.attemptConsumers, $0) }))
+        o.members.append(("consumers", .array(m.receiveConsumers.map(JSONValue.string))))
+        o.members.append(("attemptConsumers", .array(m.attemptConsumers.map(JSONValue.string))))
+        o.members.append(("outcomes", str(outcomes(m))))
+        return .object(o)
+    }
+
+    /// "rejected at c1, rejected (dead-lettered) at c3" when several consumers attempted `m`.
+    func outcomes(_ m: FailedMessage) -> String? {
+        LogSet.outcomeSummary(
+            m.attempts.enumerated().map {
+                LogSet.Record(record: .attempt($1), consumerId: m.attemptConsumers[$0], url: URL(fileURLWithPath: "/"))
+            })
+    }
+
+    func singleMessageJSON(_ m: FailedMessage) -> JSONValue {
         let e = m.anatomy.envelope
         return obj([
             ("messageId", .string(m.messageId)), ("fingerprint", .string(m.fingerprint)), ("orderId", str(m.orderId)),
@@ -191,7 +295,12 @@ struct InspectDLQ: AsyncParsableCommand {
         ])
     }
 
-    func summary(_ report: DeadLetterReport) {
+    /// The --db arguments as given (several logs), else --db PATH.
+    var dbArgs: String {
+        global.db.count > 1 ? global.db.map { "--db \($0)" }.joined(separator: " ") : "--db \(global.dbPath)"
+    }
+
+    func summary(_ report: DeadLetterReport, set: LogSet? = nil) {
         let what = allFailures ? "Failed messages (dead-lettered or still retrying)" : "Dead-lettered messages"
         out(
             "\(what): \(report.messageCount) in \(report.groups.count) fingerprint group(s). "
@@ -213,23 +322,26 @@ struct InspectDLQ: AsyncParsableCommand {
             for m in g.messages {
                 t.add(
                     m.messageId, m.orderId ?? "-", String(m.receives.count),
-                    m.latest.decision.deadLettered ? "dead-lettered" : "retrying",
+                    m.deadLettered ? "dead-lettered" : "retrying",
                     time(m.latest.attemptedAt), clip(m.latest.decision.errorMessage ?? "-", 60))
             }
             out(t.render())
             out(
                 "   Next: fix the producer (or the rule), preview with "
-                    + "`ordlog redrive --db \(global.dbPath) --fingerprint \(g.fingerprint) --dry-run`, then run it without --dry-run.")
-            out("   Details: `ordlog inspect-dlq --db \(global.dbPath) \(g.messages[0].messageId)`")
+                    + "`ordlog redrive --db \(redriveDb(g.messages[0], set)) --fingerprint \(g.fingerprint) --dry-run`, then run it without --dry-run.")
+            out("   Details: `ordlog inspect-dlq \(dbArgs) \(g.messages[0].messageId)`")
         }
         if !report.inputErrors.isEmpty {
             out("")
             out("== input errors: \(report.inputErrors.count) receive(s) that were not SQS messages (never redrivable)")
-            var t = Table("seq", "source", "error", "raw")
-            for r in report.inputErrors {
-                t.add(
-                    String(r.seq), clip(r.source, 50), clip(r.inputError ?? "-", 60),
-                    clip(displayBody(r.body), 40))
+            let several = !report.inputErrorConsumers.isEmpty
+            var t =
+                several ? Table("consumer", "seq", "source", "error", "raw") : Table("seq", "source", "error", "raw")
+            for (i, r) in report.inputErrors.enumerated() {
+                let cells = [
+                    String(r.seq), clip(r.source, 50), clip(r.inputError ?? "-", 60), clip(displayBody(r.body), 40),
+                ]
+                t.add(several ? [terminalSafe(report.inputErrorConsumers[i])] + cells : cells)
             }
             out(t.render())
             out("   Next: fix whatever wrote these entries; they are kept in the log as received.")
@@ -241,32 +353,44 @@ struct InspectDLQ: AsyncParsableCommand {
         }
     }
 
-    func detail(_ m: FailedMessage) {
+    func detail(_ m: FailedMessage, set: LogSet? = nil) {
         let d = m.latest.decision
+        let several = !m.receiveConsumers.isEmpty
         out("Message \(terminalSafe(m.messageId))" + (m.orderId.map { "  (order \(terminalSafe($0)))" } ?? ""))
         out(
-            "  state:        \(d.deadLettered ? "DEAD-LETTERED" : d.outcome.isFinal ? "ok (\(d.outcome.rawValue))" : "failing, still retrying")"
+            "  state:        \(m.deadLettered ? "DEAD-LETTERED" : d.outcome.isFinal ? "ok (\(d.outcome.rawValue))" : "failing, still retrying")"
         )
         if let fp = d.errorFingerprint { out("  fingerprint:  \(fp)") }
         if let msg = d.errorMessage { out("  error:        \(d.errorKind?.rawValue ?? "") — \(msg)") }
+        if several, let o = outcomes(m) { out("  outcomes:     \(o)") }
         out("")
         out("Receives (\(m.receives.count))")
-        var r = Table("seq", "received at", "sent at", "count", "receipt handle", "source")
-        for x in m.receives {
-            r.add(
+        var r =
+            several
+            ? Table("consumer", "seq", "received at", "sent at", "count", "receipt handle", "source")
+            : Table("seq", "received at", "sent at", "count", "receipt handle", "source")
+        for (i, x) in m.receives.enumerated() {
+            let cells = [
                 String(x.seq), time(x.receivedAt), x.sentTimestamp.map(time) ?? "-", String(x.receiveCount),
-                clip(x.receiptHandle ?? "-", 24), clip(x.source, 60))
+                clip(x.receiptHandle ?? "-", 24), clip(x.source, 60),
+            ]
+            r.add(several ? [terminalSafe(m.receiveConsumers[i])] + cells : cells)
         }
         out(r.render())
         out("")
         out("Attempts (\(m.attempts.count))")
-        var a = Table("seq", "attempted at", "trigger", "outcome", "error", "processor")
-        for x in m.attempts {
+        var a =
+            several
+            ? Table("consumer", "seq", "attempted at", "trigger", "outcome", "error", "processor")
+            : Table("seq", "attempted at", "trigger", "outcome", "error", "processor")
+        for (i, x) in m.attempts.enumerated() {
             let e = x.decision
-            a.add(
+            let cells = [
                 String(x.seq), time(x.attemptedAt), x.trigger,
                 e.outcome.rawValue + (e.deadLettered ? " (DLQ)" : ""),
-                e.errorFingerprint.map { "\($0): \(clip(e.errorMessage ?? "", 60))" } ?? "-", x.processorVersion)
+                e.errorFingerprint.map { "\($0): \(clip(e.errorMessage ?? "", 60))" } ?? "-", x.processorVersion,
+            ]
+            a.add(several ? [terminalSafe(m.attemptConsumers[i])] + cells : cells)
         }
         out(a.render())
         out("")
@@ -300,11 +424,12 @@ struct InspectDLQ: AsyncParsableCommand {
         out("Raw body (latest receive, \(m.latestReceive.body.count) bytes)")
         out(displayBody(m.latestReceive.body))
         out("")
-        if d.deadLettered || !d.outcome.isFinal {
+        if m.deadLettered || !d.outcome.isFinal {
+            let db = redriveDb(m, set)
             out(
                 "Next: fix the producer (or the rule), then preview with "
-                    + "`ordlog redrive --db \(global.dbPath) --message-id \(m.messageId) --dry-run` and run it without --dry-run. "
-                    + "Siblings: `ordlog redrive --db \(global.dbPath) --fingerprint \(m.fingerprint) --dry-run`.")
+                    + "`ordlog redrive --db \(db) --message-id \(m.messageId) --dry-run` and run it without --dry-run. "
+                    + "Siblings: `ordlog redrive --db \(db) --fingerprint \(m.fingerprint) --dry-run`.")
         }
     }
 }

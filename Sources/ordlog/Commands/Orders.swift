@@ -7,8 +7,13 @@ struct Orders: ParsableCommand {
         commandName: "orders",
         abstract: "Show the local projection: the Orders table as the log has built it.",
         discussion: """
+            Several logs (repeated --db, a folder, a glob): each is verified, then the projection is rebuilt from \
+            their merge (documented order: `ordlog verify --help`) and shown; lastSeq then counts in the merged \
+            log.
+
             Examples:
               ordlog orders
+              ordlog orders --db consumer-a.db --db consumer-b.db --db consumer-c.db
               ordlog orders ord-1001
               ordlog orders --json | jq '.[] | select(.status == "SHIPPED")'
 
@@ -26,7 +31,11 @@ struct Orders: ParsableCommand {
         try runReportingErrors {
             let projection: LocalProjection
             let path = global.dbPath
-            if FileManager.default.fileExists(atPath: path), try !GlobalOptions.hasTable("receives", at: path),
+            let scratch = try TempDir("ordlog-orders")
+            if try global.readsSeveralLogs() {
+                // Several logs: the projection their merged log builds (each log's own follows only its own).
+                projection = LocalProjection(db: try global.openLogForReading(scratch: scratch, project: true).db)
+            } else if FileManager.default.fileExists(atPath: path), try !GlobalOptions.hasTable("receives", at: path),
                 try GlobalOptions.hasTable("orders", at: path)
             {
                 // A projection file written by `reproject --into` / `replay --into`: read it as it is.

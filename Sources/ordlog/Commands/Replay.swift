@@ -22,8 +22,14 @@ struct Replay: AsyncParsableCommand {
             Lines, no wall-clock times: recording twice gives the same bytes); --expect FILE compares with \
             one. See docs/replay-recipe.md for the CI recipe.
 
+            Several logs (repeated --db, a folder of *.db files, or a glob; one per consumer, say) are each \
+            verified, then read as one log merged in the documented order: SQS SentTimestamp, then MessageId, \
+            then receive count, then consumer id, then seq (`ordlog verify --help`); a receive without \
+            ApproximateReceiveCount is counted among the merged receives of its message.
+
             Examples:
               ordlog replay
+              ordlog replay --db consumer-a.db --db consumer-b.db --db consumer-c.db   # one digest for the three
               ordlog replay --verdict --min-quantity 2   # on samples/order-traffic.jsonl: exit 1, 7 differences
               ordlog replay --order-id ord-2004 --show-decisions
               ordlog replay --since 2026-01-01T00:00:00Z --until 2026-01-02T00:00:00Z --json
@@ -105,7 +111,7 @@ struct Replay: AsyncParsableCommand {
                     throw CLIError(code: .badInput, message: "\(error)")
                 }
             } else {
-                log = try global.openLog()
+                log = try global.openLogForReading(scratch: temp)
             }
             var expected: [JSONObject]?
             if let expect {

@@ -33,8 +33,14 @@ struct Report: ParsableCommand {
             withheld, since they quote the value. The same log and flags give the same bytes except the line \
             with id="made-at"; set SOURCE_DATE_EPOCH (seconds) to fix that too.
 
+            Several logs (repeated --db, a folder of *.db files, or a glob; one per consumer, say) are each \
+            verified, then read as one log merged in the documented order: SQS SentTimestamp, then MessageId, \
+            then receive count, then consumer id, then seq (`ordlog verify --help`); a receive without \
+            ApproximateReceiveCount is counted among the merged receives of its message.
+
             Examples:
               ordlog report --out report.html
+              ordlog report --db 'logs/*.db' --out all-consumers.html
               ordlog report --out ord-2004.html --order-id ord-2004 --order-id ord-2001
               ordlog report --out incident.html --since 2026-01-01T10:00:00Z
               ordlog report --out share.html --redact userId,itemName
@@ -105,7 +111,8 @@ struct Report: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            let log = try global.openLog()
+            let scratch = try TempDir("ordlog-report")
+            let log = try global.openLogForReading(scratch: scratch, project: true)
             var options = ReportOptions()
             options.orderIds = orderId
             options.deadLettered = deadLettered
@@ -116,8 +123,13 @@ struct Report: ParsableCommand {
             options.maxMessagesPerOrder = maxOrderMessages
             options.redactor = redaction.makeRedactor(output: "report")
             let progress = Progress(label: "report")
+            // Several logs: the page is about their merge (its head and records are the merged log's).
+            let name =
+                try global.readsSeveralLogs()
+                ? "the merge of " + (try global.logSources().map(\.path).joined(separator: ", "))
+                : global.dbPath
             let data = try ReportData.gather(
-                log: log, path: global.dbPath, options: options, madeAtMs: Self.madeAt()
+                log: log, path: name, options: options, madeAtMs: Self.madeAt()
             ) { progress.update($0) }
             let html = ReportHTML.render(data)
             progress.finish()

@@ -22,8 +22,14 @@ struct Reproject: AsyncParsableCommand {
             again continues from the checkpoint and ends with the same digest. A different target discards \
             the unfinished build.
 
+            Several logs (repeated --db, a folder of *.db files, or a glob; one per consumer, say) are each \
+            verified, then read as one log merged in the documented order: SQS SentTimestamp, then MessageId, \
+            then receive count, then consumer id, then seq (`ordlog verify --help`); a receive without \
+            ApproximateReceiveCount is counted among the merged receives of its message.
+
             Examples:
               ordlog reproject
+              ordlog reproject --db consumer-a.db --db consumer-b.db --into /tmp/all.db   # several logs: --into
               ordlog reproject --as-of-seq 1200 --into /tmp/at-1200.db
               ordlog reproject --as-of 2026-01-01T14:00:00Z --into /tmp/at-14h.db && ordlog orders --db /tmp/at-14h.db
               ordlog reproject --target dynamodb --table Orders --endpoint-url http://127.0.0.1:5000
@@ -73,7 +79,14 @@ struct Reproject: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrorsAsync {
-            let log = try global.openLog()
+            if try global.readsSeveralLogs(), self.into == nil, targetOptions.target == .local {
+                throw CLIError(
+                    code: .usage,
+                    message: "reproject over several logs builds a new projection: give --into PATH (each log's own "
+                        + "projection follows its own log)")
+            }
+            let scratch = try TempDir("ordlog-reproject")
+            let log = try global.openLogForReading(scratch: scratch)
             // For DynamoDB the projection is built in a local file first (default: one beside the log, so an
             // interrupted run resumes), then written into the table.
             let into =

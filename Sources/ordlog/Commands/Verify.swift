@@ -13,13 +13,30 @@ struct Verify: ParsableCommand {
             with its seq and kind: edited, deleted, reordered, inserted, broken-link; with --head (a head \
             kept elsewhere from `ordlog head`) also cut-off, when the newest records were removed or replaced.
 
+            Each log records who wrote it (consumer id, ordlog version, queue: identity records, also \
+            hash-chained); verify lists them.
+
+            Several logs (repeated --db, a folder of *.db files, or a glob), e.g. one per consumer on one queue, \
+            or a consumer's segments: each file's chain is walked; a file whose first record has seq > 1 must \
+            continue the previous segment of the same consumer (its first record is that segment's head seq + 1 \
+            and chains from its head hash); a gap, an overlap or a mismatch fails naming both files. A log \
+            written before identity records existed is its own consumer, named after its file. Read commands \
+            merge several logs in one documented order: SQS SentTimestamp (receives without one last), then \
+            SQS MessageId, then receive count, then consumer id, then seq; each attempt after the receive it \
+            processed.
+
             Examples:
               ordlog verify
               ordlog verify --head "$(cat ordlog.head)"
               ordlog verify --json
+              ordlog verify --db consumer-a.db --db consumer-b.db --db consumer-c.db
+              ordlog verify --db logs/        # every *.db file in logs/
+              ordlog verify --db 'logs/*.db'
 
             JSON: {"ok":B,"verified":N,"head":"SEQ:HASH"|null,"keptHead":"SEQ:HASH"|null,\
-            "problem":{"seq":N,"kind":S,"message":S}|null}. \
+            "problem":{"seq":N,"kind":S,"message":S}|null,"consumers":[{"seq":N,"consumerId":S,\
+            "ordlogVersion":S,"queue":S,"recordedAt":T}]}. Several logs: {"ok":B,"verified":N,"files":[{"file":S,\
+            "consumer":S,"ok":B,"verified":N,"head":…,"problem":…,"link":S|null}]}. \
             Exit codes: 0 intact, 1 broken, 64 usage, 70 the log cannot be read.
             """
     )
@@ -37,8 +54,76 @@ struct Verify: ParsableCommand {
         }
     }
 
+    func identitiesJSON(_ ids: [LoggedIdentity]) -> JSONValue {
+        .array(
+            ids.map { i in
+                obj([
+                    ("seq", num(i.seq)), ("consumerId", .string(i.identity.consumerId)),
+                    ("ordlogVersion", .string(i.identity.ordlogVersion)), ("queue", .string(i.identity.queue)),
+                    ("recordedAt", .string(time(i.recordedAt))),
+                ])
+            })
+    }
+
+    func problemJSON(_ p: ChainBreak?) -> JSONValue {
+        p.map { p in
+            obj([("seq", num(p.seq)), ("kind", .string(p.kind.rawValue)), ("message", .string(p.message))])
+        } ?? .null
+    }
+
+    /// Several logs: each file's chain and the links between a consumer's segments.
+    func verifySet() throws {
+        if head != nil { throw CLIError(code: .usage, message: "--head goes with one log (one --db file)") }
+        let set = try global.openLogSet()
+        let progress = Progress(label: "verify")
+        let report = try set.verify { url, seq in progress.update("\(url.lastPathComponent): verified through seq \(seq)") }
+        progress.finish()
+        if global.json {
+            out(
+                JSONWriter.string(
+                    obj([
+                        ("ok", .bool(report.ok)), ("verified", num(report.verified)),
+                        (
+                            "files",
+                            .array(
+                                report.files.map { f in
+                                    obj([
+                                        ("file", .string(f.url.path)), ("consumer", .string(f.consumerId)),
+                                        ("ok", .bool(f.ok)), ("verified", num(f.chain.verified)),
+                                        ("head", str(f.chain.head?.description)),
+                                        ("problem", problemJSON(f.chain.problem)), ("link", str(f.linkProblem)),
+                                    ])
+                                })
+                        ),
+                    ])))
+        } else {
+            let bad = report.files.filter { !$0.ok }
+            out(
+                (report.ok ? "OK" : "BROKEN")
+                    + ": \(plural(report.files.count, "log")) of \(plural(set.consumerIds.count, "consumer")), "
+                    + "\(report.verified) records verified"
+                    + (bad.isEmpty ? "" : "; \(bad.count) broken: \(bad.map { $0.url.path }.joined(separator: ", "))"))
+            var t = Table("file", "consumer", "records", "head", "result")
+            for f in report.files {
+                let result =
+                    f.chain.problem.map { "BROKEN at seq \($0.seq): \($0.kind.rawValue)" }
+                    ?? (f.linkProblem != nil ? "BROKEN link" : "OK")
+                t.add(
+                    f.url.path, f.consumerId, String(f.chain.verified),
+                    clip(f.chain.head?.description ?? "(empty log)", 20), result)
+            }
+            out(t.render())
+            for f in bad {
+                if let p = f.chain.problem { out("  \(f.url.path): seq \(p.seq): \(p.message)") }
+                if let l = f.linkProblem { out("  \(f.url.path): \(l)") }
+            }
+        }
+        if !report.ok { throw CLIError(code: .checkFailed, message: "") }
+    }
+
     func run() throws {
         try runReportingErrors {
+            if try global.readsSeveralLogs() { return try verifySet() }
             let log = try global.openLog()
             let kept = head.flatMap(parseHead)
             let progress = Progress(label: "verify")
@@ -50,15 +135,8 @@ struct Verify: ParsableCommand {
                         obj([
                             ("ok", .bool(result.ok)), ("verified", num(result.verified)),
                             ("head", str(result.head?.description)), ("keptHead", str(kept?.description)),
-                            (
-                                "problem",
-                                result.problem.map { p in
-                                    obj([
-                                        ("seq", num(p.seq)), ("kind", .string(p.kind.rawValue)),
-                                        ("message", .string(p.message)),
-                                    ])
-                                } ?? .null
-                            ),
+                            ("problem", problemJSON(result.problem)),
+                            ("consumers", identitiesJSON(try log.identities())),
                         ])))
             } else if let p = result.problem {
                 out("BROKEN at seq \(p.seq): \(p.kind.rawValue)")
@@ -68,6 +146,13 @@ struct Verify: ParsableCommand {
                 out(
                     "OK: \(result.verified) records verified, head \(result.head?.description ?? "(empty log)")"
                         + (kept != nil ? "; kept head \(kept!.seq) present" : ""))
+            }
+            if !global.json {
+                for i in try log.identities() {
+                    out(
+                        "  written by consumer \(terminalSafe(i.identity.consumerId)) from seq \(i.seq) (ordlog "
+                            + "\(i.identity.ordlogVersion), \(terminalSafe(i.identity.queue)), since \(time(i.recordedAt)))")
+                }
             }
             if !result.ok { throw CLIError(code: .checkFailed, message: "") }
         }

@@ -1,5 +1,8 @@
 import ArgumentParser
 import Foundation
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 import Logging
 import OrdlogCore
 import OrdlogOps
@@ -8,8 +11,12 @@ import OrdlogOps
 struct GlobalOptions: ParsableArguments {
     @Option(
         name: .long,
-        help: ArgumentHelp("The event log file (also holds the local projection). Env: ORDLOG_DB.", valueName: "path"))
-    var db: String?
+        help: ArgumentHelp(
+            "The event log file (also holds the local projection). Env: ORDLOG_DB. Commands that read logs (verify, "
+                + "history, inspect-dlq) take it repeated, a folder (its *.db files) or a glob, and read the logs "
+                + "as one: see `ordlog verify --help` for the merge order.",
+            valueName: "path"))
+    var db: [String] = []
 
     @Option(
         name: .long,
@@ -29,8 +36,74 @@ struct GlobalOptions: ParsableArguments {
     @Flag(name: .long, help: "Print machine-readable JSON on stdout instead of a table.")
     var json = false
 
-    /// The database path: --db, else $ORDLOG_DB, else ./ordlog.db.
-    var dbPath: String { db ?? ProcessInfo.processInfo.environment["ORDLOG_DB"] ?? "ordlog.db" }
+    /// The database path: --db, else $ORDLOG_DB, else ./ordlog.db. A command that works on one log refuses
+    /// several (``openLog(create:)``).
+    var dbPath: String { db.last ?? ProcessInfo.processInfo.environment["ORDLOG_DB"] ?? "ordlog.db" }
+
+    /// The log files named by --db (repeated, folders, globs; ``LogSources/resolve(_:fileManager:)``), else
+    /// ``dbPath``.
+    func logSources() throws -> [URL] {
+        do {
+            return try LogSources.resolve(db.isEmpty ? [dbPath] : db)
+        } catch let e as LogSourceError {
+            throw CLIError(code: .storage, message: "\(e)")
+        }
+    }
+
+    /// True when the command is to read more than one log (several --db, a folder or a glob).
+    func readsSeveralLogs() throws -> Bool {
+        if db.count > 1 { return true }
+        let only = db.first ?? dbPath  // --db, else ORDLOG_DB (which may name a folder or a glob too)
+        guard LogSources.isDirectory(only) || only.contains(where: { "*?[".contains($0) }) else { return false }
+        return true
+    }
+
+    /// Opens every log named by --db as one ``LogSet``, each opened as ``openLog(create:)`` opens one.
+    func openLogSet() throws -> LogSet {
+        let urls = try logSources()
+        return try LogSet(urls: urls) { url in
+            var one = self
+            one.db = [url.path]
+            return try one.openLog()
+        }
+    }
+
+    /// The log to read: the one --db file, or, when --db names several logs, their merge (``LogSet/mergedLog(path:batchSize:)``)
+    /// in a scratch file in `scratch`, after every chain and segment link verified (a broken one is refused with
+    /// exit 1, naming the files: run `ordlog verify` on them). With `project`, the merged log's local projection
+    /// is rebuilt from it (``Reprojector``), for commands that read the projection too (orders, report).
+    func openLogForReading(scratch: TempDir, project: Bool = false) throws -> EventLog {
+        guard try readsSeveralLogs() else { return try openLog() }
+        let set = try openLogSet()
+        let progress = Progress(label: "verify")
+        let report = try set.verify { url, seq in progress.update("\(url.lastPathComponent): through seq \(seq)") }
+        progress.finish()
+        guard report.ok else {
+            throw CLIError(
+                code: .checkFailed,
+                message: "not reading logs that do not verify: "
+                    + report.files.filter { !$0.ok }.map { $0.url.path }.joined(separator: ", ")
+                    + " (`ordlog verify` on them says where)")
+        }
+        let merged = try set.mergedLog(path: scratch.path("merged.db"))
+        if project { _ = try Reprojector(log: merged).run(.all, startedAt: Pipeline.systemClockMs()) }
+        return merged
+    }
+
+    /// Records who is about to write `log` (a hash-chained identity record, when it differs from the log's
+    /// latest): `--consumer-id`, else the environment (ECS task, Kubernetes pod), else the id already in the log,
+    /// else a generated one. Returns the identity in force.
+    func recordIdentity(_ log: EventLog, consumerId: String?, queue: String) throws -> ConsumerIdentity {
+        let environment = ProcessInfo.processInfo.environment
+        let stored = try log.latestIdentity()?.identity.consumerId
+        let id = ConsumerIdentity.resolveConsumerId(
+            explicit: consumerId, environment: environment, hostName: ConsumerIdentity.localHostName(),
+            stored: stored, taskMetadata: fetchTaskMetadata)
+        let identity = ConsumerIdentity(consumerId: id, ordlogVersion: Ordlog.configuration.version, queue: queue)
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        try log.write { _ = try log.appendIdentity(identity, recordedAt: now) }
+        return identity
+    }
 
     /// --log-format, else $LOG_FORMAT, else text.
     var jsonLogs: Bool {
@@ -79,6 +152,13 @@ struct GlobalOptions: ParsableArguments {
     ///   a missing file, so a mistyped --db is an error rather than a new, empty log that "verifies".
     func openLog(create: Bool = false) throws -> EventLog {
         let path = dbPath
+        if db.count > 1 || (db.count == 1 && (LogSources.isDirectory(path) || path.contains(where: { "*?[".contains($0) })))
+        {
+            throw CLIError(
+                code: .usage,
+                message: "this command works on one log: give one --db file (verify, history and inspect-dlq read "
+                    + "several as one)")
+        }
         let fm = FileManager.default
         if !fm.fileExists(atPath: path) {
             guard create else {
@@ -117,6 +197,25 @@ struct GlobalOptions: ParsableArguments {
             throw CLIError(code: .storage, message: "cannot open event log \(path): \(hint). Check --db / ORDLOG_DB.")
         }
     }
+}
+
+/// GET `url` with a 1 s timeout (the ECS task metadata endpoint, a link-local address); nil on any failure.
+func fetchTaskMetadata(_ url: URL) -> [UInt8]? {
+    final class Box: @unchecked Sendable { var value: [UInt8]? }
+    let box = Box()
+    let done = DispatchSemaphore(value: 0)
+    var request = URLRequest(url: url)
+    request.timeoutInterval = 1
+    let task = URLSession.shared.dataTask(with: request) { data, response, _ in
+        if let data, (response as? HTTPURLResponse)?.statusCode == 200 { box.value = Array(data) }
+        done.signal()
+    }
+    task.resume()
+    if done.wait(timeout: .now() + 2) != .success {
+        task.cancel()
+        return nil
+    }
+    return box.value
 }
 
 /// An error that ends the command with a documented exit code.
