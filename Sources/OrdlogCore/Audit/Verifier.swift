@@ -48,10 +48,21 @@ public enum Verifier {
         _ log: EventLog, head kept: LogHead? = nil, progress: (Int64) -> Void = { _ in }
     ) throws -> VerifyResult {
         var result = VerifyResult()
-        var expected: Int64 = 1
-        var prevHash = RecordHash.genesis
+        // A segment (after `ordlog seal`) continues the sealed one: its chain starts where segment_start says.
+        let start = log.segmentStart
+        var expected: Int64 = start?.firstSeq ?? 1
+        var prevHash = start?.prevHash ?? RecordHash.genesis
         var lastRecord: LogRecord?
         var keptFound = false
+        if let start {
+            if start.computedHash != start.hash || start.prevHash.count != 32 || start.firstSeq < 2 {
+                result.problem = ChainBreak(
+                    seq: start.firstSeq, kind: .edited,
+                    message: "the segment start (continuing \(start.prevSegment)) was edited: its stored columns "
+                        + "no longer match its hash")
+                return result
+            }
+        }
         try log.forEachRecord { record in
             let seq = record.seq
             if let lastRecord, lastRecord.seq == seq {
@@ -102,6 +113,16 @@ public enum Verifier {
             return true
         }
         result.head = lastRecord.map { LogHead(seq: $0.seq, hash: prevHash) }
+            ?? start.map { LogHead(seq: $0.firstSeq - 1, hash: $0.prevHash) }
+        if result.problem == nil, let kept, !keptFound, let start, kept.seq == start.firstSeq - 1 {
+            keptFound = true  // the kept head is the sealed segment's head this file continues from
+            if kept.hash != start.prevHash {
+                result.problem = ChainBreak(
+                    seq: kept.seq, kind: .cutOff,
+                    message: "this segment continues from seq \(kept.seq) with hash \(RecordHash.hex(start.prevHash)), "
+                        + "not the kept \(RecordHash.hex(kept.hash))")
+            }
+        }
         if result.problem == nil, let kept, !keptFound, kept.seq > 0 {
             let end = result.head?.seq ?? 0
             result.problem = ChainBreak(

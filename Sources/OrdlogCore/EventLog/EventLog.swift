@@ -54,6 +54,9 @@ public final class EventLog {
     let logger: Logger
     private var nextSeq: Int64 = 1
     private var headHash: [UInt8] = RecordHash.genesis
+    /// Where this file's part of the chain starts when it is a segment after a seal (``SegmentStart``), else nil
+    /// (the chain starts at seq 1 after 32 zero bytes). Written once, when the file is created by a seal.
+    public private(set) var segmentStart: SegmentStart?
     // Hot-path statements, prepared once.
     private var selectReceiveKey: SQLiteStatement?
     private var countReceives: SQLiteStatement?
@@ -70,6 +73,7 @@ public final class EventLog {
         try db.execute(
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536;")
         try Migrations.migrate(db)
+        segmentStart = try SegmentStart.read(db)
         try loadHead()
     }
 
@@ -81,11 +85,13 @@ public final class EventLog {
                 if best == nil || seq > best!.0 { best = (seq, hash) }
             }
         }
-        nextSeq = (best?.0 ?? 0) + 1
-        headHash = best?.1 ?? RecordHash.genesis
+        // A segment continues the sealed previous one: seqs go on from its last, the first prev_hash is its head.
+        nextSeq = (best?.0 ?? ((segmentStart?.firstSeq ?? 1) - 1)) + 1
+        headHash = best?.1 ?? segmentStart?.prevHash ?? RecordHash.genesis
     }
 
-    /// The newest record's sequence and hash, or nil for an empty log.
+    /// The newest record's sequence and hash, or nil for an empty log. For a segment with no records yet, the
+    /// sealed previous segment's head (which is where the chain stands).
     public func head() throws -> LogHead? {
         try loadHead()
         return nextSeq == 1 ? nil : LogHead(seq: nextSeq - 1, hash: headHash)

@@ -3,6 +3,7 @@ import Foundation
 import OrdlogAWS
 import OrdlogCore
 import OrdlogOps
+import Logging
 
 struct Consume: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -80,6 +81,28 @@ struct Consume: AsyncParsableCommand {
             "Serve GET /metrics (Prometheus) and GET /healthz on HOST:PORT, e.g. 127.0.0.1:9464 or 0.0.0.0:9464 "
                 + "(default: not served). Env: ORDLOG_METRICS_ADDRESS.", valueName: "host:port"))
     var metricsAddress: String?
+    @Option(
+        help: ArgumentHelp(
+            "Seal the log and upload its sealed segments to --archive-to this often while consuming, e.g. 15m, 1h, "
+                + "90s (between batches, never holding the log across the upload).", valueName: "duration"))
+    var archiveEvery: String?
+    @Option(help: ArgumentHelp("Where --archive-every uploads: s3://BUCKET/PREFIX.", valueName: "s3-url"))
+    var archiveTo: String?
+    @Option(help: ArgumentHelp("Where sealed segments go (default: <log>.segments).", valueName: "dir"))
+    var segments: String?
+    @Option(
+        help: ArgumentHelp(
+            "Consumer id for the segments' names (default: $ORDLOG_CONSUMER_ID, else the host name).",
+            valueName: "id"))
+    var consumerId: String?
+
+    /// `90s`, `15m`, `1h` (or plain seconds) in seconds, or nil.
+    static func parseDuration(_ text: String) -> Double? {
+        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600]
+        if let u = text.last, let f = units[u], let n = Double(text.dropLast()), n > 0 { return n * f }
+        if let n = Double(text), n > 0 { return n }
+        return nil
+    }
 
     /// --metrics-address, else $ORDLOG_METRICS_ADDRESS (empty = off).
     var metricsListen: String? {
@@ -94,6 +117,18 @@ struct Consume: AsyncParsableCommand {
         if let maxInFlight, maxInFlight < 1 { throw ValidationError("--max-in-flight must be at least 1") }
         if let visibilityTimeout, !(0...43200).contains(visibilityTimeout) {
             throw ValidationError("--visibility-timeout must be 0…43200 seconds")
+        }
+        if let archiveEvery, Self.parseDuration(archiveEvery) == nil {
+            throw ValidationError("--archive-every must be a duration such as 90s, 15m or 1h, got \(archiveEvery)")
+        }
+        if (archiveEvery == nil) != (archiveTo == nil) {
+            throw ValidationError("--archive-every and --archive-to go together")
+        }
+        if let archiveTo, S3Location(parsing: archiveTo) == nil {
+            throw ValidationError("--archive-to must be s3://BUCKET[/PREFIX], got \(archiveTo)")
+        }
+        if let consumerId, !SegmentName.isValidConsumerId(consumerId) {
+            throw ValidationError("--consumer-id must be 1-128 of A-Z a-z 0-9 . _ - (not starting with .)")
         }
         if let address = metricsListen {
             do {
@@ -165,9 +200,21 @@ struct Consume: AsyncParsableCommand {
                     + (c.visibilityTimeout.map { "\($0) s" } ?? "the queue's") + "; maxReceiveCount "
                     + "\(rules.maxReceiveCount); region \(config.region)"
             )
+            let writer = LogWriter(pipeline)
             let consumer = Consumer(
-                writer: LogWriter(pipeline), queue: SQSMessageQueue(sqs: sqs, url: url), projections: projections,
+                writer: writer, queue: SQSMessageQueue(sqs: sqs, url: url), projections: projections,
                 configuration: c, health: health, logger: global.makeLogger("ordlog.consumer"))
+            var archiver: Task<Void, Never>?
+            if let every = archiveEvery.flatMap(Self.parseDuration), let to = archiveTo.flatMap(S3Location.init) {
+                let archive = SegmentArchive(s3: S3Client(configuration: config, transport: transport), location: to)
+                let dir = segments ?? Segments.defaultDirectory(forLog: global.dbPath)
+                archiver = Task {
+                    await Self.archiveLoop(
+                        writer: writer, archive: archive, directory: dir, consumerId: consumerId, every: every,
+                        logger: global.makeLogger("ordlog.archive"))
+                }
+            }
+            defer { archiver?.cancel() }
             Interrupt.install(notice: "stopping after the batch in flight (signal again to stop at once)")
             let progress = ProgressBox(Progress(label: "consume"))
             let report = try await consumer.run(stop: Interrupt.stop) { p in
@@ -193,6 +240,46 @@ struct Consume: AsyncParsableCommand {
                 }
             }
             if summary.deadLettered > 0 { throw CLIError(code: .deadLettered, message: "") }
+        }
+    }
+}
+
+extension Consume {
+    /// Every `every` seconds: seal inside the writer (retried each second while a batch is in work), then upload the
+    /// sealed segments outside it, so the log is never held across the upload. Failures are logged and retried at
+    /// the next interval; the consumer goes on.
+    static func archiveLoop(
+        writer: LogWriter, archive: SegmentArchive, directory: String, consumerId: String?, every: Double,
+        logger: Logger
+    ) async {
+        while !Task.isCancelled {
+            do { try await Task.sleep(nanoseconds: UInt64(every * 1e9)) } catch { return }
+            var sealed = false
+            while !Task.isCancelled && !sealed {
+                do {
+                    if let r = try await writer.seal(
+                        directory: directory, consumerId: consumerId, ordlogVersion: ordlogVersion)
+                    {
+                        logger.notice("sealed a segment", metadata: ["segment": "\(r.segmentPath)"])
+                    }
+                    sealed = true
+                } catch let e as SegmentError where e.isBusy {
+                    try? await Task.sleep(nanoseconds: 200_000_000)
+                } catch {
+                    logger.error("seal failed", metadata: ["error": "\(error)"])
+                    break
+                }
+            }
+            do {
+                let summary = try await archive.upload(Segments.trustedSegments(in: directory))
+                if !summary.uploaded.isEmpty {
+                    logger.notice(
+                        "archived segments",
+                        metadata: ["count": "\(summary.uploaded.count)", "to": "\(archive.location)"])
+                }
+            } catch {
+                logger.error("archive failed", metadata: ["error": "\(error)"])
+            }
         }
     }
 }

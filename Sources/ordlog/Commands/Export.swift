@@ -47,7 +47,7 @@ struct Export: ParsableCommand {
 
     func execute() throws {
         do {
-            let log = try global.openLog()
+            let log = try global.openReadLog()
             let resolved = try filters.filter.resolve(in: log)
             let fields = redaction.redactFields
             let redactor = redaction.makeRedactor()

@@ -35,7 +35,7 @@ struct History: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            let log = try global.openLog()
+            let log = try global.openReadLog()
             let records = try log.history(orderId: orderId)
             if global.json {
                 out(JSONWriter.string(.array(records.map(RecordJSON.record))))

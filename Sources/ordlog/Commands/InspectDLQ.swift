@@ -68,7 +68,7 @@ struct InspectDLQ: AsyncParsableCommand {
         let url: String
         if let queueUrl { url = queueUrl } else { url = try await sqs.getQueueUrl(name: queue!) }
         let messages = try await DeadLetterQueuePeek.messages(sqs: sqs, queueUrl: url, limit: limit)
-        let log = try global.openLog()
+        let log = try global.openReadLog()
         let joined = try messages.filter { messageId == nil || $0.messageId == messageId }
             .map { ($0, try log.failedMessage($0.messageId ?? "")) }
         if global.json {
@@ -131,7 +131,7 @@ struct InspectDLQ: AsyncParsableCommand {
             return
         }
         try runReportingErrors {
-            let log = try global.openLog()
+            let log = try global.openReadLog()
             if let messageId {
                 guard let m = try log.failedMessage(messageId) else {
                     err("ordlog: the log has no attempt for message \(messageId)")

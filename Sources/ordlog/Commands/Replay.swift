@@ -103,7 +103,7 @@ struct Replay: AsyncParsableCommand {
                     throw CLIError(code: .badInput, message: "\(error)")
                 }
             } else {
-                log = try global.openLog()
+                log = try global.openReadLog()
             }
             var expected: [JSONObject]?
             if let expect {

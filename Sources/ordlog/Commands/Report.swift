@@ -105,7 +105,7 @@ struct Report: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            let log = try global.openLog()
+            let log = try global.openReadLog()
             var options = ReportOptions()
             options.orderIds = orderId
             options.deadLettered = deadLettered

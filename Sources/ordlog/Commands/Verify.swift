@@ -39,7 +39,7 @@ struct Verify: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            let log = try global.openLog()
+            let log = try global.openReadLog()
             let kept = head.flatMap(parseHead)
             let progress = Progress(label: "verify")
             let result = try Verifier.verify(log, head: kept) { seq in progress.update("verified through seq \(seq)") }

@@ -29,6 +29,13 @@ struct GlobalOptions: ParsableArguments {
     @Flag(name: .long, help: "Print machine-readable JSON on stdout instead of a table.")
     var json = false
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Where segments read from s3:// and assembled chains are kept. Env: ORDLOG_CACHE, else "
+                + "$XDG_CACHE_HOME/ordlog, else ~/.cache/ordlog.", valueName: "dir"))
+    var cache: String?
+
     /// The database path: --db, else $ORDLOG_DB, else ./ordlog.db.
     var dbPath: String { db ?? ProcessInfo.processInfo.environment["ORDLOG_DB"] ?? "ordlog.db" }
 
