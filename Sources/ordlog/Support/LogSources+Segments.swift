@@ -71,8 +71,14 @@ extension GlobalOptions {
     /// - Throws: ``CLIError`` (exit 1 when a segment is missing or does not match its manifest, 5 for S3, 70 storage).
     func openReadLog() throws -> EventLog {
         let cache = SegmentSources.cacheDirectory(self.cache)
-        if let location = S3Location(parsing: dbPath) {
-            let chains = try SegmentSources.s3Segments(location, cache: cache)
+        if var location = S3Location(parsing: dbPath) {
+            var chains = try SegmentSources.s3Segments(location, cache: cache)
+            // s3://BUCKET/PREFIX/<consumerId>: one consumer of an archive.
+            let parts = location.prefix.split(separator: "/")
+            if chains.isEmpty, let last = parts.last, SegmentName.isValidConsumerId(String(last)) {
+                location.prefix = parts.dropLast().joined(separator: "/")
+                chains = try SegmentSources.s3Segments(location, cache: cache).filter { $0.key == String(last) }
+            }
             guard chains.count == 1, let (consumer, chain) = chains.first else {
                 throw CLIError(
                     code: chains.isEmpty ? .storage : .usage,
