@@ -151,4 +151,39 @@ import Testing
         #expect(try await s3.getObject(bucket: "clash", key: "p/c1/" + first) == Data("someone else's".utf8))
         #expect(try await s3.headObject(bucket: "clash", key: "p/c1/" + first + ".manifest.json") == nil)
     }
+
+    @Test func consumeWithArchiveEverySealsAndUploadsItsLog() async throws {
+        let server = try MotoContext.current()
+        let dir = CLI.tempDir()
+        let env = Self.env(server, cache: dir.appendingPathComponent("cache"))
+        try await Self.s3(server).createBucket("consumed")
+        let setup = try CLI.run(["setup", "--json"], env: env)
+        #expect(setup.status == 0, "\(setup.stderr)")
+        let queueUrl = try #require(try AWSEndToEndTests.json(setup.stdout)["queueUrl"]?.stringValue)
+        let (text, _) = AWSEndToEndTests.orders(30)
+        let file = dir.appendingPathComponent("orders.jsonl")
+        try text.write(to: file, atomically: true, encoding: .utf8)
+        let publish = try CLI.run(["publish", "--topic", "OrderTopic", file.path], env: env)
+        #expect(publish.status == 0, "\(publish.stderr)")
+        let db = dir.appendingPathComponent("c7.db").path
+        let consume = try CLI.run(
+            [
+                "consume", "--db", db, "--queue-url", queueUrl, "--local-only", "--until-empty", "--wait-time", "1",
+                "--concurrency", "2", "--archive-every", "1s", "--archive-to", "s3://consumed/logs", "--consumer-id", "c7",
+                "--json",
+            ], env: env)
+        #expect(consume.status == 0, "\(consume.stderr)")
+        let keys = try await Self.s3(server).listObjects(bucket: "consumed", prefix: "logs/c7/").map(\.key)
+        #expect(!keys.isEmpty)
+        #expect(keys.filter { $0.hasSuffix(".manifest.json") }.count * 2 == keys.count)
+        // Everything consumed is in S3: the archive alone reads as the log did.
+        let local = try CLI.run(["orders", "--db", db, "--json"], env: env)
+        let fromS3 = try CLI.run(["export", "--db", "s3://consumed/logs"], env: env)
+        let fromLocal = try CLI.run(["export", "--db", db], env: env)
+        #expect(fromS3.status == 0, "\(fromS3.stderr)")
+        #expect(fromS3.stdout == fromLocal.stdout)
+        #expect(fromS3.stdout.split(separator: "\n").count >= 30)
+        #expect(local.status == 0)
+        #expect(try Self.digest("s3://consumed/logs", env: env) == (try Self.digest(db, env: env)))
+    }
 }

@@ -205,13 +205,20 @@ struct Consume: AsyncParsableCommand {
                 writer: writer, queue: SQSMessageQueue(sqs: sqs, url: url), projections: projections,
                 configuration: c, health: health, logger: global.makeLogger("ordlog.consumer"))
             var archiver: Task<Void, Never>?
+            var finalArchive: (() async -> Void)?
             if let every = archiveEvery.flatMap(Self.parseDuration), let to = archiveTo.flatMap(S3Location.init) {
                 let archive = SegmentArchive(s3: S3Client(configuration: config, transport: transport), location: to)
                 let dir = segments ?? Segments.defaultDirectory(forLog: global.dbPath)
+                let logger = global.makeLogger("ordlog.archive")
+                let id = consumerId
                 archiver = Task {
                     await Self.archiveLoop(
-                        writer: writer, archive: archive, directory: dir, consumerId: consumerId, every: every,
-                        logger: global.makeLogger("ordlog.archive"))
+                        writer: writer, archive: archive, directory: dir, consumerId: id, every: every, logger: logger)
+                }
+                // On a clean stop, what was logged since the last seal goes to S3 too (the task's disk may not stay).
+                finalArchive = {
+                    await Self.archiveOnce(
+                        writer: writer, archive: archive, directory: dir, consumerId: id, logger: logger)
                 }
             }
             defer { archiver?.cancel() }
@@ -224,6 +231,11 @@ struct Consume: AsyncParsableCommand {
                         + "failed \(p.summary.rejected + p.summary.failed), \(String(format: "%.0f", rate)) msg/s")
             }
             progress.finish()
+            if let archiver, let finalArchive {
+                archiver.cancel()
+                await archiver.value
+                await finalArchive()
+            }
             let summary = report.summary
             if global.json {
                 var o = summaryJSON(summary)
@@ -254,32 +266,39 @@ extension Consume {
     ) async {
         while !Task.isCancelled {
             do { try await Task.sleep(nanoseconds: UInt64(every * 1e9)) } catch { return }
-            var sealed = false
-            while !Task.isCancelled && !sealed {
-                do {
-                    if let r = try await writer.seal(
-                        directory: directory, consumerId: consumerId, ordlogVersion: ordlogVersion)
-                    {
-                        logger.notice("sealed a segment", metadata: ["segment": "\(r.segmentPath)"])
-                    }
-                    sealed = true
-                } catch let e as SegmentError where e.isBusy {
-                    try? await Task.sleep(nanoseconds: 200_000_000)
-                } catch {
-                    logger.error("seal failed", metadata: ["error": "\(error)"])
-                    break
-                }
-            }
+            await archiveOnce(
+                writer: writer, archive: archive, directory: directory, consumerId: consumerId, logger: logger)
+        }
+    }
+
+    /// Seals (retrying while a batch is in work, unless cancelled) and uploads every sealed segment.
+    static func archiveOnce(
+        writer: LogWriter, archive: SegmentArchive, directory: String, consumerId: String?, logger: Logger
+    ) async {
+        var sealed = false
+        while !Task.isCancelled && !sealed {
             do {
-                let summary = try await archive.upload(Segments.trustedSegments(in: directory))
-                if !summary.uploaded.isEmpty {
-                    logger.notice(
-                        "archived segments",
-                        metadata: ["count": "\(summary.uploaded.count)", "to": "\(archive.location)"])
+                if let r = try await writer.seal(
+                    directory: directory, consumerId: consumerId, ordlogVersion: ordlogVersion)
+                {
+                    logger.notice("sealed a segment", metadata: ["segment": "\(r.segmentPath)"])
                 }
+                sealed = true
+            } catch let e as SegmentError where e.isBusy {
+                try? await Task.sleep(nanoseconds: 200_000_000)
             } catch {
-                logger.error("archive failed", metadata: ["error": "\(error)"])
+                logger.error("seal failed", metadata: ["error": "\(error)"])
+                break
             }
+        }
+        do {
+            let summary = try await archive.upload(Segments.trustedSegments(in: directory))
+            if !summary.uploaded.isEmpty {
+                logger.notice(
+                    "archived segments", metadata: ["count": "\(summary.uploaded.count)", "to": "\(archive.location)"])
+            }
+        } catch {
+            logger.error("archive failed", metadata: ["error": "\(error)"])
         }
     }
 }
