@@ -177,4 +177,29 @@ import Testing
         #expect(SegmentManifest(json: Array(m.json.utf8)) == m)
         #expect(m.json.hasPrefix("{\"format\":\"ordlog-segment/1\",\"consumerId\":\"c1\",\"queue\":\"q\""))
     }
+
+    /// A seal that died after publishing its segment and before replacing the live file leaves a trusted segment
+    /// that repeats the live file's first records. No chain links to it: the next seal's segment supersedes it.
+    @Test func aSealInterruptedBeforeTheRenameLeavesNothingAReaderFollows() throws {
+        let files = try SampleLog.files()
+        var p = try Fixtures.pipeline()
+        let path = p.log.db.path
+        try Fixtures.ingest(Array(files.prefix(2)), into: p)
+        let before = path + ".before"
+        try p.log.db.run("VACUUM INTO ?", [.text(before)])
+        let orphan = try #require(try Segments.seal(p.log, consumerId: "c1", ordlogVersion: Self.version))
+        // The crash: the old live file is back, as if the rename never happened.
+        for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        _ = rename(before, path)
+        p = try Self.reopen(path)
+        #expect(p.log.segmentStart == nil)
+        try Fixtures.ingest(Array(files.dropFirst(2)), into: p)
+        let real = try #require(try Segments.seal(p.log, consumerId: "c1", ordlogVersion: Self.version))
+        #expect(real.manifest.firstSeq == 1)
+        #expect(real.manifest.lastSeq > orphan.manifest.lastSeq)
+        let all = Segments.trustedSegments(in: Segments.defaultDirectory(forLog: path))
+        #expect(all.count == 2)
+        #expect(try Segments.localChain(forLog: path).map(\.manifest) == [real.manifest])
+        #expect(Segments.chain(all, consumerId: "c1").segments.map(\.manifest) == [real.manifest])
+    }
 }
