@@ -185,5 +185,21 @@ import Testing
         #expect(fromS3.stdout.split(separator: "\n").count >= 30)
         #expect(local.status == 0)
         #expect(try Self.digest("s3://consumed/logs", env: env) == (try Self.digest(db, env: env)))
+
+        // Stopping archives too: with an interval longer than the run, only the final seal and upload can have
+        // put this consumer's log in S3.
+        let publish2 = try CLI.run(["publish", "--topic", "OrderTopic", file.path], env: env)
+        #expect(publish2.status == 0, "\(publish2.stderr)")
+        let db8 = dir.appendingPathComponent("c8.db").path
+        let consume8 = try CLI.run(
+            [
+                "consume", "--db", db8, "--queue-url", queueUrl, "--local-only", "--until-empty", "--wait-time", "1",
+                "--archive-every", "1h", "--archive-to", "s3://consumed/logs", "--consumer-id", "c8",
+            ], env: env)
+        #expect(consume8.status == 0, "\(consume8.stderr)")
+        let fromS3c8 = try CLI.run(["export", "--db", "s3://consumed/logs/c8"], env: env)
+        #expect(fromS3c8.status == 0, "\(fromS3c8.stderr)")
+        #expect(fromS3c8.stdout == (try CLI.run(["export", "--db", db8], env: env)).stdout)
+        #expect(fromS3c8.stdout.split(separator: "\n").count >= 30)
     }
 }
