@@ -257,7 +257,7 @@ struct Consume: AsyncParsableCommand {
 }
 
 extension Consume {
-    /// Every `every` seconds: seal inside the writer (retried each second while a batch is in work), then upload the
+    /// Every `every` seconds (the stop cancels only the wait): seal inside the writer (retried every 0.2 s while a batch is in work), then upload the
     /// sealed segments outside it, so the log is never held across the upload. Failures are logged and retried at
     /// the next interval; the consumer goes on.
     static func archiveLoop(
@@ -266,8 +266,11 @@ extension Consume {
     ) async {
         while !Task.isCancelled {
             do { try await Task.sleep(nanoseconds: UInt64(every * 1e9)) } catch { return }
-            await archiveOnce(
-                writer: writer, archive: archive, directory: directory, consumerId: consumerId, logger: logger)
+            // Not cancelled by the stop: a seal or upload in progress finishes (the final archive follows it).
+            await Task.detached {
+                await archiveOnce(
+                    writer: writer, archive: archive, directory: directory, consumerId: consumerId, logger: logger)
+            }.value
         }
     }
 
@@ -297,6 +300,8 @@ extension Consume {
                 logger.notice(
                     "archived segments", metadata: ["count": "\(summary.uploaded.count)", "to": "\(archive.location)"])
             }
+        } catch is CancellationError {
+            // Stopping: the final archive after the run uploads it.
         } catch {
             logger.error("archive failed", metadata: ["error": "\(error)"])
         }
