@@ -77,6 +77,7 @@ import Testing
         let broken = try CLI.run(["verify", "--db", live], env: cache)
         #expect(broken.status == 1, "\(broken.stdout) \(broken.stderr)")
         #expect(broken.stderr.contains("ending at seq"))
+        #expect(broken.stderr.contains("\(segment) does not match its manifest"))
     }
 
     @Test func archiveTwiceThenReadFromS3WithTheLocalLogsGone() async throws {

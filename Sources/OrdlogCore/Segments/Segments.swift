@@ -404,7 +404,19 @@ public enum Segments {
         guard let start = try liveSegmentStart(livePath) else { return [] }
         let dir = directory ?? defaultDirectory(forLog: livePath)
         let (chain, missing) = Self.chain(trustedSegments(in: dir), consumerId: start.consumerId, continuing: start)
-        if let missing { throw SegmentError("\(livePath) continues sealed segments in \(dir), but \(missing)") }
+        if let missing {
+            // Say so when the file is there but no longer matches its manifest (edited, or half-written).
+            let want = (chain.first?.manifest.firstSeq ?? start.firstSeq) - 1
+            let files = (try? FileManager.default.contentsOfDirectory(atPath: dir + "/" + start.consumerId)) ?? []
+            if let bad = files.sorted().first(where: { SegmentName(parsing: start.consumerId + "/" + $0)?.lastSeq == want
+                && $0.hasSuffix(".ordlog") })
+            {
+                throw SegmentError(
+                    "\(livePath) continues sealed segments in \(dir), but \(missing): "
+                        + "\(dir)/\(start.consumerId)/\(bad) does not match its manifest (edited after sealing, or half-written)")
+            }
+            throw SegmentError("\(livePath) continues sealed segments in \(dir), but \(missing)")
+        }
         return chain
     }
 
