@@ -69,6 +69,15 @@ import Testing
             #expect(Self.normalized(a.stdout) == Self.normalized(b.stdout), "\(command)")
         }
         #expect(try Self.digest(live, env: cache) == (try Self.digest(reference)))
+        // The projection cannot be rebuilt from the live segment alone (that would empty it); --into reads the chain.
+        let ordersBefore = try CLI.run(["orders", "--db", live, "--json"]).stdout
+        let inPlace = try CLI.run(["reproject", "--db", live], env: cache)
+        #expect(inPlace.status == 64, "\(inPlace.stderr)")
+        #expect(try CLI.run(["orders", "--db", live, "--json"]).stdout == ordersBefore)
+        let rebuilt = dir.appendingPathComponent("rebuilt.db").path
+        let into = try CLI.run(["reproject", "--db", live, "--into", rebuilt], env: cache)
+        #expect(into.status == 0, "\(into.stderr)")
+        #expect(try CLI.run(["orders", "--db", rebuilt, "--json"]).stdout == ordersBefore)
         // An edit to a sealed segment: verify fails (exit 1) and says which segment.
         let segment = try #require(
             try FileManager.default.contentsOfDirectory(atPath: live + ".segments/c1").sorted().first)

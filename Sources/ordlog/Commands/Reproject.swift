@@ -73,7 +73,6 @@ struct Reproject: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrorsAsync {
-            let log = try global.openLog()
             // For DynamoDB the projection is built in a local file first (default: one beside the log, so an
             // interrupted run resumes), then written into the table.
             let into =
@@ -82,6 +81,14 @@ struct Reproject: AsyncParsableCommand {
                     ? global.dbPath
                         + ".reproject-\(targetOptions.table ?? "dynamodb")-\(target.key.replacingOccurrences(of: ":", with: "-")).db"
                     : nil)
+            // Into another file the whole chain is read (sealed segments too); in place, only a log never sealed.
+            let log = try into != nil ? global.openReadLog() : global.openLog()
+            if into == nil, let start = log.segmentStart {
+                throw CLIError(
+                    code: .usage,
+                    message: "\(global.dbPath) continues sealed segments (from seq \(start.firstSeq)): its projection "
+                        + "cannot be rebuilt from this file alone. Build it from the whole chain with --into NEW.db")
+            }
             let reprojector: Reprojector
             do { reprojector = try Reprojector(log: log, intoPath: into) } catch {
                 throw CLIError(code: .storage, message: "cannot open projection \(into ?? global.dbPath): \(error)")
