@@ -121,7 +121,8 @@ public struct AWSClient: Sendable {
             let signer = SigV4Signer(
                 credentials: credentials, region: region, service: service.signingName, options: request.signerOptions)
             let signature = signer.sign(
-                SigV4Request(method: request.method, path: path, query: request.query, headers: headers, body: request.body),
+                SigV4Request(
+                    method: request.method, path: path, query: request.query, headers: headers, body: request.body),
                 date: date ?? now())
             all = (headers + signature.headersToAdd).map { (name: $0.name, value: $0.value) }
         }

@@ -53,7 +53,8 @@ import Testing
     @Test func completeBodyListsEveryPartInOrder() {
         let body = String(
             decoding: S3Client.completeBody([
-                .init(partNumber: 1, eTag: "e1", checksumSHA256: "c1"), .init(partNumber: 2, eTag: "e2", checksumSHA256: "c2"),
+                .init(partNumber: 1, eTag: "e1", checksumSHA256: "c1"),
+                .init(partNumber: 2, eTag: "e2", checksumSHA256: "c2"),
             ]), as: UTF8.self)
         #expect(
             body == "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"

@@ -113,7 +113,9 @@ import Testing
 
         // What the local log says (its sealed segments, read as one chain) is what S3 must say.
         let expectedDLQ = try CLI.run(["inspect-dlq", "--json", "--db", live], env: env).stdout
-        #expect(Self.normalized(expectedDLQ) == Self.normalized(try CLI.run(["inspect-dlq", "--json", "--db", reference]).stdout))
+        #expect(
+            Self.normalized(expectedDLQ)
+                == Self.normalized(try CLI.run(["inspect-dlq", "--json", "--db", reference]).stdout))
         let expectedDigest = try Self.digest(live, env: env)
         #expect(expectedDigest == (try Self.digest(reference)))
         try FileManager.default.removeItem(atPath: live)
@@ -128,7 +130,8 @@ import Testing
         // Half-written uploads are not trusted: a next segment without its manifest, and one whose manifest
         // names other bytes. Readers leave both out (and say so) and read the same chain.
         let s3 = Self.s3(server)
-        let n = try #require(SegmentName(parsing: String(keys.filter { $0.hasSuffix(".ordlog") }.sorted().last!.dropFirst(7))))
+        let n = try #require(
+            SegmentName(parsing: String(keys.filter { $0.hasSuffix(".ordlog") }.sorted().last!.dropFirst(7))))
         let next = SegmentName(consumerId: "c1", firstSeq: n.lastSeq + 1, lastSeq: n.lastSeq + 5)
         try await s3.putObject(bucket: "audit", key: "ordlog/" + next.description, body: Data("half".utf8))
         let other = SegmentName(consumerId: "c1", firstSeq: n.lastSeq + 1, lastSeq: n.lastSeq + 9)
@@ -179,7 +182,8 @@ import Testing
         let consume = try CLI.run(
             [
                 "consume", "--db", db, "--queue-url", queueUrl, "--local-only", "--until-empty", "--wait-time", "1",
-                "--concurrency", "2", "--archive-every", "1s", "--archive-to", "s3://consumed/logs", "--consumer-id", "c7",
+                "--concurrency", "2", "--archive-every", "1s", "--archive-to", "s3://consumed/logs", "--consumer-id",
+                "c7",
                 "--json",
             ], env: env)
         #expect(consume.status == 0, "\(consume.stderr)")

@@ -34,7 +34,8 @@ import Testing
             try Fixtures.ingest(part, into: p)
             if i < 2 {
                 let r = try #require(
-                    try Segments.seal(p.log, consumerId: "c1", ordlogVersion: version, now: 1_767_261_600_000 + Int64(i)))
+                    try Segments.seal(
+                        p.log, consumerId: "c1", ordlogVersion: version, now: 1_767_261_600_000 + Int64(i)))
                 results.append(r)
                 p = try reopen(path)
             }
@@ -49,8 +50,9 @@ import Testing
         #expect(m1.prevHash == RecordHash.genesis)
         #expect(m2.firstSeq == m1.lastSeq + 1)
         #expect(m2.prevHash == m1.headHash)
-        #expect(s.results[0].segmentPath.hasSuffix(
-            ".segments/c1/00000000000000000001-\(SegmentName.digits20(m1.lastSeq)).ordlog"))
+        #expect(
+            s.results[0].segmentPath.hasSuffix(
+                ".segments/c1/00000000000000000001-\(SegmentName.digits20(m1.lastSeq)).ordlog"))
         // The live file starts where the second segment ended, and verifies alone.
         let start = try #require(s.live.log.segmentStart)
         #expect(start.firstSeq == m2.lastSeq + 1)
@@ -91,7 +93,8 @@ import Testing
         let s = try Self.sealedLog()
         // In the live log.
         try s.live.log.db.execute(
-            "DROP TRIGGER attempts_no_update; UPDATE attempts SET note = 'edited' WHERE seq = (SELECT max(seq) FROM attempts)")
+            "DROP TRIGGER attempts_no_update; UPDATE attempts SET note = 'edited' WHERE seq = (SELECT max(seq) FROM attempts)"
+        )
         let live = try Verifier.verify(s.live.log)
         #expect(live.problem?.kind == .edited)
         // In a sealed segment: it no longer matches its manifest, so the chain has a hole.

@@ -23,7 +23,9 @@ public struct S3Location: Sendable, Equatable, CustomStringConvertible {
         let bucket = rest.prefix { $0 != "/" }
         // Bucket names: 3-63 of lowercase letters, digits, `.` and `-`.
         guard (3...63).contains(bucket.count),
-            bucket.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2E || $0 == 0x2D })
+            bucket.utf8.allSatisfy({
+                ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2E || $0 == 0x2D
+            })
         else { return nil }
         self.bucket = String(bucket)
         self.prefix = String(rest.dropFirst(bucket.count)).split(separator: "/").joined(separator: "/")
@@ -86,7 +88,11 @@ public struct SegmentArchive: Sendable {
             let manifestSent = try await put(
                 key: manKey, data: manifestBytes, sha256: sha256Hex(manifestBytes),
                 bytes: Int64(manifestBytes.count))
-            if segmentSent || manifestSent { summary.uploaded.append(m.name) } else { summary.alreadyArchived.append(m.name) }
+            if segmentSent || manifestSent {
+                summary.uploaded.append(m.name)
+            } else {
+                summary.alreadyArchived.append(m.name)
+            }
         }
         return summary
     }
@@ -101,7 +107,8 @@ public struct SegmentArchive: Sendable {
     func put(key: String, data: Data, sha256: String, bytes: Int64, checked: Bool = false) async throws -> Bool {
         if !checked, try await alreadyThere(key: key, sha256: sha256, bytes: bytes) { return false }
         guard sha256Hex(data) == sha256, Int64(data.count) == bytes else {
-            throw SegmentError("\(key): the local file changed since it was sealed (checksum differs from its manifest)")
+            throw SegmentError(
+                "\(key): the local file changed since it was sealed (checksum differs from its manifest)")
         }
         do {
             try await s3.upload(

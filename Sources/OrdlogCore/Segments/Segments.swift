@@ -227,8 +227,10 @@ public enum Segments {
         }
         guard let head = try log.head(), head.seq >= (log.segmentStart?.firstSeq ?? 1) else { return nil }
         // An attempt must be in the segment of its receive (attempts.receive_seq references receives).
-        let pending = try log.db.scalarInt(
-            "SELECT count(*) FROM receives WHERE NOT EXISTS (SELECT 1 FROM attempts a WHERE a.receive_seq = receives.seq)")
+        let pending =
+            try log.db.scalarInt(
+                "SELECT count(*) FROM receives WHERE NOT EXISTS (SELECT 1 FROM attempts a WHERE a.receive_seq = receives.seq)"
+            )
             ?? 0
         if pending > 0 {
             throw SegmentError.busy(
@@ -266,7 +268,8 @@ public enum Segments {
         //    checked again under the exclusive lock below, so a write in between is noticed).
         try db.run("VACUUM INTO ?", [.text(snapshot)])
         var queue = try db.scalarText("SELECT source FROM receives ORDER BY seq DESC LIMIT 1") ?? ""
-        if !queue.hasPrefix("http"), !queue.hasPrefix("arn:"), let cut = queue.lastIndex(where: { $0 == ":" || $0 == "#" }),
+        if !queue.hasPrefix("http"), !queue.hasPrefix("arn:"),
+            let cut = queue.lastIndex(where: { $0 == ":" || $0 == "#" }),
             queue[queue.index(after: cut)...].first?.isNumber == true || queue[cut] == "#"
         {
             queue = String(queue[..<cut])  // a file's name, without the line or entry
@@ -275,7 +278,9 @@ public enum Segments {
         try db.execute("BEGIN EXCLUSIVE")
         var inTransaction = true
         defer { if inTransaction { try? db.execute("ROLLBACK") } }
-        guard try log.head() == head else { throw SegmentError.busy("\(livePath) was written during the seal; try again") }
+        guard try log.head() == head else {
+            throw SegmentError.busy("\(livePath) was written during the seal; try again")
+        }
 
         // 3. The next live file: the projection carried over, and where its chain starts.
         do {
@@ -312,7 +317,8 @@ public enum Segments {
         if FileManager.default.fileExists(atPath: segmentPath) {
             // Left by a seal that crashed after publishing and before replacing the live file: the same records.
             guard let existing = trusted(segmentPath), existing.manifest.headHash == head.hash else {
-                throw SegmentError("\(segmentPath) already exists with other content: a sealed segment is never replaced")
+                throw SegmentError(
+                    "\(segmentPath) already exists with other content: a sealed segment is never replaced")
             }
         } else {
             try renameSynced(snapshot, segmentPath)
@@ -408,12 +414,14 @@ public enum Segments {
             // Say so when the file is there but no longer matches its manifest (edited, or half-written).
             let want = (chain.first?.manifest.firstSeq ?? start.firstSeq) - 1
             let files = (try? FileManager.default.contentsOfDirectory(atPath: dir + "/" + start.consumerId)) ?? []
-            if let bad = files.sorted().first(where: { SegmentName(parsing: start.consumerId + "/" + $0)?.lastSeq == want
-                && $0.hasSuffix(".ordlog") })
-            {
+            if let bad = files.sorted().first(where: {
+                SegmentName(parsing: start.consumerId + "/" + $0)?.lastSeq == want
+                    && $0.hasSuffix(".ordlog")
+            }) {
                 throw SegmentError(
                     "\(livePath) continues sealed segments in \(dir), but \(missing): "
-                        + "\(dir)/\(start.consumerId)/\(bad) does not match its manifest (edited after sealing, or half-written)")
+                        + "\(dir)/\(start.consumerId)/\(bad) does not match its manifest (edited after sealing, or half-written)"
+                )
             }
             throw SegmentError("\(livePath) continues sealed segments in \(dir), but \(missing)")
         }

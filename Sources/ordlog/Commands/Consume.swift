@@ -257,9 +257,9 @@ struct Consume: AsyncParsableCommand {
 }
 
 extension Consume {
-    /// Every `every` seconds (the stop cancels only the wait): seal inside the writer (retried every 0.2 s while a batch is in work), then upload the
-    /// sealed segments outside it, so the log is never held across the upload. Failures are logged and retried at
-    /// the next interval; the consumer goes on.
+    /// Every `every` seconds (the stop cancels only the wait): seal inside the writer (retried every 0.2 s while
+    /// a batch is in work), then upload the sealed segments outside it, so the log is never held across the upload.
+    /// Failures are logged and retried at the next interval; the consumer goes on.
     static func archiveLoop(
         writer: LogWriter, archive: SegmentArchive, directory: String, consumerId: String?, every: Double,
         logger: Logger
