@@ -100,20 +100,44 @@ public struct AWSClient: Sendable {
         headers extra: [(name: String, value: String)], body: Data,
         timeout: TimeInterval = 60, date: Date? = nil, credentials: AWSCredentials? = nil
     ) -> HTTPRequest {
-        let path = endpoint.path.isEmpty ? "/" : endpoint.path
-        var headers: [SigV4Request.Header] = [.init("Host", hostHeader)]
-        headers += extra.map { SigV4Request.Header($0.name, $0.value) }
+        signedRequest(
+            AWSRequest(method: "POST", path: endpoint.path, headers: extra, body: body), timeout: timeout, date: date,
+            credentials: credentials)
+    }
+
+    /// Builds and signs `request` against ``endpoint`` (or `request.host` on the endpoint's scheme and port).
+    public func signedRequest(
+        _ request: AWSRequest, timeout: TimeInterval = 60, date: Date? = nil, credentials: AWSCredentials? = nil
+    ) -> HTTPRequest {
+        let path = request.path.isEmpty ? "/" : request.path
+        var host = hostHeader
+        if let override = request.host {
+            host = endpoint.port.map { hostHeader.hasSuffix(":\($0)") ? "\(override):\($0)" : override } ?? override
+        }
+        var headers: [SigV4Request.Header] = [.init("Host", host)]
+        headers += request.headers.map { SigV4Request.Header($0.name, $0.value) }
         var all = headers.map { (name: $0.name, value: $0.value) }
         if let credentials = credentials ?? (credentialProvider as? StaticCredentialProvider)?.staticCredentials {
-            let signer = SigV4Signer(credentials: credentials, region: region, service: service.signingName)
+            let signer = SigV4Signer(
+                credentials: credentials, region: region, service: service.signingName, options: request.signerOptions)
             let signature = signer.sign(
-                SigV4Request(method: "POST", path: path, headers: headers, body: body),
+                SigV4Request(
+                    method: request.method, path: path, query: request.query, headers: headers, body: request.body),
                 date: date ?? now())
             all = (headers + signature.headersToAdd).map { (name: $0.name, value: $0.value) }
         }
         var url = endpoint
-        if endpoint.path.isEmpty { url = endpoint.appendingPathComponent("/") }
-        return HTTPRequest(method: "POST", url: url, headers: all, body: body, timeout: timeout)
+        if request.host == nil && request.path == endpoint.path && request.query.isEmpty {
+            if endpoint.path.isEmpty { url = endpoint.appendingPathComponent("/") }
+        } else {
+            var text = (endpoint.scheme ?? "https") + "://" + host
+            text += path.split(separator: "/", omittingEmptySubsequences: false).map {
+                SigV4Signer.uriEncode(String($0))
+            }.joined(separator: "/")
+            if !request.query.isEmpty { text += "?" + SigV4Signer.canonicalQuery(request.query) }
+            url = URL(string: text) ?? endpoint
+        }
+        return HTTPRequest(method: request.method, url: url, headers: all, body: request.body, timeout: timeout)
     }
 
     /// Sends a signed request (re-signed on each attempt) with retries; returns the 2xx response.
@@ -124,17 +148,30 @@ public struct AWSClient: Sendable {
         operation: String, headers: [(name: String, value: String)], body: Data,
         timeout: TimeInterval = 60
     ) async throws -> HTTPResponse {
+        try await send(
+            operation: operation, AWSRequest(method: "POST", path: endpoint.path, headers: headers, body: body),
+            timeout: timeout)
+    }
+
+    /// Sends `request` (signed again on each attempt) with retries; returns the 2xx response (or, for
+    /// `acceptStatus`, that status too: S3's `HeadObject` 404, say).
+    ///
+    /// - Throws: ``AWSServiceError`` for non-2xx responses, ``AWSTransportError`` if no response arrived,
+    ///   `CancellationError` (never retried) if the task is cancelled.
+    public func send(
+        operation: String, _ awsRequest: AWSRequest, timeout: TimeInterval = 60, acceptStatus: Set<Int> = []
+    ) async throws -> HTTPResponse {
         var attempt = 0
         var refetched = false
         while true {
             attempt += 1
             try Task.checkCancellation()
             let credentials = try await credentialProvider?.credentials()
-            let request = signedRequest(headers: headers, body: body, timeout: timeout, credentials: credentials)
+            let request = signedRequest(awsRequest, timeout: timeout, credentials: credentials)
             let error: Error
             do {
                 let response = try await transport.send(request)
-                if (200..<300).contains(response.status) { return response }
+                if (200..<300).contains(response.status) || acceptStatus.contains(response.status) { return response }
                 error = AWSServiceError.decode(
                     service: service.displayName, operation: operation,
                     response: response, credentialSource: credentials?.source)
@@ -247,6 +284,34 @@ public struct AWSClient: Sendable {
                 bodyExcerpt: String(decoding: response.body.prefix(300), as: UTF8.self))
         }
         return (root, response)
+    }
+}
+
+/// One request to an AWS endpoint in REST style (S3): method, decoded path, query, headers and body; how it is
+/// signed (`signerOptions`: S3 signs `x-amz-content-sha256` and does not normalise paths).
+public struct AWSRequest: Sendable {
+    public var method: String
+    /// The `Host` to send to instead of the endpoint's (S3 virtual-hosted style: `BUCKET.s3.REGION.amazonaws.com`).
+    public var host: String?
+    /// The path, not percent-encoded (it is encoded once, per segment, for the URL and the signature).
+    public var path: String
+    public var query: [SigV4Request.QueryItem]
+    public var headers: [(name: String, value: String)]
+    public var body: Data
+    public var signerOptions: SigV4Signer.Options
+
+    public init(
+        method: String, host: String? = nil, path: String, query: [SigV4Request.QueryItem] = [],
+        headers: [(name: String, value: String)] = [], body: Data = Data(),
+        signerOptions: SigV4Signer.Options = SigV4Signer.Options()
+    ) {
+        self.method = method
+        self.host = host
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.body = body
+        self.signerOptions = signerOptions
     }
 }
 

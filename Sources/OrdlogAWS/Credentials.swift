@@ -83,7 +83,10 @@ public struct AWSService: Sendable, Hashable, CustomStringConvertible {
     public static let sts = AWSService(signingName: "sts", displayName: "STS")
 
     /// The services whose endpoints ``AWSConfiguration/resolve(environment:overrides:transport:)`` resolves.
-    public static let configurable: [AWSService] = [.sqs, .sns, .dynamodb, .iam, .sts]
+    /// Amazon S3 (signing name `s3`; the event log's sealed segments, ``S3Client``).
+    public static let s3 = AWSService(signingName: "s3", displayName: "S3")
+
+    public static let configurable: [AWSService] = [.sqs, .sns, .dynamodb, .iam, .sts, .s3]
 
     public var description: String { displayName }
 

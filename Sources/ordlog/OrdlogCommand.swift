@@ -28,7 +28,7 @@ struct Ordlog: AsyncParsableCommand {
         subcommands: [
             Ingest.self, Orders.self, History.self, Replay.self, Reproject.self, InspectDLQ.self, Redrive.self,
             Verify.self, Head.self, Export.self, Report.self, Setup.self, Publish.self, Consume.self,
-            Whoami.self,
+            Whoami.self, Seal.self, Archive.self,
         ]
     )
 }

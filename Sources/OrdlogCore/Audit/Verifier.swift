@@ -67,6 +67,25 @@ public enum Verifier {
         _ log: EventLog, head kept: LogHead? = nil, base: LogHead? = nil, progress: (Int64) -> Void = { _ in }
     ) throws -> VerifyResult {
         var result = VerifyResult()
+        // A sealed log's next segment (`ordlog seal`) says where its chain starts (segment_start, migration 0006);
+        // the row is hashed like a record, so an edit to it is found here.
+        let start = log.segmentStart
+        if let start, start.computedHash != start.hash || start.prevHash.count != 32 || start.firstSeq < 2 {
+            result.problem = ChainBreak(
+                seq: start.firstSeq, kind: .edited,
+                message: "the segment start (continuing \(start.prevSegment)) was edited: its stored columns "
+                    + "no longer match its hash")
+            return result
+        }
+        let startBase = start.map { LogHead(seq: $0.firstSeq - 1, hash: $0.prevHash) }
+        if let base, let startBase, base != startBase {
+            result.problem = ChainBreak(
+                seq: startBase.seq + 1, kind: .brokenLink,
+                message: "the segment start says this file continues from seq \(startBase.seq) with hash "
+                    + "\(RecordHash.hex(startBase.hash)), not from seq \(base.seq) with \(RecordHash.hex(base.hash))")
+            return result
+        }
+        let base = base ?? startBase
         var expected: Int64 = (base?.seq ?? 0) + 1
         var prevHash = base?.hash ?? RecordHash.genesis
         var lastItem: ChainItem?
@@ -140,7 +159,16 @@ public enum Verifier {
         if !stopped {
             for i in identities where try !check(.identity(i)) { break }
         }
-        result.head = lastItem.map { LogHead(seq: $0.seq, hash: prevHash) }
+        result.head = lastItem.map { LogHead(seq: $0.seq, hash: prevHash) } ?? startBase
+        if result.problem == nil, let kept, !keptFound, let start, kept.seq == start.firstSeq - 1 {
+            keptFound = true  // the kept head is the sealed segment's head this file continues from
+            if kept.hash != start.prevHash {
+                result.problem = ChainBreak(
+                    seq: kept.seq, kind: .cutOff,
+                    message: "this segment continues from seq \(kept.seq) with hash \(RecordHash.hex(start.prevHash)), "
+                        + "not the kept \(RecordHash.hex(kept.hash))")
+            }
+        }
         if result.problem == nil, let kept, !keptFound, kept.seq > 0 {
             let end = result.head?.seq ?? 0
             result.problem = ChainBreak(

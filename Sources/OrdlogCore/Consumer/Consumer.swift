@@ -119,7 +119,7 @@ public final class StopSignal: @unchecked Sendable {
 /// receive loops of a consumer append and record through it one transaction at a time. Each call is one short
 /// transaction; no call awaits the network, so the write lock is never held across one.
 public actor LogWriter {
-    let pipeline: Pipeline
+    private(set) var pipeline: Pipeline
     /// Counts of everything appended and recorded through this writer.
     public private(set) var summary = IngestSummary()
     private let appendTimer = Metrics.Timer(label: OrdlogMetricName.logAppendDuration)
@@ -167,6 +167,20 @@ public actor LogWriter {
         let start = DispatchTime.now().uptimeNanoseconds
         defer { appendTimer.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - start)) }
         return try pipeline.record(receives, results: results, summary: &summary)
+    }
+
+    /// Seals the log's current segment (``Segments/seal(_:directory:ordlogVersion:now:)``) between two
+    /// transactions, and continues on the new live file. Nil when there is nothing to seal.
+    /// - Throws: ``SegmentError`` with `isBusy` while a batch is in work (appended, not yet recorded): try again.
+    public func seal(directory: String?, ordlogVersion: String) throws -> SealResult? {
+        let old = pipeline
+        guard
+            let result = try Segments.seal(
+                old.log, directory: directory, ordlogVersion: ordlogVersion)
+        else { return nil }
+        let log = try EventLog(path: old.log.db.path, logger: old.log.logger)
+        pipeline = Pipeline(log: log, processor: old.processor, clock: old.clock, logger: old.logger)
+        return result
     }
 
     /// Runs `body` with the pipeline on the writer (for reads in tests and reports).

@@ -60,6 +60,9 @@ public final class EventLog {
     /// The format new receives are written in: 2, or 1 to write a log as ordlog did before migration 0004 (for
     /// the tests that prove such logs still verify and deduplicate).
     var receiveFormat = 2
+    /// Where this file's part of the chain starts when it is a segment after a seal (``SegmentStart``), else nil
+    /// (the chain starts at seq 1 after 32 zero bytes). Written once, when the file is created by a seal.
+    public private(set) var segmentStart: SegmentStart?
     // Hot-path statements, prepared once.
     private var selectReceiveKey: SQLiteStatement?
     private var selectKeyedReceive: SQLiteStatement?
@@ -78,6 +81,7 @@ public final class EventLog {
         try db.execute(
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536;")
         try Migrations.migrate(db)
+        segmentStart = try SegmentStart.read(db)
         try loadHead()
     }
 
@@ -89,15 +93,17 @@ public final class EventLog {
                 if best == nil || seq > best!.0 { best = (seq, hash) }
             }
         }
-        nextSeq = (best?.0 ?? 0) + 1
-        headHash = best?.1 ?? RecordHash.genesis
+        // A segment continues the sealed previous one: seqs go on from its last, the first prev_hash is its head.
+        nextSeq = (best?.0 ?? ((segmentStart?.firstSeq ?? 1) - 1)) + 1
+        headHash = best?.1 ?? segmentStart?.prevHash ?? RecordHash.genesis
         // Format-2 keys start with "r2:", which sorts after every format-1 key (64 lowercase hex digits).
         let minKey = try db.prepared(&selectMinKey, "SELECT min(receive_key) FROM receives")
         let smallest = try minKey.firstRow { $0.optionalText(0) } ?? nil
         hasFormat1Receives = smallest.map { !$0.hasPrefix("r2:") } ?? false
     }
 
-    /// The newest record's sequence and hash, or nil for an empty log.
+    /// The newest record's sequence and hash, or nil for an empty log. For a segment with no records yet, the
+    /// sealed previous segment's head (which is where the chain stands).
     public func head() throws -> LogHead? {
         try loadHead()
         return nextSeq == 1 ? nil : LogHead(seq: nextSeq - 1, hash: headHash)

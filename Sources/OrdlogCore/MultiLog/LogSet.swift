@@ -2,12 +2,16 @@ import Foundation
 
 /// Several event logs read as one: the logs of many consumers on one queue, and the segments of each.
 ///
-/// **Consumers.** A log's consumer is the consumer id of its first identity record (migration 0005); a log
+/// **Consumers.** A log's consumer is the consumer id of its segment start (a sealed log's next segment, which
+/// names the consumer whose chain it continues: the identity in force when it was sealed), else of its first
+/// identity record (migration 0005); a log
 /// without one (written before 0005) is its own consumer, named after its file (`consumer-0.db` →
 /// `consumer-0`). A record's consumer is the identity in force at its seq (the newest identity record before
 /// it), else the log's consumer.
 ///
-/// **Segments.** A log whose first record has seq > 1 continues an earlier segment of the same consumer. Each
+/// **Segments.** A log that starts with a segment start (``SegmentStart``, written by `ordlog seal`), or whose first
+/// record has seq > 1, continues an earlier segment of the same consumer: the segment start names the consumer and
+/// where the chain goes on (seq and head hash), else the first record does. Each
 /// consumer's files are ordered by first seq and every link is checked by ``verify(progress:)``: file k+1's first
 /// record must be file k's head seq + 1 and chain from its head hash. A continuation without an identity record
 /// joins the consumer whose file ends with the hash it chains from, else the one whose file ends nearest before it
@@ -25,8 +29,12 @@ public final class LogSet {
         public let consumerId: String
         public let identities: [LoggedIdentity]
         /// The first record's seq and prev_hash, nil for an empty log.
+        /// Where the file's chain starts: its segment start's, else its first record's seq and prev_hash; nil for an
+        /// empty log that was never sealed.
         public let firstSeq: Int64?
         public let firstPrevHash: [UInt8]?
+        /// The segment start (a file that continues a sealed segment), or nil.
+        public let segmentStart: SegmentStart?
         /// The newest record, nil for an empty log.
         public let head: LogHead?
 
@@ -47,11 +55,12 @@ public final class LogSet {
         var loaded: [(URL, EventLog, [LoggedIdentity], Int64?, [UInt8]?, LogHead?)] = []
         for url in urls {
             let log = try open(url)
-            let first = try Self.firstRecord(log)
-            loaded.append((url, log, try log.identities(), first?.seq, first?.prev, try log.head()))
+            let first = try log.segmentStart.map { ($0.firstSeq, $0.prevHash) } ?? Self.firstRecord(log)
+            loaded.append((url, log, try log.identities(), first?.0, first?.1, try log.head()))
         }
-        // Consumer ids: an identity record names it; a continuation without one joins the file it chains from.
-        var ids = loaded.map { l in l.2.first?.identity.consumerId }
+        // Consumer ids: a segment start or an identity record names it; a continuation without one joins the file
+        // it chains from.
+        var ids = loaded.map { l in l.1.segmentStart?.consumerId ?? l.2.first?.identity.consumerId }
         for _ in 0..<loaded.count {
             for (i, l) in loaded.enumerated() where ids[i] == nil {
                 guard let prev = l.4, prev != RecordHash.genesis else { continue }
@@ -71,8 +80,8 @@ public final class LogSet {
             let id = ids[i] ?? l.0.deletingPathExtension().lastPathComponent
             members.append(
                 Member(
-                    url: l.0, log: l.1, consumerId: id, identities: l.2, firstSeq: l.3, firstPrevHash: l.4, head: l.5
-                ))
+                    url: l.0, log: l.1, consumerId: id, identities: l.2, firstSeq: l.3, firstPrevHash: l.4,
+                    segmentStart: l.1.segmentStart, head: l.5))
         }
         self.members = members.sorted {
             $0.consumerId != $1.consumerId

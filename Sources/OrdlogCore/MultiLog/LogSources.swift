@@ -10,7 +10,16 @@ import Foundation
 public struct LogSourceError: Error, CustomStringConvertible, Equatable {
     public var source: String
     public var message: String
+    /// The source is there but its chain cannot be trusted (a sealed segment it continues is missing or no
+    /// longer matches its manifest): a failed check rather than a missing file.
+    public var brokenChain = false
     public var description: String { "\(source): \(message)" }
+
+    public init(source: String, message: String, brokenChain: Bool = false) {
+        self.source = source
+        self.message = message
+        self.brokenChain = brokenChain
+    }
 }
 
 /// Where read commands find their logs: the one place that turns `--db` values into log files.
@@ -24,25 +33,47 @@ public enum LogSources {
     /// - a folder: its files ending in `.db`, `.sqlite`, `.sqlite3` or `.ordlog`, sorted by name (not recursive;
     ///   SQLite's `-wal`/`-shm` side files are not logs);
     /// - a glob (`*`, `?`, `[`): the matching files, sorted by name;
-    /// - `s3://BUCKET/PREFIX`: not supported by this build (sealed segments in S3 are read by a later one).
+    /// - `s3://BUCKET/PREFIX`: the trusted sealed segments `s3` downloads into a local cache (``SegmentArchive``;
+    ///   without `s3`, unsupported).
+    ///
+    /// A log that was sealed (`ordlog seal`) and whose segments folder (``Segments/defaultDirectory(forLog:)``) is
+    /// there comes with its sealed segments (``Segments/localChain(forLog:directory:)``), oldest first, before it:
+    /// reading the live file reads its consumer's whole chain. ``LogSet`` checks the links between them.
     /// - Throws: ``LogSourceError`` when a folder has no log file, a glob matches nothing, a path does not exist,
-    ///   or a scheme is unsupported.
-    public static func resolve(_ specs: [String], fileManager: FileManager = .default) throws -> [URL] {
+    ///   a scheme is unsupported, or (``LogSourceError/brokenChain``) a sealed segment a log continues is missing
+    ///   or does not match its manifest; whatever `s3` throws.
+    public static func resolve(
+        _ specs: [String], fileManager: FileManager = .default, s3: ((String) throws -> [URL])? = nil
+    ) throws -> [URL] {
         var out: [URL] = []
         var seen = Set<String>()
-        func add(_ url: URL) {
+        func addOne(_ url: URL) {
             let key = url.standardizedFileURL.path
             if seen.insert(key).inserted { out.append(url) }
         }
+        func add(_ url: URL) throws {
+            let path = url.path
+            if isDirectory(Segments.defaultDirectory(forLog: path), fileManager) {
+                do {
+                    for segment in try Segments.localChain(forLog: path) { addOne(URL(fileURLWithPath: segment.path)) }
+                } catch let e as SegmentError {
+                    throw LogSourceError(source: path, message: e.message, brokenChain: true)
+                }
+            }
+            addOne(url)
+        }
         for spec in specs {
             if spec.hasPrefix("s3://") {
-                // Sealed segments in S3 (issue 11 part B): download into a local cache folder, then add its files.
-                throw LogSourceError(source: spec, message: "reading logs from S3 is not supported by this build")
+                guard let s3 else {
+                    throw LogSourceError(source: spec, message: "reading logs from S3 is not supported here")
+                }
+                try s3(spec).forEach(addOne)
+                continue
             }
             if spec.contains(where: { "*?[".contains($0) }) {
                 let matches = glob(spec).filter { !isDirectory($0, fileManager) }
                 guard !matches.isEmpty else { throw LogSourceError(source: spec, message: "no file matches") }
-                matches.forEach { add(URL(fileURLWithPath: $0)) }
+                try matches.forEach { try add(URL(fileURLWithPath: $0)) }
                 continue
             }
             if isDirectory(spec, fileManager) {
@@ -56,10 +87,10 @@ public enum LogSources {
                         source: spec,
                         message: "the folder has no log file (*.\(logExtensions.sorted().joined(separator: ", *.")))")
                 }
-                names.forEach(add)
+                try names.forEach(add)
                 continue
             }
-            add(URL(fileURLWithPath: spec))
+            try add(URL(fileURLWithPath: spec))
         }
         return out
     }

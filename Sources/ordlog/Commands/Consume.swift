@@ -3,6 +3,7 @@ import Foundation
 import OrdlogAWS
 import OrdlogCore
 import OrdlogOps
+import Logging
 
 struct Consume: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -89,6 +90,23 @@ struct Consume: AsyncParsableCommand {
             "Serve GET /metrics (Prometheus) and GET /healthz on HOST:PORT, e.g. 127.0.0.1:9464 or 0.0.0.0:9464 "
                 + "(default: not served). Env: ORDLOG_METRICS_ADDRESS.", valueName: "host:port"))
     var metricsAddress: String?
+    @Option(
+        help: ArgumentHelp(
+            "Seal the log and upload its sealed segments to --archive-to this often while consuming, e.g. 15m, 1h, "
+                + "90s (between batches, never holding the log across the upload).", valueName: "duration"))
+    var archiveEvery: String?
+    @Option(help: ArgumentHelp("Where --archive-every uploads: s3://BUCKET/PREFIX.", valueName: "s3-url"))
+    var archiveTo: String?
+    @Option(help: ArgumentHelp("Where sealed segments go (default: <log>.segments).", valueName: "dir"))
+    var segments: String?
+
+    /// `90s`, `15m`, `1h` (or plain seconds) in seconds, or nil.
+    static func parseDuration(_ text: String) -> Double? {
+        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600]
+        if let u = text.last, let f = units[u], let n = Double(text.dropLast()), n > 0 { return n * f }
+        if let n = Double(text), n > 0 { return n }
+        return nil
+    }
 
     /// --metrics-address, else $ORDLOG_METRICS_ADDRESS (empty = off).
     var metricsListen: String? {
@@ -103,6 +121,15 @@ struct Consume: AsyncParsableCommand {
         if let maxInFlight, maxInFlight < 1 { throw ValidationError("--max-in-flight must be at least 1") }
         if let visibilityTimeout, !(0...43200).contains(visibilityTimeout) {
             throw ValidationError("--visibility-timeout must be 0…43200 seconds")
+        }
+        if let archiveEvery, Self.parseDuration(archiveEvery) == nil {
+            throw ValidationError("--archive-every must be a duration such as 90s, 15m or 1h, got \(archiveEvery)")
+        }
+        if (archiveEvery == nil) != (archiveTo == nil) {
+            throw ValidationError("--archive-every and --archive-to go together")
+        }
+        if let archiveTo, S3Location(parsing: archiveTo) == nil {
+            throw ValidationError("--archive-to must be s3://BUCKET[/PREFIX], got \(archiveTo)")
         }
         if let address = metricsListen {
             do {
@@ -175,9 +202,27 @@ struct Consume: AsyncParsableCommand {
                     + (c.visibilityTimeout.map { "\($0) s" } ?? "the queue's") + "; maxReceiveCount "
                     + "\(rules.maxReceiveCount); region \(config.region); consumer \(identity.consumerId)"
             )
+            let writer = LogWriter(pipeline)
             let consumer = Consumer(
-                writer: LogWriter(pipeline), queue: SQSMessageQueue(sqs: sqs, url: url), projections: projections,
+                writer: writer, queue: SQSMessageQueue(sqs: sqs, url: url), projections: projections,
                 configuration: c, health: health, logger: global.makeLogger("ordlog.consumer"))
+            var archiver: Task<Void, Never>?
+            var finalArchive: (() async -> Void)?
+            if let every = archiveEvery.flatMap(Self.parseDuration), let to = archiveTo.flatMap(S3Location.init) {
+                let archive = SegmentArchive(s3: S3Client(configuration: config, transport: transport), location: to)
+                let dir = segments ?? Segments.defaultDirectory(forLog: global.dbPath)
+                let logger = global.makeLogger("ordlog.archive")
+                archiver = Task {
+                    await Self.archiveLoop(
+                        writer: writer, archive: archive, directory: dir, every: every, logger: logger)
+                }
+                // On a clean stop, what was logged since the last seal goes to S3 too (the task's disk may not stay).
+                finalArchive = {
+                    await Self.archiveOnce(
+                        writer: writer, archive: archive, directory: dir, logger: logger)
+                }
+            }
+            defer { archiver?.cancel() }
             Interrupt.install(notice: "stopping after the batch in flight (signal again to stop at once)")
             let progress = ProgressBox(Progress(label: "consume"))
             let report = try await consumer.run(stop: Interrupt.stop) { p in
@@ -187,6 +232,11 @@ struct Consume: AsyncParsableCommand {
                         + "failed \(p.summary.rejected + p.summary.failed), \(String(format: "%.0f", rate)) msg/s")
             }
             progress.finish()
+            if let archiver, let finalArchive {
+                archiver.cancel()
+                await archiver.value
+                await finalArchive()
+            }
             let summary = report.summary
             if global.json {
                 var o = summaryJSON(summary)
@@ -203,6 +253,58 @@ struct Consume: AsyncParsableCommand {
                 }
             }
             if summary.deadLettered > 0 { throw CLIError(code: .deadLettered, message: "") }
+        }
+    }
+}
+
+extension Consume {
+    /// Every `every` seconds (the stop cancels only the wait): seal inside the writer (retried every 0.2 s while
+    /// a batch is in work), then upload the sealed segments outside it, so the log is never held across the upload.
+    /// Failures are logged and retried at the next interval; the consumer goes on.
+    static func archiveLoop(
+        writer: LogWriter, archive: SegmentArchive, directory: String, every: Double,
+        logger: Logger
+    ) async {
+        while !Task.isCancelled {
+            do { try await Task.sleep(nanoseconds: UInt64(every * 1e9)) } catch { return }
+            // Not cancelled by the stop: a seal or upload in progress finishes (the final archive follows it).
+            await Task.detached {
+                await archiveOnce(
+                    writer: writer, archive: archive, directory: directory, logger: logger)
+            }.value
+        }
+    }
+
+    /// Seals (retrying while a batch is in work, unless cancelled) and uploads every sealed segment.
+    static func archiveOnce(
+        writer: LogWriter, archive: SegmentArchive, directory: String, logger: Logger
+    ) async {
+        var sealed = false
+        while !Task.isCancelled && !sealed {
+            do {
+                if let r = try await writer.seal(
+                    directory: directory, ordlogVersion: ordlogVersion)
+                {
+                    logger.notice("sealed a segment", metadata: ["segment": "\(r.segmentPath)"])
+                }
+                sealed = true
+            } catch let e as SegmentError where e.isBusy {
+                try? await Task.sleep(nanoseconds: 200_000_000)
+            } catch {
+                logger.error("seal failed", metadata: ["error": "\(error)"])
+                break
+            }
+        }
+        do {
+            let summary = try await archive.upload(Segments.trustedSegments(in: directory))
+            if !summary.uploaded.isEmpty {
+                logger.notice(
+                    "archived segments", metadata: ["count": "\(summary.uploaded.count)", "to": "\(archive.location)"])
+            }
+        } catch is CancellationError {
+            // Stopping: the final archive after the run uploads it.
+        } catch {
+            logger.error("archive failed", metadata: ["error": "\(error)"])
         }
     }
 }

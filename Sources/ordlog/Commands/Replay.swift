@@ -99,7 +99,7 @@ struct Replay: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrorsAsync {
-            var temp: TempDir?  // only for --traffic's log: the default replay writes no file
+            var temp: TempDir?  // for --traffic's log, or the merge of several logs: one log is read in place
             let log: EventLog
             var format: TrafficFormat?
             if let traffic {
@@ -111,7 +111,13 @@ struct Replay: AsyncParsableCommand {
                     throw CLIError(code: .badInput, message: "\(error)")
                 }
             } else {
-                log = try global.openLogForReading(scratch: temp)
+                if try global.readsSeveralLogs() {
+                    let dir = try TempDir("ordlog-replay")
+                    temp = dir
+                    log = try global.openLogForReading(scratch: dir)
+                } else {
+                    log = try global.openLog()
+                }
             }
             var expected: [JSONObject]?
             if let expect {

@@ -82,8 +82,8 @@ struct Reproject: AsyncParsableCommand {
             if try global.readsSeveralLogs(), self.into == nil, targetOptions.target == .local {
                 throw CLIError(
                     code: .usage,
-                    message: "reproject over several logs builds a new projection: give --into PATH (each log's own "
-                        + "projection follows its own log)")
+                    message: "reproject over several logs (or a sealed log's whole chain) builds a new projection: give "
+                        + "--into PATH (each log's own projection follows its own log)")
             }
             let scratch = try TempDir("ordlog-reproject")
             let log = try global.openLogForReading(scratch: scratch)
@@ -95,6 +95,13 @@ struct Reproject: AsyncParsableCommand {
                     ? global.dbPath
                         + ".reproject-\(targetOptions.table ?? "dynamodb")-\(target.key.replacingOccurrences(of: ":", with: "-")).db"
                     : nil)
+            // In place, only a log never sealed (read alone, a sealed log's live segment holds only its newest part).
+            if into == nil, let start = log.segmentStart {
+                throw CLIError(
+                    code: .usage,
+                    message: "\(global.dbPath) continues sealed segments (from seq \(start.firstSeq)): its projection "
+                        + "cannot be rebuilt from this file alone. Build it from the whole chain with --into NEW.db")
+            }
             let reprojector: Reprojector
             do { reprojector = try Reprojector(log: log, intoPath: into) } catch {
                 throw CLIError(code: .storage, message: "cannot open projection \(into ?? global.dbPath): \(error)")

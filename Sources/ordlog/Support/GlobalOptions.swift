@@ -36,32 +36,54 @@ struct GlobalOptions: ParsableArguments {
     @Flag(name: .long, help: "Print machine-readable JSON on stdout instead of a table.")
     var json = false
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Where segments read from s3:// and assembled chains are kept. Env: ORDLOG_CACHE, else "
+                + "$XDG_CACHE_HOME/ordlog, else ~/.cache/ordlog.", valueName: "dir"))
+    var cache: String?
+
     /// The database path: --db, else $ORDLOG_DB, else ./ordlog.db. A command that works on one log refuses
     /// several (``openLog(create:)``).
     var dbPath: String { db.last ?? ProcessInfo.processInfo.environment["ORDLOG_DB"] ?? "ordlog.db" }
 
-    /// The log files named by --db (repeated, folders, globs; ``LogSources/resolve(_:fileManager:)``), else
-    /// ``dbPath``.
+    /// The log files named by --db (repeated, folders, globs, `s3://BUCKET/PREFIX`, a sealed log with its sealed
+    /// segments; ``LogSources/resolve(_:fileManager:s3:)``), else ``dbPath``.
+    /// - Throws: ``CLIError``: exit 1 when a sealed segment is missing or does not match its manifest, 5 for S3,
+    ///   70 for a missing file.
     func logSources() throws -> [URL] {
+        let cache = SegmentSources.cacheDirectory(self.cache)
         do {
-            return try LogSources.resolve(db.isEmpty ? [dbPath] : db)
+            return try LogSources.resolve(db.isEmpty ? [dbPath] : db) { spec in
+                try SegmentSources.s3Segments(spec, cache: cache)
+            }
         } catch let e as LogSourceError {
-            throw CLIError(code: .storage, message: "\(e)")
+            throw CLIError(code: e.brokenChain ? .checkFailed : .storage, message: "\(e)")
         }
     }
 
-    /// True when the command is to read more than one log (several --db, a folder or a glob).
+    /// True when the command is to read more than one log: several --db, a folder, a glob, `s3://`, or a log that
+    /// was sealed (its sealed segments are read with it).
     func readsSeveralLogs() throws -> Bool {
         if db.count > 1 { return true }
         let only = db.first ?? dbPath  // --db, else ORDLOG_DB (which may name a folder or a glob too)
-        guard LogSources.isDirectory(only) || only.contains(where: { "*?[".contains($0) }) else { return false }
-        return true
+        if LogSources.isDirectory(only) || only.contains(where: { "*?[".contains($0) }) || only.hasPrefix("s3://") {
+            return true
+        }
+        guard LogSources.isDirectory(Segments.defaultDirectory(forLog: only)) else { return false }
+        return try logSources().count > 1
     }
 
-    /// Opens every log named by --db as one ``LogSet``, each opened as ``openLog(create:)`` opens one.
+    /// Opens every log named by --db as one ``LogSet``, each opened as ``openLog(create:)`` opens one; a sealed
+    /// segment (a file with a manifest) is checked against its manifest and opened as a copy, so it is never
+    /// written.
     func openLogSet() throws -> LogSet {
         let urls = try logSources()
         return try LogSet(urls: urls) { url in
+            if FileManager.default.fileExists(atPath: url.path + ".manifest.json") {
+                return try EventLog(
+                    path: try SegmentSources.openableCopy(of: url.path), logger: makeLogger("ordlog.eventlog"))
+            }
             var one = self
             one.db = [url.path]
             return try one.openLog()
@@ -95,7 +117,8 @@ struct GlobalOptions: ParsableArguments {
     /// else a generated one. Returns the identity in force.
     func recordIdentity(_ log: EventLog, consumerId: String?, queue: String) throws -> ConsumerIdentity {
         let environment = ProcessInfo.processInfo.environment
-        let stored = try log.latestIdentity()?.identity.consumerId
+        // After a seal the live file starts without an identity record: its segment start carries the id on.
+        let stored = try log.latestIdentity()?.identity.consumerId ?? log.segmentStart?.consumerId
         let id = ConsumerIdentity.resolveConsumerId(
             explicit: consumerId, environment: environment, hostName: ConsumerIdentity.localHostName(),
             stored: stored, taskMetadata: fetchTaskMetadata)

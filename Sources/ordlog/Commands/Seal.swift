@@ -1,0 +1,161 @@
+import ArgumentParser
+import Foundation
+import OrdlogAWS
+import OrdlogCore
+
+/// The ordlog version written into segment manifests.
+let ordlogVersion = Ordlog.configuration.version
+
+struct Seal: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "seal",
+        abstract: "Close the log's current segment into a sealed file + manifest; the log continues as the next one.",
+        discussion: """
+            Writes a consistent snapshot of the log's records since the last seal to \
+            DIR/<consumerId>/<first seq, 20 digits>-<last seq, 20 digits>.ordlog and its manifest (same name + \
+            .manifest.json: consumer id, queue, seq range, previous and head hash, sha256 and size of the file), each \
+            to a temporary name, fsynced and renamed. Then the live log is replaced, atomically, by a new file that \
+            keeps the local projection and whose first record will link to the sealed head. Reading commands given \
+            the live log (--db) still read the sealed segments: they verify and read the whole chain. A sealed \
+            segment is never changed again; `ordlog archive` uploads it to S3.
+
+            The log must not be open in another process (a running consume): seal refuses, changing nothing. \
+            `consume --archive-every` seals from inside the consumer.
+
+            Examples:
+              ordlog seal --db orders.db
+              ordlog seal --db orders.db --segments /var/lib/ordlog/segments --consumer-id c1
+
+            JSON: {"sealed":B,"segment":PATH|null,"manifest":{…the manifest…}|null}. \
+            Exit codes: 0 sealed (or nothing to seal), 64 usage, 70 the log cannot be read or written, or is open \
+            elsewhere.
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: ArgumentHelp("Where sealed segments go (default: <log>.segments).", valueName: "dir"))
+    var segments: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Who wrote the log, recorded in it (an identity record, as consume records one) when it records none "
+                + "yet (a log from before identities). Default as for consume. A log that names its consumer keeps it.",
+            valueName: "id"))
+    var consumerId: String?
+
+    func run() throws {
+        try runReportingErrors {
+            let result: SealResult?
+            do {
+                let log = try global.openLog()
+                // The identity record is the one source of the consumer id a segment is named after.
+                if let known = try log.segmentStart?.consumerId ?? log.identities().first?.identity.consumerId {
+                    if let consumerId, consumerId != known {
+                        throw CLIError(
+                            code: .usage,
+                            message: "\(global.dbPath) is the log of consumer \(known) (its identity record), not "
+                                + "\(consumerId): leave out --consumer-id")
+                    }
+                } else if try log.head() != nil {
+                    let queue = try log.db.scalarText("SELECT source FROM receives ORDER BY seq DESC LIMIT 1") ?? ""
+                    _ = try global.recordIdentity(log, consumerId: consumerId, queue: queue)
+                }
+                result = try Segments.seal(log, directory: segments, ordlogVersion: ordlogVersion)
+            } catch let e as SegmentError {
+                throw CLIError(code: .storage, message: "cannot seal \(global.dbPath): \(e)")
+            }
+            if global.json {
+                out(
+                    "{\"sealed\":\(result != nil),\"segment\":"
+                        + (result.map { JSONWriter.string(.string($0.segmentPath)) } ?? "null") + ",\"manifest\":"
+                        + (result.map { $0.manifest.json.trimmingCharacters(in: .newlines) } ?? "null") + "}")
+            } else if let result {
+                let m = result.manifest
+                out("sealed seq \(m.firstSeq)…\(m.lastSeq) of \(m.consumerId) into \(result.segmentPath)")
+                out("head \(m.lastSeq):\(RecordHash.hex(m.headHash)), sha256 \(m.sha256), \(m.bytes) bytes")
+                out("the log continues at seq \(m.lastSeq + 1)")
+            } else {
+                out("nothing to seal: the current segment of \(global.dbPath) has no records")
+            }
+        }
+    }
+}
+
+struct Archive: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "archive",
+        abstract: "Upload the log's sealed segments and their manifests to S3, idempotently.",
+        discussion: """
+            Uploads every sealed segment of the log (see `ordlog seal`) to s3://BUCKET/PREFIX/<consumerId>/… with \
+            PutObject (x-amz-checksum-sha256; multipart above --multipart-threshold-mib), then its manifest. A \
+            segment already there with the same checksum is skipped; one with other bytes is an error and is never \
+            overwritten. A segment is trusted by readers only once its manifest is there, so an interrupted archive \
+            leaves nothing a reader trusts; run it again to finish.
+
+            Examples:
+              ordlog archive --db orders.db --to s3://audit-logs/ordlog
+              ordlog archive --db orders.db --to s3://audit-logs/ordlog --endpoint-url http://127.0.0.1:5000
+
+            JSON: {"uploaded":[NAME…],"alreadyArchived":[NAME…],"to":"s3://…"}. \
+            Exit codes: 0 done, 1 S3 holds other bytes under a segment's name, 5 an AWS call failed, 64 usage, \
+            70 the log or a segment cannot be read.
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var aws: AWSOptions
+
+    @Option(help: ArgumentHelp("Where to upload: s3://BUCKET/PREFIX.", valueName: "s3-url"))
+    var to: String
+
+    @Option(help: ArgumentHelp("Where the sealed segments are (default: <log>.segments).", valueName: "dir"))
+    var segments: String?
+
+    @Option(help: ArgumentHelp("Files above this many MiB are uploaded in parts.", valueName: "MiB"))
+    var multipartThresholdMib = 16
+
+    @Option(help: ArgumentHelp("Multipart part size in MiB (S3's minimum is 5).", valueName: "MiB"))
+    var partSizeMib = 16
+
+    func validate() throws {
+        if S3Location(parsing: to) == nil { throw ValidationError("--to must be s3://BUCKET[/PREFIX], got \(to)") }
+        if partSizeMib < 5 || multipartThresholdMib < 1 {
+            throw ValidationError("--part-size-mib must be 5 or more, --multipart-threshold-mib 1 or more")
+        }
+    }
+
+    func run() async throws {
+        try await runReportingErrorsAsync {
+            let location = S3Location(parsing: to)!
+            let dir = segments ?? Segments.defaultDirectory(forLog: global.dbPath)
+            guard FileManager.default.fileExists(atPath: global.dbPath) || FileManager.default.fileExists(atPath: dir)
+            else {
+                throw CLIError(code: .storage, message: "no event log at \(global.dbPath) and no segments in \(dir)")
+            }
+            let sealed = Segments.trustedSegments(in: dir)
+            var archive = SegmentArchive(s3: S3Client(configuration: try aws.configuration()), location: location)
+            archive.multipartThreshold = multipartThresholdMib << 20
+            archive.partSize = partSizeMib << 20
+            let summary: ArchiveSummary
+            do { summary = try await archive.upload(sealed) } catch let e as SegmentError {
+                throw CLIError(code: .checkFailed, message: "\(e)")
+            }
+            if global.json {
+                out(
+                    JSONWriter.string(
+                        .object(
+                            JSONObject([
+                                ("uploaded", .array(summary.uploaded.map { .string($0.description) })),
+                                ("alreadyArchived", .array(summary.alreadyArchived.map { .string($0.description) })),
+                                ("to", .string(location.description)),
+                            ]))))
+            } else {
+                for n in summary.uploaded { out("uploaded \(location.key(n.description)) and its manifest") }
+                out(
+                    "\(summary.uploaded.count) segment\(summary.uploaded.count == 1 ? "" : "s") uploaded, "
+                        + "\(summary.alreadyArchived.count) already archived, to \(location)")
+            }
+        }
+    }
+}
