@@ -16,20 +16,22 @@ import Testing
         return S3Client(configuration: config, retryPolicy: .noDelay())
     }
 
-    /// Ingests the sample traffic in three parts, sealing after each of the first two, and returns the log path
-    /// and a never-sealed log of the same traffic.
+    /// Ingests the sample traffic in three parts as consumer c1, sealing after each of the first two, and returns
+    /// the log path and a never-sealed log of the same traffic, ingested the same way (so the same identity records:
+    /// each ingest of other files records one).
     static func sealedLog(in dir: URL) throws -> (live: String, reference: String) {
         let files = try TestFixtures.sampleLogFiles()
         let live = dir.appendingPathComponent("c1.db").path
         let reference = dir.appendingPathComponent("reference.db").path
-        let ingestAll = try CLI.run(["ingest", "--db", reference] + files)
-        #expect(ingestAll.status == 0, "\(ingestAll.stderr)")
         let parts = [Array(files.prefix(2)), Array(files.dropFirst(2).prefix(2)), Array(files.dropFirst(4))]
         for (i, part) in parts.enumerated() {
-            let ingest = try CLI.run(["ingest", "--db", live] + part)
+            let ingestReference = try CLI.run(["ingest", "--db", reference, "--consumer-id", "c1"] + part)
+            #expect(ingestReference.status == 0, "\(ingestReference.stderr)")
+            let ingest = try CLI.run(["ingest", "--db", live, "--consumer-id", "c1"] + part)
             #expect(ingest.status == 0, "\(ingest.stderr)")
             if i < 2 {
-                let seal = try CLI.run(["seal", "--db", live, "--consumer-id", "c1"])
+                // The segments are named after the log's identity record (c1), so seal needs no --consumer-id.
+                let seal = try CLI.run(["seal", "--db", live])
                 #expect(seal.status == 0, "\(seal.stderr)")
                 #expect(seal.stdout.contains("sealed seq"))
             }
@@ -59,15 +61,29 @@ import Testing
         let verify = try CLI.run(["verify", "--db", live], env: cache)
         #expect(verify.status == 0, "\(verify.stderr)")
         let whole = try CLI.run(["verify", "--db", reference])
-        #expect(Self.normalized(verify.stdout) == Self.normalized(whole.stdout))  // same count
-        #expect(verify.stdout.hasPrefix("OK: 68 records verified"))
-        for command in [["inspect-dlq", "--json"], ["history", "ord-2004"], ["export"]] {
+        // A sealed log is verified as a set (each file, each link): the same records as the never-sealed log,
+        // 68 receives and attempts and 3 identity records (one per ingest of other files).
+        #expect(whole.stdout.hasPrefix("OK: 71 records verified"), "\(whole.stdout)")
+        #expect(verify.stdout.hasPrefix("OK: 3 logs of 1 consumer, 71 records verified"), "\(verify.stdout)")
+        // A sealed log is read as a set of logs (its segments and the live file), in the documented merge order
+        // and naming each record's consumer: what the never-sealed log gives read as a set too.
+        for command in [["inspect-dlq", "--json"], ["export"]] {
             let a = try CLI.run(command + ["--db", live], env: cache)
-            let b = try CLI.run(command + ["--db", reference])
+            let b = try CLI.run(command + ["--db", reference, "--db", reference])
             #expect(a.status == b.status)
             #expect(!a.stdout.isEmpty)
             #expect(Self.normalized(a.stdout) == Self.normalized(b.stdout), "\(command)")
         }
+        // history: the same records, each by consumer c1 (merged order: each attempt after its receive).
+        let history = try CLI.run(["history", "ord-2004", "--db", live], env: cache)
+        let historyWhole = try CLI.run(["history", "ord-2004", "--db", reference])
+        #expect(history.status == 0, "\(history.stderr)")
+        func records(_ text: String, dropping column: String = "") -> [String] {
+            Self.normalized(text).split(separator: "\n").filter { $0.hasPrefix("#") }
+                .map { $0.replacingOccurrences(of: column, with: "  ") }.sorted()
+        }
+        #expect(records(history.stdout, dropping: "  c1  ") == records(historyWhole.stdout))
+        #expect(records(history.stdout).count == 6)
         #expect(try Self.digest(live, env: cache) == (try Self.digest(reference)))
         // The projection cannot be rebuilt from the live segment alone (that would empty it); --into reads the chain.
         let ordersBefore = try CLI.run(["orders", "--db", live, "--json"]).stdout
@@ -95,7 +111,7 @@ import Testing
         let env = Self.env(server, cache: dir.appendingPathComponent("cache"))
         try await Self.s3(server).createBucket("audit")
         let (live, reference) = try Self.sealedLog(in: dir)
-        let seal = try CLI.run(["seal", "--db", live, "--consumer-id", "c1"])  // the tail, so S3 has everything
+        let seal = try CLI.run(["seal", "--db", live])  // the tail, so S3 has everything
         #expect(seal.status == 0, "\(seal.stderr)")
         let first = try CLI.run(["archive", "--db", live, "--to", "s3://audit/ordlog", "--json"], env: env)
         #expect(first.status == 0, "\(first.stderr)")
@@ -115,7 +131,8 @@ import Testing
         let expectedDLQ = try CLI.run(["inspect-dlq", "--json", "--db", live], env: env).stdout
         #expect(
             Self.normalized(expectedDLQ)
-                == Self.normalized(try CLI.run(["inspect-dlq", "--json", "--db", reference]).stdout))
+                == Self.normalized(
+                    try CLI.run(["inspect-dlq", "--json", "--db", reference, "--db", reference]).stdout))
         let expectedDigest = try Self.digest(live, env: env)
         #expect(expectedDigest == (try Self.digest(reference)))
         try FileManager.default.removeItem(atPath: live)

@@ -13,8 +13,9 @@ struct GlobalOptions: ParsableArguments {
         name: .long,
         help: ArgumentHelp(
             "The event log file (also holds the local projection). Env: ORDLOG_DB. Commands that read logs (verify, "
-                + "history, inspect-dlq) take it repeated, a folder (its *.db files) or a glob, and read the logs "
-                + "as one: see `ordlog verify --help` for the merge order.",
+                + "history, inspect-dlq, replay, export, orders, report, reproject --into) take it repeated, a folder "
+                + "(its *.db files), a glob or s3://BUCKET/PREFIX (sealed segments), read a sealed log with its "
+                + "sealed segments, and read the logs as one: see `ordlog verify --help` for the merge order.",
             valueName: "path"))
     var db: [String] = []
 
@@ -39,7 +40,7 @@ struct GlobalOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Where segments read from s3:// and assembled chains are kept. Env: ORDLOG_CACHE, else "
+            "Where segments read from s3:// are kept. Env: ORDLOG_CACHE, else "
                 + "$XDG_CACHE_HOME/ordlog, else ~/.cache/ordlog.", valueName: "dir"))
     var cache: String?
 
