@@ -165,6 +165,31 @@ import Testing
         #expect(after.stderr.contains("do not match its manifest"))
     }
 
+    /// The identity record is the one source of the consumer id: a seal names its segments after it, the next
+    /// segment carries it on (an ingest after the seal, without --consumer-id, is still c9), and seal refuses to
+    /// rename the log's consumer.
+    @Test func aSealedLogKeepsItsConsumerId() throws {
+        let dir = CLI.tempDir()
+        let live = dir.appendingPathComponent("c9.db").path
+        let order = TestFixtures.sample("order-traffic.jsonl")
+        #expect(try CLI.run(["ingest", "--db", live, "--consumer-id", "c9", order]).status == 0)
+        let rename = try CLI.run(["seal", "--db", live, "--consumer-id", "other"])
+        #expect(rename.status == 64, "\(rename.stderr)")
+        #expect(rename.stderr.contains("consumer c9"))
+        let seal = try CLI.run(["seal", "--db", live])
+        #expect(seal.status == 0, "\(seal.stderr)")
+        #expect(FileManager.default.fileExists(atPath: live + ".segments/c9"))
+        let files = try TestFixtures.sampleLogFiles()
+        let ingest = try CLI.run(["ingest", "--db", live, files[0]])
+        #expect(ingest.status == 0, "\(ingest.stderr)")
+        let verify = try CLI.run(["verify", "--db", live])
+        #expect(verify.status == 0, "\(verify.stdout) \(verify.stderr)")
+        #expect(verify.stdout.hasPrefix("OK: 2 logs of 1 consumer"))
+        let identities = try SQLiteConnection(path: live, readOnly: true).scalarText(
+            "SELECT group_concat(consumer_id) FROM identities")
+        #expect(identities == "c9")
+    }
+
     @Test func archiveNeverOverwritesOtherBytesUnderASegmentsName() async throws {
         let server = try MotoContext.current()
         let dir = CLI.tempDir()

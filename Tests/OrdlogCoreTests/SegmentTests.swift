@@ -234,4 +234,48 @@ import Testing
         #expect(try Segments.localChain(forLog: path).map(\.manifest) == [real.manifest])
         #expect(Segments.chain(all, consumerId: "c1").segments.map(\.manifest) == [real.manifest])
     }
+
+    /// Two consumers, each sealed: resolved from their live logs, the four files are one set of two chains; a
+    /// segment given without the one before it, or a live file whose segment start was rewritten, is refused.
+    @Test func severalSealedLogsVerifyAsOneSetAndEachLinkIsChecked() throws {
+        let a = try Self.sealedLog()
+        let b = try Fixtures.pipeline()
+        try b.log.write {
+            _ = try b.log.appendIdentity(
+                ConsumerIdentity(consumerId: "c2", ordlogVersion: Self.version, queue: "test"), recordedAt: 0)
+        }
+        try Fixtures.ingest([Fixtures.sample("order-traffic.jsonl")], into: b)
+        _ = try #require(try Segments.seal(b.log, ordlogVersion: Self.version))  // the whole log: the live file is empty
+        let bLive = try EventLog(path: b.log.db.path)
+        #expect(try bLive.head() != nil)  // where the chain stands: the sealed head
+        #expect(try bLive.receives(where: "1 = 1").isEmpty)
+        let urls = try LogSources.resolve([a.path, b.log.db.path])
+        #expect(urls.count == 5)  // a: 2 segments + live; b: 1 segment + the empty live file
+        let set = try LogSet(urls: urls, open: Self.openCopy)
+        #expect(set.consumerIds == ["c1", "c2"])
+        let report = try set.verify()
+        #expect(report.ok, "\(report.files.map { ($0.url.lastPathComponent, $0.chain.problem?.message, $0.linkProblem) })")
+        // The empty live file's segment start is checked against the head of the segment before it.
+        #expect(report.files.last?.chain.head == (try bLive.head()))
+
+        // a's second segment without its first: the link check names the records that are missing.
+        let gap = try LogSet(urls: [urls[1], urls[2]], open: Self.openCopy)
+        let gapReport = try gap.verify()
+        #expect(!gapReport.ok)
+        #expect(gapReport.files[0].linkProblem?.contains("records 1…\(a.results[0].manifest.lastSeq) are missing") == true)
+
+        // The identity record is the source of the consumer id: a log without one is not sealed (nothing to name).
+        let next = try Fixtures.pipeline()
+        #expect(try Segments.seal(next.log, ordlogVersion: Self.version) == nil)  // empty: nothing to seal
+        try Fixtures.ingest([Fixtures.sample("order-traffic.jsonl")], into: next)
+        #expect(throws: SegmentError.self) { try Segments.seal(next.log, ordlogVersion: Self.version) }  // no identity
+    }
+
+    @Test func consumerIdsThatAreNoFileNamesAreMadeFileSafe() {
+        #expect(SegmentName.fileSafe("c1") == "c1")
+        #expect(SegmentName.fileSafe("ip-10-0-0-1/0123abcd") == "ip-10-0-0-1_0123abcd")
+        #expect(SegmentName.fileSafe(".hidden") == "_hidden")
+        #expect(SegmentName.fileSafe("") == "consumer")
+        #expect(SegmentName.isValidConsumerId(SegmentName.fileSafe("ä/b c")))
+    }
 }
