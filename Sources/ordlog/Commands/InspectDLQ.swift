@@ -81,9 +81,17 @@ struct InspectDLQ: AsyncParsableCommand {
         let url: String
         if let queueUrl { url = queueUrl } else { url = try await sqs.getQueueUrl(name: queue!) }
         let messages = try await DeadLetterQueuePeek.messages(sqs: sqs, queueUrl: url, limit: limit)
-        let log = try global.openLog()
+        // Joined to every log given (several, or a sealed log with its segments), else to the one log.
+        let find: (String) throws -> FailedMessage?
+        if try global.readsSeveralLogs() {
+            let set = try global.openLogSet()
+            find = { try set.failedMessage($0) }
+        } else {
+            let log = try global.openLog()
+            find = { try log.failedMessage($0) }
+        }
         let joined = try messages.filter { messageId == nil || $0.messageId == messageId }
-            .map { ($0, try log.failedMessage($0.messageId ?? "")) }
+            .map { ($0, try find($0.messageId ?? "")) }
         if global.json {
             out(
                 JSONWriter.string(
