@@ -16,15 +16,21 @@ struct Seal: ParsableCommand {
             .manifest.json: consumer id, queue, seq range, previous and head hash, sha256 and size of the file), each \
             to a temporary name, fsynced and renamed. Then the live log is replaced, atomically, by a new file that \
             keeps the local projection and whose first record will link to the sealed head. Reading commands given \
-            the live log (--db) still read the sealed segments: they verify and read the whole chain. A sealed \
-            segment is never changed again; `ordlog archive` uploads it to S3.
+            the live log (--db) still read the sealed segments in <log>.segments: they verify each file and each \
+            link and read the whole chain (segments sealed elsewhere with --segments are given with --db too, e.g. \
+            --db orders.db --db 'DIR/c1/*.ordlog'). A sealed segment is never changed again; `ordlog archive` \
+            uploads it to S3.
+
+            <consumerId> is the log's consumer as its identity record names it (see consume --consumer-id), with \
+            every character other than A-Z a-z 0-9 . _ - written as _. A log from before identity records gets one \
+            first: --consumer-id, else as consume would choose.
 
             The log must not be open in another process (a running consume): seal refuses, changing nothing. \
             `consume --archive-every` seals from inside the consumer.
 
             Examples:
               ordlog seal --db orders.db
-              ordlog seal --db orders.db --segments /var/lib/ordlog/segments --consumer-id c1
+              ordlog seal --db orders.db --segments /var/lib/ordlog/segments
 
             JSON: {"sealed":B,"segment":PATH|null,"manifest":{…the manifest…}|null}. \
             Exit codes: 0 sealed (or nothing to seal), 64 usage, 70 the log cannot be read or written, or is open \
