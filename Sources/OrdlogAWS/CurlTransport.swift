@@ -22,6 +22,8 @@ import Foundation
 /// - ``HTTPRequest/timeout`` bounds the whole exchange (connect to last byte), in seconds.
 /// - `AWS_CA_BUNDLE` (a PEM file), when set, replaces curl's default CA store, as the AWS CLI and SDKs do.
 /// - Cancelling the calling task aborts the transfer and throws `CancellationError`.
+/// - A header name holding CR, LF or `:`, or a value holding CR or LF, is refused (``AWSTransportError``), never
+///   sent.
 ///
 /// - Throws (from ``send(_:)``): ``AWSTransportError`` with curl's message when no HTTP response arrived
 ///   (connection refused, timeout, DNS, TLS), `CancellationError` when the task was cancelled.
@@ -177,6 +179,13 @@ final class CurlEngine: @unchecked Sendable {
 
     private func run() {
         guard let multi else { return }
+        // CURLOPT_NOSIGNAL keeps curl's hands off signal dispositions, so a TLS write to a connection the peer
+        // closed could raise SIGPIPE and end the process. Blocked on this thread (and the resolver threads curl
+        // starts from it), the write fails with EPIPE instead; the rest of the process keeps the default.
+        var pipe = sigset_t()
+        sigemptyset(&pipe)
+        sigaddset(&pipe, SIGPIPE)
+        pthread_sigmask(SIG_BLOCK, &pipe, nil)
         var running: Int32 = 0
         while true {
             let (new, cancelled, stop) = lock.withLock {
@@ -234,6 +243,17 @@ final class CurlEngine: @unchecked Sendable {
         }
         let easy = handle.easy
         let request = transfer.request
+        // A line break in a header would end it early and smuggle the rest in as another header or request.
+        if let bad = request.headers.first(where: { h in
+            h.name.utf8.contains { $0 == 0x0D || $0 == 0x0A || $0 == 0x3A } || h.value.utf8.contains { $0 == 0x0D || $0 == 0x0A }
+        }) {
+            idle.append(handle)
+            transfer.finish(
+                .failure(
+                    AWSTransportError(
+                        endpoint: request.url, reason: "header \(bad.name.debugDescription) holds a line break or colon")))
+            return
+        }
         handle.errorBuffer[0] = 0
         transfer.handle = handle
         let user = Unmanaged.passUnretained(transfer).toOpaque()
