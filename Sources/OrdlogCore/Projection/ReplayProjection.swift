@@ -100,8 +100,12 @@ public final class MemoryProjection: ReplayProjection {
     public func appliedCount(_ kind: IdempotencyKind) -> Int { (kind == .sqs ? sqsKeys : snsKeys).count }
 
     public func digest() -> String {
+        // Sorts the keys only (16 bytes each), not a copy of every order: at 200k orders a sorted copy was
+        // ~50 MB of the peak.
+        var keys = Array(ordersById.keys)
+        keys.sort { ByteString.compare($0.string, $1.string) < 0 }
         var d = OrdersDigest()
-        for o in orders() { d.add(o.item) }
+        for k in keys { d.add(ordersById[k]!.item) }
         return d.finalize()
     }
 }
