@@ -54,16 +54,23 @@ def rm_db(path):
             pass
 
 
+LAST_CPU = [None]  # user + system seconds of the last timed() run (record() keeps it with the wall time)
+
+
 def timed(cmd, tag, workdir):
-    """Runs cmd under /usr/bin/time -v; returns (seconds, max_rss_kib, stdout, rc)."""
+    """Runs cmd under /usr/bin/time -v; returns (seconds, max_rss_kib, stdout, rc); CPU seconds in LAST_CPU."""
     tfile = os.path.join(workdir, "time.txt")
     t0 = time.perf_counter()
     p = subprocess.run(["/usr/bin/time", "-v", "-o", tfile] + cmd, capture_output=True, text=True)
     dt = time.perf_counter() - t0
     rss = 0
     try:
-        m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", open(tfile).read())
+        text = open(tfile).read()
+        m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", text)
         rss = int(m.group(1)) if m else 0
+        u = re.search(r"User time \(seconds\): ([\d.]+)", text)
+        k = re.search(r"System time \(seconds\): ([\d.]+)", text)
+        LAST_CPU[0] = float(u.group(1)) + float(k.group(1)) if u and k else None
     except OSError:
         pass
     if p.returncode != 0:
@@ -96,7 +103,7 @@ class Bench:
         self.expected = {}
 
     def record(self, size, cell, prog, n, dt, rss, rc, counts, note=None):
-        c = self.cells.setdefault((size, cell, prog), {"rates": [], "rss": [], "secs": [], "errors": []})
+        c = self.cells.setdefault((size, cell, prog), {"rates": [], "rss": [], "secs": [], "cpu": [], "errors": []})
         key = (size, cell.split(" ")[0])
         if rc != 0:
             c["errors"].append(note or "exit %d" % rc)
@@ -108,6 +115,8 @@ class Bench:
         c["rates"].append(n / dt)
         c["secs"].append(dt)
         c["rss"].append(rss)
+        if LAST_CPU[0]:
+            c["cpu"].append(LAST_CPU[0])
         sys.stderr.write("  %-8s %-22s %-6s %8.2fs %10.0f/s  rss %6.0f MiB\n" % (size, cell, prog, dt, n / dt, rss / 1024))
 
     def ingest_cmd(self, prog, db, batch, data):
@@ -207,7 +216,7 @@ class Bench:
                     if not c:
                         continue
                     row[prog] = {"median_per_s": median(c["rates"]), "runs_per_s": [round(r) for r in c["rates"]],
-                                 "median_s": median(c["secs"]), "max_rss_mib": round(max(c["rss"]) / 1024, 1) if c["rss"] else None,
+                                 "median_s": median(c["secs"]), "median_cpu_s": median(c["cpu"]), "max_rss_mib": round(max(c["rss"]) / 1024, 1) if c["rss"] else None,
                                  "errors": c["errors"]}
                 if not any(prog in row for prog in PROGS):
                     continue  # e.g. ingest cells under --replay-only
@@ -215,10 +224,17 @@ class Bench:
                 for prog in PROGS[1:]:
                     b = (row.get(prog) or {}).get("median_per_s")
                     row["ordlog/" + prog] = round(o / b, 2) if o and b else None
+                    # the same ratio by CPU time (user + system), steadier when other work shares the cores
+                    oc = (row.get("ordlog") or {}).get("median_cpu_s")
+                    bc = (row.get(prog) or {}).get("median_cpu_s")
+                    row["cpu ordlog/" + prog] = round(bc / oc, 2) if oc and bc else None
                 if cell == "reproject":
                     rep = self.cells.get((size, "replay", "ordlog"))
                     r = median(rep["rates"]) if rep else None
                     row["reproject/replay"] = round(o / r, 2) if o and r else None
+                    rc = median(rep["cpu"]) if rep else None
+                    oc = (row.get("ordlog") or {}).get("median_cpu_s")
+                    row["cpu reproject/replay"] = round(rc / oc, 2) if oc and rc else None
                 rows.append(row)
         return rows
 
@@ -262,6 +278,18 @@ class Bench:
             out.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
                 (row["size"], row["cell"] + extra) + tuple(fmt(row, p) for p in PROGS)
                 + tuple(ratio(row["ordlog/" + p]) for p in PROGS[1:]) + (rss,)))
+        out += ["", "The same ratios by CPU time (median user + system seconds of each program; on a shared machine the "
+                "wall clock also counts the time other work held the cores):", "",
+                "| size | cell | ordlog CPU s | ordlog/C lean | ordlog/Python lean | ordlog/C ceiling | ordlog/Python peer |",
+                "|---|---|---:|---:|---:|---:|---:|"]
+        for row in rows:
+            oc = (row.get("ordlog") or {}).get("median_cpu_s")
+            extra = ""
+            if row.get("cpu reproject/replay") is not None:
+                extra = " (reproject/replay %.2f×)" % row["cpu reproject/replay"]
+            out.append("| %s | %s | %s | %s | %s | %s | %s |" % (
+                (row["size"], row["cell"] + extra, "—" if oc is None else "%.2f" % oc)
+                + tuple(ratio(row.get("cpu ordlog/" + p)) for p in PROGS[1:])))
         out += ["", "Targets (issue 12): ingest default ≥ 1.5× the Python lean script and ≥ 0.7× the C lean program; "
                 "replay ≥ 3× the Python lean replay and ≥ 100k receives/s; reproject within 1.5× of replay; 1M replay "
                 "peak RSS < 300 MB.", ""]

@@ -146,5 +146,17 @@ import Testing
         #expect(t.seq(of: "") == nil)
         t.insert("", seq: 5)
         #expect(t.seq(of: "") == 5)
+        // UUIDs are stored packed, every other key as it is: still one key per distinct byte string
+        let uuid = "6f1c2a9e-0001-4c1e-9d8a-000000000001"
+        t.insert(uuid, seq: 1)
+        t.insert(uuid.uppercased(), seq: 2)  // not packed: another key
+        t.insert("6f1c2a9e-0001-4c1e-9d8a-00000000000g", seq: 3)  // not hex: another key
+        t.insert("\u{01}" + String(repeating: "a", count: 16), seq: 4)  // looks like a stored UUID: another key
+        #expect(t.seq(of: uuid) == 1)
+        #expect(t.seq(of: uuid.uppercased()) == 2)
+        #expect(t.seq(of: "6f1c2a9e-0001-4c1e-9d8a-00000000000g") == 3)
+        #expect(t.seq(of: "6f1c2a9e-0001-4c1e-9d8a-000000000002") == nil)
+        #expect(t.seq(of: "6f1c2a9e00001-4c1e-9d8a-000000000001") == nil)
+        #expect(t.count == 20_005)
     }
 }

@@ -346,6 +346,12 @@ public final class EventLog {
         seq, '', message_id, NULL, NULL, NULL, body, '{}', NULL, NULL, receive_count, sent_timestamp, '', input_error,
         received_at, x'', x'', coalesce(format, 1)
         """
+    /// ``attemptColumns`` with constants in place of what re-applying a recorded decision never reads (error
+    /// kind, code, field and message, processor version, note, trigger, hashes; same positions).
+    static let applyColumns = """
+        seq, receive_seq, message_id, outcome, NULL, NULL, NULL, NULL, dead_lettered, '', order_id, sns_message_id,
+        item, NULL, '', attempted_at, x'', x''
+        """
     static let attemptColumns = """
         seq, receive_seq, message_id, outcome, error_kind, error_code, error_field, error_message, dead_lettered,
         processor_version, order_id, sns_message_id, item, note, trigger, attempted_at, prev_hash, hash
@@ -460,13 +466,16 @@ public final class EventLog {
     ///     empty.
     /// - Throws: ``SQLiteError``.
     ///   - receives: false streams attempts only (what re-applying recorded decisions reads).
+    ///   - applyColumnsOnly: read only the attempt columns re-applying a decision uses (seq, receive seq,
+    ///     message id, outcome, dead-lettered, order id, SNS MessageId, item, attempted-at); the others are left
+    ///     empty.
     public func records(
         from: Int64 = 1, through: Int64 = .max, attempts: Bool = true, decisionColumnsOnly: Bool = false,
-        receives: Bool = true
+        receives: Bool = true, applyColumnsOnly: Bool = false
     ) throws -> LogCursor {
         try LogCursor(
             log: self, from: from, through: through, receives: receives, attempts: attempts,
-            decisionColumnsOnly: decisionColumnsOnly)
+            decisionColumnsOnly: decisionColumnsOnly, applyColumnsOnly: applyColumnsOnly)
     }
 
     /// Message ids whose latest attempt is dead-lettered, with that attempt's sequence, in log order.
@@ -507,7 +516,7 @@ public struct LogCursor: LogRecordSource {
 
     init(
         log: EventLog, from: Int64, through: Int64, receives withReceives: Bool, attempts withAttempts: Bool,
-        decisionColumnsOnly: Bool
+        decisionColumnsOnly: Bool, applyColumnsOnly: Bool = false
     ) throws {
         let columns = decisionColumnsOnly ? EventLog.decisionColumns : EventLog.receiveColumns
         // Fresh statements (not the connection's cache), so two cursors or a cursor and a lookup never share one.
@@ -523,7 +532,8 @@ public struct LogCursor: LogRecordSource {
         if withAttempts {
             let a = try SQLiteStatement(
                 connection: log.db,
-                sql: "SELECT \(EventLog.attemptColumns) FROM attempts WHERE seq BETWEEN ? AND ? ORDER BY seq")
+                sql: "SELECT \(applyColumnsOnly ? EventLog.applyColumns : EventLog.attemptColumns) FROM attempts"
+                    + " WHERE seq BETWEEN ? AND ? ORDER BY seq")
             try a.bind([.int(from), .int(through)])
             nextAttempt = try a.step() ? EventLog.readAttempt(a) : nil
             attempts = a

@@ -206,7 +206,7 @@ public final class Reprojector {
             try insertKey.step()
             insertKey.reset()
         }
-        var cursor = try log.records(from: from, through: through, receives: false)
+        var cursor = try log.records(from: from, through: through, receives: false, applyColumnsOnly: true)
         while let record = try cursor.next() {
             guard case .attempt(let a) = record, a.decision.outcome.isFinal else { continue }
             let d = a.decision
