@@ -55,20 +55,27 @@ def rm_db(path):
 
 
 def timed(cmd, tag, workdir):
-    """Runs cmd under /usr/bin/time -v; returns (seconds, max_rss_kib, stdout, rc)."""
+    """Runs cmd under /usr/bin/time -v; returns (seconds, max_rss_kib, stdout, rc); CPU seconds (user + sys) in
+    LAST_CPU[0]."""
     tfile = os.path.join(workdir, "time.txt")
     t0 = time.perf_counter()
     p = subprocess.run(["/usr/bin/time", "-v", "-o", tfile] + cmd, capture_output=True, text=True)
     dt = time.perf_counter() - t0
     rss = 0
     try:
-        m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", open(tfile).read())
+        text = open(tfile).read()
+        m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", text)
         rss = int(m.group(1)) if m else 0
+        cpu = [float(x) for x in re.findall(r"(?:User|System) time \(seconds\): ([0-9.]+)", text)]
+        LAST_CPU[0] = sum(cpu) if cpu else None
     except OSError:
         pass
     if p.returncode != 0:
         sys.stderr.write("  %s exited %d: %s\n" % (tag, p.returncode, (p.stderr or p.stdout)[-600:]))
     return dt, rss, p.stdout, p.returncode
+
+
+LAST_CPU = [None]  # CPU seconds of the last timed() run: less disturbed than wall time on a loaded machine
 
 
 def counts_of(stdout):
@@ -81,6 +88,10 @@ def counts_of(stdout):
         c = o.get("counts", o)
         return tuple(c.get(k) for k in ("projected", "duplicate", "stale", "rejected"))
     return None
+
+
+def n_of_size(label):
+    return {"20k": 20_000, "100k": 100_000, "1M": 1_000_000}[label]
 
 
 def median(xs):
@@ -96,7 +107,7 @@ class Bench:
         self.expected = {}
 
     def record(self, size, cell, prog, n, dt, rss, rc, counts, note=None):
-        c = self.cells.setdefault((size, cell, prog), {"rates": [], "rss": [], "secs": [], "errors": []})
+        c = self.cells.setdefault((size, cell, prog), {"rates": [], "rss": [], "secs": [], "cpu": [], "errors": []})
         key = (size, cell.split(" ")[0])
         if rc != 0:
             c["errors"].append(note or "exit %d" % rc)
@@ -108,6 +119,8 @@ class Bench:
         c["rates"].append(n / dt)
         c["secs"].append(dt)
         c["rss"].append(rss)
+        if LAST_CPU[0]:
+            c["cpu"].append(LAST_CPU[0])
         sys.stderr.write("  %-8s %-22s %-6s %8.2fs %10.0f/s  rss %6.0f MiB\n" % (size, cell, prog, dt, n / dt, rss / 1024))
 
     def ingest_cmd(self, prog, db, batch, data):
@@ -207,7 +220,9 @@ class Bench:
                     if not c:
                         continue
                     row[prog] = {"median_per_s": median(c["rates"]), "runs_per_s": [round(r) for r in c["rates"]],
-                                 "median_s": median(c["secs"]), "max_rss_mib": round(max(c["rss"]) / 1024, 1) if c["rss"] else None,
+                                 "median_s": median(c["secs"]), "median_cpu_s": median(c["cpu"]),
+                                 "cpu_per_s": round(n_of_size(size) / median(c["cpu"])) if c["cpu"] else None,
+                                 "max_rss_mib": round(max(c["rss"]) / 1024, 1) if c["rss"] else None,
                                  "errors": c["errors"]}
                 if not any(prog in row for prog in PROGS):
                     continue  # e.g. ingest cells under --replay-only
@@ -262,6 +277,19 @@ class Bench:
             out.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
                 (row["size"], row["cell"] + extra) + tuple(fmt(row, p) for p in PROGS)
                 + tuple(ratio(row["ordlog/" + p]) for p in PROGS[1:]) + (rss,)))
+        cpu_rows = [r for r in rows if r["cell"] == "ingest default"]
+        for r in cpu_rows:
+            parts = []
+            for p in PROGS:
+                c = r.get(p) or {}
+                if c.get("cpu_per_s"):
+                    parts.append("%s %s/s (%.2f s)" % (p, "{:,}".format(c["cpu_per_s"]), c["median_cpu_s"]))
+            o = (r.get("ordlog") or {}).get("cpu_per_s")
+            ratios = ["ordlog/%s %.2f×" % (p, o / r[p]["cpu_per_s"]) for p in PROGS[1:]
+                      if o and (r.get(p) or {}).get("cpu_per_s")]
+            if parts:
+                out += ["", "%s ingest default by CPU time (user + sys, medians; messages per CPU second): %s. Ratios: %s." % (
+                    r["size"], "; ".join(parts), ", ".join(ratios))]
         out += ["", "Targets (issue 12): ingest default ≥ 1.5× the Python lean script and ≥ 0.7× the C lean program; "
                 "replay ≥ 3× the Python lean replay and ≥ 100k receives/s; reproject within 1.5× of replay; 1M replay "
                 "peak RSS < 300 MB.", ""]
