@@ -90,6 +90,10 @@ def counts_of(stdout):
     return None
 
 
+def n_of_size(label):
+    return {"20k": 20_000, "100k": 100_000, "1M": 1_000_000}[label]
+
+
 def median(xs):
     return statistics.median(xs) if xs else None
 
@@ -216,7 +220,9 @@ class Bench:
                     if not c:
                         continue
                     row[prog] = {"median_per_s": median(c["rates"]), "runs_per_s": [round(r) for r in c["rates"]],
-                                 "median_s": median(c["secs"]), "median_cpu_s": median(c["cpu"]), "max_rss_mib": round(max(c["rss"]) / 1024, 1) if c["rss"] else None,
+                                 "median_s": median(c["secs"]), "median_cpu_s": median(c["cpu"]),
+                                 "cpu_per_s": round(n_of_size(size) / median(c["cpu"])) if c["cpu"] else None,
+                                 "max_rss_mib": round(max(c["rss"]) / 1024, 1) if c["rss"] else None,
                                  "errors": c["errors"]}
                 if not any(prog in row for prog in PROGS):
                     continue  # e.g. ingest cells under --replay-only
@@ -290,6 +296,19 @@ class Bench:
             out.append("| %s | %s | %s | %s | %s | %s | %s |" % (
                 (row["size"], row["cell"] + extra, "—" if oc is None else "%.2f" % oc)
                 + tuple(ratio(row.get("cpu ordlog/" + p)) for p in PROGS[1:])))
+        cpu_rows = [r for r in rows if r["cell"] == "ingest default"]
+        for r in cpu_rows:
+            parts = []
+            for p in PROGS:
+                c = r.get(p) or {}
+                if c.get("cpu_per_s"):
+                    parts.append("%s %s/s (%.2f s)" % (p, "{:,}".format(c["cpu_per_s"]), c["median_cpu_s"]))
+            o = (r.get("ordlog") or {}).get("cpu_per_s")
+            ratios = ["ordlog/%s %.2f×" % (p, o / r[p]["cpu_per_s"]) for p in PROGS[1:]
+                      if o and (r.get(p) or {}).get("cpu_per_s")]
+            if parts:
+                out += ["", "%s ingest default by CPU time (user + sys, medians; messages per CPU second): %s. Ratios: %s." % (
+                    r["size"], "; ".join(parts), ", ".join(ratios))]
         out += ["", "Targets (issue 12): ingest default ≥ 1.5× the Python lean script and ≥ 0.7× the C lean program; "
                 "replay ≥ 3× the Python lean replay and ≥ 100k receives/s; reproject within 1.5× of replay; 1M replay "
                 "peak RSS < 300 MB.", ""]
