@@ -431,8 +431,10 @@ public enum Segments {
         return chain
     }
 
-    /// The live file's segment start, read without migrating or writing it.
-    static func liveSegmentStart(_ path: String) throws -> SegmentStart? {
+    /// The live file's segment start (nil for a missing file or a log never sealed), read without migrating or
+    /// writing it.
+    /// - Throws: ``SQLiteError`` when the file is not a readable SQLite database.
+    public static func liveSegmentStart(_ path: String) throws -> SegmentStart? {
         guard FileManager.default.fileExists(atPath: path) else { return nil }
         let db = try SQLiteConnection(path: path, readOnly: true)
         return try SegmentStart.read(db)

@@ -71,8 +71,9 @@ struct GlobalOptions: ParsableArguments {
         if LogSources.isDirectory(only) || only.contains(where: { "*?[".contains($0) }) || only.hasPrefix("s3://") {
             return true
         }
+        // A sealed log (one row read; its segments are checked once, when they are resolved for reading).
         guard LogSources.isDirectory(Segments.defaultDirectory(forLog: only)) else { return false }
-        return try logSources().count > 1
+        return (try? Segments.liveSegmentStart(only)) != nil
     }
 
     /// Opens every log named by --db as one ``LogSet``, each opened as ``openLog(create:)`` opens one; a sealed
