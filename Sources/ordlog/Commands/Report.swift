@@ -123,10 +123,11 @@ struct Report: ParsableCommand {
             options.maxMessagesPerOrder = maxOrderMessages
             options.redactor = redaction.makeRedactor(output: "report")
             let progress = Progress(label: "report")
-            // Several logs: the page is about their merge (its head and records are the merged log's).
+            // Several logs: the page is about their merge (its head and records are the merged log's), named by the
+            // sources as given (not resolved again: that would list S3 and check every sealed segment once more).
             let name =
                 try global.readsSeveralLogs()
-                ? "the merge of " + (try global.logSources().map(\.path).joined(separator: ", "))
+                ? "the merge of " + (global.db.isEmpty ? [global.dbPath] : global.db).joined(separator: ", ")
                 : global.dbPath
             let data = try ReportData.gather(
                 log: log, path: name, options: options, madeAtMs: Self.madeAt()
