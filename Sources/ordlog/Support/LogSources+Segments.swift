@@ -50,7 +50,12 @@ enum SegmentSources {
         } catch let e as AWSServiceError {
             throw CLIError(code: .aws, message: "reading \(location): \(e)")
         } catch let e as AWSTransportError {
-            throw CLIError(code: .aws, message: "reading \(location): \(e)")
+            // --endpoint-url belongs to the command's own AWS calls; log sources are resolved before them.
+            throw CLIError(
+                code: .aws,
+                message: "reading \(location): \(e). An s3:// log source takes its endpoint, region and credentials "
+                    + "from the environment and profile (AWS_ENDPOINT_URL or AWS_ENDPOINT_URL_S3, AWS_REGION, "
+                    + "AWS_PROFILE), not from --endpoint-url")
         }
         for u in downloaded.untrusted { err("ordlog: not trusted: s3://\(location.bucket)/\(u.key): \(u.reason)") }
         var out: [String: [TrustedSegment]] = [:]
