@@ -53,13 +53,7 @@ struct Consume: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var aws: AWSOptions
 
-    @Option(
-        help: ArgumentHelp(
-            "Who writes this log, recorded in it (a hash-chained identity record) when it changes. Default: the host "
-                + "name with the ECS task id (ECS_CONTAINER_METADATA_URI_V4) or the pod name (POD_NAME, or HOSTNAME "
-                + "on Kubernetes), else the id already recorded in the log, else a generated HOST-XXXXXXXX.",
-            valueName: "id"))
-    var consumerId: String?
+    @Option(help: consumerIdHelp) var consumerId: String?
 
     @Option(help: "The queue URL.") var queueUrl: String?
     @Option(help: "The queue name (resolved with GetQueueUrl).") var queue: String?

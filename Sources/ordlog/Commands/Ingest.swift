@@ -47,13 +47,7 @@ struct Ingest: ParsableCommand {
 
     @OptionGroup var exitCodes: ExitCodeOptions
 
-    @Option(
-        help: ArgumentHelp(
-            "Who writes this log, recorded in it (a hash-chained identity record) when it changes. Default: the host "
-                + "name with the ECS task id (ECS_CONTAINER_METADATA_URI_V4) or the pod name (POD_NAME, or HOSTNAME "
-                + "on Kubernetes), else the id already recorded in the log, else a generated HOST-XXXXXXXX.",
-            valueName: "id"))
-    var consumerId: String?
+    @Option(help: consumerIdHelp) var consumerId: String?
 
 
     @Argument(help: ArgumentHelp("Recorded traffic files; - reads standard input.", valueName: "file"))

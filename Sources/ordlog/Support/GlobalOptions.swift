@@ -315,3 +315,10 @@ func storageMessage(_ error: SQLiteError) -> String {
     default: return "event log error: \(error)"
     }
 }
+
+/// `--consumer-id` of the commands that write a log (ingest, consume): one text for both.
+let consumerIdHelp = ArgumentHelp(
+    "Who writes this log, recorded in it (a hash-chained identity record) when it changes. Default: the host "
+        + "name with the ECS task id (ECS_CONTAINER_METADATA_URI_V4) or the pod name (POD_NAME, or HOSTNAME "
+        + "on Kubernetes), else the id already recorded in the log, else a generated HOST-XXXXXXXX.",
+    valueName: "id")
