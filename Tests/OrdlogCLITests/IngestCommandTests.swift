@@ -1,5 +1,6 @@
 import Foundation
 import OrdlogCore
+import OrdlogTestSupport
 import Testing
 
 @Suite struct IngestCommandTests {
@@ -113,6 +114,31 @@ import Testing
         #expect(flag.status == 64)
         #expect(flag.stderr.contains(#"--log-level "chatty" is not a log level"#), "\(flag.stderr)")
         #expect(try CLI.run(["orders", "--db", db], env: ["LOG_LEVEL": "DEBUG"]).status == 0)
+    }
+
+    @Test("a file that is not recorded traffic (a log given by mistake, an executable, random bytes) is refused whole: exit 4, nothing appended")
+    func notTrafficIsRefusedWhole() throws {
+        let dir = CLI.tempDir()
+        let log = dir.appendingPathComponent("log.db").path
+        #expect(try CLI.run(["ingest", "--db", log, CLI.sample("order-traffic.jsonl")]).status == 0)
+        var random = SystemRandomNumberGenerator()
+        let noise = dir.appendingPathComponent("noise.bin")
+        // Starts with a byte that cannot begin JSON, then random bytes with newlines and braces among them.
+        try Data([0x87] + (0..<65_536).map { _ in UInt8.random(in: 0...255, using: &random) }).write(to: noise)
+        for (input, starts) in [(log, #""S""#), (noise.path, "a byte 0x87")] {
+            let target = dir.appendingPathComponent("target-\(UUID().uuidString).db").path
+            let r = try CLI.run(["ingest", "--db", target, input])
+            #expect(r.status == 4, "\(input): \(r.stderr)")
+            #expect(r.stderr.contains("\(input):1: not recorded traffic: it starts with \(starts)"), "\(r.stderr)")
+            if FileManager.default.fileExists(atPath: target) {
+                let count = try ProcessRunner.sqlite3(target, "SELECT count(*) FROM receives")
+                #expect(count.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "nothing appended")
+            }
+        }
+        // A JSON Lines file whose first line is broken JSON is still traffic: its bad lines are logged as input errors.
+        let bad = try CLI.run(["ingest", "--db", dir.appendingPathComponent("bad.db").path, CLI.sample("bad-input.jsonl")])
+        #expect(bad.status == 0, "\(bad.stderr)")
+        #expect(bad.stderr.contains("were not SQS messages"))
     }
 
     @Test("ingest reads standard input")

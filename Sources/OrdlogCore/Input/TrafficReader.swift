@@ -89,7 +89,18 @@ public enum TrafficReader {
                 }
             }
         }
-        // JSON Lines.
+        // JSON Lines. Every entry of recorded SQS traffic is a JSON object or array, so a file whose first
+        // non-blank byte is neither (a SQLite file given by mistake, an executable, random bytes) is not recorded
+        // traffic: refused as a whole, nothing appended, rather than logged line by line as bad input.
+        if let first = content.first(where: { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09) }),
+            first != UInt8(ascii: "{"), first != UInt8(ascii: "[")
+        {
+            let line = 1 + content.prefix { $0 != first }.filter { $0 == 0x0A }.count
+            let what = first < 0x20 || first >= 0x7F ? "a byte 0x\(String(first, radix: 16, uppercase: true))" : "\"\(Character(Unicode.Scalar(first)))\""
+            throw TrafficFileError(
+                file: name, line: line,
+                reason: "not recorded traffic: it starts with \(what), not a JSON object or array; \(expected)")
+        }
         var messages: [IncomingMessage] = []
         var anyJSON = false
         var firstError: (Int, String)?
