@@ -154,9 +154,18 @@ struct Reproject: AsyncParsableCommand {
             if let d = result.discardedTarget { out("Discarded an unfinished build for target \(d).") }
             if let r = result.resumedFrom { out("Resumed from checkpoint seq \(r).") }
             out(
-                "Reprojected \(target.key) through seq \(result.throughSeq) into \(into ?? global.dbPath): "
+                "Reprojected \(describe(target)) through seq \(result.throughSeq) into \(into ?? global.dbPath): "
                     + "\(result.applied) decisions applied, \(result.orders) orders")
             out("Digest: \(result.digest)")
+        }
+    }
+
+    /// The target as a person reads it (`key` is the checkpoint's machine form, e.g. `sent:1767261900000`).
+    func describe(_ target: ReprojectTarget) -> String {
+        switch target {
+        case .all: "the whole log"
+        case .seq(let n): "as of seq \(n)"
+        case .sent(let ms): "as of \(RFC3339.format(milliseconds: ms)) (SQS SentTimestamp)"
         }
     }
 }

@@ -181,8 +181,8 @@ struct GlobalOptions: ParsableArguments {
         {
             throw CLIError(
                 code: .usage,
-                message: "this command works on one log: give one --db file (verify, history and inspect-dlq read "
-                    + "several as one)")
+                message: "this command works on one log: give one --db file (verify, history, inspect-dlq, replay, export, orders, report "
+                    + "and reproject --into read several as one)")
         }
         let fm = FileManager.default
         if !fm.fileExists(atPath: path) {
