@@ -106,6 +106,11 @@ import Testing
         let storage = try CLI.run(["orders", "--db", notADB.path])
         #expect(storage.status == 70)
         #expect(storage.stderr.contains("cannot open event log"))
+        let foreign = dir.appendingPathComponent("foreign.db").path
+        #expect(try ProcessRunner.sqlite3(foreign, "CREATE TABLE x(a)").status == 0)
+        let neither = try CLI.run(["orders", "--db", foreign])
+        #expect(neither.status == 70)
+        #expect(neither.stderr.contains("\(foreign) is neither an ordlog event log nor a projection"), "\(neither.stderr)")
         // A log level that is not one is a usage error, from the flag or the environment, not silently "warning".
         let loud = try CLI.run(["orders", "--db", db], env: ["LOG_LEVEL": "loud"])
         #expect(loud.status == 64)

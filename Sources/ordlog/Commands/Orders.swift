@@ -40,6 +40,12 @@ struct Orders: ParsableCommand {
             {
                 // A projection file written by `reproject --into` / `replay --into`: read it as it is.
                 projection = LocalProjection(db: try SQLiteConnection(path: path, readOnly: true))
+            } else if FileManager.default.fileExists(atPath: path), try !GlobalOptions.hasTable("receives", at: path) {
+                throw CLIError(
+                    code: .storage,
+                    message: "\(path) is neither an ordlog event log nor a projection (it has no receives or orders "
+                        + "table). Give --db the log (`ordlog ingest` or `consume` write one) or a file written by "
+                        + "`reproject --into` / `replay --into`.")
             } else {
                 projection = LocalProjection(db: try global.openLog().db)
             }
