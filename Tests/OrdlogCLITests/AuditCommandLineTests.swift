@@ -34,6 +34,34 @@ enum AuditCLI {
 }
 
 @Suite(.serialized) struct CLIReplayTests {
+    @Test("reading never changes a log: the audit commands leave an old-version log and a current one byte for byte")
+    func readingLeavesTheLogUnchanged() throws {
+        let dir = AuditCLI.tempDir()
+        let old = dir + "/old.db"
+        try AuditCLI.sqlite(old, ".read '\(TestFixtures.sample("logs/quantities.processor-v1.sql"))'")
+        let current = try AuditCLI.sampleLog()
+        for db in [old, current] {
+            let before = try Data(contentsOf: URL(fileURLWithPath: db))
+            let reads: [[String]] = [
+                ["verify"], ["history", db == old ? "ord-q1" : "ord-2001"], ["inspect-dlq"], ["replay"], ["export"],
+                ["orders"], ["report", "--out", db + ".html"], ["reproject", "--into", db + ".projection"],
+            ]
+            for args in reads {
+                let r = try AuditCLI.run(args + ["--db", db])
+                #expect(r.status == 0, "\(args): \(r.stderr)")
+                if db == old {
+                    #expect(r.stderr.contains("was written by an older ordlog"), "\(args): \(r.stderr)")
+                }
+            }
+            #expect(try Data(contentsOf: URL(fileURLWithPath: db)) == before, "\(db) changed by reading it")
+        }
+        // A writer migrates the old log (and may change it); reading it afterwards says nothing of a copy.
+        #expect(try AuditCLI.run(["ingest", "--db", old, TestFixtures.sample("order-traffic.jsonl")]).status == 0)
+        let after = try AuditCLI.run(["verify", "--db", old])
+        #expect(after.status == 0, "\(after.stderr)")
+        #expect(!after.stderr.contains("older ordlog"))
+    }
+
     @Test func replayIsByteIdenticalUnderDifferentTimeZonesAndLocales() throws {
         let db = try AuditCLI.sampleLog()
         let dir = AuditCLI.tempDir()

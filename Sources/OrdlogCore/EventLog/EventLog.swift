@@ -72,15 +72,25 @@ public final class EventLog {
     private var insertAttempt: SQLiteStatement?
 
     /// Opens or creates the log at `path`, applying pending migrations.
-    /// - Throws: ``SQLiteError`` if the file cannot be opened or is not an ordlog database.
+    /// - Parameter readOnly: open for reading only (the audit commands): nothing is written to the file — no
+    ///   migration, no journal-mode change — so evidence stays byte for byte as it was. Appending throws.
+    /// - Throws: ``SQLiteError`` if the file cannot be opened or is not an ordlog database;
+    ///   ``EventLogNeedsMigration`` when `readOnly` and the file was written by an older ordlog.
     public init(
-        path: String, logger: Logger = Logger(label: "ordlog.eventlog", factory: { _ in SwiftLogNoOpLogHandler() })
+        path: String, logger: Logger = Logger(label: "ordlog.eventlog", factory: { _ in SwiftLogNoOpLogHandler() }),
+        readOnly: Bool = false
     ) throws {
-        self.db = try SQLiteConnection(path: path)
+        self.db = try SQLiteConnection(path: path, readOnly: readOnly)
         self.logger = logger
-        try db.execute(
-            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536;")
-        try Migrations.migrate(db)
+        if readOnly {
+            try db.execute("PRAGMA cache_size=-65536;")
+            let pending = try Migrations.pending(db)
+            guard pending.isEmpty else { throw EventLogNeedsMigration(path: path, pending: pending) }
+        } else {
+            try db.execute(
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536;")
+            try Migrations.migrate(db)
+        }
         segmentStart = try SegmentStart.read(db)
         try loadHead()
     }
@@ -552,5 +562,18 @@ public struct LogCursor: LogRecordSource {
             return .attempt(a)
         }
         return nil
+    }
+}
+
+/// A log opened for reading only was written by an older ordlog: the migrations in ``pending`` are not applied
+/// to it (a writer — ingest, consume — applies them; a reader reads a migrated copy).
+public struct EventLogNeedsMigration: Error, Sendable, CustomStringConvertible {
+    /// The log's path.
+    public var path: String
+    /// The ids of the migrations not yet applied, in order (e.g. `0004_record_format2`).
+    public var pending: [String]
+
+    public var description: String {
+        "\(path) was written by an older ordlog: migrations \(pending.joined(separator: ", ")) are not applied to it"
     }
 }

@@ -13,6 +13,19 @@ public enum Migrations {
     /// The migration holding the projection schema (applied alone to scratch projections).
     static let projectionMigrationID = "0002_projection"
 
+    /// The ids of the migrations not yet applied to `db`, in order (all of them for a file without
+    /// `schema_migrations`). Reads only.
+    public static func pending(_ db: SQLiteConnection) throws -> [String] {
+        let hasTable = try db.scalarInt(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'")
+        guard hasTable == 1 else { return ids }
+        var done = Set<String>()
+        for id in ids where try db.scalarInt("SELECT count(*) FROM schema_migrations WHERE id = ?", [.text(id)]) == 1 {
+            done.insert(id)
+        }
+        return ids.filter { !done.contains($0) }
+    }
+
     /// Applies every migration not yet recorded in `schema_migrations`.
     /// - Parameter only: apply just these ids (used to create scratch projection databases).
     /// - Throws: ``SQLiteError`` when a migration fails; that migration is rolled back.

@@ -87,7 +87,7 @@ struct InspectDLQ: AsyncParsableCommand {
             let set = try global.openLogSet()
             find = { try set.failedMessage($0) }
         } else {
-            let log = try global.openLog()
+            let log = try global.openLog(readOnly: true)
             find = { try log.failedMessage($0) }
         }
         let joined = try messages.filter { messageId == nil || $0.messageId == messageId }
@@ -153,7 +153,7 @@ struct InspectDLQ: AsyncParsableCommand {
         }
         try runReportingErrors {
             if try global.readsSeveralLogs() { return try inspectSet() }
-            let log = try global.openLog()
+            let log = try global.openLog(readOnly: true)
             if let messageId {
                 guard let m = try log.failedMessage(messageId) else {
                     err("ordlog: the log has no attempt for message \(messageId)")

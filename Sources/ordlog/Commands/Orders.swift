@@ -47,7 +47,7 @@ struct Orders: ParsableCommand {
                         + "table). Give --db the log (`ordlog ingest` or `consume` write one) or a file written by "
                         + "`reproject --into` / `replay --into`.")
             } else {
-                projection = LocalProjection(db: try global.openLog().db)
+                projection = LocalProjection(db: try global.openLog(readOnly: true).db)
             }
             if let orderId {
                 guard let o = try projection.order(orderId) else {

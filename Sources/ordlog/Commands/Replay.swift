@@ -116,7 +116,7 @@ struct Replay: AsyncParsableCommand {
                     temp = dir
                     log = try global.openLogForReading(scratch: dir)
                 } else {
-                    log = try global.openLog()
+                    log = try global.openLog(readOnly: true)
                 }
             }
             // Replay reads the log once, in order: a large page cache only holds pages never read again

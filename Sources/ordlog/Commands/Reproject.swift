@@ -86,7 +86,8 @@ struct Reproject: AsyncParsableCommand {
                         + "--into PATH (each log's own projection follows its own log)")
             }
             let scratch = try TempDir("ordlog-reproject")
-            let log = try global.openLogForReading(scratch: scratch)
+            let log = try global.openLogForReading(
+                scratch: scratch, readOnly: self.into != nil || targetOptions.target == .dynamodb)
             // For DynamoDB the projection is built in a local file first (default: one beside the log, so an
             // interrupted run resumes), then written into the table.
             let into =

@@ -124,7 +124,7 @@ struct Verify: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             if try global.readsSeveralLogs() { return try verifySet() }
-            let log = try global.openLog()
+            let log = try global.openLog(readOnly: true)
             let kept = head.flatMap(parseHead)
             let progress = Progress(label: "verify")
             let result = try Verifier.verify(log, head: kept) { seq in progress.update("verified through seq \(seq)") }
@@ -177,7 +177,7 @@ struct Head: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            let log = try global.openLog()
+            let log = try global.openLog(readOnly: true)
             let h = try log.head() ?? LogHead(seq: 0, hash: RecordHash.genesis)
             if global.json {
                 out(

@@ -88,7 +88,7 @@ struct GlobalOptions: ParsableArguments {
             }
             var one = self
             one.db = [url.path]
-            return try one.openLog()
+            return try one.openLog(readOnly: true)
         }
     }
 
@@ -96,8 +96,10 @@ struct GlobalOptions: ParsableArguments {
     /// in a scratch file in `scratch`, after every chain and segment link verified (a broken one is refused with
     /// exit 1, naming the files: run `ordlog verify` on them). With `project`, the merged log's local projection
     /// is rebuilt from it (``Reprojector``), for commands that read the projection too (orders, report).
-    func openLogForReading(scratch: TempDir, project: Bool = false) throws -> EventLog {
-        guard try readsSeveralLogs() else { return try openLog() }
+    /// - Parameter readOnly: open the one --db file for reading only (``openLog(create:readOnly:)``); false for a
+    ///   command that writes into it (an in-place reproject).
+    func openLogForReading(scratch: TempDir, project: Bool = false, readOnly: Bool = true) throws -> EventLog {
+        guard try readsSeveralLogs() else { return try openLog(readOnly: readOnly) }
         let set = try openLogSet()
         let progress = Progress(label: "verify")
         let report = try set.verify { url, seq in progress.update("\(url.lastPathComponent): through seq \(seq)") }
@@ -175,7 +177,10 @@ struct GlobalOptions: ParsableArguments {
     /// Opens the event log, turning failures into exit code 70 with a message that says what to do.
     /// - Parameter create: create the file when missing (ingest, consume). Commands that only read a log refuse
     ///   a missing file, so a mistyped --db is an error rather than a new, empty log that "verifies".
-    func openLog(create: Bool = false) throws -> EventLog {
+    /// - Parameter readOnly: for the commands that only read (verify, history, inspect-dlq, replay, export,
+    ///   orders, report): the file is opened read-only, so reading never changes evidence; a log written by an
+    ///   older ordlog (migrations pending) is read from a migrated private copy, said on stderr, and left as it is.
+    func openLog(create: Bool = false, readOnly: Bool = false) throws -> EventLog {
         let path = dbPath
         if db.count > 1 || (db.count == 1 && (LogSources.isDirectory(path) || path.contains(where: { "*?[".contains($0) })))
         {
@@ -209,7 +214,18 @@ struct GlobalOptions: ParsableArguments {
                     + "the log itself (--db / ORDLOG_DB).")
         }
         do {
-            return try EventLog(path: path, logger: makeLogger("ordlog.eventlog"))
+            guard readOnly else { return try EventLog(path: path, logger: makeLogger("ordlog.eventlog")) }
+            do {
+                return try EventLog(path: path, logger: makeLogger("ordlog.eventlog"), readOnly: true)
+            } catch let old as EventLogNeedsMigration {
+                let copy = SegmentCopies.shared.directory + "/" + UUID().uuidString + ".db"
+                try SQLiteConnection(path: path, readOnly: true)
+                    .execute("VACUUM INTO '\(copy.replacingOccurrences(of: "'", with: "''"))'")
+                err(
+                    "ordlog: \(path) was written by an older ordlog (migrations \(old.pending.joined(separator: ", ")) "
+                        + "not applied): reading a migrated copy; the file is left as it is (ingest or consume migrate it)")
+                return try EventLog(path: copy, logger: makeLogger("ordlog.eventlog"))
+            }
         } catch let error as SQLiteError {
             let hint =
                 error.code == 26
