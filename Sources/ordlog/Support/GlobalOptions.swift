@@ -1,9 +1,7 @@
 import ArgumentParser
 import Foundation
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
 import Logging
+import OrdlogAWS
 import OrdlogCore
 import OrdlogOps
 
@@ -240,23 +238,14 @@ struct GlobalOptions: ParsableArguments {
     }
 }
 
-/// GET `url` with a 1 s timeout (the ECS task metadata endpoint, a link-local address); nil on any failure.
+/// GET `url` with a 1 s timeout (the ECS task metadata endpoint, a link-local address) through the one HTTP
+/// transport (``CurlTransport``); nil on any failure or a status other than 200.
 func fetchTaskMetadata(_ url: URL) -> [UInt8]? {
-    final class Box: @unchecked Sendable { var value: [UInt8]? }
-    let box = Box()
-    let done = DispatchSemaphore(value: 0)
-    var request = URLRequest(url: url)
-    request.timeoutInterval = 1
-    let task = URLSession.shared.dataTask(with: request) { data, response, _ in
-        if let data, (response as? HTTPURLResponse)?.statusCode == 200 { box.value = Array(data) }
-        done.signal()
+    let response = try? blockingAwait {
+        try await CurlTransport.shared.send(HTTPRequest(method: "GET", url: url, timeout: 1))
     }
-    task.resume()
-    if done.wait(timeout: .now() + 2) != .success {
-        task.cancel()
-        return nil
-    }
-    return box.value
+    guard let response, response.status == 200 else { return nil }
+    return Array(response.body)
 }
 
 /// An error that ends the command with a documented exit code.
