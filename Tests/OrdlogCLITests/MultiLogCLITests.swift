@@ -175,6 +175,27 @@ import Testing
         #expect(refused.stderr.contains(split[1]), "\(refused.stderr)")
         #expect(try CLI.run(["redrive", "--all", "--dry-run"] + dbArgs).status == 64, "redrive writes one log")
     }
+
+    @Test("seal then replay --verdict: the same verdicts, counts and digest as the log before the seal")
+    func sealedReplayEqualsUnsealed() throws {
+        let dir = CLI.tempDir()
+        let tour = dir.appendingPathComponent("tour.db").path
+        #expect(try CLI.run(["ingest", "--db", tour, CLI.sample("order-traffic.jsonl")]).status == 0)
+        let ts = dir.appendingPathComponent("ts.db").path
+        try FileManager.default.copyItem(atPath: tour, toPath: ts)
+        let before = try CLI.run(["replay", "--db", ts, "--verdict"])
+        #expect(before.status == 0, "\(before.stdout)\(before.stderr)")
+        let beforeJSON = try CLI.run(["replay", "--db", ts, "--json"]).stdout
+        let seal = try CLI.run(["seal", "--db", ts])
+        #expect(seal.status == 0, "\(seal.stderr)")
+        let after = try CLI.run(["replay", "--db", ts, "--verdict"])
+        #expect(after.status == 0, "\(after.stdout)\(after.stderr)")
+        #expect(after.stdout == before.stdout)
+        let a = try AWSEndToEndTests.json(beforeJSON)
+        let b = try AWSEndToEndTests.json(try CLI.run(["replay", "--db", ts, "--json"]).stdout)
+        #expect(b["counts"] == a["counts"])
+        #expect(b["digest"] == a["digest"])
+    }
 }
 
 /// How `ingest` and `consume` name the consumer in the log.
