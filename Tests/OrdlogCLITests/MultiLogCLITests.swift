@@ -196,6 +196,40 @@ import Testing
         #expect(b["counts"] == a["counts"])
         #expect(b["digest"] == a["digest"])
     }
+
+    @Test("the same log given twice (a copy, a symlink) is read once, said on stderr; not reported as damage")
+    func sameLogTwice() throws {
+        let (dir, split, _) = try Self.splitSample()
+        let copy = dir.appendingPathComponent("copy-of-a.db").path
+        try FileManager.default.copyItem(atPath: split[0], toPath: copy)
+        let link = dir.appendingPathComponent("link-to-a.db").path
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: split[0])
+        for twice in [copy, link] {
+            let v = try CLI.run(["verify", "--db", split[0], "--db", twice])
+            #expect(v.status == 0, "\(v.stdout)\(v.stderr)")
+            #expect(!v.stdout.contains("two logs with one consumer id"), "\(v.stdout)")
+            #expect(v.stderr.contains("read once"), "\(v.stderr)")
+        }
+        let v = try CLI.run(["verify", "--db", split[0], "--db", copy])
+        #expect(v.stderr.contains("a.db and copy-of-a.db hold the same records (consumer c-a, seq 1–"), "\(v.stderr)")
+        let dbArgs = split.flatMap { ["--db", $0] }
+        let once = try CLI.run(["inspect-dlq"] + dbArgs)
+        let withCopy = try CLI.run(["inspect-dlq"] + dbArgs + ["--db", copy])
+        #expect(withCopy.status == once.status)
+        // The same report (the hints echo the --db given, the copy among them).
+        #expect(withCopy.stdout.replacingOccurrences(of: " --db \(copy)", with: "") == once.stdout, "every receive once")
+        #expect(try Self.digest(["replay"] + dbArgs + ["--db", copy]) == Self.digest(["replay"] + dbArgs))
+
+        // Another log claiming c-a with other records stays an error.
+        let other = dir.appendingPathComponent("other.db").path
+        let lines = try String(contentsOfFile: CLI.sample("order-traffic.jsonl"), encoding: .utf8)
+        let one = dir.appendingPathComponent("one.jsonl")
+        try (String(lines.split(separator: "\n")[12]) + "\n").write(to: one, atomically: true, encoding: .utf8)
+        #expect(try CLI.run(["ingest", "--db", other, "--consumer-id", "c-a", one.path]).status == 0)
+        let broken = try CLI.run(["verify", "--db", split[0], "--db", other])
+        #expect(broken.status == 1, "\(broken.stdout)")
+        #expect(broken.stdout.contains("two logs with one consumer id"), "\(broken.stdout)")
+    }
 }
 
 /// How `ingest` and `consume` name the consumer in the log.

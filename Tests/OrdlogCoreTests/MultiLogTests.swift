@@ -280,6 +280,28 @@ import Testing
         #expect(try Self.receiveOrder(one) == logOrder, "one log read as a set keeps its order too")
     }
 
+    @Test("the same log given twice (same file, a copy) is read once and said; two logs of one consumer still fail")
+    func sameLogTwice() throws {
+        let (dir, urls) = try Self.threeLogs(receiveCounts: true)
+        let copy = dir.appendingPathComponent("copy-of-a.db")
+        try FileManager.default.copyItem(at: urls[0], to: copy)
+        let link = dir.appendingPathComponent("link-to-a.db")
+        try FileManager.default.createSymbolicLink(at: link, withDestinationURL: urls[0])
+        let set = try Self.open([urls[0], copy, link, urls[1]])
+        #expect(set.members.map(\.name) == ["a.db", "b.db"])
+        #expect(set.readOnce.count == 2, "\(set.readOnce)")
+        #expect(set.readOnce.contains { $0.contains("a.db and copy-of-a.db hold the same records (consumer c1, seq 1–") })
+        #expect(set.readOnce.contains { $0.contains("a.db and link-to-a.db are the same file") })
+        #expect(try set.verify().ok)
+        let poison = try #require(try set.failedMessage(Self.poisonId))
+        #expect(poison.receives.count == 2, "each receive once")
+
+        // Another log claiming c1 with other records stays an error.
+        let (other, _) = try Self.log(
+            dir, "other", consumer: "c1", [Self.message("m-x", body: Self.order("ord-9", quantity: "1"), sent: 1)])
+        #expect(try !Self.open([urls[0], other]).verify().ok)
+    }
+
     @Test("sources: repeated files in order, a folder's log files sorted, a glob, each file once")
     func sources() throws {
         let dir = Fixtures.tempDir()

@@ -51,12 +51,35 @@ public final class LogSet {
 
     /// The members, grouped by consumer id (sorted), each consumer's segments by first seq.
     public let members: [Member]
+    /// One line per file given that is read once because another file given holds the same records (the same
+    /// file under another name, a byte-identical copy, an archived copy of a segment), for the commands to say.
+    public private(set) var readOnce: [String] = []
 
     /// Opens every file with `open` (which applies pending migrations, as any read of one log does).
+    ///
+    /// A file that is the same file as one given before it (same real path: a symlink, `./a.db` and `a.db`) is
+    /// not opened again; a file whose consumer id, first seq, first prev_hash, head seq and head hash equal
+    /// another's holds the same records (the head hash chains over them all) and is read once, the one given
+    /// first. Both are said in ``readOnce``. Two files of one consumer with different records are kept, for
+    /// ``verify(progress:)`` to report.
     /// - Throws: whatever `open` throws, or ``SQLiteError``.
     public init(urls: [URL], open: (URL) throws -> EventLog) throws {
         var loaded: [(URL, EventLog, [LoggedIdentity], Int64?, [UInt8]?, LogHead?)] = []
+        var notes: [String] = []
+        // Two files for messages: by name, by path when the names are equal (an archived segment and its original).
+        func both(_ a: URL, _ b: URL) -> String {
+            a.lastPathComponent == b.lastPathComponent
+                ? "\(a.path) and \(b.path)" : "\(a.lastPathComponent) and \(b.lastPathComponent)"
+        }
+        var realPaths: [String: URL] = [:]
         for url in urls {
+            let real = url.resolvingSymlinksInPath().standardizedFileURL.path
+            if let earlier = realPaths[real] {
+                notes.append(
+                    "\(both(earlier, url)) are the same file (\(real)): read once")
+                continue
+            }
+            realPaths[real] = url
             let log = try open(url)
             let first = try log.segmentStart.map { ($0.firstSeq, $0.prevHash) } ?? Self.firstRecord(log)
             loaded.append((url, log, try log.identities(), first?.0, first?.1, try log.head()))
@@ -79,8 +102,20 @@ public final class LogSet {
             if let j = nearest { ids[i] = ids[j] }
         }
         var members: [Member] = []
+        var contents: [String: URL] = [:]
         for (i, l) in loaded.enumerated() {
             let id = ids[i] ?? l.0.deletingPathExtension().lastPathComponent
+            if let first = l.3, let head = l.5 {
+                let hex = { (b: [UInt8]) in b.map { String(format: "%02x", $0) }.joined() }
+                let content = "\(id)\u{0}\(first)\u{0}\(hex(l.4 ?? []))\u{0}\(head.seq)\u{0}\(hex(head.hash))"
+                if let earlier = contents[content] {
+                    notes.append(
+                        "\(both(earlier, l.0)) hold the same records (consumer "
+                            + "\(id), seq \(first)–\(head.seq)): read once")
+                    continue
+                }
+                contents[content] = l.0
+            }
             members.append(
                 Member(
                     url: l.0, log: l.1, consumerId: id, identities: l.2, firstSeq: l.3, firstPrevHash: l.4,
@@ -91,6 +126,7 @@ public final class LogSet {
                 ? $0.consumerId.utf8.lexicographicallyPrecedes($1.consumerId.utf8)
                 : ($0.firstSeq ?? 0, $0.url.path) < ($1.firstSeq ?? 0, $1.url.path)
         }
+        self.readOnce = notes
     }
 
     static func firstRecord(_ log: EventLog) throws -> (seq: Int64, prev: [UInt8])? {
