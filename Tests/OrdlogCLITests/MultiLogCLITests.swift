@@ -175,6 +175,61 @@ import Testing
         #expect(refused.stderr.contains(split[1]), "\(refused.stderr)")
         #expect(try CLI.run(["redrive", "--all", "--dry-run"] + dbArgs).status == 64, "redrive writes one log")
     }
+
+    @Test("seal then replay --verdict: the same verdicts, counts and digest as the log before the seal")
+    func sealedReplayEqualsUnsealed() throws {
+        let dir = CLI.tempDir()
+        let tour = dir.appendingPathComponent("tour.db").path
+        #expect(try CLI.run(["ingest", "--db", tour, CLI.sample("order-traffic.jsonl")]).status == 0)
+        let ts = dir.appendingPathComponent("ts.db").path
+        try FileManager.default.copyItem(atPath: tour, toPath: ts)
+        let before = try CLI.run(["replay", "--db", ts, "--verdict"])
+        #expect(before.status == 0, "\(before.stdout)\(before.stderr)")
+        let beforeJSON = try CLI.run(["replay", "--db", ts, "--json"]).stdout
+        let seal = try CLI.run(["seal", "--db", ts])
+        #expect(seal.status == 0, "\(seal.stderr)")
+        let after = try CLI.run(["replay", "--db", ts, "--verdict"])
+        #expect(after.status == 0, "\(after.stdout)\(after.stderr)")
+        #expect(after.stdout == before.stdout)
+        let a = try AWSEndToEndTests.json(beforeJSON)
+        let b = try AWSEndToEndTests.json(try CLI.run(["replay", "--db", ts, "--json"]).stdout)
+        #expect(b["counts"] == a["counts"])
+        #expect(b["digest"] == a["digest"])
+    }
+
+    @Test("the same log given twice (a copy, a symlink) is read once, said on stderr; not reported as damage")
+    func sameLogTwice() throws {
+        let (dir, split, _) = try Self.splitSample()
+        let copy = dir.appendingPathComponent("copy-of-a.db").path
+        try FileManager.default.copyItem(atPath: split[0], toPath: copy)
+        let link = dir.appendingPathComponent("link-to-a.db").path
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: split[0])
+        for twice in [copy, link] {
+            let v = try CLI.run(["verify", "--db", split[0], "--db", twice])
+            #expect(v.status == 0, "\(v.stdout)\(v.stderr)")
+            #expect(!v.stdout.contains("two logs with one consumer id"), "\(v.stdout)")
+            #expect(v.stderr.contains("read once"), "\(v.stderr)")
+        }
+        let v = try CLI.run(["verify", "--db", split[0], "--db", copy])
+        #expect(v.stderr.contains("a.db and copy-of-a.db hold the same records (consumer c-a, seq 1–"), "\(v.stderr)")
+        let dbArgs = split.flatMap { ["--db", $0] }
+        let once = try CLI.run(["inspect-dlq"] + dbArgs)
+        let withCopy = try CLI.run(["inspect-dlq"] + dbArgs + ["--db", copy])
+        #expect(withCopy.status == once.status)
+        // The same report (the hints echo the --db given, the copy among them).
+        #expect(withCopy.stdout.replacingOccurrences(of: " --db \(copy)", with: "") == once.stdout, "every receive once")
+        #expect(try Self.digest(["replay"] + dbArgs + ["--db", copy]) == Self.digest(["replay"] + dbArgs))
+
+        // Another log claiming c-a with other records stays an error.
+        let other = dir.appendingPathComponent("other.db").path
+        let lines = try String(contentsOfFile: CLI.sample("order-traffic.jsonl"), encoding: .utf8)
+        let one = dir.appendingPathComponent("one.jsonl")
+        try (String(lines.split(separator: "\n")[12]) + "\n").write(to: one, atomically: true, encoding: .utf8)
+        #expect(try CLI.run(["ingest", "--db", other, "--consumer-id", "c-a", one.path]).status == 0)
+        let broken = try CLI.run(["verify", "--db", split[0], "--db", other])
+        #expect(broken.status == 1, "\(broken.stdout)")
+        #expect(broken.stdout.contains("two logs with one consumer id"), "\(broken.stdout)")
+    }
 }
 
 /// How `ingest` and `consume` name the consumer in the log.

@@ -252,6 +252,56 @@ import Testing
         #expect(try !Self.open([second]).verify().ok, "a continuation alone: its earlier records are missing")
     }
 
+    /// The receives' seqs' message ids of `log`, in seq order.
+    static func receiveOrder(_ log: EventLog) throws -> [String] {
+        let s = try log.db.prepare("SELECT message_id FROM receives ORDER BY seq")
+        var out: [String] = []
+        while try s.step() { out.append(s.optionalText(0) ?? "") }
+        return out
+    }
+
+    @Test("one consumer's segments are read in seq order, not re-sorted by SentTimestamp")
+    func segmentsKeepSeqOrder() throws {
+        let dir = Fixtures.tempDir()
+        let (full, p) = try Self.log(dir, "full", consumer: "c1", [])
+        try Fixtures.ingest([Fixtures.sample("order-traffic.jsonl")], into: p)
+        try p.log.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        let end = try #require(try p.log.head()).seq
+        let cut = try #require(try p.log.db.scalarInt("SELECT seq FROM attempts WHERE receive_seq = 11"))
+        let work = Fixtures.tempDir()
+        let first = try Self.segment(full, work, "seg-1.db", keep: 1...cut)
+        let second = try Self.segment(full, work, "seg-2.db", keep: (cut + 1)...end)
+        let logOrder = try Self.receiveOrder(p.log)
+        // The sample is not in SentTimestamp order (the point of the test): sorting by the key would differ.
+        let set = try Self.open([second, first])
+        let merged = try set.mergedLog(path: work.appendingPathComponent("merged.db").path)
+        #expect(try Self.receiveOrder(merged) == logOrder)
+        let one = try Self.open([full]).mergedLog(path: work.appendingPathComponent("one.db").path)
+        #expect(try Self.receiveOrder(one) == logOrder, "one log read as a set keeps its order too")
+    }
+
+    @Test("the same log given twice (same file, a copy) is read once and said; two logs of one consumer still fail")
+    func sameLogTwice() throws {
+        let (dir, urls) = try Self.threeLogs(receiveCounts: true)
+        let copy = dir.appendingPathComponent("copy-of-a.db")
+        try FileManager.default.copyItem(at: urls[0], to: copy)
+        let link = dir.appendingPathComponent("link-to-a.db")
+        try FileManager.default.createSymbolicLink(at: link, withDestinationURL: urls[0])
+        let set = try Self.open([urls[0], copy, link, urls[1]])
+        #expect(set.members.map(\.name) == ["a.db", "b.db"])
+        #expect(set.readOnce.count == 2, "\(set.readOnce)")
+        #expect(set.readOnce.contains { $0.contains("a.db and copy-of-a.db hold the same records (consumer c1, seq 1–") })
+        #expect(set.readOnce.contains { $0.contains("a.db and link-to-a.db are the same file") })
+        #expect(try set.verify().ok)
+        let poison = try #require(try set.failedMessage(Self.poisonId))
+        #expect(poison.receives.count == 2, "each receive once")
+
+        // Another log claiming c1 with other records stays an error.
+        let (other, _) = try Self.log(
+            dir, "other", consumer: "c1", [Self.message("m-x", body: Self.order("ord-9", quantity: "1"), sent: 1)])
+        #expect(try !Self.open([urls[0], other]).verify().ok)
+    }
+
     @Test("sources: repeated files in order, a folder's log files sorted, a glob, each file once")
     func sources() throws {
         let dir = Fixtures.tempDir()

@@ -17,9 +17,12 @@ import Foundation
 /// joins the consumer whose file ends with the hash it chains from, else the one whose file ends nearest before it
 /// (so that a gap or an overlap is reported naming both files).
 ///
-/// **Merge order** (documented, deterministic, independent of the order the files were given in): receives by
-/// SQS `SentTimestamp` (receives without one after those with one), then SQS MessageId, then receive count, then
-/// consumer id, then seq; each attempt right after the receive it processed (by seq, in its log).
+/// **Merge order** (documented, deterministic, independent of the order the files were given in): the records of
+/// one consumer (one log, or one consumer's chain of segments) keep their log order (seq, segment after segment),
+/// so a sealed log reads exactly as the log it was. Between consumers, the next record is the one whose key is
+/// smallest among each consumer's next record (a k-way merge), the key being SQS `SentTimestamp` (receives without
+/// one after those with one), then SQS MessageId, then receive count, then consumer id, then seq; each attempt
+/// right after the receive it processed (by seq, in its log).
 public final class LogSet {
     /// One log of the set.
     public struct Member {
@@ -48,12 +51,35 @@ public final class LogSet {
 
     /// The members, grouped by consumer id (sorted), each consumer's segments by first seq.
     public let members: [Member]
+    /// One line per file given that is read once because another file given holds the same records (the same
+    /// file under another name, a byte-identical copy, an archived copy of a segment), for the commands to say.
+    public private(set) var readOnce: [String] = []
 
     /// Opens every file with `open` (which applies pending migrations, as any read of one log does).
+    ///
+    /// A file that is the same file as one given before it (same real path: a symlink, `./a.db` and `a.db`) is
+    /// not opened again; a file whose consumer id, first seq, first prev_hash, head seq and head hash equal
+    /// another's holds the same records (the head hash chains over them all) and is read once, the one given
+    /// first. Both are said in ``readOnce``. Two files of one consumer with different records are kept, for
+    /// ``verify(progress:)`` to report.
     /// - Throws: whatever `open` throws, or ``SQLiteError``.
     public init(urls: [URL], open: (URL) throws -> EventLog) throws {
         var loaded: [(URL, EventLog, [LoggedIdentity], Int64?, [UInt8]?, LogHead?)] = []
+        var notes: [String] = []
+        // Two files for messages: by name, by path when the names are equal (an archived segment and its original).
+        func both(_ a: URL, _ b: URL) -> String {
+            a.lastPathComponent == b.lastPathComponent
+                ? "\(a.path) and \(b.path)" : "\(a.lastPathComponent) and \(b.lastPathComponent)"
+        }
+        var realPaths: [String: URL] = [:]
         for url in urls {
+            let real = url.resolvingSymlinksInPath().standardizedFileURL.path
+            if let earlier = realPaths[real] {
+                notes.append(
+                    "\(both(earlier, url)) are the same file (\(real)): read once")
+                continue
+            }
+            realPaths[real] = url
             let log = try open(url)
             let first = try log.segmentStart.map { ($0.firstSeq, $0.prevHash) } ?? Self.firstRecord(log)
             loaded.append((url, log, try log.identities(), first?.0, first?.1, try log.head()))
@@ -76,8 +102,20 @@ public final class LogSet {
             if let j = nearest { ids[i] = ids[j] }
         }
         var members: [Member] = []
+        var contents: [String: URL] = [:]
         for (i, l) in loaded.enumerated() {
             let id = ids[i] ?? l.0.deletingPathExtension().lastPathComponent
+            if let first = l.3, let head = l.5 {
+                let hex = { (b: [UInt8]) in b.map { String(format: "%02x", $0) }.joined() }
+                let content = "\(id)\u{0}\(first)\u{0}\(hex(l.4 ?? []))\u{0}\(head.seq)\u{0}\(hex(head.hash))"
+                if let earlier = contents[content] {
+                    notes.append(
+                        "\(both(earlier, l.0)) hold the same records (consumer "
+                            + "\(id), seq \(first)–\(head.seq)): read once")
+                    continue
+                }
+                contents[content] = l.0
+            }
             members.append(
                 Member(
                     url: l.0, log: l.1, consumerId: id, identities: l.2, firstSeq: l.3, firstPrevHash: l.4,
@@ -88,6 +126,7 @@ public final class LogSet {
                 ? $0.consumerId.utf8.lexicographicallyPrecedes($1.consumerId.utf8)
                 : ($0.firstSeq ?? 0, $0.url.path) < ($1.firstSeq ?? 0, $1.url.path)
         }
+        self.readOnce = notes
     }
 
     static func firstRecord(_ log: EventLog) throws -> (seq: Int64, prev: [UInt8])? {
@@ -194,6 +233,10 @@ public final class LogSet {
         var file: String
         var receiveSeq: Int64
         var seq: Int64
+        /// The stream the record is in (its member's consumer: one log, or one consumer's chain of segments) and
+        /// where in that stream (member index, then ``seq``); not part of the comparison of heads.
+        var chain: String = ""
+        var member: Int = 0
 
         static func < (a: Key, b: Key) -> Bool {
             if a.sent != b.sent { return a.sent < b.sent }
@@ -206,27 +249,52 @@ public final class LogSet {
         }
     }
 
-    static func key(_ r: LoggedReceive, _ m: Member, seq: Int64? = nil) -> Key {
+    static func key(_ r: LoggedReceive, _ m: Member, member: Int, seq: Int64? = nil) -> Key {
         Key(
             sent: r.sentTimestamp ?? .max, messageId: r.messageId ?? "", receiveCount: r.receiveCount,
-            consumer: m.consumer(at: r.seq), file: m.url.path, receiveSeq: r.seq, seq: seq ?? r.seq)
+            consumer: m.consumer(at: r.seq), file: m.url.path, receiveSeq: r.seq, seq: seq ?? r.seq,
+            chain: m.consumerId, member: member)
+    }
+
+    /// The documented merge: each consumer's records (its chain: ``Member/consumerId``) in log order (member,
+    /// then seq); between consumers, repeatedly the smallest key among each consumer's next record.
+    static func merged<T>(_ items: [(Key, T)]) -> [(Key, T)] {
+        var byChain: [String: [(Key, T)]] = [:]
+        for item in items { byChain[item.0.chain, default: []].append(item) }
+        let streams = byChain.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.map { chain in
+            byChain[chain]!.sorted { ($0.0.member, $0.0.seq) < ($1.0.member, $1.0.seq) }
+        }
+        var next = Array(repeating: 0, count: streams.count)
+        var out: [(Key, T)] = []
+        out.reserveCapacity(items.count)
+        while true {
+            var best: Int? = nil
+            for s in streams.indices where next[s] < streams[s].count {
+                if let b = best, !(streams[s][next[s]].0 < streams[b][next[b]].0) { continue }
+                best = s
+            }
+            guard let b = best else { break }
+            out.append(streams[b][next[b]])
+            next[b] += 1
+        }
+        return out
     }
 
     /// Sorts one member's records into merge keys; an attempt whose receive is not among `records` is read.
-    static func keyed(_ records: [LogRecord], _ m: Member) throws -> [(Key, Record)] {
+    static func keyed(_ records: [LogRecord], _ m: Member, member: Int) throws -> [(Key, Record)] {
         var receives: [Int64: LoggedReceive] = [:]
         for case .receive(let r) in records { receives[r.seq] = r }
         return try records.map { record in
             let key: Key
             switch record {
-            case .receive(let r): key = Self.key(r, m)
+            case .receive(let r): key = Self.key(r, m, member: member)
             case .attempt(let a):
                 if let r = try receives[a.receiveSeq] ?? m.log.receive(seq: a.receiveSeq) {
-                    key = Self.key(r, m, seq: a.seq)
+                    key = Self.key(r, m, member: member, seq: a.seq)
                 } else {
                     key = Key(
                         sent: .max, messageId: a.messageId ?? "", receiveCount: 0, consumer: m.consumer(at: a.seq),
-                        file: m.url.path, receiveSeq: a.receiveSeq, seq: a.seq)
+                        file: m.url.path, receiveSeq: a.receiveSeq, seq: a.seq, chain: m.consumerId, member: member)
                 }
             }
             return (key, Record(record: record, consumerId: key.consumer, url: m.url))
@@ -236,8 +304,8 @@ public final class LogSet {
     /// ``EventLog/history(orderId:)`` of every log, merged in the documented order.
     public func history(orderId: String) throws -> [Record] {
         var all: [(Key, Record)] = []
-        for m in members { all += try Self.keyed(try m.log.history(orderId: orderId), m) }
-        return all.sorted { $0.0 < $1.0 }.map(\.1)
+        for (i, m) in members.enumerated() { all += try Self.keyed(try m.log.history(orderId: orderId), m, member: i) }
+        return Self.merged(all).map(\.1)
     }
 
     /// How the consumers' attempts of one message ended, in merge order, e.g. `projected by c1, duplicate at c2`;
@@ -266,13 +334,13 @@ public final class LogSet {
     /// marked an attempt dead-lettered or the logs hold at least `maxReceiveCount` receives of it.
     public func failedMessage(_ messageId: String, maxReceiveCount: Int64 = 3) throws -> FailedMessage? {
         var all: [(Key, Record)] = []
-        for m in members {
+        for (i, m) in members.enumerated() {
             let records =
                 try m.log.receives(messageId: messageId).map(LogRecord.receive)
                 + m.log.attempts(messageId: messageId).map(LogRecord.attempt)
-            all += try Self.keyed(records, m)
+            all += try Self.keyed(records, m, member: i)
         }
-        all.sort { $0.0 < $1.0 }
+        all = Self.merged(all)
         var receives: [LoggedReceive] = []
         var receiveConsumers: [String] = []
         var attempts: [LoggedAttempt] = []
@@ -341,11 +409,11 @@ public final class LogSet {
                 : $0.fingerprint.utf8.lexicographicallyPrecedes($1.fingerprint.utf8)
         }
         var inputErrors: [(Key, Record)] = []
-        for m in members {
+        for (i, m) in members.enumerated() {
             inputErrors += try Self.keyed(
-                try m.log.receives(where: "input_error IS NOT NULL").map(LogRecord.receive), m)
+                try m.log.receives(where: "input_error IS NOT NULL").map(LogRecord.receive), m, member: i)
         }
-        inputErrors.sort { $0.0 < $1.0 }
+        inputErrors = Self.merged(inputErrors)
         var report = DeadLetterReport(
             groups: sorted,
             inputErrors: inputErrors.compactMap { if case .receive(let r) = $0.1.record { r } else { nil } })
@@ -374,11 +442,11 @@ public final class LogSet {
                         Key(
                             sent: s.optionalInt64(1) ?? .max, messageId: s.optionalText(2) ?? "",
                             receiveCount: s.int64(3), consumer: m.consumer(at: seq), file: m.url.path,
-                            receiveSeq: seq, seq: seq), i, seq
+                            receiveSeq: seq, seq: seq, chain: m.consumerId, member: i), i, seq
                     ))
             }
         }
-        keys.sort { $0.0 < $1.0 }
+        keys = Self.merged(keys.map { ($0.0, ($0.1, $0.2)) }).map { ($0.0, $0.1.0, $0.1.1) }
         let out = try EventLog(path: path)
         // One prepared statement per log for its receives and one for their attempts, reused receive by receive.
         let receiveStatements = try members.map {

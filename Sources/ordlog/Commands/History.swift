@@ -13,8 +13,9 @@ struct History: ParsableCommand {
 
             Each record names the consumer that logged it (the log's identity record, or the file's name for a \
             log written before identity records existed). Several logs (repeated --db, a folder, a glob), one \
-            per consumer: their records are merged in the documented order (SQS SentTimestamp, then MessageId, \
-            then receive count, then consumer id, then seq; each attempt after its receive), and a message that \
+            per consumer: their records are merged in the documented order (each consumer's in log order; \
+            between consumers by SQS SentTimestamp, then MessageId, then receive count, then consumer id, then \
+            seq; each attempt after its receive), and a message that \
             several consumers attempted is summarised ("projected by c1, duplicate at c2").
 
             Examples:

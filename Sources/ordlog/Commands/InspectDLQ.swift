@@ -18,8 +18,8 @@ struct InspectDLQ: AsyncParsableCommand {
 
             Several logs (repeated --db, a folder, a glob), e.g. one per consumer on one queue: a message \
             received by several consumers is one message with the receives and attempts of each, merged in the \
-            documented order (SQS SentTimestamp, then MessageId, then receive count, then consumer id, then \
-            seq), each naming the consumer that logged it; it is dead-lettered when its latest attempt failed \
+            documented order (each consumer's in log order; between consumers by SQS SentTimestamp, then \
+            MessageId, then receive count, then consumer id, then seq), each naming the consumer that logged it; it is dead-lettered when its latest attempt failed \
             and some consumer marked it dead-lettered or the logs hold --max-receive-count receives of it.
 
             Examples:

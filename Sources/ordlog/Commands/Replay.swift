@@ -23,8 +23,9 @@ struct Replay: AsyncParsableCommand {
             one. See docs/replay-recipe.md for the CI recipe.
 
             Several logs (repeated --db, a folder of *.db files, or a glob; one per consumer, say) are each \
-            verified, then read as one log merged in the documented order: SQS SentTimestamp, then MessageId, \
-            then receive count, then consumer id, then seq (`ordlog verify --help`); a receive without \
+            verified, then read as one log merged in the documented order: each consumer's records in log \
+            order (seq), between consumers by SQS SentTimestamp, then MessageId, then receive count, then \
+            consumer id, then seq (`ordlog verify --help`); a receive without \
             ApproximateReceiveCount is counted among the merged receives of its message.
 
             Examples:

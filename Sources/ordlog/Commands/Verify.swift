@@ -21,9 +21,13 @@ struct Verify: ParsableCommand {
             continue the previous segment of the same consumer (its first record is that segment's head seq + 1 \
             and chains from its head hash); a gap, an overlap or a mismatch fails naming both files. A log \
             written before identity records existed is its own consumer, named after its file. Read commands \
-            merge several logs in one documented order: SQS SentTimestamp (receives without one last), then \
-            SQS MessageId, then receive count, then consumer id, then seq; each attempt after the receive it \
-            processed.
+            merge several logs in one documented order: each consumer's records (one log, or one consumer's \
+            sealed segments and live file) keep their log order (seq), so a sealed log reads as it did before \
+            the seal; between consumers the next record is the one with the smallest key among each \
+            consumer's next record: SQS SentTimestamp (receives without one last), then SQS MessageId, then \
+            receive count, then consumer id, then seq; each attempt after the receive it processed. The same \
+            log given twice (the same file, a copy, an archived copy of a segment: same consumer, seq range and \
+            head hash) is read once, said on stderr; two logs of one consumer with different records fail.
 
             Examples:
               ordlog verify

@@ -79,7 +79,7 @@ struct GlobalOptions: ParsableArguments {
     /// written.
     func openLogSet() throws -> LogSet {
         let urls = try logSources()
-        return try LogSet(urls: urls) { url in
+        let set = try LogSet(urls: urls) { url in
             if FileManager.default.fileExists(atPath: url.path + ".manifest.json") {
                 return try EventLog(
                     path: try SegmentSources.openableCopy(of: url.path), logger: makeLogger("ordlog.eventlog"))
@@ -88,6 +88,9 @@ struct GlobalOptions: ParsableArguments {
             one.db = [url.path]
             return try one.openLog(readOnly: true)
         }
+        // The same log given twice (a copy, a symlink, an archived segment next to the live chain) is read once.
+        for line in set.readOnce { err("ordlog: " + line) }
+        return set
     }
 
     /// The log to read: the one --db file, or, when --db names several logs, their merge (``LogSet/mergedLog(path:batchSize:)``)
