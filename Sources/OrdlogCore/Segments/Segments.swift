@@ -365,6 +365,43 @@ public enum Segments {
         return out
     }
 
+    /// Every `<consumerId>/<first>-<last>.ordlog` file under `directory` that is not trusted, by name, with why:
+    /// no manifest (a seal interrupted before writing it), a manifest that does not parse or names another segment,
+    /// or bytes that do not match it (edited after sealing). ``trustedSegments(in:)`` leaves these out silently;
+    /// `archive` names them.
+    public static func untrustedSegmentFiles(in directory: String) -> [(path: String, reason: String)] {
+        let fm = FileManager.default
+        guard let consumers = try? fm.contentsOfDirectory(atPath: directory) else { return [] }
+        var out: [(path: String, reason: String)] = []
+        for consumer in consumers.sorted() where SegmentName.isValidConsumerId(consumer) {
+            guard let files = try? fm.contentsOfDirectory(atPath: directory + "/" + consumer) else { continue }
+            for file in files.sorted() where file.hasSuffix(".ordlog") {
+                let path = directory + "/" + consumer + "/" + file
+                if trusted(path) != nil { continue }
+                let reason: String
+                if let data = fm.contents(atPath: path + ".manifest.json") {
+                    if let manifest = SegmentManifest(json: Array(data)) {
+                        if !(path.hasSuffix("/" + manifest.name.description)) {
+                            reason = "its manifest names another segment (\(manifest.name))"
+                        } else if let (sha, bytes) = try? sha256(ofFile: path) {
+                            reason =
+                                "does not match its manifest (sha256 \(sha), \(bytes) bytes; the manifest says "
+                                + "\(manifest.sha256), \(manifest.bytes) bytes): edited after sealing?"
+                        } else {
+                            reason = "cannot be read"
+                        }
+                    } else {
+                        reason = "its manifest is not a valid \(SegmentManifest.format) manifest"
+                    }
+                } else {
+                    reason = "has no manifest (a seal interrupted before writing it?)"
+                }
+                out.append((path, reason))
+            }
+        }
+        return out
+    }
+
     /// A consumer's chain among `segments`: found from the newest backwards, each linked to its predecessor by seq
     /// and hash, so leftovers no chain links to (a repeated prefix from an interrupted seal) are skipped.
     ///
