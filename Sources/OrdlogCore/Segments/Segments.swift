@@ -218,6 +218,12 @@ public enum Segments {
         let db = log.db
         let livePath = db.path
         let dir = directory ?? defaultDirectory(forLog: livePath)
+        // One writer per log (reentrant: a consumer sealing itself already holds it).
+        let tookLock: Bool
+        do { tookLock = try WriterLock.acquire(forLog: livePath) } catch let e as WriterLockError {
+            throw e.failure == nil ? SegmentError.busy("\(e)") : SegmentError("\(e)")
+        }
+        defer { if tookLock { WriterLock.release(forLog: livePath) } }
         if try db.scalarInt(
             "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'reproject_checkpoint'") == 1,
             try db.scalarInt("SELECT count(*) FROM reproject_checkpoint") ?? 0 > 0

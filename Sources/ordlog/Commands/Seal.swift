@@ -34,7 +34,7 @@ struct Seal: ParsableCommand {
 
             JSON: {"sealed":B,"segment":PATH|null,"manifest":{…the manifest…}|null}. \
             Exit codes: 0 sealed (or nothing to seal), 64 usage, 70 the log cannot be read or written, or is open \
-            elsewhere.
+            elsewhere (or another ordlog process is writing it).
             """
     )
 
@@ -54,7 +54,7 @@ struct Seal: ParsableCommand {
         try runReportingErrors {
             let result: SealResult?
             do {
-                let log = try global.openLog()
+                let log = try global.openLog(write: true)
                 // The identity record is the one source of the consumer id a segment is named after.
                 if let known = try log.segmentStart?.consumerId ?? log.identities().first?.identity.consumerId {
                     if let consumerId, consumerId != known {

@@ -172,10 +172,22 @@ struct GlobalOptions: ParsableArguments {
         return n > 0
     }
 
+    /// Takes the writer lock of the --db log (``WriterLock``) for the rest of this process: one writer per log.
+    /// A log in a missing directory takes no lock here: opening it reports that.
+    func lockForWriting() throws {
+        let dir = URL(fileURLWithPath: dbPath).deletingLastPathComponent().path
+        guard LogSources.isDirectory(dir) else { return }
+        do { try WriterLock.acquire(forLog: dbPath) } catch let e as WriterLockError {
+            throw CLIError(code: .storage, message: "\(e)")
+        }
+    }
+
     /// Opens the event log, turning failures into exit code 70 with a message that says what to do.
     /// - Parameter create: create the file when missing (ingest, consume). Commands that only read a log refuse
     ///   a missing file, so a mistyped --db is an error rather than a new, empty log that "verifies".
-    func openLog(create: Bool = false) throws -> EventLog {
+    /// - Parameter write: the command appends to the log or rewrites it (ingest, consume, redrive, seal): take the
+    ///   log's ``WriterLock`` first, for the rest of the run, refusing with exit 70 when another process holds it.
+    func openLog(create: Bool = false, write: Bool = false) throws -> EventLog {
         let path = dbPath
         if db.count > 1 || (db.count == 1 && (LogSources.isDirectory(path) || path.contains(where: { "*?[".contains($0) })))
         {
@@ -208,6 +220,7 @@ struct GlobalOptions: ParsableArguments {
                     + "A projection written with --into is read with `ordlog orders --db \(path)`; other commands need "
                     + "the log itself (--db / ORDLOG_DB).")
         }
+        if write { try lockForWriting() }
         do {
             return try EventLog(path: path, logger: makeLogger("ordlog.eventlog"))
         } catch let error as SQLiteError {
