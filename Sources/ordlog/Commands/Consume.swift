@@ -144,8 +144,9 @@ struct Consume: AsyncParsableCommand {
     func run() async throws {
         try await runReportingErrorsAsync {
             // The writer lock first, for the whole run: a second consumer on this log is refused before it touches
-            // SQS (openLog below takes it again, reentrantly, once the file exists).
-            try global.lockForWriting()
+            // SQS (openLog below takes it, reentrantly, for a new log: no lock file is left beside a log that a
+            // consume failing on its options never created).
+            if FileManager.default.fileExists(atPath: global.dbPath) { try global.lockForWriting() }
             // One health object: the consumer reports its receives to it, /healthz reads it. The metrics backend
             // is bootstrapped here, before the consumer and its log writer create their metric handles.
             let health = ConsumerHealth()
