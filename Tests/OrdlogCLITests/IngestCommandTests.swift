@@ -196,3 +196,58 @@ import Testing
         #expect(ingest.stdout.contains("--max-receive-count"))
     }
 }
+
+/// One writer per log: a second writing process is refused (exit 70) while the first runs, readers are not.
+@Suite struct WriterLockCLITests {
+    @Test("a second writer is refused with exit 70 while `ingest -` holds the log; readers are not; after it, a writer runs")
+    func secondWriterRefused() throws {
+        let dir = CLI.tempDir()
+        let db = dir.appendingPathComponent("at2.db").path
+        let seed = try CLI.run(["ingest", "--db", db, "--consumer-id", "A", CLI.sample("order-traffic.jsonl")])
+        #expect(seed.status == 0, "\(seed.stderr)")
+        // Writer A: ingest from a stdin that stays open, so it holds the log until we close it.
+        let p = Process()
+        p.executableURL = CLI.binary
+        p.arguments = ["ingest", "--db", db, "--consumer-id", "A", "-"]
+        let input = Pipe()
+        p.standardInput = input
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        defer { if p.isRunning { p.terminate() } }
+        // It has the lock once its pid is in the lock file.
+        let lockFile = db + "-writer.lock"
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline,
+            (try? String(contentsOfFile: lockFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+                != String(p.processIdentifier)
+        {
+            usleep(50_000)
+        }
+        for args in [
+            ["ingest", "--db", db, "--consumer-id", "B", CLI.sample("order-traffic.jsonl")],
+            ["seal", "--db", db],
+            ["redrive", "--db", db, "--all"],
+            ["reproject", "--db", db],
+            // A consumer is refused before it calls SQS (nothing listens at this address).
+            ["consume", "--db", db, "--queue-url", "http://127.0.0.1:9/000000000000/q", "--local-only"],
+        ] {
+            let second = try CLI.run(args)
+            #expect(second.status == 70, "\(args): \(second.stdout) \(second.stderr)")
+            #expect(
+                second.stderr.contains(
+                    "\(db) is being written by another ordlog process (pid \(p.processIdentifier)); one writer per "
+                        + "log: give each consumer its own --db"), "\(args): \(second.stderr)")
+        }
+        // Readers are not blocked.
+        let verify = try CLI.run(["verify", "--db", db])
+        #expect(verify.status == 0, "\(verify.stderr)")
+        input.fileHandleForWriting.write(try Data(contentsOf: URL(fileURLWithPath: CLI.sample("order-traffic.jsonl"))))
+        try input.fileHandleForWriting.close()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        // The lock went with the process: the next writer runs.
+        let after = try CLI.run(["ingest", "--db", db, "--consumer-id", "A", CLI.sample("order-traffic.jsonl")])
+        #expect(after.status == 0, "\(after.stderr)")
+    }
+}

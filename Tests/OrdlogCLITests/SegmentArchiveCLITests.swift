@@ -105,6 +105,38 @@ import Testing
         #expect(broken.stderr.contains("\(segment) does not match its manifest"))
     }
 
+    @Test func archiveNamesADamagedSegmentExitsOneAndStillUploadsTheGoodOnes() async throws {
+        let server = try MotoContext.current()
+        let dir = CLI.tempDir()
+        let env = Self.env(server, cache: dir.appendingPathComponent("cache"))
+        try await Self.s3(server).createBucket("audit")
+        // A log never sealed: nothing to upload, and a hint what to do first.
+        let fresh = dir.appendingPathComponent("fresh.db").path
+        #expect(try CLI.run(["ingest", "--db", fresh, CLI.sample("order-traffic.jsonl")]).status == 0)
+        let none = try CLI.run(["archive", "--db", fresh, "--to", "s3://audit/j2"], env: env)
+        #expect(none.status == 0, "\(none.stderr)")
+        #expect(none.stdout.contains("0 segments uploaded"))
+        #expect(none.stdout.contains("nothing sealed yet: run `ordlog seal --db \(fresh)` first"), "\(none.stdout)")
+
+        let (live, _) = try Self.sealedLog(in: dir)
+        let segments = try FileManager.default.contentsOfDirectory(atPath: live + ".segments/c1")
+            .filter { $0.hasSuffix(".ordlog") }.sorted()
+        #expect(segments.count == 2)
+        let db = try SQLiteConnection(path: live + ".segments/c1/" + segments[0])
+        try db.execute("DROP TRIGGER receives_no_update; UPDATE receives SET source = 'edited' WHERE seq = 2")
+        let r = try CLI.run(["archive", "--db", live, "--to", "s3://audit/j2"], env: env)
+        #expect(r.status == 1, "\(r.stdout) \(r.stderr)")
+        #expect(r.stderr.contains("c1/\(segments[0]) does not match its manifest"), "\(r.stderr)")
+        #expect(r.stdout.contains("1 segment uploaded"), "\(r.stdout)")
+        #expect(!r.stdout.contains("nothing sealed yet"))
+        let keys = try await Self.s3(server).listObjects(bucket: "audit", prefix: "j2/").map(\.key)
+        #expect(Set(keys) == ["j2/c1/\(segments[1])", "j2/c1/\(segments[1]).manifest.json"])
+        let json = try CLI.run(["archive", "--db", live, "--to", "s3://audit/j2", "--json"], env: env)
+        #expect(json.status == 1)
+        let untrusted = try AWSEndToEndTests.json(json.stdout)["untrusted"]?.arrayValue
+        #expect(untrusted?.count == 1)
+    }
+
     @Test func archiveTwiceThenReadFromS3WithTheLocalLogsGone() async throws {
         let server = try MotoContext.current()
         let dir = CLI.tempDir()

@@ -218,6 +218,12 @@ public enum Segments {
         let db = log.db
         let livePath = db.path
         let dir = directory ?? defaultDirectory(forLog: livePath)
+        // One writer per log (reentrant: a consumer sealing itself already holds it).
+        let tookLock: Bool
+        do { tookLock = try WriterLock.acquire(forLog: livePath) } catch let e as WriterLockError {
+            throw e.failure == nil ? SegmentError.busy("\(e)") : SegmentError("\(e)")
+        }
+        defer { if tookLock { WriterLock.release(forLog: livePath) } }
         if try db.scalarInt(
             "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'reproject_checkpoint'") == 1,
             try db.scalarInt("SELECT count(*) FROM reproject_checkpoint") ?? 0 > 0
@@ -360,6 +366,43 @@ public enum Segments {
             guard let files = try? fm.contentsOfDirectory(atPath: directory + "/" + consumer) else { continue }
             for file in files.sorted() where file.hasSuffix(".ordlog") {
                 if let t = trusted(directory + "/" + consumer + "/" + file) { out.append(t) }
+            }
+        }
+        return out
+    }
+
+    /// Every `<consumerId>/<first>-<last>.ordlog` file under `directory` that is not trusted, by name, with why:
+    /// no manifest (a seal interrupted before writing it), a manifest that does not parse or names another segment,
+    /// or bytes that do not match it (edited after sealing). ``trustedSegments(in:)`` leaves these out silently;
+    /// `archive` names them.
+    public static func untrustedSegmentFiles(in directory: String) -> [(path: String, reason: String)] {
+        let fm = FileManager.default
+        guard let consumers = try? fm.contentsOfDirectory(atPath: directory) else { return [] }
+        var out: [(path: String, reason: String)] = []
+        for consumer in consumers.sorted() where SegmentName.isValidConsumerId(consumer) {
+            guard let files = try? fm.contentsOfDirectory(atPath: directory + "/" + consumer) else { continue }
+            for file in files.sorted() where file.hasSuffix(".ordlog") {
+                let path = directory + "/" + consumer + "/" + file
+                if trusted(path) != nil { continue }
+                let reason: String
+                if let data = fm.contents(atPath: path + ".manifest.json") {
+                    if let manifest = SegmentManifest(json: Array(data)) {
+                        if !(path.hasSuffix("/" + manifest.name.description)) {
+                            reason = "its manifest names another segment (\(manifest.name))"
+                        } else if let (sha, bytes) = try? sha256(ofFile: path) {
+                            reason =
+                                "does not match its manifest (sha256 \(sha), \(bytes) bytes; the manifest says "
+                                + "\(manifest.sha256), \(manifest.bytes) bytes): edited after sealing?"
+                        } else {
+                            reason = "cannot be read"
+                        }
+                    } else {
+                        reason = "its manifest is not a valid \(SegmentManifest.format) manifest"
+                    }
+                } else {
+                    reason = "has no manifest (a seal interrupted before writing it?)"
+                }
+                out.append((path, reason))
             }
         }
         return out

@@ -46,7 +46,8 @@ struct Consume: AsyncParsableCommand {
             the messages deleted, those made visible again on shutdown, and the table or null).
 
             Exit codes: 0 stopped cleanly, 3 some messages were dead-lettered, 5 an AWS call failed (including \
-            a missing table), 64 usage (including a malformed region or endpoint), 70 log error.
+            a missing table), 64 usage (including a malformed region or endpoint), 70 log error (or another ordlog \
+            process is writing the log: one writer per log, so give each consumer its own --db).
             """
     )
 
@@ -136,6 +137,10 @@ struct Consume: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrorsAsync {
+            // The writer lock first, for the whole run: a second consumer on this log is refused before it touches
+            // SQS (openLog below takes it, reentrantly, for a new log: no lock file is left beside a log that a
+            // consume failing on its options never created).
+            if FileManager.default.fileExists(atPath: global.dbPath) { try global.lockForWriting() }
             // One health object: the consumer reports its receives to it, /healthz reads it. The metrics backend
             // is bootstrapped here, before the consumer and its log writer create their metric handles.
             let health = ConsumerHealth()
@@ -186,7 +191,7 @@ struct Consume: AsyncParsableCommand {
                 }
                 projections.append(DynamoDBProjection(client: client, tableName: table))
             }
-            let log = try global.openLog(create: true)
+            let log = try global.openLog(create: true, write: true)
             let identity = try global.recordIdentity(log, consumerId: consumerId, queue: url)
             let pipeline = Pipeline(
                 log: log, processor: OrderProcessor(rules: rules), logger: global.makeLogger("ordlog.pipeline"))

@@ -35,7 +35,8 @@ struct Ingest: ParsableCommand {
 
             Exit codes: 0 the input was read and every message logged and decided, whatever was decided \
             (dead-lettered and rejected messages are outcomes: the summary counts them and names \
-            `ordlog inspect-dlq`); 4 a file could not be read or is not recorded SQS traffic; 70 log error; 130 \
+            `ordlog inspect-dlq`); 4 a file could not be read or is not recorded SQS traffic; 70 log error (or another \
+            ordlog process is writing the log: one writer per log); 130 \
             interrupted (SIGINT/SIGTERM: the batch in flight is finished first). With --exit-code, also 3 when \
             messages were dead-lettered in this run and 4 when input entries were not SQS messages (4 before 3), \
             as `git diff --exit-code` reports differences:
@@ -78,7 +79,7 @@ struct Ingest: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            let log = try global.openLog(create: true)
+            let log = try global.openLog(create: true, write: true)
             _ = try global.recordIdentity(log, consumerId: consumerId, queue: files.joined(separator: " "))
             var rules = ValidationRules()
             rules.maxReceiveCount = maxReceiveCount

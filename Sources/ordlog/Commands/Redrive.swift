@@ -30,7 +30,8 @@ struct Redrive: AsyncParsableCommand {
             "stale"}|null} with the attempt record shape (in a dry run "after" is what would have been \
             appended). \
             Exit codes: 0 done (or nothing to do), 2 a --message-id is not in the log, 3 some messages are (or \
-            in a dry run would stay) dead-lettered, 5 an AWS call failed, 64 usage, 70 storage.
+            in a dry run would stay) dead-lettered, 5 an AWS call failed, 64 usage, 70 storage (or another ordlog \
+            process is writing the log).
             """
     )
 
@@ -55,7 +56,7 @@ struct Redrive: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrorsAsync {
-            let log = try global.openLog()
+            let log = try global.openLog(write: !dryRun)  // a dry run only reads
             let report = try log.deadLetterReport()
             let dlq = report.groups.flatMap(\.messages)
             var chosen: [String] = []

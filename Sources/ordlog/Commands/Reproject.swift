@@ -40,7 +40,8 @@ struct Reproject: AsyncParsableCommand {
 
             JSON: {"target":"all"|"seq:N"|"sent:MS","into":S|null,"resumedFrom":N|null,"discarded":S|null,\
             "throughSeq":N,"applied":N,"orders":N,"digest":S,"dynamodb":{"table","created","written","stale"}|null}. \
-            Exit codes: 0 done, 5 an AWS call failed, 64 usage, 70 storage error, 130 interrupted (rerun to continue).
+            Exit codes: 0 done, 5 an AWS call failed, 64 usage, 70 storage error (or, in place, \
+            another ordlog process is writing the log), 130 interrupted (rerun to continue).
             """
     )
 
@@ -84,6 +85,10 @@ struct Reproject: AsyncParsableCommand {
                     code: .usage,
                     message: "reproject over several logs (or a sealed log's whole chain) builds a new projection: give "
                         + "--into PATH (each log's own projection follows its own log)")
+            }
+            // In place (the log's own projection) it rewrites the log: one writer per log.
+            if self.into == nil, targetOptions.target == .local, try !global.readsSeveralLogs() {
+                try global.lockForWriting()
             }
             let scratch = try TempDir("ordlog-reproject")
             let log = try global.openLogForReading(

@@ -34,7 +34,7 @@ struct Seal: ParsableCommand {
 
             JSON: {"sealed":B,"segment":PATH|null,"manifest":{…the manifest…}|null}. \
             Exit codes: 0 sealed (or nothing to seal), 64 usage, 70 the log cannot be read or written, or is open \
-            elsewhere.
+            elsewhere (or another ordlog process is writing it).
             """
     )
 
@@ -54,7 +54,7 @@ struct Seal: ParsableCommand {
         try runReportingErrors {
             let result: SealResult?
             do {
-                let log = try global.openLog()
+                let log = try global.openLog(write: true)
                 // The identity record is the one source of the consumer id a segment is named after.
                 if let known = try log.segmentStart?.consumerId ?? log.identities().first?.identity.consumerId {
                     if let consumerId, consumerId != known {
@@ -103,8 +103,11 @@ struct Archive: AsyncParsableCommand {
               ordlog archive --db orders.db --to s3://audit-logs/ordlog
               ordlog archive --db orders.db --to s3://audit-logs/ordlog --endpoint-url http://127.0.0.1:5000
 
-            JSON: {"uploaded":[NAME…],"alreadyArchived":[NAME…],"to":"s3://…"}. \
-            Exit codes: 0 done, 1 S3 holds other bytes under a segment's name, 5 an AWS call failed, 64 usage, \
+            A segment file that does not match its manifest (edited after sealing) or has none (an interrupted seal) \
+            is never uploaded: archive names each one and exits 1, after uploading the trusted ones.
+
+            JSON: {"uploaded":[NAME…],"alreadyArchived":[NAME…],"untrusted":[{"path":P,"reason":S}…],"to":"s3://…"}. \
+            Exit codes: 0 done, 1 S3 holds other bytes under a segment's name or a segment is untrusted, 5 an AWS call failed, 64 usage, \
             70 the log or a segment cannot be read.
             """
     )
@@ -140,6 +143,10 @@ struct Archive: AsyncParsableCommand {
                 throw CLIError(code: .storage, message: "no event log at \(global.dbPath) and no segments in \(dir)")
             }
             let sealed = Segments.trustedSegments(in: dir)
+            // Damaged or half-written segments are named and make the exit 1; the trusted ones are still uploaded
+            // (each is checked against its own manifest, and a reader finds a gap in the chain by itself), so one
+            // bad file does not hold back the archive of the rest.
+            let untrusted = Segments.untrustedSegmentFiles(in: dir)
             var archive = SegmentArchive(s3: S3Client(configuration: try aws.configuration()), location: location)
             archive.multipartThreshold = multipartThresholdMib << 20
             archive.partSize = partSizeMib << 20
@@ -154,6 +161,13 @@ struct Archive: AsyncParsableCommand {
                             JSONObject([
                                 ("uploaded", .array(summary.uploaded.map { .string($0.description) })),
                                 ("alreadyArchived", .array(summary.alreadyArchived.map { .string($0.description) })),
+                                (
+                                    "untrusted",
+                                    .array(
+                                        untrusted.map {
+                                            .object(JSONObject([("path", .string($0.path)), ("reason", .string($0.reason))]))
+                                        })
+                                ),
                                 ("to", .string(location.description)),
                             ]))))
             } else {
@@ -161,6 +175,16 @@ struct Archive: AsyncParsableCommand {
                 out(
                     "\(summary.uploaded.count) segment\(summary.uploaded.count == 1 ? "" : "s") uploaded, "
                         + "\(summary.alreadyArchived.count) already archived, to \(location)")
+                if sealed.isEmpty, untrusted.isEmpty {
+                    out("nothing sealed yet: run `ordlog seal --db \(global.dbPath)` first")
+                }
+            }
+            if !untrusted.isEmpty {
+                throw CLIError(
+                    code: .checkFailed,
+                    message: "\(untrusted.count) segment\(untrusted.count == 1 ? " was" : "s were") not archived: "
+                        + untrusted.map { "\($0.path) \($0.reason)" }.joined(separator: "; ")
+                        + " (run `ordlog verify --db \(global.dbPath)`)")
             }
         }
     }

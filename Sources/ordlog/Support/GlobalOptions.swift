@@ -175,13 +175,26 @@ struct GlobalOptions: ParsableArguments {
         return n > 0
     }
 
+    /// Takes the writer lock of the --db log (``WriterLock``) for the rest of this process: one writer per log.
+    /// A log in a missing directory takes no lock here: opening it reports that.
+    func lockForWriting() throws {
+        let dir = URL(fileURLWithPath: dbPath).deletingLastPathComponent().path
+        guard LogSources.isDirectory(dir) else { return }
+        do { try WriterLock.acquire(forLog: dbPath) } catch let e as WriterLockError {
+            throw CLIError(code: .storage, message: "\(e)")
+        }
+    }
+
     /// Opens the event log, turning failures into exit code 70 with a message that says what to do.
     /// - Parameter create: create the file when missing (ingest, consume). Commands that only read a log refuse
     ///   a missing file, so a mistyped --db is an error rather than a new, empty log that "verifies".
     /// - Parameter readOnly: for the commands that only read (verify, history, inspect-dlq, replay, export,
     ///   orders, report): the file is opened read-only, so reading never changes evidence; a log written by an
     ///   older ordlog (migrations pending) is read from a migrated private copy, said on stderr, and left as it is.
-    func openLog(create: Bool = false, readOnly: Bool = false) throws -> EventLog {
+    /// - Parameter write: the command appends to the log or rewrites it (ingest, consume, redrive, seal): take the
+    ///   log's ``WriterLock`` first, for the rest of the run, refusing with exit 70 when another process holds it.
+    func openLog(create: Bool = false, readOnly: Bool = false, write: Bool = false) throws -> EventLog {
+        precondition(!(readOnly && write), "a log is opened to read or to write")
         let path = dbPath
         if db.count > 1 || (db.count == 1 && (LogSources.isDirectory(path) || path.contains(where: { "*?[".contains($0) })))
         {
@@ -214,6 +227,7 @@ struct GlobalOptions: ParsableArguments {
                     + "A projection written with --into is read with `ordlog orders --db \(path)`; other commands need "
                     + "the log itself (--db / ORDLOG_DB).")
         }
+        if write { try lockForWriting() }
         do {
             guard readOnly else { return try EventLog(path: path, logger: makeLogger("ordlog.eventlog")) }
             do {
