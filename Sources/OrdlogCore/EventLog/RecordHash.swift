@@ -84,14 +84,20 @@ public enum RecordHash {
 
     /// A format-2 receive's hash, with the body's digest already computed (the append path computes it once).
     static func hash(of r: LoggedReceive, prev: [UInt8], bodyDigest: [UInt8]) -> [UInt8] {
-        var e = Encoder(kind: "receive/2", prev: prev)
+        receiveHash(r, kind: "receive/2", prev: prev, bodyField: bodyDigest)
+    }
+
+    /// A receive's fields in their hashed order, under `kind`, with `bodyField` in the body's place: the body
+    /// itself (format 1) or its SHA-256 (format 2). The two formats differ in nothing else.
+    private static func receiveHash(_ r: LoggedReceive, kind: String, prev: [UInt8], bodyField: [UInt8]) -> [UInt8] {
+        var e = Encoder(kind: kind, prev: prev)
         e.add(r.seq)
         e.add(r.receiveKey)
         e.add(r.messageId)
         e.add(r.receiptHandle)
         e.add(r.md5OfBody)
         e.add(r.md5Matches.map { $0 ? 1 : 0 })
-        e.add(bodyDigest)
+        e.add(bodyField)
         e.add(r.attributesJSON)
         e.add(r.messageAttributesJSON)
         e.add(r.md5OfMessageAttributes)
@@ -127,23 +133,7 @@ public enum RecordHash {
 
     /// The format-1 receive hash (rows written before migration 0004): the body itself is encoded.
     static func hashFormat1(of r: LoggedReceive, prev: [UInt8]) -> [UInt8] {
-        var e = Encoder(kind: "receive", prev: prev)
-        e.add(r.seq)
-        e.add(r.receiveKey)
-        e.add(r.messageId)
-        e.add(r.receiptHandle)
-        e.add(r.md5OfBody)
-        e.add(r.md5Matches.map { $0 ? 1 : 0 })
-        e.add(r.body)
-        e.add(r.attributesJSON)
-        e.add(r.messageAttributesJSON)
-        e.add(r.md5OfMessageAttributes)
-        e.add(r.receiveCount)
-        e.add(r.sentTimestamp)
-        e.add(r.source)
-        e.add(r.inputError)
-        e.add(r.receivedAt)
-        return e.finalize()
+        receiveHash(r, kind: "receive", prev: prev, bodyField: r.body)
     }
 
     /// The hash of an attempt record given its fields and the previous hash.
