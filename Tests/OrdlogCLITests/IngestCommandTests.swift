@@ -43,6 +43,9 @@ import Testing
         let missing = try CLI.run(["orders", "--db", db, "ord-nope"])
         #expect(missing.status == 2)
         #expect(missing.stderr.contains("order ord-nope is not in the projection"))
+        let missingJSON = try CLI.run(["orders", "--db", db, "--json", "ord-nope"])
+        #expect(missingJSON.status == 2)
+        #expect(missingJSON.stdout == "null\n")  // still parseable for a script
 
         let history = try CLI.run(["history", "--db", db, "ord-2004"])
         #expect(history.status == 0)

@@ -51,6 +51,7 @@ struct Orders: ParsableCommand {
             }
             if let orderId {
                 guard let o = try projection.order(orderId) else {
+                    if global.json { out("null") }  // still JSON on stdout for a script; exit 2 says "not found"
                     err(
                         "ordlog: order \(orderId) is not in the projection. `ordlog history \(orderId)` shows whether the log has seen it."
                     )
