@@ -197,6 +197,52 @@ import Testing
         #expect(after.stderr.contains("do not match its manifest"))
     }
 
+    /// A SIGKILL in the middle of `archive` (as soon as its first object is in S3) leaves nothing a reader
+    /// trusts that is not whole: what S3 holds then reads as a chain that verifies (or as nothing trusted yet),
+    /// never as a broken or half-read one; a rerun completes the archive and reads as the local log does.
+    @Test func aSIGKILLDuringArchiveLeavesNothingHalfWrittenThatAReaderTrusts() async throws {
+        let server = try MotoContext.current()
+        let dir = CLI.tempDir()
+        let env = Self.env(server, cache: dir.appendingPathComponent("cache"))
+        let s3 = Self.s3(server)
+        try await s3.createBucket("killed")
+        let (live, _) = try Self.sealedLog(in: dir)
+        #expect(try CLI.run(["seal", "--db", live]).status == 0)
+        let expectedDigest = try Self.digest(live, env: env)
+
+        let archive = Process()
+        archive.executableURL = CLI.binary
+        archive.arguments = ["archive", "--db", live, "--to", "s3://killed/k"]
+        archive.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
+        archive.standardOutput = FileHandle.nullDevice
+        archive.standardError = FileHandle.nullDevice
+        try archive.run()
+        var keysAtKill: [String] = []
+        while archive.isRunning {
+            keysAtKill = try await s3.listObjects(bucket: "killed", prefix: "k/").map(\.key)
+            if !keysAtKill.isEmpty { break }
+            try await Task.sleep(nanoseconds: 2_000_000)
+        }
+        kill(archive.processIdentifier, SIGKILL)
+        archive.waitUntilExit()
+        let keys = try await s3.listObjects(bucket: "killed", prefix: "k/").map(\.key)
+        let segments = keys.filter { $0.hasSuffix(".ordlog") }.count
+        let manifests = keys.filter { $0.hasSuffix(".manifest.json") }.count
+        #expect(manifests <= segments, "a manifest is uploaded only after its segment: \(keys)")
+
+        let verify = try CLI.run(["verify", "--db", "s3://killed/k"], env: env)
+        if manifests == 0 {
+            #expect(verify.status == 70, "nothing trusted yet: \(verify.stderr)")
+            #expect(verify.stderr.contains("no trusted sealed segments"))
+        } else {
+            #expect(verify.status == 0, "what S3 holds after the kill (\(keys)) must verify: \(verify.stderr)")
+        }
+        // The rerun finishes the job: the same records as the local log.
+        let rerun = try CLI.run(["archive", "--db", live, "--to", "s3://killed/k"], env: env)
+        #expect(rerun.status == 0, "\(rerun.stderr)")
+        #expect(try Self.digest("s3://killed/k", env: env) == expectedDigest)
+    }
+
     /// The identity record is the one source of the consumer id: a seal names its segments after it, the next
     /// segment carries it on (an ingest after the seal, without --consumer-id, is still c9), and seal refuses to
     /// rename the log's consumer.
