@@ -22,11 +22,7 @@ struct Replay: AsyncParsableCommand {
             Lines, no wall-clock times: recording twice gives the same bytes); --expect FILE compares with \
             one. See docs/replay-recipe.md for the CI recipe.
 
-            Several logs (repeated --db, a folder of *.db files, or a glob; one per consumer, say) are each \
-            verified, then read as one log merged in the documented order: each consumer's records in log \
-            order (seq), between consumers by SQS SentTimestamp, then MessageId, then receive count, then \
-            consumer id, then seq (`ordlog verify --help`); a receive without \
-            ApproximateReceiveCount is counted among the merged receives of its message.
+            \(severalLogsHelp)
 
             Examples:
               ordlog replay

@@ -33,11 +33,7 @@ struct Report: ParsableCommand {
             withheld, since they quote the value. The same log and flags give the same bytes except the line \
             with id="made-at"; set SOURCE_DATE_EPOCH (seconds) to fix that too.
 
-            Several logs (repeated --db, a folder of *.db files, or a glob; one per consumer, say) are each \
-            verified, then read as one log merged in the documented order: each consumer's records in log \
-            order (seq), between consumers by SQS SentTimestamp, then MessageId, then receive count, then \
-            consumer id, then seq (`ordlog verify --help`); a receive without \
-            ApproximateReceiveCount is counted among the merged receives of its message.
+            \(severalLogsHelp)
 
             Examples:
               ordlog report --out report.html

@@ -22,10 +22,7 @@ struct Reproject: AsyncParsableCommand {
             again continues from the checkpoint and ends with the same digest. A different target discards \
             the unfinished build.
 
-            Several logs (repeated --db, a folder of *.db files, or a glob; one per consumer, say) are each \
-            verified, then read as one log merged in the documented order: SQS SentTimestamp, then MessageId, \
-            then receive count, then consumer id, then seq (`ordlog verify --help`); a receive without \
-            ApproximateReceiveCount is counted among the merged receives of its message.
+            \(severalLogsHelp)
 
             Examples:
               ordlog reproject

@@ -344,3 +344,13 @@ let consumerIdHelp = ArgumentHelp(
         + "name with the ECS task id (ECS_CONTAINER_METADATA_URI_V4) or the pod name (POD_NAME, or HOSTNAME "
         + "on Kubernetes), else the id already recorded in the log, else a generated HOST-XXXXXXXX.",
     valueName: "id")
+
+/// The --help paragraph of the commands that read several logs as one (one text, so the merge order is stated
+/// once; ``LogSet`` implements it).
+let severalLogsHelp = """
+    Several logs (repeated --db, a folder of *.db files, or a glob; one per consumer, say) are each \
+    verified, then read as one log merged in the documented order: each consumer's records in log \
+    order (seq), between consumers by SQS SentTimestamp, then MessageId, then receive count, then \
+    consumer id, then seq (`ordlog verify --help`); a receive without \
+    ApproximateReceiveCount is counted among the merged receives of its message.
+    """
