@@ -164,27 +164,7 @@ struct InspectDLQ: AsyncParsableCommand {
             }
             let report = try log.deadLetterReport(includeRetrying: allFailures)
             if global.json {
-                out(
-                    JSONWriter.string(
-                        obj([
-                            (
-                                "deadLettered",
-                                num(report.groups.flatMap(\.messages).filter { $0.latest.decision.deadLettered }.count)
-                            ),
-                            (
-                                "groups",
-                                .array(
-                                    report.groups.map { g in
-                                        obj([
-                                            ("fingerprint", .string(g.fingerprint)), ("count", num(g.messages.count)),
-                                            ("firstSeen", .string(time(g.firstSeen))),
-                                            ("lastSeen", .string(time(g.lastSeen))),
-                                            ("messages", .array(g.messages.map(messageJSON))),
-                                        ])
-                                    })
-                            ),
-                            ("inputErrors", .array(report.inputErrors.map { RecordJSON.receive($0) })),
-                        ])))
+                out(JSONWriter.string(reportJSON(report)))
             } else {
                 summary(report)
             }
