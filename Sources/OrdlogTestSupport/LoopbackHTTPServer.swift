@@ -61,33 +61,9 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
     public var connections: Int { lock.withLock { accepted } }
 
     public init(keepAlive: Bool = false, handler: @escaping @Sendable (Request) -> Response) throws {
-        #if canImport(Glibc)
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        #else
-            let fd = socket(AF_INET, SOCK_STREAM, 0)
-        #endif
-        guard fd >= 0 else { throw MotoServerError.noFreePort("socket() failed") }
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = 0
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard bound == 0, listen(fd, 128) == 0 else {
-            close(fd)
-            throw MotoServerError.noFreePort("bind/listen failed: errno \(errno)")
-        }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
+        let (fd, port) = try MotoServer.boundLoopbackSocket(listening: true)
         self.fd = fd
-        self.port = Int(UInt16(bigEndian: addr.sin_port))
+        self.port = port
         self.handler = handler
         self.keepAlive = keepAlive
         let thread = Thread { [self] in self.acceptLoop() }

@@ -141,13 +141,23 @@ public final class MotoServer: @unchecked Sendable {
 
     /// Binds 127.0.0.1:0 and returns the port the kernel chose.
     public static func freePort() throws -> Int {
+        let (fd, port) = try boundLoopbackSocket(listening: false)
+        close(fd)
+        return port
+    }
+
+    /// A TCP socket bound to 127.0.0.1 on a port the kernel picks (listening with a backlog of 128 when
+    /// `listening`), and that port. The caller owns (and closes) the descriptor.
+    /// - Throws: ``MotoServerError/noFreePort(_:)`` naming the call that failed and errno.
+    public static func boundLoopbackSocket(listening: Bool) throws -> (fd: Int32, port: Int) {
         #if canImport(Glibc)
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else
             let fd = socket(AF_INET, SOCK_STREAM, 0)
         #endif
         guard fd >= 0 else { throw MotoServerError.noFreePort("socket() failed: errno \(errno)") }
-        defer { close(fd) }
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = 0
@@ -157,13 +167,21 @@ public final class MotoServer: @unchecked Sendable {
                 bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
             }
         }
-        guard bound == 0 else { throw MotoServerError.noFreePort("bind() failed: errno \(errno)") }
+        guard bound == 0, !listening || listen(fd, 128) == 0 else {
+            let failure = "bind/listen failed: errno \(errno)"
+            close(fd)
+            throw MotoServerError.noFreePort(failure)
+        }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let named = withUnsafeMutablePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
         }
-        guard named == 0 else { throw MotoServerError.noFreePort("getsockname() failed: errno \(errno)") }
-        return Int(UInt16(bigEndian: addr.sin_port))
+        guard named == 0 else {
+            let failure = "getsockname() failed: errno \(errno)"
+            close(fd)
+            throw MotoServerError.noFreePort(failure)
+        }
+        return (fd, Int(UInt16(bigEndian: addr.sin_port)))
     }
 
     /// Whether a TCP connection to 127.0.0.1:`port` succeeds right now.
