@@ -138,6 +138,7 @@ import Testing
             let r = try CLI.run(["ingest", "--db", target, input])
             #expect(r.status == 4, "\(input): \(r.stderr)")
             #expect(r.stderr.contains("\(input):1: not recorded traffic: it starts with \(starts)"), "\(r.stderr)")
+            #expect(r.stdout.isEmpty, "no summary table when nothing was read: \(r.stdout)")
             if FileManager.default.fileExists(atPath: target) {
                 let count = try ProcessRunner.sqlite3(target, "SELECT count(*) FROM receives")
                 #expect(count.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "nothing appended")

@@ -136,7 +136,8 @@ struct Ingest: ParsableCommand {
                 out(JSONWriter.string(.object(json)))
             } else {
                 for (f, fmt, n) in formats { out("\(f): \(plural(n, "message")) (\(fmt.rawValue))") }
-                out(renderSummary(summary))
+                // Every file refused: the errors above say it all; a table of zeros would only look like a run.
+                if !formats.isEmpty || fileErrors.isEmpty { out(renderSummary(summary)) }
                 if summary.deadLettered > 0 {
                     out("\(plural(summary.deadLettered, "message was", "messages were")) dead-lettered, "
                         + "kept with every attempt: `ordlog inspect-dlq --db \(global.dbPath)` shows why"
