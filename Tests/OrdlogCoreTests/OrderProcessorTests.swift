@@ -184,6 +184,34 @@ func envelope(_ message: String, snsId: String = "sns-1") -> String {
         #expect(processor.decide(makeReceive(order(#""quantity":1"#), seq: 10), state: state).outcome == .stale)
     }
 
+    @Test("interpret reads the body alone; decide on its result equals deciding the receive")
+    func interpretThenDecide() {
+        let ts = RFC3339.nanoseconds("2025-01-15T10:30:00Z")!
+        #expect(
+            processor.interpret(body: Array(envelope(order(#""quantity":3"#)).utf8), inputError: nil)
+                == .order(
+                    OrderItem(
+                        orderId: "o-1", userId: "u-1", itemName: "Widget", quantity: 3, status: "PENDING",
+                        timestamp: "2025-01-15T10:30:00Z"), timestampNs: ts, snsMessageId: "sns-1"))
+        guard case .rejected(let r) = processor.interpret(body: Array("bad".utf8), inputError: nil) else {
+            Issue.record("a body that is not JSON was not rejected")
+            return
+        }
+        #expect(r.errorCode == "body.not_json")
+        #expect(!r.deadLettered)  // marking depends on the receive count, which interpret does not see
+        var state = MemoryState()
+        state.applied["sns:sns-1"] = 4
+        for (body, count) in [
+            (envelope(order(#""quantity":3"#)), Int64(1)), (order(#""quantity":0"#), 3), ("bad", 3), ("[1]", 1),
+        ] {
+            let receive = makeReceive(body, receiveCount: count)
+            let interpretation = processor.interpret(body: receive.body, inputError: nil)
+            #expect(
+                processor.decide(interpretation, receive: receive, state: state)
+                    == processor.decide(receive, state: state))
+        }
+    }
+
     @Test("a failure on receive number maxReceiveCount is dead-lettered")
     func deadLetter() {
         for (count, expected) in [(Int64(1), false), (2, false), (3, true), (4, true)] {

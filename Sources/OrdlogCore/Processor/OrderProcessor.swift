@@ -66,6 +66,17 @@ public protocol ProcessorState {
     func currentVersion(orderId: String) throws -> OrderVersion?
 }
 
+/// What a receive's body says on its own, before any projection state is read: the result of
+/// ``OrderProcessor/interpret(body:inputError:)``, the state-free half of ``OrderProcessor/decide(_:state:)``.
+public enum Interpretation: Sendable, Equatable {
+    /// Rejected by its bytes alone (not an SQS message, not JSON, not an order, an invalid field): the
+    /// rejection, not yet marked dead-lettered (that depends on the receive count).
+    case rejected(Decision)
+    /// A valid order: the item to write, its `timestamp` as ns since the Unix epoch, and the SNS MessageId when
+    /// the body was an SNS envelope (nil under raw message delivery).
+    case order(OrderItem, timestampNs: Int64, snsMessageId: String?)
+}
+
 /// The order processor: a pure, deterministic function from a logged receive and projection state to a
 /// ``Decision``.
 ///
@@ -121,9 +132,23 @@ public struct OrderProcessor: Sendable {
         return summary.isEmpty ? Self.baseVersion : "\(Self.baseVersion) (\(summary))"
     }
 
-    /// Decides what to do with one logged receive, given the projection's state.
+    /// Decides what to do with one logged receive, given the projection's state: ``interpret(body:inputError:)``
+    /// then ``decide(_:receive:state:)``.
     public func decide(_ receive: LoggedReceive, state: some ProcessorState) -> Decision {
-        var decision = decideUnmarked(receive, state: state)
+        decide(interpret(body: receive.body, inputError: receive.inputError), receive: receive, state: state)
+    }
+
+    /// The state-reading half of ``decide(_:state:)`` (steps 5–7 and dead-lettering): given what the receive
+    /// says (its ``Interpretation``, computed from the same receive), the idempotency and ordering checks against
+    /// `state`. The state-free half, ``interpret(body:inputError:)``, may run on another thread, ahead of it.
+    public func decide(_ interpretation: Interpretation, receive: LoggedReceive, state: some ProcessorState) -> Decision {
+        var decision: Decision
+        switch interpretation {
+        case .rejected(let rejection): decision = rejection
+        case .order(let item, let timestampNs, let snsMessageId):
+            decision = checkState(
+                item: item, timestampNs: timestampNs, snsMessageId: snsMessageId, receive: receive, state: state)
+        }
         if isDeadLettered(decision.outcome, receive: receive) { decision.deadLettered = true }
         return decision
     }
@@ -137,35 +162,43 @@ public struct OrderProcessor: Sendable {
             orderId: orderId, snsMessageId: sns)
     }
 
-    private func decideUnmarked(_ receive: LoggedReceive, state: some ProcessorState) -> Decision {
-        if let inputError = receive.inputError {
-            if let (kind, field) = Self.unrepresentableRecord(receive.body) {
+    /// The state-free half of ``decide(_:state:)`` (steps 1–4): what a receive's body says, read from its bytes
+    /// alone. Pure, and safe to call from any thread.
+    /// - Parameters:
+    ///   - body: the receive's body as logged (``LoggedReceive/body``).
+    ///   - inputError: ``LoggedReceive/inputError``: set when the input was not an SQS message.
+    public func interpret(body: [UInt8], inputError: String?) -> Interpretation {
+        if let inputError {
+            if let (kind, field) = Self.unrepresentableRecord(body) {
                 let code = kind == .unpairedSurrogate ? "record.unpaired_surrogate" : "record.invalid_utf8"
-                return reject(code, field: field, inputError)
+                return .rejected(reject(code, field: field, inputError))
             }
-            return reject("input.not_sqs_message", inputError)
+            return .rejected(reject("input.not_sqs_message", inputError))
         }
-        let parsed = parse(body: receive.body)
         let order: JSONObject
         let snsMessageId: String?
         let offsetsIn: String
-        switch parsed {
-        case .failure(let rejection): return rejection
+        switch parse(body: body) {
+        case .failure(let rejection): return .rejected(rejection)
         case .success(let (o, sns, whereOffsets)):
             order = o
             snsMessageId = sns
             offsetsIn = whereOffsets
         }
-        let item: OrderItem
-        let timestampNs: Int64
         switch validate(order, offsetsIn: offsetsIn) {
         case .failure(var rejection):
             rejection.snsMessageId = snsMessageId
-            return rejection
-        case .success(let (i, ts)):
-            item = i
-            timestampNs = ts
+            return .rejected(rejection)
+        case .success(let (item, ns)):
+            return .order(item, timestampNs: ns, snsMessageId: snsMessageId)
         }
+    }
+
+    /// Steps 5–7: idempotency, then ordering, against `state`.
+    private func checkState(
+        item: OrderItem, timestampNs: Int64, snsMessageId: String?, receive: LoggedReceive,
+        state: some ProcessorState
+    ) -> Decision {
         do {
             if let messageId = receive.messageId, let seq = try state.appliedSeq(kind: .sqs, id: messageId) {
                 return Decision(
