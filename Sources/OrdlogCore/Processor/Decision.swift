@@ -1,3 +1,4 @@
+import Foundation
 /// One item of the `Orders` table: the six attributes the original processor wrote.
 ///
 /// Strings are kept exactly as sent (compared as UTF-8 bytes, never Unicode-normalised).
@@ -38,8 +39,13 @@ public struct OrderItem: Sendable, Equatable, Codable {
         ]
     }
 
-    /// Parses the JSON written by ``json``.
+    /// Parses the JSON written by ``json``: nil when it is not a JSON object holding the six attributes (the
+    /// strings as strings, `quantity` as a whole number that fits an `Int64`).
     public init?(json: String) {
+        if let item = Self.compact(json) {
+            self = item
+            return
+        }
         guard let o = try? JSONParser.parse(json).objectValue,
             let orderId = o["orderId"]?.stringValue, let userId = o["userId"]?.stringValue,
             let itemName = o["itemName"]?.stringValue, case .number(let q)? = o["quantity"], let quantity = Int64(q),
@@ -48,6 +54,56 @@ public struct OrderItem: Sendable, Equatable, Codable {
         self.init(
             orderId: orderId, userId: userId, itemName: itemName, quantity: quantity, status: status,
             timestamp: timestamp)
+    }
+
+    /// The item when `json` is exactly what ``json`` writes for values that need no escape (the keys in its
+    /// order, no whitespace, strings without `\` or control characters, `quantity` an integer), read without
+    /// building a JSON tree (what re-projecting the log's attempts decodes); nil for any other text, which the
+    /// general parser then reads, so both paths give the same item for every input.
+    static func compact(_ json: String) -> OrderItem? {
+        var json = json
+        return json.withUTF8 { b -> OrderItem? in
+            guard let base = b.baseAddress else { return nil }
+            var p = 0
+            func literal(_ s: StaticString) -> Bool {
+                let n = s.utf8CodeUnitCount
+                guard p + n <= b.count, memcmp(base + p, s.utf8Start, n) == 0 else { return false }
+                p += n
+                return true
+            }
+            // After an opening quote: the string up to the closing one, which is consumed.
+            func string() -> String? {
+                let start = p
+                while p < b.count {
+                    let c = b[p]
+                    if c == 0x22 { break }
+                    if c == 0x5C || c < 0x20 { return nil }
+                    p += 1
+                }
+                guard p < b.count else { return nil }
+                defer { p += 1 }
+                return String(decoding: UnsafeBufferPointer(rebasing: b[start..<p]), as: UTF8.self)
+            }
+            func integer() -> Int64? {
+                let start = p
+                if p < b.count, b[p] == UInt8(ascii: "-") { p += 1 }
+                guard p < b.count, b[p] >= 0x30, b[p] <= 0x39 else { return nil }
+                if b[p] == 0x30 {
+                    p += 1
+                } else {
+                    while p < b.count, b[p] >= 0x30, b[p] <= 0x39 { p += 1 }
+                }
+                return Int64(String(decoding: UnsafeBufferPointer(rebasing: b[start..<p]), as: UTF8.self))
+            }
+            guard literal(#"{"orderId":""#), let orderId = string(), literal(#","userId":""#), let userId = string(),
+                literal(#","itemName":""#), let itemName = string(), literal(#","quantity":"#),
+                let quantity = integer(), literal(#","status":""#), let status = string(),
+                literal(#","timestamp":""#), let timestamp = string(), literal("}"), p == b.count
+            else { return nil }
+            return OrderItem(
+                orderId: orderId, userId: userId, itemName: itemName, quantity: quantity, status: status,
+                timestamp: timestamp)
+        }
     }
 }
 

@@ -51,15 +51,28 @@ public struct ReprojectResult: Sendable, Equatable {
 /// processor's ordering rule instead: an item replaces the stored version only when its (timestamp, log
 /// sequence) is newer, and a duplicate whose key is already applied is skipped.
 ///
-/// The build writes `orders_new` / `applied_messages_new` in the target file and records its progress in
-/// `reproject_checkpoint`, one transaction per batch. A rerun with the same target continues from the
-/// checkpoint; a rerun with another target discards the unfinished build. When complete, one transaction
-/// drops the old tables and renames the new ones into place.
+/// **How it is built.** The attempts of each batch of `batchSize` log records are folded in memory
+/// (``ReprojectFold``: the orders written in the batch, last write wins; the keys recorded, first one wins,
+/// as `INSERT OR IGNORE` keeps it; for `.sent`, every order's version and every applied key so far), then
+/// written into `orders_new` / `applied_messages_new` in key order (sequential B-tree appends, not one random
+/// insert per key) in one transaction that also records the batch's last seq in `reproject_checkpoint`.
+/// So the `_new` tables plus the checkpoint always hold exactly the attempts through `last_seq`, as before
+/// the fold; the batch is what an interruption loses (default ``defaultBatchSize`` records, a few seconds).
+/// A rerun with the same target continues from the checkpoint (for `.sent` it first reads the `_new`
+/// tables' versions and keys back into memory); a rerun with another target discards the unfinished build.
+/// When complete, one transaction drops the old tables and renames the new ones into place.
+///
+/// Memory: the orders written since the last checkpoint and their keys (about 100 bytes per key), plus for
+/// `.sent` every order's version and every applied key (``ByteKeyTable``).
 public final class Reprojector {
     public let log: EventLog
     /// The file the projection is rebuilt in: the log's own connection, or a separate file.
     public let target: SQLiteConnection
     let separate: Bool
+
+    /// Log records per checkpoint by default: at 100k messages (200k records) the build writes once; at 1M,
+    /// ten times, which keeps the memory of a batch near 60 MB (measured, Benchmarks/PROFILE.md).
+    public static let defaultBatchSize = 200_000
 
     /// - Parameter intoPath: rebuild into this separate projection file instead of the log's file.
     public init(log: EventLog, intoPath: String? = nil) throws {
@@ -92,11 +105,14 @@ public final class Reprojector {
 
     /// Rebuilds the projection.
     /// - Parameters:
-    ///   - batchSize: log records per transaction (and per checkpoint).
+    ///   - batchSize: log records per checkpoint (and per write of the `_new` tables): what an interruption
+    ///     can lose, and what the fold holds in memory.
     ///   - shouldStop: polled after each checkpoint; returning true stops the run (resumable).
     ///   - onCheckpoint: called after each committed checkpoint with its seq and the head seq.
+    /// - Throws: ``SQLiteError`` when the log cannot be read or the target written; the old projection is then
+    ///   untouched and the last committed checkpoint stands.
     public func run(
-        _ what: ReprojectTarget, batchSize: Int = 5000, startedAt: Int64,
+        _ what: ReprojectTarget, batchSize: Int = Reprojector.defaultBatchSize, startedAt: Int64,
         shouldStop: () -> Bool = { false }, onCheckpoint: (Int64, Int64) -> Void = { _, _ in }
     ) throws -> ReprojectResult {
         var result = ReprojectResult()
@@ -109,6 +125,7 @@ public final class Reprojector {
                 result.discardedTarget = cp.target
             }
         }
+        let fold = ReprojectFold(what)
         if result.resumedFrom == nil {
             try target.transaction {
                 try target.execute("DROP TABLE IF EXISTS orders_new; DROP TABLE IF EXISTS applied_messages_new;")
@@ -118,14 +135,17 @@ public final class Reprojector {
                     "INSERT INTO reproject_checkpoint (id, target, last_seq, started_at) VALUES (1, ?, 0, ?)",
                     [.text(what.key), .int(startedAt)])
             }
+        } else {
+            try fold.load(from: target)
         }
         let head = try log.head()?.seq ?? 0
         var through = head
         if case .seq(let n) = what { through = min(n, head) }
         while last < through {
-            let upTo = min(last + Int64(batchSize), through)
+            let upTo = min(last + Int64(max(batchSize, 1)), through)
+            result.applied += try apply(fold, from: last + 1, through: upTo)
             try target.transaction {
-                result.applied += try apply(what, from: last + 1, through: upTo)
+                try fold.flush(into: target)
                 try target.run("UPDATE reproject_checkpoint SET last_seq = ? WHERE id = 1", [.int(upTo)])
             }
             last = upTo
@@ -140,18 +160,11 @@ public final class Reprojector {
         // write lock is held, so nothing more can be appended before the swap).
         try target.transaction {
             if what == .all {
-                if separate {
-                    let now = try log.head()?.seq ?? 0
-                    if now > last {
-                        result.applied += try apply(what, from: last + 1, through: now)
-                        last = now
-                    }
-                } else {
-                    let now = try currentHeadInTransaction()
-                    if now > last {
-                        result.applied += try apply(what, from: last + 1, through: now)
-                        last = now
-                    }
+                let now = separate ? (try log.head()?.seq ?? 0) : try currentHeadInTransaction()
+                if now > last {
+                    result.applied += try apply(fold, from: last + 1, through: now)
+                    try fold.flush(into: target)
+                    last = now
                 }
             }
             try target.execute(
@@ -175,78 +188,135 @@ public final class Reprojector {
         return max(r, a)
     }
 
-    // The rebuild's statements, prepared once per run on the target (its tables are created before the first
-    // batch and renamed only at the swap, so they stay valid until then).
-    private var upsertNew: SQLiteStatement?
-    private var insertKeyNew: SQLiteStatement?
-    private var hasKeyNew: SQLiteStatement?
-    private var versionNew: SQLiteStatement?
     private var sentOfReceive: SQLiteStatement?
 
-    /// Applies the attempts with `from ≤ seq ≤ through` into the `_new` tables (reading attempts only, with
-    /// statements prepared once and bound in place). Returns how many applied.
-    private func apply(_ what: ReprojectTarget, from: Int64, through: Int64) throws -> Int {
+    /// Folds the attempts with `from ≤ seq ≤ through` into `fold` (reading attempts only). Returns how many
+    /// applied.
+    private func apply(_ fold: ReprojectFold, from: Int64, through: Int64) throws -> Int {
         var applied = 0
-        var cutoff: Int64? = nil
-        if case .sent(let ms) = what { cutoff = ms }
-        let upsert = try target.prepared(&upsertNew, LocalProjection.upsertSQL(table: "orders_new"))
-        let insertKey = try target.prepared(
-            &insertKeyNew, "INSERT OR IGNORE INTO applied_messages_new (kind, id, seq) VALUES (?,?,?)")
-        func hasKey(_ kind: IdempotencyKind, _ id: String) throws -> Bool {
-            let s = try target.prepared(&hasKeyNew, "SELECT 1 FROM applied_messages_new WHERE kind = ? AND id = ?")
-            try s.bind(kind.rawValue, at: 1)
-            try s.bind(id, at: 2)
-            return try s.firstRow { _ in true } ?? false
-        }
-        func markApplied(_ kind: IdempotencyKind, _ id: String?, seq: Int64) throws {
-            guard let id else { return }
-            try insertKey.bind(kind.rawValue, at: 1)
-            try insertKey.bind(id, at: 2)
-            try insertKey.bind(seq, at: 3)
-            try insertKey.step()
-            insertKey.reset()
-        }
         var cursor = try log.records(from: from, through: through, receives: false, applyColumnsOnly: true)
         while let record = try cursor.next() {
             guard case .attempt(let a) = record, a.decision.outcome.isFinal else { continue }
-            let d = a.decision
-            var writeItem = d.outcome == .projected
-            if let cutoff {
+            if let cutoff = fold.cutoff {
                 let s = try log.db.prepared(
                     &sentOfReceive, "SELECT coalesce(sent_timestamp, received_at) FROM receives WHERE seq = ?")
                 try s.bind(a.receiveSeq, at: 1)
                 guard let sent = try s.firstRow({ $0.optionalInt64(0) }) ?? nil, sent <= cutoff else { continue }
-                var alreadyApplied = false
-                if d.outcome == .duplicate {
-                    if let id = a.messageId, try hasKey(.sqs, id) { alreadyApplied = true }
-                    if let sns = d.snsMessageId, try hasKey(.sns, sns) { alreadyApplied = true }
-                }
-                writeItem = false
-                if !alreadyApplied, let item = d.item, let ns = RFC3339.nanoseconds(item.timestamp) {
-                    let s = try target.prepared(
-                        &versionNew, "SELECT timestamp_ns, last_seq FROM orders_new WHERE order_id = ?")
-                    try s.bind(item.orderId, at: 1)
-                    let stored = try s.firstRow { ($0.int64(0), $0.int64(1)) }
-                    writeItem = stored.map { (ns, a.receiveSeq) > $0 } ?? true
-                }
             }
-            if writeItem, let item = d.item {
-                try upsert.bind(item.orderId, at: 1)
-                try upsert.bind(item.userId, at: 2)
-                try upsert.bind(item.itemName, at: 3)
-                try upsert.bind(item.quantity, at: 4)
-                try upsert.bind(item.status, at: 5)
-                try upsert.bind(item.timestamp, at: 6)
-                try upsert.bind(RFC3339.nanoseconds(item.timestamp) ?? 0, at: 7)
-                try upsert.bind(a.receiveSeq, at: 8)
-                try upsert.bind(a.messageId, at: 9)
-                try upsert.step()
-                upsert.reset()
-            }
-            try markApplied(.sqs, a.messageId, seq: a.receiveSeq)
-            try markApplied(.sns, d.snsMessageId, seq: a.receiveSeq)
+            fold.apply(a)
             applied += 1
         }
         return applied
+    }
+}
+
+/// The in-memory state of a ``Reprojector`` build between two checkpoints, and the rules of re-applying a
+/// recorded decision (the one copy of them).
+final class ReprojectFold {
+    /// `.sent(T)`'s instant: items are then applied by the ordering rule.
+    let cutoff: Int64?
+    /// Orders written since the last flush, by `orderId` bytes (the last write wins, as the upsert does).
+    private var pending: [ByteString: ProjectedOrder] = [:]
+    /// Keys recorded since the last flush, in log order (the first of equal keys wins).
+    private var keys: [(kind: IdempotencyKind, id: String, seq: Int64)] = []
+    /// For `.sent`: every order's stored version so far (flushed or not).
+    private var versions: [ByteString: OrderVersion] = [:]
+    /// For `.sent`: every key applied so far.
+    private let sqsApplied = ByteKeyTable()
+    private let snsApplied = ByteKeyTable()
+
+    init(_ what: ReprojectTarget) {
+        if case .sent(let ms) = what { cutoff = ms } else { cutoff = nil }
+    }
+
+    /// Reads back what a `.sent` build needs of the `_new` tables (every order's version and every applied
+    /// key) when it resumes; the other targets only ever add to the tables.
+    func load(from db: SQLiteConnection) throws {
+        guard cutoff != nil else { return }
+        let o = try db.prepare("SELECT order_id, timestamp_ns, last_seq FROM orders_new")
+        while try o.step() { versions[ByteString(o.text(0))] = OrderVersion(timestampNs: o.int64(1), seq: o.int64(2)) }
+        let k = try db.prepare("SELECT kind, id, seq FROM applied_messages_new")
+        while try k.step() {
+            (k.text(0) == IdempotencyKind.sqs.rawValue ? sqsApplied : snsApplied).insert(k.text(1), seq: k.int64(2))
+        }
+    }
+
+    /// Re-applies one final attempt (already selected: for `.sent`, sent at or before the cutoff).
+    func apply(_ a: LoggedAttempt) {
+        let d = a.decision
+        var writeItem = d.outcome == .projected
+        if cutoff != nil {
+            var alreadyApplied = false
+            if d.outcome == .duplicate {
+                if let id = a.messageId, sqsApplied.seq(of: id) != nil { alreadyApplied = true }
+                if let sns = d.snsMessageId, snsApplied.seq(of: sns) != nil { alreadyApplied = true }
+            }
+            writeItem = false
+            if !alreadyApplied, let item = d.item, let ns = RFC3339.nanoseconds(item.timestamp) {
+                let stored = versions[ByteString(item.orderId)]
+                writeItem = stored.map { (ns, a.receiveSeq) > ($0.timestampNs, $0.seq) } ?? true
+            }
+        }
+        if writeItem, let item = d.item {
+            let key = ByteString(item.orderId)
+            let ns = RFC3339.nanoseconds(item.timestamp) ?? 0
+            pending[key] = ProjectedOrder(item: item, timestampNs: ns, lastSeq: a.receiveSeq, messageId: a.messageId)
+            if cutoff != nil { versions[key] = OrderVersion(timestampNs: ns, seq: a.receiveSeq) }
+        }
+        if let id = a.messageId { markApplied(.sqs, id, seq: a.receiveSeq) }
+        if let sns = d.snsMessageId { markApplied(.sns, sns, seq: a.receiveSeq) }
+    }
+
+    private func markApplied(_ kind: IdempotencyKind, _ id: String, seq: Int64) {
+        keys.append((kind, id, seq))
+        if cutoff != nil { (kind == .sqs ? sqsApplied : snsApplied).insert(id, seq: seq) }
+    }
+
+    /// Writes what was folded since the last flush into `orders_new` / `applied_messages_new`, each in key
+    /// order, and empties the batch. Call inside a transaction.
+    func flush(into db: SQLiteConnection) throws {
+        let orders = Array(pending.values)
+        pending = [:]
+        var order = Array(orders.indices)
+        order.sort { ByteString.compare(orders[$0].item.orderId, orders[$1].item.orderId) < 0 }
+        let upsert = try db.prepare(LocalProjection.upsertSQL(table: "orders_new"))
+        for i in order {
+            let o = orders[i]
+            try upsert.bind(o.item.orderId, at: 1)
+            try upsert.bind(o.item.userId, at: 2)
+            try upsert.bind(o.item.itemName, at: 3)
+            try upsert.bind(o.item.quantity, at: 4)
+            try upsert.bind(o.item.status, at: 5)
+            try upsert.bind(o.item.timestamp, at: 6)
+            try upsert.bind(o.timestampNs, at: 7)
+            try upsert.bind(o.lastSeq, at: 8)
+            try upsert.bind(o.messageId, at: 9)
+            try upsert.step()
+            upsert.reset()
+        }
+        // Keys: sorted by (kind, id bytes), equal keys in log order, so the first one is inserted and the
+        // others skipped; a key flushed by an earlier batch is kept by INSERT OR IGNORE (it was first).
+        let keys = self.keys
+        self.keys = []
+        var byKey = Array(keys.indices)
+        byKey.sort { x, y in
+            let a = keys[x]
+            let b = keys[y]
+            if a.kind != b.kind { return a.kind == .sns }  // 'sns' < 'sqs'
+            let c = ByteString.compare(a.id, b.id)
+            return c != 0 ? c < 0 : x < y
+        }
+        let insert = try db.prepare("INSERT OR IGNORE INTO applied_messages_new (kind, id, seq) VALUES (?,?,?)")
+        var previous: Int?
+        for i in byKey {
+            let k = keys[i]
+            if let p = previous, keys[p].kind == k.kind, ByteString.compare(keys[p].id, k.id) == 0 { continue }
+            previous = i
+            try insert.bind(k.kind.rawValue, at: 1)
+            try insert.bind(k.id, at: 2)
+            try insert.bind(k.seq, at: 3)
+            try insert.step()
+            insert.reset()
+        }
     }
 }
