@@ -98,16 +98,118 @@ import Testing
     ]
 
     @Test(
-        "the fold writes what the row-by-row build wrote, on every target",
-        arguments: ["samples", "bad-input", "quantities", "hostile", "bytewise", "redrive"])
-    func foldEqualsRowByRow(_ name: String) throws {
+        "the fold writes what the row-by-row build wrote, on every target, whatever the checkpoint cadence",
+        arguments: ["samples", "bad-input", "quantities", "hostile", "bytewise", "redrive"],
+        [3, Reprojector.defaultBatchSize])
+    func foldEqualsRowByRow(_ name: String, batchSize: Int) throws {
         let p = try Self.pipeline(name)
-        let dump = try Self.dumpAll(p.log)
+        let dump = try Self.dumpAll(p.log, batchSize: batchSize)
         let h = Self.fnv(dump)
         // REPROJ_DUMP_DIR=DIR writes the dumps, to diff against those of another build.
         if let d = ProcessInfo.processInfo.environment["REPROJ_DUMP_DIR"] {
             try dump.write(toFile: "\(d)/\(name).txt", atomically: true, encoding: .utf8)
         }
         #expect(h == Self.pinned[name], "\(name):\n\(dump.prefix(4000))")
+    }
+
+    /// Stops a build after its `k`th checkpoint, checks the old projection is untouched, reruns it (with
+    /// another batch size) and returns the rerun's tables.
+    static func interruptedThenResumed(
+        _ p: Pipeline, _ target: ReprojectTarget, into: String?, stopAfter k: Int, batchSize: Int
+    ) throws -> (tables: String, result: ReprojectResult, firstStop: Int64)? {
+        let live = try tables(p.log.db)
+        var checkpoints = 0
+        let first = try Reprojector(log: p.log, intoPath: into).run(
+            target, batchSize: batchSize, startedAt: 0,
+            shouldStop: {
+                checkpoints += 1
+                return checkpoints == k
+            })
+        guard first.interrupted else { return nil }
+        #expect(try tables(p.log.db) == live)  // the log's projection untouched
+        if let into {
+            // The target file has no projection yet: only the unfinished build and its checkpoint.
+            let db = try SQLiteConnection(path: into)
+            #expect(try db.scalarInt("SELECT count(*) FROM orders") == 0)
+            #expect(try db.scalarText("SELECT target FROM reproject_checkpoint") == target.key)
+        }
+        #expect(try Reprojector(log: p.log, intoPath: into).checkpoint()?.lastSeq == first.throughSeq)
+        let second = try Reprojector(log: p.log, intoPath: into).run(target, batchSize: batchSize * 2 + 1, startedAt: 0)
+        #expect(second.resumedFrom == first.throughSeq)
+        #expect(!second.interrupted)
+        return (try tables(into.map { try SQLiteConnection(path: $0) } ?? p.log.db), second, first.throughSeq)
+    }
+
+    @Test(
+        "a build interrupted at any checkpoint and rerun ends with the tables of an uninterrupted one",
+        arguments: ["samples", "bytewise", "redrive"])
+    func interruptedAndResumed(_ name: String) throws {
+        let p = try Self.pipeline(name)
+        let head = try #require(try p.log.head()?.seq)
+        // Instants between the messages' SentTimestamps, so `.sent` builds depend on the reloaded versions/keys.
+        let instants = try Self.targets(p.log).compactMap { t -> Int64? in
+            if case .sent(let ms) = t, ms != .min, ms != .max { return ms }
+            return nil
+        }
+        let targets: [ReprojectTarget] =
+            [.all, .seq(head / 2), .sent(instants[instants.count / 2]), .sent(instants[instants.count * 3 / 4])]
+        for target in targets {
+            let whole = Fixtures.tempDB()
+            let expected = try Reprojector(log: p.log, intoPath: whole).run(target, batchSize: 2, startedAt: 0)
+            let expectedTables = try Self.tables(try SQLiteConnection(path: whole))
+            var k = 1
+            while true {
+                guard
+                    let (got, result, stop) = try Self.interruptedThenResumed(
+                        p, target, into: Fixtures.tempDB(), stopAfter: k, batchSize: 2)
+                else { break }
+                #expect(got == expectedTables, "\(name) \(target.key) stopped at seq \(stop)")
+                #expect(result.digest == expected.digest)
+                #expect(result.orders == expected.orders)
+                #expect(result.throughSeq == expected.throughSeq)
+                k += 1
+            }
+            #expect(k > 2, "\(name) \(target.key): only \(k - 1) interruptions tried")
+        }
+        // In place: the live projection is untouched by the interrupted build and equal after the rerun.
+        let live = try Self.tables(p.log.db)
+        let (got, _, _) = try #require(try Self.interruptedThenResumed(p, .all, into: nil, stopAfter: 2, batchSize: 4))
+        #expect(got == live)
+    }
+
+    @Test func theCompactItemReaderAgreesWithTheJSONParser() throws {
+        let items = [
+            OrderItem(orderId: "o-1", userId: "u", itemName: "caf\u{E9} \u{1F600}", quantity: 3, status: "PAID",
+                timestamp: "2026-01-01T10:00:00Z"),
+            OrderItem(orderId: "", userId: "", itemName: "", quantity: -9_007_199_254_740_991, status: "", timestamp: ""),
+            OrderItem(orderId: HostileReportTraffic.scriptBreak, userId: HostileReportTraffic.attributeBreak,
+                itemName: "tab\tnew\nline\\", quantity: 0, status: "\u{7F}", timestamp: "x"),
+        ]
+        for item in items {
+            #expect(OrderItem(json: item.json) == item)
+            #expect(OrderItem.parsed(item.json) == item)
+        }
+        #expect(OrderItem.compact(items[0].json) == items[0])  // what the log holds takes the compact path
+        let texts = items.map(\.json) + [
+            #"{"orderId":"a","userId":"b","itemName":"c","quantity":01,"status":"d","timestamp":"e"}"#,
+            #"{"orderId":"a","userId":"b","itemName":"c","quantity":1.0,"status":"d","timestamp":"e"}"#,
+            #"{"orderId":"a","userId":"b","itemName":"c","quantity":1e2,"status":"d","timestamp":"e"}"#,
+            #"{"orderId":"a","userId":"b","itemName":"c","quantity":-0,"status":"d","timestamp":"e"}"#,
+            #"{"orderId":"a","userId":"b","itemName":"c","quantity":99999999999999999999,"status":"d","timestamp":"e"}"#,
+            #"{"orderId":"a","userId":"b","itemName":"c","quantity":"1","status":"d","timestamp":"e"}"#,
+            #"{"orderId":"a","userId":"b","itemName":"c","quantity":1,"status":"d","timestamp":"e"} "#,
+            #"{"orderId":"a","userId":"b","itemName":"c","quantity":1,"status":"d","timestamp":"e"}x"#,
+            #"{"orderId":"a","userId":"b","itemName":"c","quantity":1,"status":"d","timestamp":"e","orderId":"z"}"#,
+            #"{"userId":"b","orderId":"a","itemName":"c","quantity":1,"status":"d","timestamp":"e"}"#,
+            #"{"orderId":"a\u0062","userId":"b","itemName":"c","quantity":1,"status":"d","timestamp":"e"}"#,
+            "{\"orderId\":\"a\u{01}\",\"userId\":\"b\",\"itemName\":\"c\",\"quantity\":1,\"status\":\"d\",\"timestamp\":\"e\"}",
+            #"{"orderId":"a","userId":"b","itemName":"c","quantity":1,"status":"d","timestamp":"e""#,
+            #"{"orderId":"a","userId":"b","itemName":"c","quantity":"#, "", "{}", "null",
+        ]
+        for text in texts {
+            #expect(OrderItem(json: text) == OrderItem.parsed(text), "\(text)")
+            if let fast = OrderItem.compact(text) { #expect(fast == OrderItem.parsed(text), "\(text)") }
+        }
+        #expect(OrderItem.compact(texts[6]) == OrderItem(orderId: "a", userId: "b", itemName: "c", quantity: 0, status: "d", timestamp: "e"))
     }
 }

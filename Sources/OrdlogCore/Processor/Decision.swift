@@ -42,16 +42,18 @@ public struct OrderItem: Sendable, Equatable, Codable {
     /// Parses the JSON written by ``json``: nil when it is not a JSON object holding the six attributes (the
     /// strings as strings, `quantity` as a whole number that fits an `Int64`).
     public init?(json: String) {
-        if let item = Self.compact(json) {
-            self = item
-            return
-        }
+        guard let item = Self.compact(json) ?? Self.parsed(json) else { return nil }
+        self = item
+    }
+
+    /// ``init(json:)`` through the general JSON parser.
+    static func parsed(_ json: String) -> OrderItem? {
         guard let o = try? JSONParser.parse(json).objectValue,
             let orderId = o["orderId"]?.stringValue, let userId = o["userId"]?.stringValue,
             let itemName = o["itemName"]?.stringValue, case .number(let q)? = o["quantity"], let quantity = Int64(q),
             let status = o["status"]?.stringValue, let timestamp = o["timestamp"]?.stringValue
         else { return nil }
-        self.init(
+        return OrderItem(
             orderId: orderId, userId: userId, itemName: itemName, quantity: quantity, status: status,
             timestamp: timestamp)
     }

@@ -217,8 +217,10 @@ final class ReprojectFold {
     let cutoff: Int64?
     /// Orders written since the last flush, by `orderId` bytes (the last write wins, as the upsert does).
     private var pending: [ByteString: ProjectedOrder] = [:]
-    /// Keys recorded since the last flush, in log order (the first of equal keys wins).
-    private var keys: [(kind: IdempotencyKind, id: String, seq: Int64)] = []
+    /// Keys recorded since the last flush, in log order (the first of equal keys wins): a tag byte for the
+    /// kind (0 `sns`, 1 `sqs`: the order of the kind column) and the id's bytes, with the seq it was applied at.
+    private var keys = ByteRun()
+    private var keySeqs: [Int64] = []
     /// For `.sent`: every order's stored version so far (flushed or not).
     private var versions: [ByteString: OrderVersion] = [:]
     /// For `.sent`: every key applied so far.
@@ -268,7 +270,8 @@ final class ReprojectFold {
     }
 
     private func markApplied(_ kind: IdempotencyKind, _ id: String, seq: Int64) {
-        keys.append((kind, id, seq))
+        keys.append(tag: kind == .sns ? 0 : 1, id)
+        keySeqs.append(seq)
         if cutoff != nil { (kind == .sqs ? sqsApplied : snsApplied).insert(id, seq: seq) }
     }
 
@@ -277,11 +280,11 @@ final class ReprojectFold {
     func flush(into db: SQLiteConnection) throws {
         let orders = Array(pending.values)
         pending = [:]
-        var order = Array(orders.indices)
-        order.sort { ByteString.compare(orders[$0].item.orderId, orders[$1].item.orderId) < 0 }
+        var ids = ByteRun()
+        for o in orders { ids.append(tag: nil, o.item.orderId) }
         let upsert = try db.prepare(LocalProjection.upsertSQL(table: "orders_new"))
-        for i in order {
-            let o = orders[i]
+        for i in ids.sortedIndices() {
+            let o = orders[Int(i)]
             try upsert.bind(o.item.orderId, at: 1)
             try upsert.bind(o.item.userId, at: 2)
             try upsert.bind(o.item.itemName, at: 3)
@@ -296,27 +299,92 @@ final class ReprojectFold {
         }
         // Keys: sorted by (kind, id bytes), equal keys in log order, so the first one is inserted and the
         // others skipped; a key flushed by an earlier batch is kept by INSERT OR IGNORE (it was first).
-        let keys = self.keys
-        self.keys = []
-        var byKey = Array(keys.indices)
-        byKey.sort { x, y in
-            let a = keys[x]
-            let b = keys[y]
-            if a.kind != b.kind { return a.kind == .sns }  // 'sns' < 'sqs'
-            let c = ByteString.compare(a.id, b.id)
-            return c != 0 ? c < 0 : x < y
-        }
         let insert = try db.prepare("INSERT OR IGNORE INTO applied_messages_new (kind, id, seq) VALUES (?,?,?)")
-        var previous: Int?
-        for i in byKey {
-            let k = keys[i]
-            if let p = previous, keys[p].kind == k.kind, ByteString.compare(keys[p].id, k.id) == 0 { continue }
+        let sns = IdempotencyKind.sns.rawValue
+        let sqs = IdempotencyKind.sqs.rawValue
+        var previous: Int32 = -1
+        for i in keys.sortedIndices() {
+            if previous >= 0, keys.equal(Int(previous), Int(i)) { continue }
             previous = i
-            try insert.bind(k.kind.rawValue, at: 1)
-            try insert.bind(k.id, at: 2)
-            try insert.bind(k.seq, at: 3)
+            try keys.withKey(Int(i)) { key in
+                try insert.bind(key[0] == 0 ? sns : sqs, at: 1)
+                try insert.bindText(UnsafeRawBufferPointer(rebasing: key[1...]), at: 2)
+            }
+            try insert.bind(keySeqs[Int(i)], at: 3)
             try insert.step()
             insert.reset()
         }
+        keys = ByteRun()
+        keySeqs = []
+    }
+}
+
+/// Byte strings stored back to back (one growing buffer, no `String` kept per key), sorted by index: what a
+/// ``ReprojectFold`` flush sorts, without retaining and releasing a string per comparison.
+struct ByteRun {
+    private var bytes: [UInt8] = []
+    /// Key i is `bytes[ends[i - 1] ..< ends[i]]` (from 0 for the first).
+    private var ends: [Int] = []
+
+    var count: Int { ends.count }
+
+    /// Appends `tag` (when given) followed by the UTF-8 bytes of `s`.
+    mutating func append(tag: UInt8?, _ s: String) {
+        if let tag { bytes.append(tag) }
+        ByteString.withBytes(s) { bytes.append(contentsOf: $0) }
+        ends.append(bytes.count)
+    }
+
+    private func range(_ i: Int) -> Range<Int> { (i == 0 ? 0 : ends[i - 1])..<ends[i] }
+
+    /// `body` over the bytes of key `i`.
+    func withKey<T>(_ i: Int, _ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
+        let r = range(i)
+        return try bytes.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[r])) }
+    }
+
+    /// True when keys `i` and `j` have the same bytes.
+    func equal(_ i: Int, _ j: Int) -> Bool {
+        let a = range(i)
+        let b = range(j)
+        guard a.count == b.count else { return false }
+        return bytes.withUnsafeBytes { a.isEmpty || memcmp($0.baseAddress! + a.lowerBound, $0.baseAddress! + b.lowerBound, a.count) == 0 }
+    }
+
+    /// The indices in the byte order of their keys (memcmp, a shorter prefix first: SQLite's BINARY
+    /// collation), equal keys in index order.
+    func sortedIndices() -> [Int32] {
+        precondition(count < Int(Int32.max), "more than 2^31 keys in one batch")
+        var order = (0..<Int32(count)).map { $0 }
+        bytes.withUnsafeBytes { raw in
+            ends.withUnsafeBufferPointer { ends in
+                let base = raw.baseAddress
+                order.sort { x, y in
+                    let xs = x == 0 ? 0 : ends[Int(x) - 1]
+                    let ys = y == 0 ? 0 : ends[Int(y) - 1]
+                    let xn = ends[Int(x)] - xs
+                    let yn = ends[Int(y)] - ys
+                    let n = min(xn, yn)
+                    if n > 0, let base {
+                        let c = memcmp(base + xs, base + ys, n)
+                        if c != 0 { return c < 0 }
+                    }
+                    return xn != yn ? xn < yn : x < y
+                }
+            }
+        }
+        return order
+    }
+}
+
+private let transientText = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
+
+extension SQLiteStatement {
+    /// Binds UTF-8 bytes as text (copied by SQLite) to the 1-based parameter `index`.
+    func bindText(_ bytes: UnsafeRawBufferPointer, at index: Int32) throws {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return try bind("", at: index) }
+        let rc = sqlite3_bind_text(
+            handle, index, base.assumingMemoryBound(to: CChar.self), Int32(bytes.count), transientText)
+        if rc != SQLITE_OK { throw connection.error(rc, sql: sql) }
     }
 }

@@ -17,10 +17,12 @@ struct Reproject: AsyncParsableCommand {
             recorded stale/duplicate decision may have depended on a later message. Both write a historical \
             projection, so they need --into PATH (the live projection must keep following the log).
 
-            Resumable: progress is checkpointed every --batch-size records (table reproject_checkpoint). \
-            Interrupted (Ctrl-C, SIGKILL, crash), the old projection is untouched; running the same command \
-            again continues from the checkpoint and ends with the same digest. A different target discards \
-            the unfinished build.
+            Resumable: each --batch-size log records (default \(Reprojector.defaultBatchSize)) are folded in \
+            memory, then written into the new tables in key order together with a checkpoint (table \
+            reproject_checkpoint). Interrupted (Ctrl-C, SIGKILL, crash), the old projection is untouched and at \
+            most the batch in progress is lost; running the same command again continues from the checkpoint \
+            and ends with the same digest. A smaller --batch-size checkpoints more often and holds less in \
+            memory. A different target discards the unfinished build.
 
             \(severalLogsHelp)
 
@@ -53,8 +55,8 @@ struct Reproject: AsyncParsableCommand {
     var asOf: String?
     @Option(help: ArgumentHelp("Build into this projection file instead of the log's own.", valueName: "path"))
     var into: String?
-    @Option(name: .customLong("batch-size"), help: "Log records per transaction and checkpoint.")
-    var batchSize = 5000
+    @Option(name: .customLong("batch-size"), help: "Log records per checkpoint (folded in memory, then written).")
+    var batchSize = Reprojector.defaultBatchSize
 
     func validate() throws {
         if asOfSeq != nil, asOf != nil { throw ValidationError("give --as-of-seq or --as-of, not both") }
