@@ -212,4 +212,22 @@ import Testing
         }
         #expect(OrderItem.compact(texts[6]) == OrderItem(orderId: "a", userId: "b", itemName: "c", quantity: 0, status: "d", timestamp: "e"))
     }
+
+    @Test func byteRunSortsByBytesWithEqualKeysInOrder() {
+        var rng = SystemRandomNumberGenerator()
+        let alphabet: [UInt8] = [0, 1, 0x61, 0x62, 0xC3, 0xA9, 0xFF]
+        var keys: [[UInt8]] = [[], [0], [0, 0], Array("ord-caf\u{E9}".utf8), Array("ord-cafe\u{301}".utf8)]
+        for _ in 0..<3000 {
+            let n = Int.random(in: 0...12, using: &rng)
+            keys.append((0..<n).map { _ in alphabet.randomElement(using: &rng)! })
+        }
+        keys += keys.prefix(500)  // duplicates, later in index order
+        var run = ByteRun()
+        for k in keys { run.append(tag: nil, String(decoding: k, as: UTF8.self)) }
+        let stored = keys.map { Array(String(decoding: $0, as: UTF8.self).utf8) }
+        let expected = stored.indices.sorted { x, y in
+            stored[x].lexicographicallyPrecedes(stored[y]) || (stored[x] == stored[y] && x < y)
+        }
+        #expect(run.sortedIndices().map(Int.init) == expected)
+    }
 }

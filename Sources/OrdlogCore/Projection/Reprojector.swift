@@ -352,28 +352,41 @@ struct ByteRun {
     }
 
     /// The indices in the byte order of their keys (memcmp, a shorter prefix first: SQLite's BINARY
-    /// collation), equal keys in index order.
+    /// collation), equal keys in index order. Sorts (first 8 bytes as a big-endian integer, index) pairs and
+    /// compares the whole keys only when those bytes are equal (zero padding keeps that order exact: a key
+    /// ending inside them is smaller unless the other holds only zeros there, and then the prefixes tie).
     func sortedIndices() -> [Int32] {
         precondition(count < Int(Int32.max), "more than 2^31 keys in one batch")
-        var order = (0..<Int32(count)).map { $0 }
-        bytes.withUnsafeBytes { raw in
+        return bytes.withUnsafeBytes { raw in
             ends.withUnsafeBufferPointer { ends in
+                var pairs: [(prefix: UInt64, index: Int32)] = []
+                pairs.reserveCapacity(ends.count)
+                var start = 0
+                for (i, end) in ends.enumerated() {
+                    var p: UInt64 = 0
+                    for j in 0..<8 { p = p << 8 | UInt64(start + j < end ? raw[start + j] : 0) }
+                    pairs.append((p, Int32(i)))
+                    start = end
+                }
                 let base = raw.baseAddress
-                order.sort { x, y in
-                    let xs = x == 0 ? 0 : ends[Int(x) - 1]
-                    let ys = y == 0 ? 0 : ends[Int(y) - 1]
-                    let xn = ends[Int(x)] - xs
-                    let yn = ends[Int(y)] - ys
+                pairs.sort { a, b in
+                    if a.prefix != b.prefix { return a.prefix < b.prefix }
+                    let x = Int(a.index)
+                    let y = Int(b.index)
+                    let xs = x == 0 ? 0 : ends[x - 1]
+                    let ys = y == 0 ? 0 : ends[y - 1]
+                    let xn = ends[x] - xs
+                    let yn = ends[y] - ys
                     let n = min(xn, yn)
-                    if n > 0, let base {
-                        let c = memcmp(base + xs, base + ys, n)
+                    if n > 8, let base {
+                        let c = memcmp(base + xs + 8, base + ys + 8, n - 8)
                         if c != 0 { return c < 0 }
                     }
                     return xn != yn ? xn < yn : x < y
                 }
+                return pairs.map(\.index)
             }
         }
-        return order
     }
 }
 
