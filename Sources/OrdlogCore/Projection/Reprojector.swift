@@ -72,7 +72,7 @@ public final class Reprojector {
 
     /// Log records per checkpoint by default: at 100k messages (200k records) the build writes once; at 1M,
     /// ten times, which keeps the memory of a batch near 60 MB (measured, Benchmarks/PROFILE.md).
-    public static let defaultBatchSize = 200_000
+    public static let defaultBatchSize = 250_000
 
     /// - Parameter intoPath: rebuild into this separate projection file instead of the log's file.
     public init(log: EventLog, intoPath: String? = nil) throws {
@@ -225,6 +225,9 @@ final class ReprojectFold {
     private var versions: [ByteString: OrderVersion] = [:]
     /// For `.sent`: every key applied so far.
     private let sqsApplied = ByteKeyTable()
+    /// The kind column's values, as static bytes to bind.
+    private static var sns: UnsafeRawBufferPointer { UnsafeRawBufferPointer(staticText: "sns") }
+    private static var sqs: UnsafeRawBufferPointer { UnsafeRawBufferPointer(staticText: "sqs") }
     private let snsApplied = ByteKeyTable()
 
     init(_ what: ReprojectTarget) {
@@ -299,20 +302,37 @@ final class ReprojectFold {
         }
         // Keys: sorted by (kind, id bytes), equal keys in log order, so the first one is inserted and the
         // others skipped; a key flushed by an earlier batch is kept by INSERT OR IGNORE (it was first).
-        let insert = try db.prepare("INSERT OR IGNORE INTO applied_messages_new (kind, id, seq) VALUES (?,?,?)")
-        let sns = IdempotencyKind.sns.rawValue
-        let sqs = IdempotencyKind.sqs.rawValue
-        var previous: Int32 = -1
+        // Rows of `rowsPerInsert` per statement, the bytes bound in place (the arena outlives the steps):
+        // binding and stepping once per key was most of the flush.
+        var unique: [Int32] = []
+        unique.reserveCapacity(keys.count)
         for i in keys.sortedIndices() {
-            if previous >= 0, keys.equal(Int(previous), Int(i)) { continue }
-            previous = i
-            try keys.withKey(Int(i)) { key in
-                try insert.bind(key[0] == 0 ? sns : sqs, at: 1)
-                try insert.bindText(UnsafeRawBufferPointer(rebasing: key[1...]), at: 2)
+            if let p = unique.last, keys.equal(Int(p), Int(i)) { continue }
+            unique.append(i)
+        }
+        let rowsPerInsert = 64
+        func insertSQL(_ rows: Int) -> String {
+            "INSERT OR IGNORE INTO applied_messages_new (kind, id, seq) VALUES "
+                + Array(repeating: "(?,?,?)", count: rows).joined(separator: ",")
+        }
+        let full = try db.prepare(insertSQL(rowsPerInsert))
+        var start = 0
+        try keys.withBytes { arena in
+            while start < unique.count {
+                let n = min(rowsPerInsert, unique.count - start)
+                let insert = n == rowsPerInsert ? full : try db.prepare(insertSQL(n))
+                for r in 0..<n {
+                    let i = Int(unique[start + r])
+                    let key = keys.range(i)
+                    let column = Int32(r * 3)
+                    try insert.bindStatic(arena[key.lowerBound] == 0 ? Self.sns : Self.sqs, at: column + 1)
+                    try insert.bindStatic(UnsafeRawBufferPointer(rebasing: arena[(key.lowerBound + 1)..<key.upperBound]), at: column + 2)
+                    try insert.bind(keySeqs[i], at: column + 3)
+                }
+                try insert.step()
+                sqlite3_reset(insert.handle)
+                start += n
             }
-            try insert.bind(keySeqs[Int(i)], at: 3)
-            try insert.step()
-            insert.reset()
         }
         keys = ByteRun()
         keySeqs = []
@@ -335,12 +355,12 @@ struct ByteRun {
         ends.append(bytes.count)
     }
 
-    private func range(_ i: Int) -> Range<Int> { (i == 0 ? 0 : ends[i - 1])..<ends[i] }
+    /// Where key `i` is in ``withBytes(_:)``'s buffer.
+    func range(_ i: Int) -> Range<Int> { (i == 0 ? 0 : ends[i - 1])..<ends[i] }
 
-    /// `body` over the bytes of key `i`.
-    func withKey<T>(_ i: Int, _ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
-        let r = range(i)
-        return try bytes.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[r])) }
+    /// `body` over the buffer holding every key.
+    func withBytes<T>(_ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
+        try bytes.withUnsafeBytes(body)
     }
 
     /// True when keys `i` and `j` have the same bytes.
@@ -390,14 +410,17 @@ struct ByteRun {
     }
 }
 
-private let transientText = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
+extension UnsafeRawBufferPointer {
+    /// The UTF-8 bytes of a string literal (static storage, valid for the whole run).
+    init(staticText s: StaticString) { self.init(start: s.utf8Start, count: s.utf8CodeUnitCount) }
+}
 
 extension SQLiteStatement {
-    /// Binds UTF-8 bytes as text (copied by SQLite) to the 1-based parameter `index`.
-    func bindText(_ bytes: UnsafeRawBufferPointer, at index: Int32) throws {
+    /// Binds UTF-8 bytes as text to the 1-based parameter `index`, not copied: they must stay valid and
+    /// unchanged until the statement is reset.
+    func bindStatic(_ bytes: UnsafeRawBufferPointer, at index: Int32) throws {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return try bind("", at: index) }
-        let rc = sqlite3_bind_text(
-            handle, index, base.assumingMemoryBound(to: CChar.self), Int32(bytes.count), transientText)
+        let rc = sqlite3_bind_text(handle, index, base.assumingMemoryBound(to: CChar.self), Int32(bytes.count), nil)
         if rc != SQLITE_OK { throw connection.error(rc, sql: sql) }
     }
 }
