@@ -57,21 +57,22 @@ public struct ReprojectResult: Sendable, Equatable {
 /// written into `orders_new` / `applied_messages_new` in key order (sequential B-tree appends, not one random
 /// insert per key) in one transaction that also records the batch's last seq in `reproject_checkpoint`.
 /// So the `_new` tables plus the checkpoint always hold exactly the attempts through `last_seq`, as before
-/// the fold; the batch is what an interruption loses (default ``defaultBatchSize`` records, a few seconds).
+/// the fold; the batch is what an interruption loses (default ``defaultBatchSize`` records, about a second).
 /// A rerun with the same target continues from the checkpoint (for `.sent` it first reads the `_new`
 /// tables' versions and keys back into memory); a rerun with another target discards the unfinished build.
 /// When complete, one transaction drops the old tables and renames the new ones into place.
 ///
-/// Memory: the orders written since the last checkpoint and their keys (about 100 bytes per key), plus for
-/// `.sent` every order's version and every applied key (``ByteKeyTable``).
+/// Memory: the orders written since the last checkpoint and their keys (bytes back to back, about 70 bytes
+/// per key with the sort), plus for `.sent` every order's version and every applied key (``ByteKeyTable``).
 public final class Reprojector {
     public let log: EventLog
     /// The file the projection is rebuilt in: the log's own connection, or a separate file.
     public let target: SQLiteConnection
     let separate: Bool
 
-    /// Log records per checkpoint by default: at 100k messages (200k records) the build writes once; at 1M,
-    /// ten times, which keeps the memory of a batch near 60 MB (measured, Benchmarks/PROFILE.md).
+    /// Log records per checkpoint by default: 100k messages (200k records) are written once; at 1M messages
+    /// the build writes 8 times, 12.1 s and 221 MB peak RSS `--into`, against 10.1 s / 330 MB with 1M records
+    /// per checkpoint and 8.8 s / 353 MB in one write (Benchmarks/PROFILE.md).
     public static let defaultBatchSize = 250_000
 
     /// - Parameter intoPath: rebuild into this separate projection file instead of the log's file.
