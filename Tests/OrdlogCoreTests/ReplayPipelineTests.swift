@@ -32,13 +32,14 @@ import Testing
     }
 
     static func concurrent(
-        _ log: EventLog, _ processor: OrderProcessor, _ filter: LogFilter, verdict: Bool, chunk: Int, depth: Int
+        _ log: EventLog, _ processor: OrderProcessor, _ filter: LogFilter, verdict: Bool, chunk: Int, depth: Int,
+        interpreting: InterpretAhead
     ) throws -> Run {
         var decisions: [ReplayedDecision] = []
         let cursor = try log.records(from: filter.fromSeq, attempts: verdict, decisionColumnsOnly: true)
         let r = try Replayer.runConcurrently(
             cursor, processor: processor, filter: try filter.resolve(in: log), into: MemoryProjection(),
-            verdict: verdict, batchSize: 10_000, chunkSize: chunk, depth: depth,
+            verdict: verdict, batchSize: 10_000, chunkSize: chunk, depth: depth, interpreting: interpreting,
             onDecision: { decisions.append($0) }, progress: { _, _ in })
         return run(r, decisions)
     }
@@ -69,10 +70,16 @@ import Testing
                         let expected = try Self.sequential(log, processor, filter, verdict: verdict)
                         if filter == LogFilter() { #expect(expected.counts.replayed > 0, "\(name)") }
                         // Chunks of 1 and 3 records with a queue of one chunk: every hand-off boundary.
+                        // Interpreted by the reader, by the engine, or shared as the engine waits or not.
                         for (chunk, depth) in [(1, 1), (3, 1), (7, 2), (512, 4)] {
-                            let got = try Self.concurrent(
-                                log, processor, filter, verdict: verdict, chunk: chunk, depth: depth)
-                            #expect(got == expected, "\(name) \(rules.summary) \(filter) verdict \(verdict) chunk \(chunk)")
+                            for mode in InterpretAhead.allCases {
+                                let got = try Self.concurrent(
+                                    log, processor, filter, verdict: verdict, chunk: chunk, depth: depth,
+                                    interpreting: mode)
+                                #expect(
+                                    got == expected,
+                                    "\(name) \(rules.summary) \(filter) verdict \(verdict) chunk \(chunk) \(mode)")
+                            }
                         }
                         // The public entry point (its default, concurrent) too.
                         var decisions: [ReplayedDecision] = []
@@ -159,17 +166,19 @@ import Testing
         #expect(records.count == 34)
         let filter = try LogFilter().resolve(in: try SampleLog.pipeline().log)
         for (chunk, depth) in [(1, 1), (4, 2), (512, 4)] {
+          for mode in InterpretAhead.allCases {
             let token = ScriptedSource.Token()
             var decided: [Int64] = []
             #expect(throws: ReadFailure(after: failAfter)) {
                 _ = try Replayer.runConcurrently(
                     ScriptedSource(records: records, failAfter: failAfter, token: token), processor: OrderProcessor(),
                     filter: filter, into: MemoryProjection(), verdict: false, batchSize: 10_000, chunkSize: chunk,
-                    depth: depth, onDecision: { decided.append($0.seq) }, progress: { _, _ in })
+                    depth: depth, interpreting: mode, onDecision: { decided.append($0.seq) }, progress: { _, _ in })
             }
             // Not a truncated success: every record read before the error was decided, in order, none after.
-            #expect(decided == records.prefix(failAfter).map(\.seq), "chunk \(chunk)")
+            #expect(decided == records.prefix(failAfter).map(\.seq), "chunk \(chunk) \(mode)")
             #expect(token.released)
+          }
         }
     }
 

@@ -18,12 +18,24 @@ struct SequentialSource<Records: LogRecordSource>: InterpretedRecordSource {
 /// The first stage of a concurrent replay: a thread of its own reads the records (one log's ``LogCursor``)
 /// and interprets
 /// every receive the filter matches (``OrderProcessor/interpret(body:inputError:)``, pure), handing records to
-/// the engine's thread in chunks through a bounded ``ReplayChannel``.
+/// the engine's thread in chunks through a bounded ``ReplayChannel``. A chunk read while the engine waits for
+/// one goes over uninterpreted (``InterpretAhead/whenEngineBusy``): the engine interprets those receives
+/// itself, so neither thread idles while the other is the bottleneck.
 ///
 /// A receive handed over with its interpretation has an empty body: the engine never reads it again, and the
 /// body's buffer is freed on the reader thread. A read error reaches the engine after the records read
 /// before it, as in a sequential replay. ``stop()`` ends the reader (it stops at its next hand-off) and
 /// waits for it: call it before the log's connection is used again.
+/// Which chunks a concurrent replay's reader thread interprets before handing them over.
+enum InterpretAhead: Sendable, CaseIterable {
+    /// Every chunk.
+    case always
+    /// None: the engine interprets every receive (tests of the engine's own path).
+    case never
+    /// Those read while the engine is busy deciding (a chunk read while it waits is handed over as read).
+    case whenEngineBusy
+}
+
 struct InterpretingReader<Source: LogRecordSource>: InterpretedRecordSource {
     typealias Item = (LogRecord, Interpretation?)
     private let channel: ReplayChannel
@@ -32,13 +44,15 @@ struct InterpretingReader<Source: LogRecordSource>: InterpretedRecordSource {
 
     init(
         _ source: Source, processor: OrderProcessor, filter: ResolvedLogFilter, chunkSize: Int = Replayer.pipelineChunk,
-        depth: Int = Replayer.pipelineDepth
+        depth: Int = Replayer.pipelineDepth, interpreting: InterpretAhead = .whenEngineBusy
     ) {
         let channel = ReplayChannel(depth: depth)
         self.channel = channel
         let owned = HandOff(source)
         let thread = Thread {
-            Self.read(owned, processor: processor, filter: filter, chunkSize: chunkSize, into: channel)
+            Self.read(
+                owned, processor: processor, filter: filter, chunkSize: chunkSize, interpreting: interpreting,
+                into: channel)
         }
         thread.name = "ordlog-replay-reader"
         thread.stackSize = 8 << 20  // as the main thread's: the JSON parser recurses (to JSONParser.maxDepth)
@@ -58,40 +72,47 @@ struct InterpretingReader<Source: LogRecordSource>: InterpretedRecordSource {
 
     private static func read(
         _ owned: HandOff<Source>, processor: OrderProcessor, filter: ResolvedLogFilter, chunkSize: Int,
-        into channel: ReplayChannel
+        interpreting: InterpretAhead, into channel: ReplayChannel
     ) {
         var failure: (any Error)?
         var chunk: [Item] = []
         chunk.reserveCapacity(chunkSize)
         var stopped = false
+        /// Interprets the chunk's matching receives unless the engine is idle, waiting for records (then
+        /// it gets them as read and interprets them itself: the two threads share the work, whichever side is
+        /// slower — the interpreting reader, or the engine writing a SQLite projection).
+        func handOver() -> Bool {
+            if interpreting == .always || (interpreting == .whenEngineBusy && !channel.engineIsWaiting) {
+                for i in chunk.indices {
+                    guard case .receive(var r) = chunk[i].0, filter.matches(r) else { continue }
+                    let interpretation = processor.interpret(body: r.body, inputError: r.inputError)
+                    r.body = []
+                    chunk[i] = (.receive(r), interpretation)
+                }
+            }
+            chunk.reverse()
+            defer {
+                chunk = []
+                chunk.reserveCapacity(chunkSize)
+            }
+            return channel.put(chunk)
+        }
         do {
             var cursor = owned.take()
             while let record = try cursor.next() {
-                if case .receive(var r) = record, filter.matches(r) {
-                    let interpretation = processor.interpret(body: r.body, inputError: r.inputError)
-                    r.body = []
-                    chunk.append((.receive(r), interpretation))
-                } else {
-                    chunk.append((record, nil))
-                }
+                chunk.append((record, nil))
                 if chunk.count == chunkSize {
-                    chunk.reverse()
-                    guard channel.put(chunk) else {
+                    guard handOver() else {
                         stopped = true
                         break
                     }
-                    chunk = []
-                    chunk.reserveCapacity(chunkSize)
                 }
             }
         } catch {
             failure = error
         }
         // The records read before the end (or the error) go first, as a sequential replay decides them.
-        if !stopped && !chunk.isEmpty {
-            chunk.reverse()
-            _ = channel.put(chunk)
-        }
+        if !stopped && !chunk.isEmpty { _ = handOver() }
         channel.finish(failure)
     }
 }
@@ -120,6 +141,7 @@ final class ReplayChannel: @unchecked Sendable {
     private var ended = false
     private var failure: (any Error)?
     private var stopped = false
+    private var takerWaiting = false
 
     init(depth: Int) { self.depth = max(1, depth) }
 
@@ -132,6 +154,13 @@ final class ReplayChannel: @unchecked Sendable {
         chunks.append(chunk)
         condition.broadcast()
         return true
+    }
+
+    /// Reader: whether the engine is waiting for a chunk now.
+    var engineIsWaiting: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return takerWaiting
     }
 
     /// Reader: no more chunks; `failure` is what stopped the reading (nil at the end of the records).
@@ -148,7 +177,11 @@ final class ReplayChannel: @unchecked Sendable {
     func take() throws -> Chunk? {
         condition.lock()
         defer { condition.unlock() }
-        while chunks.isEmpty && !ended { condition.wait() }
+        while chunks.isEmpty && !ended {
+            takerWaiting = true
+            condition.wait()
+        }
+        takerWaiting = false
         if !chunks.isEmpty {
             let chunk = chunks.removeFirst()
             condition.broadcast()

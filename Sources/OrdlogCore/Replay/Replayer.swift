@@ -85,8 +85,9 @@ public final class Replayer {
     ///
     /// With `concurrent` (the default), the replay uses two threads: a reader thread steps the cursor and
     /// computes each matching receive's ``OrderProcessor/interpret(body:inputError:)`` (the pure, state-free
-    /// half of deciding) ahead of the calling thread, which does everything else exactly as a sequential replay
-    /// does, in log order: ``OrderProcessor/decide(_:receive:state:)`` against the projection, applying,
+    /// half of deciding) ahead of the calling thread — except for chunks read while the calling thread sits
+    /// idle, which it interprets itself, so the work is shared — and the calling thread does everything else
+    /// exactly as a sequential replay does, in log order: ``OrderProcessor/decide(_:receive:state:)`` against the projection, applying,
     /// counting, the verdict, `onDecision` and `progress`. Records are handed over in chunks of
     /// ``pipelineChunk`` through a queue of at most ``pipelineDepth`` chunks, so memory stays bounded. The
     /// decisions, counts, verdicts and digest are the same either way. While the replay runs, the log's
@@ -126,10 +127,11 @@ public final class Replayer {
     static func runConcurrently<Records: LogRecordSource>(
         _ records: Records, processor: OrderProcessor, filter: ResolvedLogFilter,
         into projection: some ReplayProjection, verdict: Bool, batchSize: Int,
-        chunkSize: Int = pipelineChunk, depth: Int = pipelineDepth,
+        chunkSize: Int = pipelineChunk, depth: Int = pipelineDepth, interpreting: InterpretAhead = .whenEngineBusy,
         onDecision: (ReplayedDecision) throws -> Void, progress: (Int64, Int) -> Void
     ) throws -> ReplayResult {
-        var source = InterpretingReader(records, processor: processor, filter: filter, chunkSize: chunkSize, depth: depth)
+        var source = InterpretingReader(
+            records, processor: processor, filter: filter, chunkSize: chunkSize, depth: depth, interpreting: interpreting)
         defer { source.stop() }
         return try engine(
             &source, processor: processor, filter: filter, into: projection, verdict: verdict, batchSize: batchSize,
