@@ -223,3 +223,49 @@ import Testing
         #expect(token.released)
     }
 }
+
+/// ``ByteKeyTable``'s packed UUID form and its index growing without rehashing.
+@Suite struct ByteKeyTablePackingTests {
+    static func packed(_ s: String) -> [UInt8]? {
+        var b = Array(s.utf8)
+        return b.withUnsafeMutableBytes { raw in
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(17, raw.count + 1)) { out in
+                ByteKeyTable.packUUID(UnsafeRawBufferPointer(raw), into: out) ? Array(out[0..<17]) : nil
+            }
+        }
+    }
+
+    @Test func onlyLowercaseCanonicalUUIDsArePacked() {
+        let uuid = "0123abcd-ef45-6789-aabb-ccddeeff0011"
+        #expect(Self.packed(uuid) == [1, 0x01, 0x23, 0xab, 0xcd, 0xef, 0x45, 0x67, 0x89, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff, 0x00, 0x11])
+        let chars = Array(uuid.utf8)
+        for i in chars.indices {
+            // The bytes around the digit ranges, uppercase, a dash out of place or missing: not packed.
+            for c in Array("/:`gAF- x".utf8) where c != chars[i] {
+                var bad = chars
+                bad[i] = c
+                #expect(Self.packed(String(decoding: bad, as: UTF8.self)) == nil, "\(i) \(UnicodeScalar(c))")
+            }
+        }
+        #expect(Self.packed(String(uuid.dropLast())) == nil)
+        #expect(Self.packed(uuid + "0") == nil)
+    }
+
+    @Test func keysStayFoundAcrossManyGrowths() {
+        let t = ByteKeyTable()
+        var rng = SystemRandomNumberGenerator()
+        var keys: [String] = []
+        for i in 0..<60_000 {
+            let key = i % 3 == 0 ? "k\(i)" : UUID().uuidString.lowercased()
+            keys.append(key)
+            #expect(t.seq(of: key) == nil)
+            t.insert(key, seq: Int64(i))
+            if i % 997 == 0 { #expect(t.seq(of: keys[Int.random(in: 0...i, using: &rng)]) != nil) }
+        }
+        #expect(t.count == 60_000)
+        var misses = 0
+        for (i, key) in keys.enumerated() where t.seq(of: key) != Int64(i) { misses += 1 }
+        #expect(misses == 0)
+        #expect(t.seq(of: keys[5].uppercased()) == nil)
+    }
+}

@@ -154,8 +154,12 @@ final class ByteKeyTable {
     /// Key i is `arena[starts[i] ..< starts[i + 1]]`.
     private var starts: [Int] = [0]
     private var values: [Int64] = []
-    /// 0: empty; otherwise (hash's high 32 bits << 32) | (key index + 1).
+    /// 0: empty; otherwise (hash's high 32 bits << 32) | (key index + 1). A key's home slot is given by the
+    /// hash's high bits too (``home(_:)``), so growing the index re-places every key from its slot alone,
+    /// without hashing its bytes again.
     private var slots: [UInt64] = Array(repeating: 0, count: 1024)
+    /// log2(slots.count).
+    private var slotBits = 10
 
     var count: Int { values.count }
 
@@ -175,11 +179,15 @@ final class ByteKeyTable {
         return memcmp(arena! + start, bytes.baseAddress!, n) == 0
     }
 
+    /// The first slot to probe for a key whose hash has these high 32 bits: their top `bits` bits.
+    @inline(__always)
+    private static func home(_ high32: UInt64, bits: Int) -> Int { Int(truncatingIfNeeded: high32 >> (32 - bits)) }
+
     /// The slot holding `bytes`, or the empty slot where it would go.
     private func find(_ bytes: UnsafeRawBufferPointer, hash: UInt64) -> (slot: Int, index: Int?) {
         let mask = slots.count - 1
         let tag = hash >> 32
-        var i = Int(truncatingIfNeeded: hash) & mask
+        var i = Self.home(tag, bits: slotBits)
         while true {
             let s = slots[i]
             if s == 0 { return (i, nil) }
@@ -260,15 +268,16 @@ final class ByteKeyTable {
     }
 
     private func grow() {
-        var new = [UInt64](repeating: 0, count: slots.count * 2)
+        precondition(slotBits < 32, "idempotency key index full")
+        let bits = slotBits + 1
+        var new = [UInt64](repeating: 0, count: 1 << bits)
         let mask = new.count - 1
-        for index in 0..<values.count {
-            let start = starts[index]
-            let h = Self.hash(UnsafeRawBufferPointer(start: arena.map { $0 + start }, count: starts[index + 1] - start))
-            var i = Int(truncatingIfNeeded: h) & mask
+        for s in slots where s != 0 {
+            var i = Self.home(s >> 32, bits: bits)
             while new[i] != 0 { i = (i + 1) & mask }
-            new[i] = (h >> 32) << 32 | UInt64(index + 1)
+            new[i] = s
         }
         slots = new
+        slotBits = bits
     }
 }
