@@ -215,6 +215,7 @@ final class ByteKeyTable {
     /// Writes 0x01 and the 16 bytes of the UUID `b` (36 bytes) into `out`; false when `b` is not a lowercase
     /// canonical UUID.
     static func packUUID(_ b: UnsafeRawBufferPointer, into out: UnsafeMutableBufferPointer<UInt8>) -> Bool {
+        guard b.count == 36, out.count >= 17 else { return false }
         out[0] = 1
         var o = 1
         var i = 0

@@ -18,9 +18,9 @@ struct SequentialSource<Records: LogRecordSource>: InterpretedRecordSource {
 /// The first stage of a concurrent replay: a thread of its own reads the records (one log's ``LogCursor``)
 /// and interprets
 /// every receive the filter matches (``OrderProcessor/interpret(body:inputError:)``, pure), handing records to
-/// the engine's thread in chunks through a bounded ``ReplayChannel``. A chunk read while the engine waits for
-/// one goes over uninterpreted (``InterpretAhead/whenEngineBusy``): the engine interprets those receives
-/// itself, so neither thread idles while the other is the bottleneck.
+/// the engine's thread in chunks through a bounded ``ReplayChannel``. A chunk read when nothing is queued for
+/// the engine goes over uninterpreted (``InterpretAhead/whenEngineBusy``): the engine interprets those
+/// receives itself, so neither thread idles while the other is the bottleneck.
 ///
 /// A receive handed over with its interpretation has an empty body: the engine never reads it again, and the
 /// body's buffer is freed on the reader thread. A read error reaches the engine after the records read
@@ -32,7 +32,8 @@ enum InterpretAhead: Sendable, CaseIterable {
     case always
     /// None: the engine interprets every receive (tests of the engine's own path).
     case never
-    /// Those read while the engine is busy deciding (a chunk read while it waits is handed over as read).
+    /// Those read while the engine still has a chunk queued; a chunk read when the queue is empty (the engine
+    /// is on its last chunk, or waiting) is handed over as read, and the engine interprets it.
     case whenEngineBusy
 }
 
@@ -78,11 +79,11 @@ struct InterpretingReader<Source: LogRecordSource>: InterpretedRecordSource {
         var chunk: [Item] = []
         chunk.reserveCapacity(chunkSize)
         var stopped = false
-        /// Interprets the chunk's matching receives unless the engine is idle, waiting for records (then
-        /// it gets them as read and interprets them itself: the two threads share the work, whichever side is
-        /// slower — the interpreting reader, or the engine writing a SQLite projection).
+        /// Interprets the chunk's matching receives unless nothing is queued for the engine (then it would
+        /// soon wait: it gets them as read and interprets them itself). So the two threads share the work,
+        /// whichever side is slower — the interpreting reader, or the engine writing a SQLite projection.
         func handOver() -> Bool {
-            if interpreting == .always || (interpreting == .whenEngineBusy && !channel.engineIsWaiting) {
+            if interpreting == .always || (interpreting == .whenEngineBusy && !channel.isEmpty) {
                 for i in chunk.indices {
                     guard case .receive(var r) = chunk[i].0, filter.matches(r) else { continue }
                     let interpretation = processor.interpret(body: r.body, inputError: r.inputError)
@@ -141,7 +142,6 @@ final class ReplayChannel: @unchecked Sendable {
     private var ended = false
     private var failure: (any Error)?
     private var stopped = false
-    private var takerWaiting = false
 
     init(depth: Int) { self.depth = max(1, depth) }
 
@@ -156,11 +156,11 @@ final class ReplayChannel: @unchecked Sendable {
         return true
     }
 
-    /// Reader: whether the engine is waiting for a chunk now.
-    var engineIsWaiting: Bool {
+    /// Reader: whether no chunk is queued for the engine now.
+    var isEmpty: Bool {
         condition.lock()
         defer { condition.unlock() }
-        return takerWaiting
+        return chunks.isEmpty
     }
 
     /// Reader: no more chunks; `failure` is what stopped the reading (nil at the end of the records).
@@ -177,11 +177,7 @@ final class ReplayChannel: @unchecked Sendable {
     func take() throws -> Chunk? {
         condition.lock()
         defer { condition.unlock() }
-        while chunks.isEmpty && !ended {
-            takerWaiting = true
-            condition.wait()
-        }
-        takerWaiting = false
+        while chunks.isEmpty && !ended { condition.wait() }
         if !chunks.isEmpty {
             let chunk = chunks.removeFirst()
             condition.broadcast()

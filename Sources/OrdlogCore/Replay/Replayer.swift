@@ -85,8 +85,8 @@ public final class Replayer {
     ///
     /// With `concurrent` (the default), the replay uses two threads: a reader thread steps the cursor and
     /// computes each matching receive's ``OrderProcessor/interpret(body:inputError:)`` (the pure, state-free
-    /// half of deciding) ahead of the calling thread — except for chunks read while the calling thread sits
-    /// idle, which it interprets itself, so the work is shared — and the calling thread does everything else
+    /// half of deciding) ahead of the calling thread — except for chunks read when nothing is queued for the
+    /// calling thread, which it interprets itself, so the work is shared — and the calling thread does everything else
     /// exactly as a sequential replay does, in log order: ``OrderProcessor/decide(_:receive:state:)`` against the projection, applying,
     /// counting, the verdict, `onDecision` and `progress`. Records are handed over in chunks of
     /// ``pipelineChunk`` through a queue of at most ``pipelineDepth`` chunks, so memory stays bounded. The
