@@ -139,9 +139,9 @@ public final class Replayer {
     }
 
     /// Records per hand-off from the reader thread of a concurrent replay.
-    public static let pipelineChunk = 512
+    public static let pipelineChunk = 256
     /// Chunks a concurrent replay's reader thread may be ahead of the deciding thread.
-    public static let pipelineDepth = 4
+    public static let pipelineDepth = 3
 
     /// The replay engine: decides every receive of `records` matching `filter`, in the order given, against
     /// and into `projection`; with `verdict`, compares each with the first `receive`-triggered attempt of that
