@@ -65,10 +65,13 @@ extension Decision {
 /// Runs logged receives through an ``OrderProcessor`` again, in log order, into a projection: by default
 /// ``MemoryProjection`` (no file), or a ``LocalProjection`` file (`replay --into`).
 ///
-/// The engine, ``run(_:filter:into:verdict:batchSize:onDecision:progress:)``, consumes an ordered
+/// The engine, ``run(_:processor:filter:into:verdict:batchSize:onDecision:progress:)``, consumes an ordered
 /// ``LogRecordSource`` (one log's ``LogCursor``, or a reader merging several logs), one record at a time:
 /// memory is the projection's plus the receives awaiting their recorded attempt for the verdict (at most one
-/// ingest batch). Writes to a SQLite projection are committed in batches, never one transaction per event.
+/// ingest batch). ``run(filter:into:verdict:batchSize:concurrent:onDecision:progress:)`` reads and interprets
+/// one log on a second thread (``InterpretingReader``), bounded to a few chunks of records; the engine itself
+/// decides on the calling thread, in order. Writes to a SQLite projection are committed in batches, never one
+/// transaction per event.
 /// Each receive is decided once; redrive attempts in the log are not replayed. The processor reads no clock,
 /// time zone or locale, so the decisions and digest are the same on every machine.
 public final class Replayer {
