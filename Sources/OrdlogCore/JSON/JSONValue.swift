@@ -9,7 +9,7 @@ import Foundation
 /// - Keys are compared byte for byte (UTF-8), not by Unicode canonical equivalence.
 /// - Strings are exactly the text sent: a string that cannot be represented (an unpaired UTF-16 surrogate
 ///   escape such as `"\ud83c"`, invalid UTF-8) is an error, never replaced by U+FFFD.
-public indirect enum JSONValue: Sendable, Equatable {
+public enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
     /// A number, as its literal text from the input (validated against the RFC 8259 grammar).
@@ -172,20 +172,34 @@ public struct JSONParser {
     /// - Throws: ``JSONParseError`` for malformed JSON anywhere in the text.
     public static func parseObject(_ bytes: [UInt8], keep: JSONKeySet) throws(JSONParseError) -> JSONObject? {
         let result: Result<JSONObject?, JSONParseError> = bytes.withUnsafeBufferPointer { buf in
-            Result { () throws(JSONParseError) -> JSONObject? in
-                var parser = Cursor(buf: buf)
-                parser.skipWhitespace()
-                guard parser.pos < buf.count, buf[parser.pos] == UInt8(ascii: "{") else {
-                    _ = try parse(buffer: buf)  // throws for malformed text
-                    return nil
-                }
-                let object = try parser.parseObject(depth: 1, keep: keep)
-                parser.skipWhitespace()
-                if parser.pos != buf.count { throw parser.fail("unexpected data after the JSON value") }
-                return object
-            }
+            Result { () throws(JSONParseError) -> JSONObject? in try parseObject(buffer: buf, keep: keep) }
         }
         return try result.get()
+    }
+
+    /// ``parseObject(_:keep:)`` over the UTF-8 bytes of `text` (in place for a native string: no copy).
+    public static func parseObject(_ text: String, keep: JSONKeySet) throws(JSONParseError) -> JSONObject? {
+        let result: Result<JSONObject?, JSONParseError>? = text.utf8.withContiguousStorageIfAvailable { buf in
+            Result { () throws(JSONParseError) -> JSONObject? in try parseObject(buffer: buf, keep: keep) }
+        }
+        if let result { return try result.get() }
+        return try parseObject(Array(text.utf8), keep: keep)
+    }
+
+    /// ``parseObject(_:keep:)`` over a buffer.
+    public static func parseObject(buffer buf: UnsafeBufferPointer<UInt8>, keep: JSONKeySet) throws(JSONParseError)
+        -> JSONObject?
+    {
+        var parser = Cursor(buf: buf)
+        parser.skipWhitespace()
+        guard parser.pos < buf.count, buf[parser.pos] == UInt8(ascii: "{") else {
+            _ = try parse(buffer: buf)  // throws for malformed text
+            return nil
+        }
+        let object = try parser.parseObject(depth: 1, keep: keep)
+        parser.skipWhitespace()
+        if parser.pos != buf.count { throw parser.fail("unexpected data after the JSON value") }
+        return object
     }
 
     /// Parses one complete JSON text from a buffer.

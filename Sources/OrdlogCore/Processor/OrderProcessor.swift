@@ -265,6 +265,17 @@ public struct OrderProcessor: Sendable {
         }
     }
 
+    /// ``object(_:keep:)`` over the UTF-8 bytes of `text`, read in place (the SNS Message is not copied).
+    private func object(_ text: String, keep: JSONKeySet) -> Checked<JSONObject, (JSONParseError?, String)> {
+        do {
+            if let o = try JSONParser.parseObject(text, keep: keep) { return .success(o) }
+            let type = (try? JSONParser.parse(text))?.typeName ?? "value"
+            return .failure((nil, type))
+        } catch {
+            return .failure((error, ""))
+        }
+    }
+
     /// Unwraps the body: the order object and, for an SNS envelope, the SNS MessageId.
     /// Also returns what the order's byte offsets count into: the body, or the SNS Message text.
     func parse(body: [UInt8]) -> Checked<(JSONObject, String?, String), Decision> {
@@ -305,7 +316,7 @@ public struct OrderProcessor: Sendable {
                     "envelope.message_not_string", field: "Message",
                     "SNS envelope field Message is \(what), expected a string", sns: sns))
         }
-        switch self.object(Array(message.utf8), keep: Self.orderKeys) {
+        switch self.object(message, keep: Self.orderKeys) {
         case .success(let order): return .success((order, sns, Self.inMessage))
         case .failure((let error?, _)):
             return .failure(

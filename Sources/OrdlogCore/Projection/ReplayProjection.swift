@@ -59,7 +59,12 @@ extension Decision {
 /// per order (the item as decoded) and, per applied idempotency key, its bytes once in an arena plus 28 bytes
 /// of index (``ByteKeyTable``); nothing per receive.
 public final class MemoryProjection: ReplayProjection {
-    private var ordersById: [ByteString: ProjectedOrder] = [:]
+    /// Each order's position in ``orderList``. The orders themselves are not the dictionary's values: at 198k
+    /// orders its storage has 2^19 buckets (load ≤ 3/4), and 136-byte values in every bucket were ~70 MB of a
+    /// 1M replay's peak; an `Int` per bucket is 4 MB.
+    private var positions: [ByteString: Int] = [:]
+    /// The orders, in the order first written.
+    private var orderList: [ProjectedOrder] = []
     private let sqsKeys = ByteKeyTable()
     private let snsKeys = ByteKeyTable()
 
@@ -70,42 +75,47 @@ public final class MemoryProjection: ReplayProjection {
     }
 
     public func currentVersion(orderId: String) -> OrderVersion? {
-        ordersById[ByteString(orderId)].map { OrderVersion(timestampNs: $0.timestampNs, seq: $0.lastSeq) }
+        positions[ByteString(orderId)].map {
+            OrderVersion(timestampNs: orderList[$0].timestampNs, seq: orderList[$0].lastSeq)
+        }
     }
 
     public func apply(_ decision: Decision, receive: LoggedReceive) {
         decision.forEachProjectionWrite(
             receive: receive,
             item: { item, ns in
-                ordersById[ByteString(item.orderId)] = ProjectedOrder(
-                    item: item, timestampNs: ns, lastSeq: receive.seq, messageId: receive.messageId)
+                let order = ProjectedOrder(item: item, timestampNs: ns, lastSeq: receive.seq, messageId: receive.messageId)
+                if let i = positions[ByteString(item.orderId)] {
+                    orderList[i] = order
+                } else {
+                    positions[ByteString(item.orderId)] = orderList.count
+                    orderList.append(order)
+                }
             },
             key: { kind, id in (kind == .sqs ? sqsKeys : snsKeys).insert(id, seq: receive.seq) })
     }
 
-    public func orders() -> [ProjectedOrder] {
-        // Sort positions, not the 100-byte values (moving one retains and releases its six strings).
-        let values = Array(ordersById.values)
-        var order = Array(values.indices)
-        order.sort { ByteString.compare(values[$0].item.orderId, values[$1].item.orderId) < 0 }
-        return order.map { values[$0] }
+    /// Positions in ``orderList`` sorted by `orderId` bytes (positions, not the 136-byte values: moving one
+    /// retains and releases its strings).
+    private func sortedPositions() -> [Int] {
+        var order = Array(orderList.indices)
+        order.sort { ByteString.compare(orderList[$0].item.orderId, orderList[$1].item.orderId) < 0 }
+        return order
     }
 
-    public func orderCount() -> Int { ordersById.count }
+    public func orders() -> [ProjectedOrder] { sortedPositions().map { orderList[$0] } }
+
+    public func orderCount() -> Int { orderList.count }
 
     /// The order `orderId` (byte-wise), or nil.
-    public func order(_ orderId: String) -> ProjectedOrder? { ordersById[ByteString(orderId)] }
+    public func order(_ orderId: String) -> ProjectedOrder? { positions[ByteString(orderId)].map { orderList[$0] } }
 
     /// The number of applied keys of `kind`.
     public func appliedCount(_ kind: IdempotencyKind) -> Int { (kind == .sqs ? sqsKeys : snsKeys).count }
 
     public func digest() -> String {
-        // Sorts the keys only (16 bytes each), not a copy of every order: at 200k orders a sorted copy was
-        // ~50 MB of the peak.
-        var keys = Array(ordersById.keys)
-        keys.sort { ByteString.compare($0.string, $1.string) < 0 }
         var d = OrdersDigest()
-        for k in keys { d.add(ordersById[k]!.item) }
+        for i in sortedPositions() { d.add(orderList[i].item) }
         return d.finalize()
     }
 }
@@ -154,8 +164,12 @@ final class ByteKeyTable {
     /// Key i is `arena[starts[i] ..< starts[i + 1]]`.
     private var starts: [Int] = [0]
     private var values: [Int64] = []
-    /// 0: empty; otherwise (hash's high 32 bits << 32) | (key index + 1).
+    /// 0: empty; otherwise (hash's high 32 bits << 32) | (key index + 1). A key's home slot is given by the
+    /// hash's high bits too (``home(_:)``), so growing the index re-places every key from its slot alone,
+    /// without hashing its bytes again.
     private var slots: [UInt64] = Array(repeating: 0, count: 1024)
+    /// log2(slots.count).
+    private var slotBits = 10
 
     var count: Int { values.count }
 
@@ -175,11 +189,15 @@ final class ByteKeyTable {
         return memcmp(arena! + start, bytes.baseAddress!, n) == 0
     }
 
+    /// The first slot to probe for a key whose hash has these high 32 bits: their top `bits` bits.
+    @inline(__always)
+    private static func home(_ high32: UInt64, bits: Int) -> Int { Int(truncatingIfNeeded: high32 >> (32 - bits)) }
+
     /// The slot holding `bytes`, or the empty slot where it would go.
     private func find(_ bytes: UnsafeRawBufferPointer, hash: UInt64) -> (slot: Int, index: Int?) {
         let mask = slots.count - 1
         let tag = hash >> 32
-        var i = Int(truncatingIfNeeded: hash) & mask
+        var i = Self.home(tag, bits: slotBits)
         while true {
             let s = slots[i]
             if s == 0 { return (i, nil) }
@@ -207,6 +225,7 @@ final class ByteKeyTable {
     /// Writes 0x01 and the 16 bytes of the UUID `b` (36 bytes) into `out`; false when `b` is not a lowercase
     /// canonical UUID.
     static func packUUID(_ b: UnsafeRawBufferPointer, into out: UnsafeMutableBufferPointer<UInt8>) -> Bool {
+        guard b.count == 36, out.count >= 17 else { return false }
         out[0] = 1
         var o = 1
         var i = 0
@@ -260,15 +279,16 @@ final class ByteKeyTable {
     }
 
     private func grow() {
-        var new = [UInt64](repeating: 0, count: slots.count * 2)
+        precondition(slotBits < 32, "idempotency key index full")
+        let bits = slotBits + 1
+        var new = [UInt64](repeating: 0, count: 1 << bits)
         let mask = new.count - 1
-        for index in 0..<values.count {
-            let start = starts[index]
-            let h = Self.hash(UnsafeRawBufferPointer(start: arena.map { $0 + start }, count: starts[index + 1] - start))
-            var i = Int(truncatingIfNeeded: h) & mask
+        for s in slots where s != 0 {
+            var i = Self.home(s >> 32, bits: bits)
             while new[i] != 0 { i = (i + 1) & mask }
-            new[i] = (h >> 32) << 32 | UInt64(index + 1)
+            new[i] = s
         }
         slots = new
+        slotBits = bits
     }
 }

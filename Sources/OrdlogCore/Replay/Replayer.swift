@@ -65,10 +65,13 @@ extension Decision {
 /// Runs logged receives through an ``OrderProcessor`` again, in log order, into a projection: by default
 /// ``MemoryProjection`` (no file), or a ``LocalProjection`` file (`replay --into`).
 ///
-/// The engine, ``run(_:filter:into:verdict:batchSize:onDecision:progress:)``, consumes an ordered
+/// The engine, ``run(_:processor:filter:into:verdict:batchSize:onDecision:progress:)``, consumes an ordered
 /// ``LogRecordSource`` (one log's ``LogCursor``, or a reader merging several logs), one record at a time:
 /// memory is the projection's plus the receives awaiting their recorded attempt for the verdict (at most one
-/// ingest batch). Writes to a SQLite projection are committed in batches, never one transaction per event.
+/// ingest batch). ``run(filter:into:verdict:batchSize:concurrent:onDecision:progress:)`` reads and interprets
+/// one log on a second thread (``InterpretingReader``), bounded to a few chunks of records; the engine itself
+/// decides on the calling thread, in order. Writes to a SQLite projection are committed in batches, never one
+/// transaction per event.
 /// Each receive is decided once; redrive attempts in the log are not replayed. The processor reads no clock,
 /// time zone or locale, so the decisions and digest are the same on every machine.
 public final class Replayer {
@@ -82,24 +85,66 @@ public final class Replayer {
 
     /// Replays the receives of this log matching `filter` into `projection`, streaming the log with one
     /// ``LogCursor`` (receives only, and only the columns deciding reads, unless `verdict` needs the attempts).
+    ///
+    /// With `concurrent` (the default), the replay uses two threads: a reader thread steps the cursor and
+    /// computes each matching receive's ``OrderProcessor/interpret(body:inputError:)`` (the pure, state-free
+    /// half of deciding) ahead of the calling thread — except for chunks read when nothing is queued for the
+    /// calling thread, which it interprets itself, so the work is shared — and the calling thread does everything else
+    /// exactly as a sequential replay does, in log order: ``OrderProcessor/decide(_:receive:state:)`` against the projection, applying,
+    /// counting, the verdict, `onDecision` and `progress`. Records are handed over in chunks of
+    /// ``pipelineChunk`` through a queue of at most ``pipelineDepth`` chunks, so memory stays bounded. The
+    /// decisions, counts, verdicts and digest are the same either way. While the replay runs, the log's
+    /// connection belongs to the reader thread: `onDecision`, `progress` and the projection must not use it (a
+    /// ``LocalProjection`` on the log's own connection is replayed sequentially). The reader thread has ended
+    /// when this returns or throws.
     /// - Parameters:
     ///   - verdict: compare each decision with the recorded one and collect the differences.
     ///   - batchSize: decisions per transaction of a SQLite projection.
-    ///   - onDecision: called for every decision, in log order.
+    ///   - concurrent: interpret receives on a second thread (false: one thread, one record at a time).
+    ///   - onDecision: called for every decision, in log order, on the calling thread.
     ///   - progress: called every few thousand decisions with the current seq and the count so far.
     /// - Throws: ``SQLiteError`` when the log cannot be read or the projection written, or what `onDecision`
     ///   throws.
     public func run(
         filter: LogFilter, into projection: some ReplayProjection, verdict: Bool = false, batchSize: Int = 10_000,
+        concurrent: Bool = true,
         onDecision: (ReplayedDecision) throws -> Void = { _ in },
         progress: (Int64, Int) -> Void = { _, _ in }
     ) throws -> ReplayResult {
         let resolved = try filter.resolve(in: log)
         var cursor = try log.records(from: filter.fromSeq, attempts: verdict, decisionColumnsOnly: true)
+        let sharesConnection = (projection as? LocalProjection).map { $0.db === log.db } ?? false
+        if concurrent && !sharesConnection {
+            return try Self.runConcurrently(
+                cursor, processor: processor, filter: resolved, into: projection, verdict: verdict,
+                batchSize: batchSize, onDecision: onDecision, progress: progress)
+        }
         return try Self.run(
             &cursor, processor: processor, filter: resolved, into: projection, verdict: verdict,
             batchSize: batchSize, onDecision: onDecision, progress: progress)
     }
+
+    /// ``run(_:processor:filter:into:verdict:batchSize:onDecision:progress:)`` with `records` read and
+    /// interpreted on a reader thread (``InterpretingReader``), which owns `records` from now on and has ended
+    /// when this returns or throws.
+    static func runConcurrently<Records: LogRecordSource>(
+        _ records: Records, processor: OrderProcessor, filter: ResolvedLogFilter,
+        into projection: some ReplayProjection, verdict: Bool, batchSize: Int,
+        chunkSize: Int = pipelineChunk, depth: Int = pipelineDepth, interpreting: InterpretAhead = .whenEngineBusy,
+        onDecision: (ReplayedDecision) throws -> Void, progress: (Int64, Int) -> Void
+    ) throws -> ReplayResult {
+        var source = InterpretingReader(
+            records, processor: processor, filter: filter, chunkSize: chunkSize, depth: depth, interpreting: interpreting)
+        defer { source.stop() }
+        return try engine(
+            &source, processor: processor, filter: filter, into: projection, verdict: verdict, batchSize: batchSize,
+            onDecision: onDecision, progress: progress)
+    }
+
+    /// Records per hand-off from the reader thread of a concurrent replay.
+    public static let pipelineChunk = 256
+    /// Chunks a concurrent replay's reader thread may be ahead of the deciding thread.
+    public static let pipelineDepth = 3
 
     /// The replay engine: decides every receive of `records` matching `filter`, in the order given, against
     /// and into `projection`; with `verdict`, compares each with the first `receive`-triggered attempt of that
@@ -116,6 +161,19 @@ public final class Replayer {
         onDecision: (ReplayedDecision) throws -> Void = { _ in },
         progress: (Int64, Int) -> Void = { _, _ in }
     ) throws -> ReplayResult {
+        var source = SequentialSource(records: records)
+        defer { records = source.records }
+        return try engine(
+            &source, processor: processor, filter: filter, into: projection, verdict: verdict, batchSize: batchSize,
+            onDecision: onDecision, progress: progress)
+    }
+
+    /// The one replay loop, over records that may come with their receive's interpretation already computed.
+    static func engine(
+        _ records: inout some InterpretedRecordSource, processor: OrderProcessor, filter: ResolvedLogFilter,
+        into projection: some ReplayProjection, verdict: Bool, batchSize: Int,
+        onDecision: (ReplayedDecision) throws -> Void, progress: (Int64, Int) -> Void
+    ) throws -> ReplayResult {
         var result = ReplayResult()
         result.processorVersion = processor.version
         let toSeq = filter.filter.toSeq
@@ -123,7 +181,7 @@ public final class Replayer {
         try projection.beginReplay()
         var inBatch = 0
         do {
-            loop: while let record = try records.next() {
+            loop: while let (record, interpreted) = try records.next() {
                 switch record {
                 case .receive(let r):
                     if r.seq > toSeq {
@@ -131,7 +189,8 @@ public final class Replayer {
                         break loop
                     }
                     guard filter.matches(r) else { continue loop }
-                    let d = processor.decide(r, state: projection)
+                    let interpretation = interpreted ?? processor.interpret(body: r.body, inputError: r.inputError)
+                    let d = processor.decide(interpretation, receive: r, state: projection)
                     if d.outcome.isFinal { try projection.apply(d, receive: r) }
                     result.counts.replayed(d)
                     let replayed = ReplayedDecision(

@@ -75,6 +75,11 @@ struct Replay: AsyncParsableCommand {
     var showDecisions = false
     @Option(name: .customLong("batch-size"), help: "Decisions per transaction of the --into projection file.")
     var batchSize = 10_000
+    @Flag(
+        help: ArgumentHelp(
+            "Decide on one thread (no reader thread interpreting ahead): the same results, for benchmarks.",
+            visibility: .hidden))
+    var sequential = false
 
     func validate() throws {
         if traffic != nil, verdict {
@@ -160,7 +165,7 @@ struct Replay: AsyncParsableCommand {
         let progress = Progress(label: "replay")
         let replayer = Replayer(log: log, processor: OrderProcessor(rules: ruleOptions.rules))
         let result = try replayer.run(
-            filter: filters.filter, into: projection, verdict: verdict, batchSize: batchSize,
+            filter: filters.filter, into: projection, verdict: verdict, batchSize: batchSize, concurrent: !sequential,
             onDecision: { d in
                 if expectFile != nil {
                     buffer += Expectations.line(d)
