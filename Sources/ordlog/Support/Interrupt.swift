@@ -41,18 +41,28 @@ enum Interrupt {
             count += 1
             return (count, waitingForInput, notice)
         }
-        if waiting {
-            if !Diagnostics.json { FileHandle.standardError.write(Data("\n".utf8)) }
-            err("ordlog: interrupted while waiting for input; everything read so far is logged.")
-            _exit(130)
-        }
+        if waiting { exitWhileWaiting() }
         if n > 1 { _exit(130) }
         if !text.isEmpty { err("ordlog: \(text)") }
         stop.request()
     }
 
-    /// Marks the time spent blocked on input, during which a signal ends the process at once.
-    static func waiting(_ blocked: Bool) { lock.withLock { waitingForInput = blocked } }
+    private static func exitWhileWaiting() -> Never {
+        if !Diagnostics.json { FileHandle.standardError.write(Data("\n".utf8)) }
+        err("ordlog: interrupted while waiting for input; everything read so far is logged.")
+        _exit(130)
+    }
+
+    /// Marks the time spent blocked on input, during which a signal ends the process at once. A signal that
+    /// arrived just before the wait began (after the last commit, when it could only request a stop) ends it
+    /// here: otherwise the read would block on an open pipe with the stop never seen.
+    static func waiting(_ blocked: Bool) {
+        let stopBeforeWait = lock.withLock { () -> Bool in
+            waitingForInput = blocked
+            return blocked && count > 0
+        }
+        if stopBeforeWait { exitWhileWaiting() }
+    }
 
     /// True once a signal has arrived.
     static var requested: Bool { stop.isRequested }
