@@ -194,8 +194,13 @@ public final class EventLog {
             let pending = try Migrations.pending(db)
             guard pending.isEmpty else { throw EventLogNeedsMigration(path: path, pending: pending) }
         } else {
+            // A new file gets 16 KiB pages (SQLite's default is 4 KiB; an existing file keeps its own, this pragma
+            // changes nothing there): a receive is ~1.7 KB, so a 4 KiB page holds two with a fifth of it unused, a
+            // 16 KiB page nine. A 100k-message log is 9 % smaller and ingest writes that much less, twice (WAL, then
+            // the checkpoint). The page cache stays 64 MiB (cache_size is in KiB).
             try db.execute(
-                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536;")
+                "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
+                    + "PRAGMA cache_size=-65536;")
             try Migrations.migrate(db)
         }
         segmentStart = try SegmentStart.read(db)
