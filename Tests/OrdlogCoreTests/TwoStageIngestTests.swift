@@ -171,4 +171,15 @@ struct TwoStageIngestTests {
                 == reference.log.db.scalarInt("SELECT count(*) FROM applied_messages WHERE seq != \(last)"))
         #expect(try Verifier.verify(p.log).ok)
     }
+
+    @Test("a log created for a file ingest has 16 KiB pages, other new logs SQLite's 4 KiB; an existing file keeps its own")
+    func pageSize() throws {
+        let bulk = Fixtures.tempDB()
+        let log = try EventLog(path: bulk, newFilePageSize: EventLog.bulkPageSize)
+        #expect(try log.db.scalarInt("PRAGMA page_size") == 16384)
+        let plain = try EventLog(path: Fixtures.tempDB())
+        #expect(try plain.db.scalarInt("PRAGMA page_size") == 4096)
+        let reopened = try EventLog(path: plain.db.path, newFilePageSize: EventLog.bulkPageSize)
+        #expect(try reopened.db.scalarInt("PRAGMA page_size") == 4096)
+    }
 }

@@ -178,14 +178,24 @@ public final class EventLog {
     private var insertReceive: SQLiteStatement?
     private var insertAttempt: SQLiteStatement?
 
+    /// The page size for a log created by a file ingest: 16 KiB. A receive row is ~1.7 KB, so a 4 KiB page holds
+    /// two with a fifth of it unused, a 16 KiB page nine: a 100k-message log is 246 MB instead of 270 MB, and the
+    /// ingest writes that much less, twice (WAL, then checkpoint). Not the default for every new log: a consumer
+    /// commits a few messages at a time, and each commit writes every page it touched whole.
+    public static let bulkPageSize = 16384
+
     /// Opens or creates the log at `path`, applying pending migrations.
-    /// - Parameter readOnly: open for reading only (the audit commands): nothing is written to the file — no
-    ///   migration, no journal-mode change — so evidence stays byte for byte as it was. Appending throws.
+    /// - Parameters:
+    ///   - readOnly: open for reading only (the audit commands): nothing is written to the file — no
+    ///     migration, no journal-mode change — so evidence stays byte for byte as it was. Appending throws.
+    ///   - newFilePageSize: the SQLite page size in bytes (a power of two, 512…65536) when this creates the file;
+    ///     nil for SQLite's default (4096). A file that exists keeps its own. ``bulkPageSize`` suits a log filled by
+    ///     large transactions (file ingest).
     /// - Throws: ``SQLiteError`` if the file cannot be opened or is not an ordlog database;
     ///   ``EventLogNeedsMigration`` when `readOnly` and the file was written by an older ordlog.
     public init(
         path: String, logger: Logger = Logger(label: "ordlog.eventlog", factory: { _ in SwiftLogNoOpLogHandler() }),
-        readOnly: Bool = false
+        readOnly: Bool = false, newFilePageSize: Int? = nil
     ) throws {
         self.db = try SQLiteConnection(path: path, readOnly: readOnly)
         self.logger = logger
@@ -194,13 +204,10 @@ public final class EventLog {
             let pending = try Migrations.pending(db)
             guard pending.isEmpty else { throw EventLogNeedsMigration(path: path, pending: pending) }
         } else {
-            // A new file gets 16 KiB pages (SQLite's default is 4 KiB; an existing file keeps its own, this pragma
-            // changes nothing there): a receive is ~1.7 KB, so a 4 KiB page holds two with a fifth of it unused, a
-            // 16 KiB page nine. A 100k-message log is 9 % smaller and ingest writes that much less, twice (WAL, then
-            // the checkpoint). The page cache stays 64 MiB (cache_size is in KiB).
+            // An existing file keeps its page size: the pragma changes nothing there.
+            if let newFilePageSize { try db.execute("PRAGMA page_size=\(newFilePageSize)") }
             try db.execute(
-                "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
-                    + "PRAGMA cache_size=-65536;")
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536;")
             try Migrations.migrate(db)
         }
         segmentStart = try SegmentStart.read(db)

@@ -79,7 +79,7 @@ struct Ingest: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            let log = try global.openLog(create: true, write: true)
+            let log = try global.openLog(create: true, write: true, newFilePageSize: EventLog.bulkPageSize)
             _ = try global.recordIdentity(log, consumerId: consumerId, queue: files.joined(separator: " "))
             var rules = ValidationRules()
             rules.maxReceiveCount = maxReceiveCount
