@@ -11,7 +11,7 @@ public enum AppendResult: Sendable, Equatable {
 }
 
 /// A received message with everything its receive record needs that depends on the message alone, computed
-/// once and possibly on another thread than the log's writer (``EventLog/append(_:receivedAt:)-(PreparedReceive,_)``):
+/// once and possibly on another thread than the log's writer (and appended with `EventLog.append(_:receivedAt:)`):
 /// the body's SHA-256 (32 bytes), the format-2 receive-key digest (SHA-256, 32 bytes), whether `MD5OfBody`
 /// matches the body, and the attributes as compact JSON text. What depends on the log (the sequence, the chain
 /// hash, a receive count counted from the log, deduplication) is done when it is appended.
