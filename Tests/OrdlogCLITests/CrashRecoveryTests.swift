@@ -93,4 +93,49 @@ import Testing
         #expect(orders.allSatisfy { $0.item.status == "DELIVERED" })
         #expect(orders.first { $0.item.orderId == "ord-7" }?.item.itemName == "Item 31")
     }
+
+    @Test("Ctrl-C mid-file (two-stage ingest): the batch being written is finished, exit 130, no hang; a rerun resumes")
+    func interruptAndRerun() throws {
+        let dir = CLI.tempDir()
+        let traffic = dir.appendingPathComponent("traffic.jsonl")
+        let total = 40_000
+        try writeTraffic(traffic, count: total)
+        let db = dir.appendingPathComponent("int.db").path
+        let p = Process()
+        p.executableURL = CLI.binary
+        p.arguments = ["ingest", "--db", db, "--batch-size", "500", traffic.path]
+        let errPipe = Pipe()
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = errPipe
+        try p.run()
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.05)
+            if let c = try? SQLiteConnection(path: db, readOnly: true),
+                let n = try? c.scalarInt("SELECT count(*) FROM attempts"), n >= 2_000
+            {
+                break
+            }
+        }
+        let sent = Date()
+        kill(p.processIdentifier, SIGINT)
+        p.waitUntilExit()
+        #expect(Date().timeIntervalSince(sent) < 20)
+        #expect(p.terminationStatus == 130)
+        let stderr = String(decoding: errPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(stderr.contains("interrupted after"), "\(stderr)")
+        let log = try EventLog(path: db)
+        let before = try #require(try log.db.scalarInt("SELECT count(*) FROM receives"))
+        #expect(before < Int64(total), "the interrupt came too late to test anything")
+        #expect(before % 500 == 0)  // whole batches only
+        #expect(try log.db.scalarInt("SELECT count(*) FROM attempts") == before)
+        let rerun = try CLI.run(["ingest", "--db", db, "--json", traffic.path])
+        #expect(rerun.status == 0, "\(rerun.stderr)")
+        let s = try #require(
+            try JSONParser.parse(rerun.stdout.trimmingCharacters(in: .whitespacesAndNewlines)).objectValue)
+        #expect(s["alreadyLogged"] == .number(String(before)))
+        #expect(s["appended"] == .number(String(Int64(total) - before)))
+        #expect(try log.db.scalarInt("SELECT count(*) FROM attempts") == Int64(total))
+        #expect(try Verifier.verify(log).ok)
+    }
 }

@@ -10,6 +10,113 @@ public enum AppendResult: Sendable, Equatable {
     case alreadyLogged(seq: Int64)
 }
 
+/// A received message with everything its receive record needs that depends on the message alone, computed
+/// once and possibly on another thread than the log's writer (and appended with `EventLog.append(_:receivedAt:)`):
+/// the body's SHA-256 (32 bytes), the format-2 receive-key digest (SHA-256, 32 bytes), whether `MD5OfBody`
+/// matches the body, and the attributes as compact JSON text. What depends on the log (the sequence, the chain
+/// hash, a receive count counted from the log, deduplication) is done when it is appended.
+public struct PreparedReceive: Sendable {
+    /// The message as received.
+    public let message: IncomingMessage
+    /// SHA-256 of ``IncomingMessage/body``.
+    let bodyDigest: [UInt8]
+    /// The format-2 receive-key digest (``RecordHash/receiveKeyDigest(messageId:receiptHandle:receiveCountAttribute:bodyDigest:source:)``).
+    let keyDigest: [UInt8]
+    /// Whether the body's MD5 matches `MD5OfBody` (hex, either case); nil when there is none.
+    let md5Matches: Bool?
+    /// ``IncomingMessage/attributes`` as compact JSON text.
+    let attributesJSON: String
+    /// ``IncomingMessage/messageAttributes`` as compact JSON text, or nil.
+    let messageAttributesJSON: String?
+
+    /// Computes the message's log-independent fields (pure; any thread).
+    public init(_ m: IncomingMessage) {
+        message = m
+        // The body is hashed once: its digest stands in for it in the receive key and in the record hash.
+        bodyDigest = RecordHash.bodyDigest(m.body)
+        keyDigest = RecordHash.receiveKeyDigest(
+            messageId: m.messageId, receiptHandle: m.receiptHandle,
+            receiveCountAttribute: m.attributes["ApproximateReceiveCount"]?.stringValue, bodyDigest: bodyDigest,
+            source: m.source)
+        md5Matches = m.md5OfBody.map { RecordHash.md5Hex(m.body) == $0.lowercased() }
+        attributesJSON = JSONWriter.string(.object(m.attributes))
+        messageAttributesJSON = m.messageAttributes.map(JSONWriter.string)
+    }
+}
+
+/// A thread with its own connection to a log file that runs a passive WAL checkpoint after each commit it is
+/// told of (``EventLog/withBackgroundCheckpoints(_:)``). Checkpoint errors are ignored: a checkpoint that does not
+/// happen leaves the pages in the WAL, where every reader finds them and the next checkpoint copies them.
+final class BackgroundCheckpointer: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var pending = false
+    private var running = false
+    private var stopping = false
+    private var stopped = false
+    private let walPath: String
+    /// A write waits for the checkpoint under way when the WAL file is larger than this. A write transaction that
+    /// begins while the WAL holds pages not yet copied cannot start the WAL over from its beginning, so without
+    /// the wait the WAL would grow by every transaction of the run.
+    static let maxWALBytes = 64 << 20
+
+    init(path: String) throws {
+        walPath = path + "-wal"
+        // Used by the checkpoint thread only, from here on.
+        nonisolated(unsafe) let connection = try SQLiteConnection(path: path)
+        let thread = Thread { [self] in run(connection) }
+        thread.name = "ordlog.checkpoint"
+        thread.start()
+    }
+
+    private func run(_ connection: SQLiteConnection) {
+        while true {
+            condition.lock()
+            while !pending, !stopping { condition.wait() }
+            let stop = stopping
+            pending = false
+            running = !stop
+            condition.unlock()
+            if stop { break }
+            try? connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            condition.lock()
+            running = false
+            condition.broadcast()
+            condition.unlock()
+        }
+        condition.lock()
+        stopped = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// A transaction committed: checkpoint when the previous checkpoint is done.
+    func committed() {
+        condition.lock()
+        pending = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Before a write transaction begins: when the WAL has grown past ``maxWALBytes``, waits until the pages
+    /// committed so far are copied, so this transaction starts the WAL over.
+    func beforeWrite() {
+        var st = stat()
+        guard stat(walPath, &st) == 0, Int(st.st_size) > Self.maxWALBytes else { return }
+        condition.lock()
+        while pending || running, !stopped { condition.wait() }
+        condition.unlock()
+    }
+
+    /// Ends the thread, after the checkpoint under way (its connection closes with it).
+    func stop() {
+        condition.lock()
+        stopping = true
+        condition.broadcast()
+        while !stopped { condition.wait() }
+        condition.unlock()
+    }
+}
+
 /// The head of the log: the newest record's sequence number and hash.
 public struct LogHead: Sendable, Equatable, CustomStringConvertible {
     public var seq: Int64
@@ -71,14 +178,24 @@ public final class EventLog {
     private var insertReceive: SQLiteStatement?
     private var insertAttempt: SQLiteStatement?
 
+    /// The page size for a log created by a file ingest: 16 KiB. A receive row is ~1.7 KB, so a 4 KiB page holds
+    /// two with a fifth of it unused, a 16 KiB page nine: a 100k-message log is 246 MB instead of 270 MB, and the
+    /// ingest writes that much less, twice (WAL, then checkpoint). Not the default for every new log: a consumer
+    /// commits a few messages at a time, and each commit writes every page it touched whole.
+    public static let bulkPageSize = 16384
+
     /// Opens or creates the log at `path`, applying pending migrations.
-    /// - Parameter readOnly: open for reading only (the audit commands): nothing is written to the file — no
-    ///   migration, no journal-mode change — so evidence stays byte for byte as it was. Appending throws.
+    /// - Parameters:
+    ///   - readOnly: open for reading only (the audit commands): nothing is written to the file — no
+    ///     migration, no journal-mode change — so evidence stays byte for byte as it was. Appending throws.
+    ///   - newFilePageSize: the SQLite page size in bytes (a power of two, 512…65536) when this creates the file;
+    ///     nil for SQLite's default (4096). A file that exists keeps its own. ``bulkPageSize`` suits a log filled by
+    ///     large transactions (file ingest).
     /// - Throws: ``SQLiteError`` if the file cannot be opened or is not an ordlog database;
     ///   ``EventLogNeedsMigration`` when `readOnly` and the file was written by an older ordlog.
     public init(
         path: String, logger: Logger = Logger(label: "ordlog.eventlog", factory: { _ in SwiftLogNoOpLogHandler() }),
-        readOnly: Bool = false
+        readOnly: Bool = false, newFilePageSize: Int? = nil
     ) throws {
         self.db = try SQLiteConnection(path: path, readOnly: readOnly)
         self.logger = logger
@@ -87,6 +204,8 @@ public final class EventLog {
             let pending = try Migrations.pending(db)
             guard pending.isEmpty else { throw EventLogNeedsMigration(path: path, pending: pending) }
         } else {
+            // An existing file keeps its page size: the pragma changes nothing there.
+            if let newFilePageSize { try db.execute("PRAGMA page_size=\(newFilePageSize)") }
             try db.execute(
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536;")
             try Migrations.migrate(db)
@@ -124,15 +243,41 @@ public final class EventLog {
     /// - Throws: whatever `body` throws (after rolling back), or ``SQLiteError``.
     public func write<T>(_ body: () throws -> T) throws -> T {
         do {
-            return try db.transaction {
+            checkpointer?.beforeWrite()
+            let result = try db.transaction {
                 try loadHead()
                 return try body()
             }
+            checkpointer?.committed()
+            return result
         } catch {
             try? loadHead()
             throw error
         }
     }
+
+    /// Runs `body` (a run of large write transactions: a file ingest) with the WAL checkpoints on a second thread
+    /// and connection instead of in the committing thread: after each ``write(_:)`` commits, a passive checkpoint
+    /// (<https://www.sqlite.org/c3ref/wal_checkpoint_v2.html>) copies the committed pages into the database file
+    /// while the next transaction is being written. Durability is unchanged: commits stay `synchronous=NORMAL`
+    /// in WAL mode, and a checkpoint syncs the WAL before it copies, as SQLite's automatic one does. When `body`
+    /// returns, the checkpointer has stopped and automatic checkpoints are on again. For a log in memory (or when
+    /// the second connection cannot be opened) `body` simply runs.
+    /// - Throws: whatever `body` throws.
+    public func withBackgroundCheckpoints<T>(_ body: () throws -> T) throws -> T {
+        guard checkpointer == nil, db.path != ":memory:", !db.path.isEmpty,
+            let c = try? BackgroundCheckpointer(path: db.path)
+        else { return try body() }
+        try db.execute("PRAGMA wal_autocheckpoint=0")
+        checkpointer = c
+        defer {
+            checkpointer = nil
+            c.stop()
+            try? db.execute("PRAGMA wal_autocheckpoint=1000")
+        }
+        return try body()
+    }
+    private var checkpointer: BackgroundCheckpointer?
 
     /// ``write(_:)`` for a body that awaits: one transaction held across the awaits.
     public func write<T>(_ body: () async throws -> T) async throws -> T {
@@ -158,32 +303,46 @@ public final class EventLog {
         return RecordHash.hex(e.finalize())
     }
 
-    /// Appends one received message. Must be called inside ``write(_:)``.
+    /// Appends one received message. Must be called inside ``write(_:)``. The same as appending
+    /// ``PreparedReceive/init(_:)`` of it.
     ///
     /// A receive already in the log (same message id, receipt handle, receive count and body) is not
     /// appended again; its sequence is returned as ``AppendResult/alreadyLogged(seq:)``.
     /// - Parameter receivedAt: when ordlog received it, ms since the epoch.
     /// - Throws: ``SQLiteError``.
     public func append(_ m: IncomingMessage, receivedAt: Int64) throws -> AppendResult {
+        try append(PreparedReceive(m), receivedAt: receivedAt)
+    }
+
+    /// Appends one received message whose log-independent part was computed ahead (``PreparedReceive``, possibly
+    /// on another thread). Must be called inside ``write(_:)``.
+    ///
+    /// A receive already in the log (same message id, receipt handle, receive count and body) is not
+    /// appended again; its sequence is returned as ``AppendResult/alreadyLogged(seq:)``.
+    /// - Parameter receivedAt: when ordlog received it, ms since the epoch.
+    /// - Throws: ``SQLiteError``.
+    public func append(_ p: PreparedReceive, receivedAt: Int64) throws -> AppendResult {
         precondition(db.inTransaction, "EventLog.append must run inside EventLog.write")
-        // The body is hashed once: its digest stands in for it in the receive key and in the record hash.
-        let bodyDigest = RecordHash.bodyDigest(m.body)
-        let keyDigest = RecordHash.receiveKeyDigest(
-            messageId: m.messageId, receiptHandle: m.receiptHandle,
-            receiveCountAttribute: m.attributes["ApproximateReceiveCount"]?.stringValue, bodyDigest: bodyDigest,
-            source: m.source)
+        let m = p.message
+        let keyDigest = p.keyDigest
         var key = RecordHash.receiveKeyText(keyDigest)
-        if receiveFormat == 1 {
+        // The common case (format 2, no format-1 rows): the UNIQUE receive_key index is the dedup lookup (an
+        // INSERT that does nothing on a taken key), so a new receive costs one index probe, not a SELECT and an
+        // INSERT. A taken key is resolved below, as the lookups before the INSERT resolve it otherwise.
+        let insertFirst = receiveFormat == 2 && !hasFormat1Receives
+        if insertFirst {
+            // Looked up by the INSERT below.
+        } else if receiveFormat == 1 {
             key = Self.receiveKeyFormat1(m)
             if let seq = try loggedSeq(receiveKey: key) { return .alreadyLogged(seq: seq) }
-        } else if let seq = try loggedSeq(receiveKey: key) {
-            if try storedKeyDigest(seq: seq) == keyDigest { return .alreadyLogged(seq: seq) }
-            // Another receive has these 64 bits: this one is keyed by the whole digest.
-            key = RecordHash.receiveKeyText(keyDigest, full: true)
-            if let seq = try loggedSeq(receiveKey: key) { return .alreadyLogged(seq: seq) }
-        }
-        if receiveFormat == 2, hasFormat1Receives, let seq = try loggedSeq(receiveKey: Self.receiveKeyFormat1(m)) {
-            return .alreadyLogged(seq: seq)
+        } else {
+            if let seq = try loggedSeq(receiveKey: key) {
+                if try storedKeyDigest(seq: seq) == keyDigest { return .alreadyLogged(seq: seq) }
+                // Another receive has these 64 bits: this one is keyed by the whole digest.
+                key = RecordHash.receiveKeyText(keyDigest, full: true)
+                if let seq = try loggedSeq(receiveKey: key) { return .alreadyLogged(seq: seq) }
+            }
+            if let seq = try loggedSeq(receiveKey: Self.receiveKeyFormat1(m)) { return .alreadyLogged(seq: seq) }
         }
         var receiveCount = m.approximateReceiveCount ?? 0
         if receiveCount <= 0 {
@@ -195,22 +354,45 @@ public final class EventLog {
                 receiveCount = 1
             }
         }
-        var md5Matches: Bool? = nil
-        if let expected = m.md5OfBody {
-            let actual = RecordHash.md5Hex(m.body)
-            md5Matches = actual == expected.lowercased()
-        }
         var r = LoggedReceive(
             seq: nextSeq, receiveKey: key, messageId: m.messageId, receiptHandle: m.receiptHandle,
-            md5OfBody: m.md5OfBody, md5Matches: md5Matches, body: m.body,
-            attributesJSON: JSONWriter.string(.object(m.attributes)),
-            messageAttributesJSON: m.messageAttributes.map(JSONWriter.string),
+            md5OfBody: m.md5OfBody, md5Matches: p.md5Matches, body: m.body,
+            attributesJSON: p.attributesJSON, messageAttributesJSON: p.messageAttributesJSON,
             md5OfMessageAttributes: m.md5OfMessageAttributes,
             receiveCount: receiveCount, sentTimestamp: m.sentTimestamp, source: m.source, inputError: m.inputError,
             receivedAt: receivedAt, prevHash: headHash, hash: [], format: receiveFormat)
         r.hash =
             receiveFormat == 2
-            ? RecordHash.hash(of: r, prev: headHash, bodyDigest: bodyDigest) : RecordHash.hashFormat1(of: r, prev: headHash)
+            ? RecordHash.hash(of: r, prev: headHash, bodyDigest: p.bodyDigest)
+            : RecordHash.hashFormat1(of: r, prev: headHash)
+        if try !insert(r) {
+            // insertFirst only (the other paths looked the key up first): the 64-bit key is taken, by this very
+            // receive logged before, or by another receive with the same first 64 bits of its digest.
+            guard let seq = try loggedSeq(receiveKey: key) else {
+                throw SQLiteError(
+                    code: 1, extendedCode: 1, message: "receive_key \(key) conflicts but cannot be found", sql: nil)
+            }
+            if try storedKeyDigest(seq: seq) == keyDigest { return .alreadyLogged(seq: seq) }
+            key = RecordHash.receiveKeyText(keyDigest, full: true)
+            r.receiveKey = key
+            r.hash = RecordHash.hash(of: r, prev: headHash, bodyDigest: p.bodyDigest)
+            if try !insert(r) {
+                guard let seq = try loggedSeq(receiveKey: key) else {
+                    throw SQLiteError(
+                        code: 1, extendedCode: 1, message: "receive_key \(key) conflicts but cannot be found", sql: nil)
+                }
+                return .alreadyLogged(seq: seq)
+            }
+        }
+        nextSeq += 1
+        headHash = r.hash
+        logger.trace(
+            "Appended receive", metadata: ["event.sequence": "\(r.seq)", "sqs.message_id": "\(m.messageId ?? "-")"])
+        return .appended(r)
+    }
+
+    /// Inserts `r` unless its receive key is taken; returns whether it was inserted.
+    private func insert(_ r: LoggedReceive) throws -> Bool {
         let s = try db.prepared(
             &insertReceive,
             """
@@ -218,6 +400,7 @@ public final class EventLog {
               attributes, message_attributes, md5_of_message_attributes, receive_count, sent_timestamp, source,
               input_error, received_at, prev_hash, hash, format)
             VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+            ON CONFLICT(receive_key) DO NOTHING
             """)
         try s.bind(r.seq, at: 1)
         try s.bind(r.receiveKey, at: 2)
@@ -238,11 +421,7 @@ public final class EventLog {
         try s.bind(.blob(r.hash), at: 17)
         try s.bind(r.format == 2 ? Int64(2) : nil, at: 18)
         try s.step()
-        nextSeq += 1
-        headHash = r.hash
-        logger.trace(
-            "Appended receive", metadata: ["event.sequence": "\(r.seq)", "sqs.message_id": "\(m.messageId ?? "-")"])
-        return .appended(r)
+        return db.changes == 1
     }
 
     /// The sequence of the receive stored under `receiveKey`, or nil.

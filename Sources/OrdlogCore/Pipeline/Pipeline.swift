@@ -65,6 +65,70 @@ public struct IngestSummary: OutcomeCounts, Sendable, Equatable, Codable {
     }
 }
 
+/// A message prepared for ``Pipeline/ingest(prepared:summary:)`` by ``Pipeline/prepare(_:processor:)``: its
+/// receive record's log-independent fields and its body's interpretation, both computed without the log.
+public struct PreparedMessage: Sendable {
+    public var receive: PreparedReceive
+    public var interpretation: Interpretation
+}
+
+/// A bounded hand-off of whole batches from one producing thread to one consuming thread: at most one batch
+/// waits. The producer ends with ``finish(_:)``; the consumer may ``cancel()``, which makes ``put(_:)`` return
+/// false (so the producer stops) and drops what waits.
+final class BatchHandoff<Batch: Sendable, Outcome: Sendable>: @unchecked Sendable {
+    struct Cancelled: Error {}
+    private let condition = NSCondition()
+    private var waiting: Batch?
+    private var cancelled = false
+    private var outcome: Result<Outcome, any Error>?
+
+    /// Blocks while a batch waits; false when the consumer cancelled.
+    func put(_ batch: Batch) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while waiting != nil, !cancelled { condition.wait() }
+        if cancelled { return false }
+        waiting = batch
+        condition.broadcast()
+        return true
+    }
+
+    /// The producer's last word: what it returned or threw.
+    func finish(_ result: Result<Outcome, any Error>) {
+        condition.lock()
+        outcome = result
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// The next batch, blocking until there is one; nil once the producer finished and nothing waits.
+    func take() -> Batch? {
+        condition.lock()
+        defer { condition.unlock() }
+        while waiting == nil, outcome == nil { condition.wait() }
+        guard let batch = waiting else { return nil }
+        waiting = nil
+        condition.broadcast()
+        return batch
+    }
+
+    func cancel() {
+        condition.lock()
+        cancelled = true
+        waiting = nil
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Blocks until the producer finished; its outcome.
+    func waitFinished() -> Result<Outcome, any Error> {
+        condition.lock()
+        defer { condition.unlock() }
+        while outcome == nil { condition.wait() }
+        return outcome!
+    }
+}
+
 /// The result of processing one receive.
 public struct ProcessedReceive: Sendable {
     public var receive: LoggedReceive
@@ -108,22 +172,163 @@ public final class Pipeline {
         return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
     }
 
+    /// Everything about `m` that needs neither the log nor the projection: its receive record's
+    /// log-independent fields (``PreparedReceive``) and what its body says (``OrderProcessor/interpret(body:inputError:)``).
+    /// Pure: ingest's reading thread calls it ahead of the writer.
+    public static func prepare(_ m: IncomingMessage, processor: OrderProcessor) -> PreparedMessage {
+        PreparedMessage(
+            receive: PreparedReceive(m), interpretation: processor.interpret(body: m.body, inputError: m.inputError))
+    }
+
+    /// ``prepare(_:processor:)`` with this pipeline's processor.
+    public func prepare(_ m: IncomingMessage) -> PreparedMessage { Self.prepare(m, processor: processor) }
+
     /// Appends and processes one batch (one SQS receive's worth) in one transaction.
     /// - Throws: ``SQLiteError`` if the log itself cannot be written; then nothing of the batch is kept.
     @discardableResult
     public func ingest(batch: [IncomingMessage], summary: inout IngestSummary) throws -> [ProcessedReceive] {
+        var processed: [ProcessedReceive] = []
+        try ingest(prepared: batch.map(prepare), summary: &summary) { processed.append($0) }
+        return processed
+    }
+
+    /// ``ingest(batch:summary:)`` for messages prepared ahead (``prepare(_:)``, e.g. on another thread by
+    /// ``streamPrepared(path:batchSize:maxBatchBytes:maxBatchSeconds:_:)``): appends them, decides each from its
+    /// interpretation against the local state, projects and records, in one transaction. What was appended and
+    /// decided is in the log and ``IngestSummary``; nothing else is returned.
+    /// - Precondition: each message was prepared with this pipeline's processor.
+    /// - Throws: ``SQLiteError`` if the log itself cannot be written; then nothing of the batch is kept.
+    public func ingest(prepared batch: [PreparedMessage], summary: inout IngestSummary) throws {
+        try ingest(prepared: batch, summary: &summary, processed: nil)
+    }
+
+    /// Signals that a projection write failed in a batch run without per-message savepoints.
+    private struct ProjectionWriteFailed: Error {}
+
+    /// ``ingest(prepared:summary:)``, handing each processed receive to `processed` (in log order, after the
+    /// transaction committed).
+    func ingest(
+        prepared batch: [PreparedMessage], summary: inout IngestSummary,
+        processed: ((ProcessedReceive) -> Void)?
+    ) throws {
+        let now = clock()
+        // Each message's projection write (an upsert and one or two idempotency keys) must be kept whole or not at
+        // all: a failed one becomes a transient failure and the batch goes on. The batch runs first without a
+        // savepoint per message; only if a projection write fails is it rolled back and run again, the same way,
+        // with a savepoint around each write (the same receives, decisions and clock, so the same log).
+        var out: [ProcessedReceive] = []
         var local = IngestSummary()
-        let processed = try log.write { () throws -> [ProcessedReceive] in
-            let now = clock()
-            let appended = try appendInTransaction(batch, receivedAt: now, summary: &local)
-            // The one step, with no network projection: decide, project locally, record.
-            let attempts = try recordInTransaction(
-                appended, results: appended.map { _ in [] }, trigger: "receive", attemptedAt: now)
-            for a in attempts { local.count(a.decision) }
-            return zip(appended, attempts).map { ProcessedReceive(receive: $0.0, attempt: $0.1) }
+        do {
+            try log.write {
+                try ingestInTransaction(
+                    batch, now: now, perMessageSavepoints: false, summary: &local, collect: processed != nil, out: &out)
+            }
+        } catch is ProjectionWriteFailed {
+            local = IngestSummary()
+            out.removeAll()
+            try log.write {
+                try ingestInTransaction(
+                    batch, now: now, perMessageSavepoints: true, summary: &local, collect: processed != nil, out: &out)
+            }
         }
         summary.add(local)
-        return processed
+        if let processed { out.forEach(processed) }
+    }
+
+    private func ingestInTransaction(
+        _ batch: [PreparedMessage], now: Int64, perMessageSavepoints: Bool, summary local: inout IngestSummary,
+        collect: Bool, out: inout [ProcessedReceive]
+    ) throws {
+        // Every receive of the batch is appended first, then each is processed in log order and its attempt
+        // appended (the log's layout: a batch's receives, then their attempts).
+        var appended: [(LoggedReceive, Int)] = []
+        appended.reserveCapacity(batch.count)
+        for (i, p) in batch.enumerated() {
+            if let r = try appendOne(p.receive, receivedAt: now, summary: &local) { appended.append((r, i)) }
+        }
+        for (r, i) in appended {
+            // The one step, with no network projection: decide, project locally, record.
+            let decision = processor.resolve(
+                processor.decide(batch[i].interpretation, receive: r, state: projection), results: [], receive: r)
+            let attempt = try apply(
+                r, decision: decision, trigger: "receive", attemptedAt: now,
+                savepoint: perMessageSavepoints ? .perMessage : .failBatch)
+            local.count(attempt.decision)
+            if collect { out.append(ProcessedReceive(receive: r, attempt: attempt)) }
+        }
+    }
+
+    /// Reads a traffic file (``TrafficReader/stream(path:batchSize:maxBatchBytes:maxBatchSeconds:waiting:_:)``,
+    /// same batches) and prepares each message (``prepare(_:)``) on a second thread, handing `body` the prepared
+    /// batches in order on the calling thread: reading, parsing, hashing and interpreting batch n+1 overlap with
+    /// writing batch n. At most one prepared batch waits while `body` runs (memory: about three batches).
+    ///
+    /// Not for standard input read live (`-`): there a batch is handed on when the input pauses, and an interrupt
+    /// during the wait ends the process at once, which is safe only when nothing is being written meanwhile.
+    /// - Returns: the detected format and the number of entries read.
+    /// - Throws: ``TrafficFileError`` as ``TrafficReader/stream(path:batchSize:maxBatchBytes:maxBatchSeconds:waiting:_:)``
+    ///   throws it, after `body` had every batch read before the error; or whatever `body` throws (reading stops
+    ///   then, and the reading thread has ended when this returns).
+    public func streamPrepared(
+        path: String, batchSize: Int, maxBatchBytes: Int = .max, maxBatchSeconds: Double? = nil,
+        _ body: ([PreparedMessage]) throws -> Void
+    ) throws -> (TrafficFormat, Int) {
+        try streamPrepared(
+            reading: { hand in
+                try TrafficReader.stream(
+                    path: path, batchSize: batchSize, maxBatchBytes: maxBatchBytes, maxBatchSeconds: maxBatchSeconds,
+                    hand)
+            }, body)
+    }
+
+    /// ``streamPrepared(path:batchSize:maxBatchBytes:maxBatchSeconds:_:)`` over any reader: `source` runs on the
+    /// second thread and hands on batches of messages as it reads them; they are prepared there and given to
+    /// `body` in order on the calling thread.
+    func streamPrepared(
+        reading source: @escaping @Sendable (_ hand: ([IncomingMessage]) throws -> Void) throws -> (TrafficFormat, Int),
+        _ body: ([PreparedMessage]) throws -> Void
+    ) throws -> (TrafficFormat, Int) {
+        typealias Handoff = BatchHandoff<[PreparedMessage], (TrafficFormat, Int)>
+        let handoff = Handoff()
+        let processor = self.processor
+        let reader = Thread {
+            handoff.finish(
+                Result {
+                    try source { batch in
+                        let prepared = batch.map { Pipeline.prepare($0, processor: processor) }
+                        guard handoff.put(prepared) else { throw Handoff.Cancelled() }
+                    }
+                })
+        }
+        reader.name = "ordlog.ingest.reader"
+        reader.stackSize = 8 << 20
+        reader.start()
+        do {
+            try log.withBackgroundCheckpoints {
+                while let batch = handoff.take() { try body(batch) }
+            }
+        } catch {
+            handoff.cancel()
+            _ = handoff.waitFinished()
+            throw error
+        }
+        return try handoff.waitFinished().get()
+    }
+
+    /// Appends one prepared receive; nil when it was already logged.
+    private func appendOne(_ p: PreparedReceive, receivedAt: Int64, summary: inout IngestSummary) throws
+        -> LoggedReceive?
+    {
+        summary.received += 1
+        if p.message.inputError != nil { summary.inputErrors += 1 }
+        switch try log.append(p, receivedAt: receivedAt) {
+        case .appended(let r):
+            summary.appended += 1
+            return r
+        case .alreadyLogged:
+            summary.alreadyLogged += 1
+            return nil
+        }
     }
 
     /// Appends a batch in its own transaction and commits it, before anything is processed: the consumer's
@@ -134,39 +339,26 @@ public final class Pipeline {
     {
         var local = IngestSummary()
         var already: [Int64] = []
-        let appended = try log.write {
-            try appendInTransaction(batch, receivedAt: clock(), summary: &local, alreadyLogged: &already)
+        let appended = try log.write { () throws -> [LoggedReceive] in
+            let now = clock()
+            var appended: [LoggedReceive] = []
+            appended.reserveCapacity(batch.count)
+            for message in batch {
+                local.received += 1
+                if message.inputError != nil { local.inputErrors += 1 }
+                switch try log.append(PreparedReceive(message), receivedAt: now) {
+                case .appended(let r):
+                    local.appended += 1
+                    appended.append(r)
+                case .alreadyLogged(let seq):
+                    local.alreadyLogged += 1
+                    already.append(seq)
+                }
+            }
+            return appended
         }
         summary.add(local)
         return (appended, already)
-    }
-
-    private func appendInTransaction(_ batch: [IncomingMessage], receivedAt: Int64, summary: inout IngestSummary)
-        throws -> [LoggedReceive]
-    {
-        var ignored: [Int64] = []
-        return try appendInTransaction(batch, receivedAt: receivedAt, summary: &summary, alreadyLogged: &ignored)
-    }
-
-    private func appendInTransaction(
-        _ batch: [IncomingMessage], receivedAt: Int64, summary: inout IngestSummary,
-        alreadyLogged: inout [Int64]
-    ) throws -> [LoggedReceive] {
-        var appended: [LoggedReceive] = []
-        appended.reserveCapacity(batch.count)
-        for message in batch {
-            summary.received += 1
-            if message.inputError != nil { summary.inputErrors += 1 }
-            switch try log.append(message, receivedAt: receivedAt) {
-            case .appended(let r):
-                summary.appended += 1
-                appended.append(r)
-            case .alreadyLogged(let seq):
-                summary.alreadyLogged += 1
-                alreadyLogged.append(seq)
-            }
-        }
-        return appended
     }
 
     /// Decides what `receive` means given the local projection's state (no writes).
@@ -222,13 +414,30 @@ public final class Pipeline {
         summary.add(local)
     }
 
+    /// How a projection write that fails half-way is undone.
+    enum ProjectionWriteGuard {
+        /// In a savepoint: the write is rolled back, the decision becomes a transient failure.
+        case perMessage
+        /// Not at all: the whole transaction is to be rolled back (``ProjectionWriteFailed`` is thrown).
+        case failBatch
+    }
+
     /// Applies `decision` to the local projection (turning a failed write into a transient failure) and appends
     /// the attempt. Must run inside `log.write`.
-    func apply(_ r: LoggedReceive, decision: Decision, trigger: String, attemptedAt: Int64) throws -> LoggedAttempt {
+    func apply(
+        _ r: LoggedReceive, decision: Decision, trigger: String, attemptedAt: Int64,
+        savepoint: ProjectionWriteGuard = .perMessage
+    ) throws -> LoggedAttempt {
         var decision = decision
         if decision.outcome.isFinal {
             do {
-                try log.db.savepoint("project") { try projection.apply(decision, receive: r) }
+                switch savepoint {
+                case .perMessage: try log.db.savepoint("project") { try projection.apply(decision, receive: r) }
+                case .failBatch:
+                    do { try projection.apply(decision, receive: r) } catch { throw ProjectionWriteFailed() }
+                }
+            } catch let error as ProjectionWriteFailed {
+                throw error
             } catch {
                 decision = processor.transientFailure(
                     decision, code: "projection.write_failed", message: "writing the local projection failed: \(error)",

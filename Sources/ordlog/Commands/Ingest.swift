@@ -79,7 +79,7 @@ struct Ingest: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            let log = try global.openLog(create: true, write: true)
+            let log = try global.openLog(create: true, write: true, newFilePageSize: EventLog.bulkPageSize)
             _ = try global.recordIdentity(log, consumerId: consumerId, queue: files.joined(separator: " "))
             var rules = ValidationRules()
             rules.maxReceiveCount = maxReceiveCount
@@ -95,14 +95,27 @@ struct Ingest: ParsableCommand {
             for file in files {
                 if Interrupt.requested { break }
                 do {
-                    let (format, count) = try TrafficReader.stream(
-                        path: file, batchSize: batchSize, maxBatchBytes: Ingest.maxTransactionBytes,
-                        maxBatchSeconds: Ingest.maxTransactionSeconds,
-                        waiting: { Interrupt.waiting(file == "-" && $0) }
-                    ) { batch in
-                        if Interrupt.requested { throw IngestInterrupted() }
-                        try pipeline.ingest(batch: batch, summary: &summary)
-                        progress.update("\(summary.received) messages, \(summary.projected) projected")
+                    let (format, count): (TrafficFormat, Int)
+                    if file == "-" {
+                        // Read live: each batch is written before the next wait for input.
+                        (format, count) = try TrafficReader.stream(
+                            path: file, batchSize: batchSize, maxBatchBytes: Ingest.maxTransactionBytes,
+                            maxBatchSeconds: Ingest.maxTransactionSeconds, waiting: { Interrupt.waiting($0) }
+                        ) { batch in
+                            if Interrupt.requested { throw IngestInterrupted() }
+                            try pipeline.ingest(batch: batch, summary: &summary)
+                            progress.update("\(summary.received) messages, \(summary.projected) projected")
+                        }
+                    } else {
+                        // A file: read, parsed and prepared on a second thread while the previous batch is written.
+                        (format, count) = try pipeline.streamPrepared(
+                            path: file, batchSize: batchSize, maxBatchBytes: Ingest.maxTransactionBytes,
+                            maxBatchSeconds: Ingest.maxTransactionSeconds
+                        ) { batch in
+                            if Interrupt.requested { throw IngestInterrupted() }
+                            try pipeline.ingest(prepared: batch, summary: &summary)
+                            progress.update("\(summary.received) messages, \(summary.projected) projected")
+                        }
                     }
                     formats.append((file == "-" ? "<stdin>" : file, format, count))
                 } catch let error as TrafficFileError {

@@ -193,7 +193,10 @@ struct GlobalOptions: ParsableArguments {
     ///   older ordlog (migrations pending) is read from a migrated private copy, said on stderr, and left as it is.
     /// - Parameter write: the command appends to the log or rewrites it (ingest, consume, redrive, seal): take the
     ///   log's ``WriterLock`` first, for the rest of the run, refusing with exit 70 when another process holds it.
-    func openLog(create: Bool = false, readOnly: Bool = false, write: Bool = false) throws -> EventLog {
+    /// - Parameter newFilePageSize: the page size when this creates the file (``EventLog/bulkPageSize`` for ingest).
+    func openLog(create: Bool = false, readOnly: Bool = false, write: Bool = false, newFilePageSize: Int? = nil)
+        throws -> EventLog
+    {
         precondition(!(readOnly && write), "a log is opened to read or to write")
         let path = dbPath
         if db.count > 1 || (db.count == 1 && (LogSources.isDirectory(path) || path.contains(where: { "*?[".contains($0) })))
@@ -229,7 +232,10 @@ struct GlobalOptions: ParsableArguments {
         }
         if write { try lockForWriting() }
         do {
-            guard readOnly else { return try EventLog(path: path, logger: makeLogger("ordlog.eventlog")) }
+            guard readOnly else {
+                return try EventLog(
+                    path: path, logger: makeLogger("ordlog.eventlog"), newFilePageSize: newFilePageSize)
+            }
             do {
                 return try EventLog(path: path, logger: makeLogger("ordlog.eventlog"), readOnly: true)
             } catch let old as EventLogNeedsMigration {
