@@ -15,17 +15,6 @@ struct SequentialSource<Records: LogRecordSource>: InterpretedRecordSource {
     }
 }
 
-/// The first stage of a concurrent replay: a thread of its own reads the records (one log's ``LogCursor``)
-/// and interprets
-/// every receive the filter matches (``OrderProcessor/interpret(body:inputError:)``, pure), handing records to
-/// the engine's thread in chunks through a bounded ``ReplayChannel``. A chunk read when nothing is queued for
-/// the engine goes over uninterpreted (``InterpretAhead/whenEngineBusy``): the engine interprets those
-/// receives itself, so neither thread idles while the other is the bottleneck.
-///
-/// A receive handed over with its interpretation has an empty body: the engine never reads it again, and the
-/// body's buffer is freed on the reader thread. A read error reaches the engine after the records read
-/// before it, as in a sequential replay. ``stop()`` ends the reader (it stops at its next hand-off) and
-/// waits for it: call it before the log's connection is used again.
 /// Which chunks a concurrent replay's reader thread interprets before handing them over.
 enum InterpretAhead: Sendable, CaseIterable {
     /// Every chunk.
@@ -37,6 +26,16 @@ enum InterpretAhead: Sendable, CaseIterable {
     case whenEngineBusy
 }
 
+/// The first stage of a concurrent replay: a thread of its own reads the records (one log's ``LogCursor``)
+/// and interprets every receive the filter matches (``OrderProcessor/interpret(body:inputError:)``, pure),
+/// handing records to the engine's thread in chunks through a bounded ``ReplayChannel``. A chunk read when nothing is queued for
+/// the engine goes over uninterpreted (``InterpretAhead/whenEngineBusy``): the engine interprets those
+/// receives itself, so neither thread idles while the other is the bottleneck.
+///
+/// A receive handed over with its interpretation has an empty body: the engine never reads it again, and the
+/// body's buffer is freed on the reader thread. A read error reaches the engine after the records read
+/// before it, as in a sequential replay. ``stop()`` ends the reader (it stops at its next hand-off) and
+/// waits for it: call it before the log's connection is used again.
 struct InterpretingReader<Source: LogRecordSource>: InterpretedRecordSource {
     typealias Item = (LogRecord, Interpretation?)
     private let channel: ReplayChannel
