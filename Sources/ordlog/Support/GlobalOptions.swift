@@ -358,5 +358,7 @@ let severalLogsHelp = """
     verified, then read as one log merged in the documented order: each consumer's records in log \
     order (seq), between consumers by SQS SentTimestamp, then MessageId, then receive count, then \
     consumer id, then seq (`ordlog verify --help`); a receive without \
-    ApproximateReceiveCount is counted among the merged receives of its message.
+    ApproximateReceiveCount is counted among the merged receives of its message. One log alone is read \
+    as it is, not verified first (that would hash every body again): run `ordlog verify` on it first \
+    when it may have been edited.
     """
