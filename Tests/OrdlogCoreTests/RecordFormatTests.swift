@@ -92,6 +92,58 @@ import Testing
         }
     }
 
+    @Test("a receive hashed from its prepared template has the documented encoding's hash, for every field shape")
+    func preparedTemplateHashesAsTheEncoding() throws {
+        let body = Array(#"{"orderId":"o-1"}"#.utf8)
+        let shapes: [IncomingMessage] = [
+            IncomingMessage(
+                messageId: "m-1", receiptHandle: "rh-1", md5OfBody: RecordHash.md5Hex(body), body: body,
+                attributes: JSONObject([
+                    ("ApproximateReceiveCount", .string("3")), ("SentTimestamp", .string("1767261600000")),
+                ]), messageAttributes: .object(JSONObject([("k", .string("v"))])), md5OfMessageAttributes: "abc",
+                source: "q"),
+            // No receive count (counted from the log), no SentTimestamp, a wrong MD5, no receipt handle.
+            IncomingMessage(messageId: "m-1", md5OfBody: "00", body: body, source: "file:2"),
+            // Not an SQS message: no message id, an input error.
+            IncomingMessage(messageId: nil, body: Array("not json".utf8), source: "file:3", inputError: "bad line"),
+            // An encoding of more than 64 KiB: no template, hashed the ordinary way.
+            IncomingMessage(
+                messageId: "m-big", body: body,
+                attributes: JSONObject([("Big", .string(String(repeating: "x", count: 70_000)))]), source: "q"),
+        ]
+        let prepared = shapes.map(PreparedReceive.init)
+        #expect(prepared.map { $0.hashTemplate != nil } == [true, true, true, false])
+        // Directly: the template with the log's fields written in equals the encoding of the whole record.
+        var scratch: [UInt8] = []
+        let prev = Array((0..<32).map { UInt8($0 * 7 & 0xFF) })
+        for (p, seq, count, at) in [(prepared[0], 1, 3, 5), (prepared[1], 300, 2, -1), (prepared[2], .max, 1, 0)]
+            as [(PreparedReceive, Int64, Int64, Int64)]
+        {
+            let m = p.message
+            let r = LoggedReceive(
+                seq: seq, receiveKey: p.receiveKey, messageId: m.messageId, receiptHandle: m.receiptHandle,
+                md5OfBody: m.md5OfBody, md5Matches: p.md5Matches, body: m.body, attributesJSON: p.attributesJSON,
+                messageAttributesJSON: p.messageAttributesJSON, md5OfMessageAttributes: m.md5OfMessageAttributes,
+                receiveCount: count, sentTimestamp: m.sentTimestamp, source: m.source, inputError: m.inputError,
+                receivedAt: at, prevHash: prev, hash: [])
+            let t = try #require(p.hashTemplate)
+            #expect(
+                t.hash(prev: prev, seq: seq, receiveCount: count, receivedAt: at, scratch: &scratch)
+                    == RecordHash.hash(of: r, prev: prev))
+        }
+        // Through the log: every appended receive's stored hash is the documented one, and the chain verifies.
+        let pipeline = try Fixtures.pipeline()
+        var s = IngestSummary()
+        try pipeline.ingest(batch: shapes, summary: &s)
+        #expect(s.appended == 4)
+        for seq in Int64(1)...4 {
+            let r = try #require(try pipeline.log.receive(seq: seq))
+            #expect(r.hash == RecordHash.hash(of: r, prev: r.prevHash))
+        }
+        #expect(try pipeline.log.receive(seq: 2)?.receiveCount == 2)  // no count attribute: counted from the log
+        #expect(try Verifier.verify(pipeline.log).verified == 8)
+    }
+
     @Test("a receive whose 64-bit key is taken by another is keyed by its whole digest, and found again")
     func keyCollisionFallsBackToTheWholeDigest() throws {
         let pipeline = try Fixtures.pipeline()

@@ -28,6 +28,11 @@ public struct PreparedReceive: Sendable {
     let attributesJSON: String
     /// ``IncomingMessage/messageAttributes`` as compact JSON text, or nil.
     let messageAttributesJSON: String?
+    /// The receive key when its first 64 bits are free in the log (the usual case): ``RecordHash/receiveKeyText(_:full:)``.
+    let receiveKey: String
+    /// The receive record's format-2 encoding under ``receiveKey`` with everything but the log-dependent fields
+    /// in place, so that appending hashes it without encoding it; nil when too large to keep.
+    let hashTemplate: RecordHash.ReceiveTemplate?
 
     /// Computes the message's log-independent fields (pure; any thread).
     public init(_ m: IncomingMessage) {
@@ -41,6 +46,15 @@ public struct PreparedReceive: Sendable {
         md5Matches = m.md5OfBody.map { RecordHash.md5Hex(m.body) == $0.lowercased() }
         attributesJSON = JSONWriter.string(.object(m.attributes))
         messageAttributesJSON = m.messageAttributes.map(JSONWriter.string)
+        receiveKey = RecordHash.receiveKeyText(keyDigest)
+        hashTemplate = RecordHash.ReceiveTemplate(
+            LoggedReceive(
+                seq: 0, receiveKey: receiveKey, messageId: m.messageId, receiptHandle: m.receiptHandle,
+                md5OfBody: m.md5OfBody, md5Matches: md5Matches, body: [], attributesJSON: attributesJSON,
+                messageAttributesJSON: messageAttributesJSON, md5OfMessageAttributes: m.md5OfMessageAttributes,
+                receiveCount: 0, sentTimestamp: m.sentTimestamp, source: m.source, inputError: m.inputError,
+                receivedAt: 0, prevHash: [], hash: [], format: 2),
+            bodyDigest: bodyDigest)
     }
 }
 
@@ -177,6 +191,8 @@ public final class EventLog {
     private var countReceives: SQLiteStatement?
     private var insertReceive: SQLiteStatement?
     private var insertAttempt: SQLiteStatement?
+    /// Reused by ``append(_:receivedAt:)`` to encode a receive from its ``PreparedReceive/hashTemplate``.
+    private var hashScratch: [UInt8] = []
 
     /// The page size for a log created by a file ingest: 16 KiB. A receive row is ~1.7 KB, so a 4 KiB page holds
     /// two with a fifth of it unused, a 16 KiB page nine: a 100k-message log is 246 MB instead of 270 MB, and the
@@ -325,7 +341,7 @@ public final class EventLog {
         precondition(db.inTransaction, "EventLog.append must run inside EventLog.write")
         let m = p.message
         let keyDigest = p.keyDigest
-        var key = RecordHash.receiveKeyText(keyDigest)
+        var key = p.receiveKey
         // The common case (format 2, no format-1 rows): the UNIQUE receive_key index is the dedup lookup (an
         // INSERT that does nothing on a taken key), so a new receive costs one index probe, not a SELECT and an
         // INSERT. A taken key is resolved below, as the lookups before the INSERT resolve it otherwise.
@@ -361,10 +377,15 @@ public final class EventLog {
             md5OfMessageAttributes: m.md5OfMessageAttributes,
             receiveCount: receiveCount, sentTimestamp: m.sentTimestamp, source: m.source, inputError: m.inputError,
             receivedAt: receivedAt, prevHash: headHash, hash: [], format: receiveFormat)
-        r.hash =
-            receiveFormat == 2
-            ? RecordHash.hash(of: r, prev: headHash, bodyDigest: p.bodyDigest)
-            : RecordHash.hashFormat1(of: r, prev: headHash)
+        if receiveFormat == 2, let template = p.hashTemplate, key == p.receiveKey, headHash.count == 32 {
+            r.hash = template.hash(
+                prev: headHash, seq: r.seq, receiveCount: receiveCount, receivedAt: receivedAt, scratch: &hashScratch)
+        } else {
+            r.hash =
+                receiveFormat == 2
+                ? RecordHash.hash(of: r, prev: headHash, bodyDigest: p.bodyDigest)
+                : RecordHash.hashFormat1(of: r, prev: headHash)
+        }
         if try !insert(r) {
             // insertFirst only (the other paths looked the key up first): the 64-bit key is taken, by this very
             // receive logged before, or by another receive with the same first 64 bits of its digest.
@@ -459,12 +480,22 @@ public final class EventLog {
         receive: LoggedReceive, decision: Decision, processorVersion: String, trigger: String = "receive",
         attemptedAt: Int64
     ) throws -> LoggedAttempt {
+        try appendAttempt(
+            receive: receive, decision: decision, processorVersion: processorVersion, trigger: trigger,
+            attemptedAt: attemptedAt, itemJSON: decision.item?.json)
+    }
+
+    /// ``appendAttempt(receive:decision:processorVersion:trigger:attemptedAt:)`` with the decision's item
+    /// already written as JSON (`itemJSON` must be `decision.item?.json`: it is what is stored and hashed).
+    func appendAttempt(
+        receive: LoggedReceive, decision: Decision, processorVersion: String, trigger: String,
+        attemptedAt: Int64, itemJSON: String?
+    ) throws -> LoggedAttempt {
         precondition(db.inTransaction, "EventLog.appendAttempt must run inside EventLog.write")
         var a = LoggedAttempt(
             seq: nextSeq, receiveSeq: receive.seq, messageId: receive.messageId, decision: decision,
             processorVersion: processorVersion, trigger: trigger, attemptedAt: attemptedAt, prevHash: headHash, hash: []
         )
-        let itemJSON = decision.item?.json
         a.hash = RecordHash.hash(of: a, prev: headHash, itemJSON: itemJSON)
         let s = try db.prepared(
             &insertAttempt,

@@ -58,11 +58,18 @@ public enum RecordHash {
             withUnsafeBytes(of: &length) { buffer.append(contentsOf: $0) }
             buffer.append(contentsOf: b)
             if buffer.count >= 65_536 {
+                everHashed = true
                 hasher.update(data: buffer)
                 buffer.removeAll(keepingCapacity: true)
             }
         }
         private mutating func tag(_ t: UInt8) { buffer.append(t) }
+
+        /// The number of bytes added and not yet fed to the hasher.
+        var pendingCount: Int { buffer.count }
+        /// Every byte added, when none was fed to the hasher yet (fewer than 64 KiB were added); else nil.
+        var allBytes: [UInt8]? { everHashed ? nil : buffer }
+        private var everHashed = false
 
         /// The digest of everything added.
         func finalize() -> [UInt8] {
@@ -91,7 +98,19 @@ public enum RecordHash {
     /// itself (format 1) or its SHA-256 (format 2). The two formats differ in nothing else.
     private static func receiveHash(_ r: LoggedReceive, kind: String, prev: [UInt8], bodyField: [UInt8]) -> [UInt8] {
         var e = Encoder(kind: kind, prev: prev)
+        encodeReceive(r, bodyField: bodyField, into: &e)
+        return e.finalize()
+    }
+
+    /// Adds a receive's fields in their hashed order (``receiveHash(_:kind:prev:bodyField:)``'s encoding, the one
+    /// copy). Returns where, among the encoder's pending bytes, the 8 value bytes of `seq` and of `receiveCount`
+    /// begin (`receivedAt`'s are the last 8).
+    @discardableResult
+    private static func encodeReceive(_ r: LoggedReceive, bodyField: [UInt8], into e: inout Encoder)
+        -> (seqAt: Int, receiveCountAt: Int)
+    {
         e.add(r.seq)
+        let seqAt = e.pendingCount - 8
         e.add(r.receiveKey)
         e.add(r.messageId)
         e.add(r.receiptHandle)
@@ -102,11 +121,52 @@ public enum RecordHash {
         e.add(r.messageAttributesJSON)
         e.add(r.md5OfMessageAttributes)
         e.add(r.receiveCount)
+        let receiveCountAt = e.pendingCount - 8
         e.add(r.sentTimestamp)
         e.add(r.source)
         e.add(r.inputError)
         e.add(r.receivedAt)
-        return e.finalize()
+        return (seqAt, receiveCountAt)
+    }
+
+    /// A format-2 receive's canonical encoding built ahead, off the log's writer (``PreparedReceive``): every
+    /// field in place except the previous hash, `seq`, `receiveCount` and `receivedAt`, which depend on the log
+    /// and the clock and are written into a copy when the receive is appended. The same bytes as
+    /// ``hash(of:prev:bodyDigest:)`` encodes, so the same hash.
+    struct ReceiveTemplate: Sendable {
+        private let bytes: [UInt8]
+        private let seqAt: Int
+        private let receiveCountAt: Int
+
+        /// The template of `r` (its `seq`, `receiveCount`, `receivedAt` and `prevHash` are ignored); nil when its
+        /// encoding is 64 KiB or more (then it is hashed the ordinary way).
+        init?(_ r: LoggedReceive, bodyDigest: [UInt8]) {
+            var e = Encoder(kind: "receive/2", prev: RecordHash.genesis)
+            let (seqAt, receiveCountAt) = RecordHash.encodeReceive(r, bodyField: bodyDigest, into: &e)
+            guard let bytes = e.allBytes else { return nil }
+            self.bytes = bytes
+            self.seqAt = seqAt
+            self.receiveCountAt = receiveCountAt
+        }
+
+        /// The receive's hash with these log-dependent fields (`prev` must be 32 bytes), encoded in `scratch`
+        /// (reused between calls: no allocation per receive).
+        func hash(prev: [UInt8], seq: Int64, receiveCount: Int64, receivedAt: Int64, scratch: inout [UInt8])
+            -> [UInt8]
+        {
+            precondition(prev.count == 32)
+            scratch.removeAll(keepingCapacity: true)
+            scratch.append(contentsOf: bytes)
+            let end = bytes.count
+            scratch.withUnsafeMutableBytes { b in
+                prev.withUnsafeBytes { b.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: 32) }
+                b.storeBytes(of: UInt64(bitPattern: seq).bigEndian, toByteOffset: seqAt, as: UInt64.self)
+                b.storeBytes(
+                    of: UInt64(bitPattern: receiveCount).bigEndian, toByteOffset: receiveCountAt, as: UInt64.self)
+                b.storeBytes(of: UInt64(bitPattern: receivedAt).bigEndian, toByteOffset: end - 8, as: UInt64.self)
+            }
+            return Array(SHA256.hash(data: scratch))
+        }
     }
 
     /// A receive's identity in format 2: SHA-256 over message id, receipt handle, `ApproximateReceiveCount` as

@@ -70,6 +70,15 @@ public struct IngestSummary: OutcomeCounts, Sendable, Equatable, Codable {
 public struct PreparedMessage: Sendable {
     public var receive: PreparedReceive
     public var interpretation: Interpretation
+    /// The interpretation's item (a valid order's) as the attempt stores it (``OrderItem/json``), built here once
+    /// so the writer does not; nil for a rejection. A decision carrying another item gets that item's own JSON.
+    var item: (item: OrderItem, json: String)?
+
+    init(receive: PreparedReceive, interpretation: Interpretation) {
+        self.receive = receive
+        self.interpretation = interpretation
+        if case .order(let item, _, _) = interpretation { self.item = (item, item.json) }
+    }
 }
 
 /// A bounded hand-off of whole batches from one producing thread to one consuming thread: at most one batch
@@ -243,18 +252,22 @@ public final class Pipeline {
         // appended (the log's layout: a batch's receives, then their attempts).
         var appended: [(LoggedReceive, Int)] = []
         appended.reserveCapacity(batch.count)
-        for (i, p) in batch.enumerated() {
-            if let r = try appendOne(p.receive, receivedAt: now, summary: &local) { appended.append((r, i)) }
+        // Indices, not `for … in`: a loop variable would be a copy of each message (a retain and a release of every
+        // field of it, per message, on the writer's critical path).
+        for i in batch.indices {
+            if let r = try appendOne(batch[i].receive, receivedAt: now, summary: &local) { appended.append((r, i)) }
         }
-        for (r, i) in appended {
+        for j in appended.indices {
+            let i = appended[j].1
             // The one step, with no network projection: decide, project locally, record.
             let decision = processor.resolve(
-                processor.decide(batch[i].interpretation, receive: r, state: projection), results: [], receive: r)
+                processor.decide(batch[i].interpretation, receive: appended[j].0, state: projection), results: [],
+                receive: appended[j].0)
             let attempt = try apply(
-                r, decision: decision, trigger: "receive", attemptedAt: now,
-                savepoint: perMessageSavepoints ? .perMessage : .failBatch)
+                appended[j].0, decision: decision, trigger: "receive", attemptedAt: now,
+                savepoint: perMessageSavepoints ? .perMessage : .failBatch, preparedItem: batch[i].item)
             local.count(attempt.decision)
-            if collect { out.append(ProcessedReceive(receive: r, attempt: attempt)) }
+            if collect { out.append(ProcessedReceive(receive: appended[j].0, attempt: attempt)) }
         }
     }
 
@@ -424,9 +437,11 @@ public final class Pipeline {
 
     /// Applies `decision` to the local projection (turning a failed write into a transient failure) and appends
     /// the attempt. Must run inside `log.write`.
+    /// - Parameter preparedItem: an item and its JSON text built ahead (``PreparedMessage``), used for the attempt
+    ///   when the decision's item is that item.
     func apply(
         _ r: LoggedReceive, decision: Decision, trigger: String, attemptedAt: Int64,
-        savepoint: ProjectionWriteGuard = .perMessage
+        savepoint: ProjectionWriteGuard = .perMessage, preparedItem: (item: OrderItem, json: String)? = nil
     ) throws -> LoggedAttempt {
         var decision = decision
         if decision.outcome.isFinal {
@@ -444,9 +459,15 @@ public final class Pipeline {
                     receive: r)
             }
         }
+        let itemJSON: String?
+        if let item = decision.item {
+            if let preparedItem, preparedItem.item == item { itemJSON = preparedItem.json } else { itemJSON = item.json }
+        } else {
+            itemJSON = nil
+        }
         let attempt = try log.appendAttempt(
             receive: r, decision: decision, processorVersion: processor.version,
-            trigger: trigger, attemptedAt: attemptedAt)
+            trigger: trigger, attemptedAt: attemptedAt, itemJSON: itemJSON)
         logger.debug(
             "Processed message",
             metadata: [
