@@ -121,6 +121,14 @@ final class BatchHandoff<Batch: Sendable, Outcome: Sendable>: @unchecked Sendabl
         return batch
     }
 
+    /// Whether the consumer cancelled (the producer checks it between items, so it does not finish a batch
+    /// nobody will take).
+    var isCancelled: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return cancelled
+    }
+
     func cancel() {
         condition.lock()
         cancelled = true
@@ -308,7 +316,13 @@ public final class Pipeline {
             handoff.finish(
                 Result {
                     try source { batch in
-                        let prepared = batch.map { Pipeline.prepare($0, processor: processor) }
+                        var prepared: [PreparedMessage] = []
+                        prepared.reserveCapacity(batch.count)
+                        for m in batch {
+                            // The writer stopped (an interrupt, an error): stop here, not after the whole batch.
+                            if handoff.isCancelled { throw Handoff.Cancelled() }
+                            prepared.append(Pipeline.prepare(m, processor: processor))
+                        }
                         guard handoff.put(prepared) else { throw Handoff.Cancelled() }
                     }
                 })
