@@ -81,71 +81,6 @@ public struct PreparedMessage: Sendable {
     }
 }
 
-/// A bounded hand-off of whole batches from one producing thread to one consuming thread: at most one batch
-/// waits. The producer ends with ``finish(_:)``; the consumer may ``cancel()``, which makes ``put(_:)`` return
-/// false (so the producer stops) and drops what waits.
-final class BatchHandoff<Batch: Sendable, Outcome: Sendable>: @unchecked Sendable {
-    struct Cancelled: Error {}
-    private let condition = NSCondition()
-    private var waiting: Batch?
-    private var cancelled = false
-    private var outcome: Result<Outcome, any Error>?
-
-    /// Blocks while a batch waits; false when the consumer cancelled.
-    func put(_ batch: Batch) -> Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        while waiting != nil, !cancelled { condition.wait() }
-        if cancelled { return false }
-        waiting = batch
-        condition.broadcast()
-        return true
-    }
-
-    /// The producer's last word: what it returned or threw.
-    func finish(_ result: Result<Outcome, any Error>) {
-        condition.lock()
-        outcome = result
-        condition.broadcast()
-        condition.unlock()
-    }
-
-    /// The next batch, blocking until there is one; nil once the producer finished and nothing waits.
-    func take() -> Batch? {
-        condition.lock()
-        defer { condition.unlock() }
-        while waiting == nil, outcome == nil { condition.wait() }
-        guard let batch = waiting else { return nil }
-        waiting = nil
-        condition.broadcast()
-        return batch
-    }
-
-    /// Whether the consumer cancelled (the producer checks it between items, so it does not finish a batch
-    /// nobody will take).
-    var isCancelled: Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        return cancelled
-    }
-
-    func cancel() {
-        condition.lock()
-        cancelled = true
-        waiting = nil
-        condition.broadcast()
-        condition.unlock()
-    }
-
-    /// Blocks until the producer finished; its outcome.
-    func waitFinished() -> Result<Outcome, any Error> {
-        condition.lock()
-        defer { condition.unlock() }
-        while outcome == nil { condition.wait() }
-        return outcome!
-    }
-}
-
 /// The result of processing one receive.
 public struct ProcessedReceive: Sendable {
     public var receive: LoggedReceive
@@ -309,7 +244,7 @@ public final class Pipeline {
         reading source: @escaping @Sendable (_ hand: ([IncomingMessage]) throws -> Void) throws -> (TrafficFormat, Int),
         _ body: ([PreparedMessage]) throws -> Void
     ) throws -> (TrafficFormat, Int) {
-        typealias Handoff = BatchHandoff<[PreparedMessage], (TrafficFormat, Int)>
+        typealias Handoff = BoundedHandOff<[PreparedMessage], (TrafficFormat, Int)>
         let handoff = Handoff()
         let processor = self.processor
         let reader = Thread {

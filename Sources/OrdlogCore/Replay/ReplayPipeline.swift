@@ -28,9 +28,9 @@ enum InterpretAhead: Sendable, CaseIterable {
 
 /// The first stage of a concurrent replay: a thread of its own reads the records (one log's ``LogCursor``)
 /// and interprets every receive the filter matches (``OrderProcessor/interpret(body:inputError:)``, pure),
-/// handing records to the engine's thread in chunks through a bounded ``ReplayChannel``. A chunk read when nothing is queued for
-/// the engine goes over uninterpreted (``InterpretAhead/whenEngineBusy``): the engine interprets those
-/// receives itself, so neither thread idles while the other is the bottleneck.
+/// handing records to the engine's thread in chunks through a ``BoundedHandOff``. A chunk read when nothing is
+/// queued for the engine goes over uninterpreted (``InterpretAhead/whenEngineBusy``): the engine interprets
+/// those receives itself, so neither thread idles while the other is the bottleneck.
 ///
 /// A receive handed over with its interpretation has an empty body: the engine never reads it again, and the
 /// body's buffer is freed on the reader thread. A read error reaches the engine after the records read
@@ -38,7 +38,7 @@ enum InterpretAhead: Sendable, CaseIterable {
 /// waits for it: call it before the log's connection is used again.
 struct InterpretingReader<Source: LogRecordSource>: InterpretedRecordSource {
     typealias Item = (LogRecord, Interpretation?)
-    private let channel: ReplayChannel
+    private let channel: BoundedHandOff<[Item], Void>
     /// The current chunk, reversed: `popLast` moves each record out without copying it.
     private var chunk: [Item] = []
 
@@ -46,7 +46,7 @@ struct InterpretingReader<Source: LogRecordSource>: InterpretedRecordSource {
         _ source: Source, processor: OrderProcessor, filter: ResolvedLogFilter, chunkSize: Int = Replayer.pipelineChunk,
         depth: Int = Replayer.pipelineDepth, interpreting: InterpretAhead = .whenEngineBusy
     ) {
-        let channel = ReplayChannel(depth: depth)
+        let channel = BoundedHandOff<[Item], Void>(depth: depth)
         self.channel = channel
         let owned = HandOff(source)
         let thread = Thread {
@@ -61,18 +61,24 @@ struct InterpretingReader<Source: LogRecordSource>: InterpretedRecordSource {
 
     mutating func next() throws -> Item? {
         if chunk.isEmpty {
-            guard let next = try channel.take() else { return nil }
+            guard let next = channel.take() else {
+                try channel.waitFinished().get()  // the reader's error, after the records read before it
+                return nil
+            }
             chunk = next
         }
         return chunk.popLast()
     }
 
     /// Ends the reader thread and waits until it has: it no longer uses the log's connection.
-    func stop() { channel.stopAndWait() }
+    func stop() {
+        channel.cancel()
+        _ = channel.waitFinished()
+    }
 
     private static func read(
         _ owned: HandOff<Source>, processor: OrderProcessor, filter: ResolvedLogFilter, chunkSize: Int,
-        interpreting: InterpretAhead, into channel: ReplayChannel
+        interpreting: InterpretAhead, into channel: BoundedHandOff<[Item], Void>
     ) {
         var failure: (any Error)?
         var chunk: [Item] = []
@@ -113,13 +119,13 @@ struct InterpretingReader<Source: LogRecordSource>: InterpretedRecordSource {
         }
         // The records read before the end (or the error) go first, as a sequential replay decides them.
         if !stopped && !chunk.isEmpty { _ = handOver() }
-        channel.finish(failure)
+        channel.finish(failure.map { .failure($0) } ?? .success(()))
     }
 }
 
 /// Moves a record source (a ``LogCursor`` is not `Sendable`: it holds SQLite statements) to the reader thread.
 /// Sound because the reader is its only user from then on (it is released there, before the reader ends), and
-/// the engine waits for the reader to end (``ReplayChannel/stopAndWait()``) before the log's connection is used
+/// the engine waits for the reader to end (``InterpretingReader/stop()``) before the log's connection is used
 /// on another thread again.
 private final class HandOff<Source>: @unchecked Sendable {
     private var cursor: Source?
@@ -127,74 +133,5 @@ private final class HandOff<Source>: @unchecked Sendable {
     func take() -> Source {
         defer { cursor = nil }
         return cursor!
-    }
-}
-
-/// A bounded queue of record chunks from one reader thread to one engine thread (a lock and a condition;
-/// one hand-off per chunk).
-final class ReplayChannel: @unchecked Sendable {
-    typealias Chunk = [(LogRecord, Interpretation?)]
-    private let condition = NSCondition()
-    private let depth: Int
-    // Guarded by `condition`.
-    private var chunks: [Chunk] = []
-    private var ended = false
-    private var failure: (any Error)?
-    private var stopped = false
-
-    init(depth: Int) { self.depth = max(1, depth) }
-
-    /// Reader: queues `chunk`, waiting while `depth` chunks are queued. False when the engine has stopped.
-    func put(_ chunk: Chunk) -> Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        while chunks.count >= depth && !stopped { condition.wait() }
-        if stopped { return false }
-        chunks.append(chunk)
-        condition.broadcast()
-        return true
-    }
-
-    /// Reader: whether no chunk is queued for the engine now.
-    var isEmpty: Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        return chunks.isEmpty
-    }
-
-    /// Reader: no more chunks; `failure` is what stopped the reading (nil at the end of the records).
-    func finish(_ failure: (any Error)?) {
-        condition.lock()
-        self.failure = failure
-        ended = true
-        condition.broadcast()
-        condition.unlock()
-    }
-
-    /// Engine: the next chunk in order, or nil after the last one.
-    /// - Throws: what the reader failed with, once the chunks it read before are taken.
-    func take() throws -> Chunk? {
-        condition.lock()
-        defer { condition.unlock() }
-        while chunks.isEmpty && !ended { condition.wait() }
-        if !chunks.isEmpty {
-            let chunk = chunks.removeFirst()
-            condition.broadcast()
-            return chunk
-        }
-        if let failure { throw failure }
-        return nil
-    }
-
-    /// Engine: tells the reader to stop and waits until it has ended.
-    func stopAndWait() {
-        condition.lock()
-        stopped = true
-        condition.broadcast()
-        while !ended { condition.wait() }
-        let dropped = chunks
-        chunks = []
-        condition.unlock()
-        withExtendedLifetime(dropped) {}
     }
 }
