@@ -49,6 +49,12 @@ public struct OrderVersion: Sendable, Equatable {
         self.timestampNs = timestampNs
         self.seq = seq
     }
+
+    /// The ordering rule, in one place: this version is newer than `other` when its (timestamp, log sequence) is
+    /// later — the later instant wins, and at the same instant the later receive.
+    public func isNewer(than other: OrderVersion) -> Bool {
+        (timestampNs, seq) > (other.timestampNs, other.seq)
+    }
 }
 
 /// Which idempotency key: the SQS MessageId or the SNS MessageId from the envelope.
@@ -211,7 +217,7 @@ public struct OrderProcessor: Sendable {
                     note: "SNS MessageId \(snsMessageId) already applied at log seq \(seq)")
             }
             if let current = try state.currentVersion(orderId: item.orderId),
-                (current.timestampNs, current.seq) > (timestampNs, receive.seq)
+                current.isNewer(than: OrderVersion(timestampNs: timestampNs, seq: receive.seq))
             {
                 return Decision(
                     outcome: .stale, orderId: item.orderId, snsMessageId: snsMessageId, item: item,

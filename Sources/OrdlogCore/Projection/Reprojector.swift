@@ -260,7 +260,7 @@ final class ReprojectFold {
             writeItem = false
             if !alreadyApplied, let item = d.item, let ns = RFC3339.nanoseconds(item.timestamp) {
                 let stored = versions[ByteString(item.orderId)]
-                writeItem = stored.map { (ns, a.receiveSeq) > ($0.timestampNs, $0.seq) } ?? true
+                writeItem = stored.map { OrderVersion(timestampNs: ns, seq: a.receiveSeq).isNewer(than: $0) } ?? true
             }
         }
         if writeItem, let item = d.item {
