@@ -184,7 +184,7 @@ func envelope(_ message: String, snsId: String = "sns-1") -> String {
         #expect(processor.decide(makeReceive(order(#""quantity":1"#), seq: 10), state: state).outcome == .stale)
     }
 
-    @Test("interpret reads the body alone; decide on its result equals deciding the receive")
+    @Test("interpret reads the body alone; decide on its result checks the state and marks dead-lettering")
     func interpretThenDecide() {
         let ts = RFC3339.nanoseconds("2025-01-15T10:30:00Z")!
         #expect(
@@ -199,17 +199,20 @@ func envelope(_ message: String, snsId: String = "sns-1") -> String {
         }
         #expect(r.errorCode == "body.not_json")
         #expect(!r.deadLettered)  // marking depends on the receive count, which interpret does not see
+        // The state half: what it decides from an interpretation, fixed values (not a comparison with
+        // decide(_:state:), which is defined as this call).
         var state = MemoryState()
         state.applied["sns:sns-1"] = 4
-        for (body, count) in [
-            (envelope(order(#""quantity":3"#)), Int64(1)), (order(#""quantity":0"#), 3), ("bad", 3), ("[1]", 1),
-        ] {
-            let receive = makeReceive(body, receiveCount: count)
-            let interpretation = processor.interpret(body: receive.body, inputError: nil)
-            #expect(
-                processor.decide(interpretation, receive: receive, state: state)
-                    == processor.decide(receive, state: state))
-        }
+        let enveloped = makeReceive(envelope(order(#""quantity":3"#)))
+        let dup = processor.decide(
+            processor.interpret(body: enveloped.body, inputError: nil), receive: enveloped, state: state)
+        #expect(dup.outcome == .duplicate)
+        #expect(dup.note == "SNS MessageId sns-1 already applied at log seq 4")
+        let third = makeReceive("bad", receiveCount: 3)
+        let dead = processor.decide(.rejected(r), receive: third, state: state)
+        #expect(dead.outcome == .rejected && dead.errorCode == "body.not_json" && dead.deadLettered)
+        let first = processor.decide(.rejected(r), receive: makeReceive("bad", receiveCount: 1), state: state)
+        #expect(!first.deadLettered)
     }
 
     @Test("a failure on receive number maxReceiveCount is dead-lettered")

@@ -542,8 +542,7 @@ public final class EventLog {
         r.hash = RecordHash.hash(of: r, prev: headHash)
         try db.run(
             """
-            INSERT INTO identities (seq, consumer_id, ordlog_version, queue, recorded_at, prev_hash, hash)
-            VALUES (?,?,?,?,?,?,?)
+            INSERT INTO identities (\(Self.identityColumns)) VALUES (?,?,?,?,?,?,?)
             """,
             [
                 .int(r.seq), .text(identity.consumerId), .text(identity.ordlogVersion), .text(identity.queue),
@@ -684,11 +683,11 @@ public final class EventLog {
     ///   - decisionColumnsOnly: read only what the processor and replay filters use (seq, message id,
     ///     receive count, SentTimestamp, received-at, body, input error); the other receive fields are left
     ///     empty.
-    /// - Throws: ``SQLiteError``.
     ///   - receives: false streams attempts only (what re-applying recorded decisions reads).
     ///   - applyColumnsOnly: read only the attempt columns re-applying a decision uses (seq, receive seq,
     ///     message id, outcome, dead-lettered, order id, SNS MessageId, item, attempted-at); the others are left
     ///     empty.
+    /// - Throws: ``SQLiteError``.
     public func records(
         from: Int64 = 1, through: Int64 = .max, attempts: Bool = true, decisionColumnsOnly: Bool = false,
         receives: Bool = true, applyColumnsOnly: Bool = false
@@ -719,7 +718,7 @@ public final class EventLog {
     }
 }
 
-/// An ordered source of log records, read one at a time: what a replay consumes (``Replayer/run(_:filter:into:verdict:batchSize:onDecision:progress:)``).
+/// An ordered source of log records, read one at a time: what a replay consumes (``Replayer/run(_:processor:filter:into:verdict:batchSize:onDecision:progress:)``).
 /// ``LogCursor`` reads one log; a reader merging several logs into one ordered stream is another source.
 public protocol LogRecordSource {
     /// The next record in order, or nil at the end.
