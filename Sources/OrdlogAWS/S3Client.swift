@@ -72,13 +72,7 @@ public struct S3Client: Sendable {
 
     /// Base64 of a SHA-256 given as lowercase hex (a manifest's `sha256`), or nil.
     public static func checksumSHA256(hex: String) -> String? {
-        let u = Array(hex.utf8)
-        guard u.count == 64 else { return nil }
-        var bytes: [UInt8] = []
-        for i in stride(from: 0, to: 64, by: 2) {
-            guard let v = UInt8(String(decoding: u[i..<i + 2], as: UTF8.self), radix: 16) else { return nil }
-            bytes.append(v)
-        }
+        guard let bytes = Hex.decode(hex), bytes.count == 32 else { return nil }
         return Data(bytes).base64EncodedString()
     }
 

@@ -323,16 +323,7 @@ public struct SigV4Signer: Sendable, CustomStringConvertible {
 
     static func hexSHA256(_ data: Data) -> String { hex(Data(SHA256.hash(data: data))) }
 
-    static func hex(_ data: Data) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(data.count * 2)
-        for b in data {
-            bytes.append(digits[Int(b >> 4)])
-            bytes.append(digits[Int(b & 0x0f)])
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
+    static func hex(_ data: Data) -> String { Hex.encode(data) }
 
     private static func utcCalendar() -> Calendar {
         var calendar = Calendar(identifier: .gregorian)

@@ -1,3 +1,4 @@
+import OrdlogAWS
 /// What is wrong at the first broken place of the hash chain.
 public enum ChainBreakKind: String, Sendable {
     /// A record's stored content no longer matches its hash.
@@ -256,13 +257,9 @@ extension LogHead {
     /// Parses `SEQ:HEXHASH` as printed by `ordlog head` (64 hex digits), or nil.
     public init?(parsing text: String) {
         let parts = text.split(separator: ":", maxSplits: 1)
-        guard parts.count == 2, let seq = Int64(parts[0]), seq >= 0, parts[1].utf8.count == 64 else { return nil }
-        var bytes: [UInt8] = []
-        let hex = Array(parts[1].utf8)
-        for i in stride(from: 0, to: 64, by: 2) {
-            guard let v = UInt8(String(decoding: hex[i..<i + 2], as: UTF8.self), radix: 16) else { return nil }
-            bytes.append(v)
-        }
+        guard parts.count == 2, let seq = Int64(parts[0]), seq >= 0, parts[1].utf8.count == 64,
+            let bytes = Hex.decode(parts[1])
+        else { return nil }
         self.init(seq: seq, hash: bytes)
     }
 }

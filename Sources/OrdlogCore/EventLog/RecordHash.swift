@@ -1,3 +1,4 @@
+import OrdlogAWS
 import Crypto
 
 /// The event log's hash chain: `hash(n) = SHA-256(hash(n−1) ‖ canonical(record n))`, with 32 zero bytes
@@ -229,14 +230,5 @@ public enum RecordHash {
     public static func md5Hex(_ bytes: [UInt8]) -> String { hex(Array(Insecure.MD5.hash(data: bytes))) }
 
     /// Lowercase hex of `bytes`.
-    public static func hex(_ bytes: [UInt8]) -> String {
-        var out = [UInt8]()
-        out.reserveCapacity(bytes.count * 2)
-        for b in bytes {
-            out.append(digits[Int(b >> 4)])
-            out.append(digits[Int(b & 0xF)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-    private static let digits = Array("0123456789abcdef".utf8)
+    public static func hex(_ bytes: [UInt8]) -> String { Hex.encode(bytes) }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import OrdlogAWS
 
 /// Several event logs read as one: the logs of many consumers on one queue, and the segments of each.
 ///
@@ -106,8 +107,7 @@ public final class LogSet {
         for (i, l) in loaded.enumerated() {
             let id = ids[i] ?? l.0.deletingPathExtension().lastPathComponent
             if let first = l.3, let head = l.5 {
-                let hex = { (b: [UInt8]) in b.map { String(format: "%02x", $0) }.joined() }
-                let content = "\(id)\u{0}\(first)\u{0}\(hex(l.4 ?? []))\u{0}\(head.seq)\u{0}\(hex(head.hash))"
+                let content = "\(id)\u{0}\(first)\u{0}\(Hex.encode(l.4 ?? []))\u{0}\(head.seq)\u{0}\(Hex.encode(head.hash))"
                 if let earlier = contents[content] {
                     notes.append(
                         "\(both(earlier, l.0)) hold the same records (consumer "

@@ -8,7 +8,7 @@ import OrdlogAWS
     import Darwin
 #endif
 
-func sha256Hex(_ data: Data) -> String { RecordHash.hex(Array(SHA256.hash(data: data))) }
+func sha256Hex(_ data: Data) -> String { Hex.encode(SHA256.hash(data: data)) }
 
 /// `s3://BUCKET/PREFIX`: where sealed segments are archived.
 public struct S3Location: Sendable, Equatable, CustomStringConvertible {

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import OrdlogAWS
 
 #if canImport(Glibc)
     import Glibc
@@ -140,9 +141,9 @@ public struct SegmentManifest: Sendable, Equatable {
             o["format"]?.stringValue == Self.format,
             let consumerId = o["consumerId"]?.stringValue, SegmentName.isValidConsumerId(consumerId),
             let first = Self.int(o["firstSeq"]), let last = Self.int(o["lastSeq"]), first >= 1, last >= first,
-            let prev = o["prevHash"]?.stringValue.flatMap(Self.unhex), prev.count == 32,
-            let head = o["headHash"]?.stringValue.flatMap(Self.unhex), head.count == 32,
-            let sha = o["sha256"]?.stringValue, Self.unhex(sha)?.count == 32, let size = Self.int(o["bytes"]),
+            let prev = o["prevHash"]?.stringValue.flatMap { Hex.decode($0) }, prev.count == 32,
+            let head = o["headHash"]?.stringValue.flatMap { Hex.decode($0) }, head.count == 32,
+            let sha = o["sha256"]?.stringValue, Hex.decode(sha)?.count == 32, let size = Self.int(o["bytes"]),
             size > 0
         else { return nil }
         self.init(
@@ -156,17 +157,6 @@ public struct SegmentManifest: Sendable, Equatable {
         return nil
     }
 
-    static func unhex(_ text: String) -> [UInt8]? {
-        let u = Array(text.utf8)
-        guard u.count % 2 == 0 else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(u.count / 2)
-        for i in stride(from: 0, to: u.count, by: 2) {
-            guard let v = UInt8(String(decoding: u[i..<i + 2], as: UTF8.self), radix: 16) else { return nil }
-            out.append(v)
-        }
-        return out
-    }
 }
 
 /// A sealed segment on local disk whose manifest matched its bytes.
