@@ -176,7 +176,7 @@ public actor LogWriter {
         let old = pipeline
         guard
             let result = try Segments.seal(
-                old.log, directory: directory, ordlogVersion: ordlogVersion)
+                old.log, directory: directory, ordlogVersion: ordlogVersion, now: old.clock())
         else { return nil }
         let log = try EventLog(path: old.log.db.path, logger: old.log.logger)
         pipeline = Pipeline(log: log, processor: old.processor, clock: old.clock, logger: old.logger)

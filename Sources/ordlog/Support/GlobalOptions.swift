@@ -128,7 +128,7 @@ struct GlobalOptions: ParsableArguments {
             explicit: consumerId, environment: environment, hostName: ConsumerIdentity.localHostName(),
             stored: stored, taskMetadata: fetchTaskMetadata)
         let identity = ConsumerIdentity(consumerId: id, ordlogVersion: Ordlog.configuration.version, queue: queue)
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let now = Pipeline.systemClockMs()
         try log.write { _ = try log.appendIdentity(identity, recordedAt: now) }
         return identity
     }
