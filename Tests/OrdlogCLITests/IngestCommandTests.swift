@@ -190,6 +190,21 @@ import Testing
         try? input.fileHandleForWriting.close()
     }
 
+    @Test("an ingest that appends nothing (missing file, empty file, a directory) leaves the log's head as it was")
+    func refusedIngestWritesNothing() throws {
+        let dir = CLI.tempDir()
+        let db = dir.appendingPathComponent("refused.db").path
+        #expect(try CLI.run(["ingest", "--db", db, CLI.sample("order-traffic.jsonl")]).status == 0)
+        let head = try CLI.run(["head", "--db", db]).stdout
+        let empty = dir.appendingPathComponent("empty.jsonl").path
+        FileManager.default.createFile(atPath: empty, contents: Data())
+        for input in [dir.appendingPathComponent("missing.jsonl").path, empty, dir.path] {
+            let r = try CLI.run(["ingest", "--db", db, input])
+            #expect(r.status == 4, "\(input): \(r.stderr)")
+            #expect(try CLI.run(["head", "--db", db]).stdout == head, "\(input) changed the log")
+        }
+    }
+
     @Test("help texts carry examples and the exit codes")
     func help() throws {
         let root = try CLI.run(["--help"])

@@ -363,9 +363,12 @@ public final class Pipeline {
     }
 
     /// Processes receives that were appended but never processed (an interrupted consumer).
-    public func processUnprocessed(summary: inout IngestSummary) throws {
+    /// - Parameter beforeWriting: called once before anything is written, only when there is something to
+    ///   process (a command records its consumer identity there, so a run that writes nothing adds nothing).
+    public func processUnprocessed(summary: inout IngestSummary, beforeWriting: () throws -> Void = {}) throws {
         let pending = try log.unprocessedReceives()
         guard !pending.isEmpty else { return }
+        try beforeWriting()
         var local = IngestSummary()
         try log.write {
             let todo = try pending.filter { try log.attempts(receiveSeq: $0.seq).isEmpty }

@@ -80,14 +80,21 @@ struct Ingest: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             let log = try global.openLog(create: true, write: true, newFilePageSize: EventLog.bulkPageSize)
-            _ = try global.recordIdentity(log, consumerId: consumerId, queue: files.joined(separator: " "))
+            // The consumer identity is recorded before the first batch is appended, not before: a run that appends
+            // nothing (every file refused) leaves the log as it was.
+            var identityRecorded = false
+            func recordIdentityOnce() throws {
+                guard !identityRecorded else { return }
+                _ = try global.recordIdentity(log, consumerId: consumerId, queue: files.joined(separator: " "))
+                identityRecorded = true
+            }
             var rules = ValidationRules()
             rules.maxReceiveCount = maxReceiveCount
             rules.integerLiteralsOnly = integerLiteralsOnly
             let pipeline = Pipeline(
                 log: log, processor: OrderProcessor(rules: rules), logger: global.makeLogger("ordlog.pipeline"))
             var summary = IngestSummary()
-            try pipeline.processUnprocessed(summary: &summary)
+            try pipeline.processUnprocessed(summary: &summary, beforeWriting: recordIdentityOnce)
             var fileErrors: [TrafficFileError] = []
             var formats: [(String, TrafficFormat, Int)] = []
             let progress = Progress(label: "ingest")
@@ -103,6 +110,7 @@ struct Ingest: ParsableCommand {
                             maxBatchSeconds: Ingest.maxTransactionSeconds, waiting: { Interrupt.waiting($0) }
                         ) { batch in
                             if Interrupt.requested { throw IngestInterrupted() }
+                            try recordIdentityOnce()
                             try pipeline.ingest(batch: batch, summary: &summary)
                             progress.update("\(summary.received) messages, \(summary.projected) projected")
                         }
@@ -113,6 +121,7 @@ struct Ingest: ParsableCommand {
                             maxBatchSeconds: Ingest.maxTransactionSeconds
                         ) { batch in
                             if Interrupt.requested { throw IngestInterrupted() }
+                            try recordIdentityOnce()
                             try pipeline.ingest(prepared: batch, summary: &summary)
                             progress.update("\(summary.received) messages, \(summary.projected) projected")
                         }
