@@ -43,6 +43,7 @@ import Testing
         let missing = try CLI.run(["orders", "--db", db, "ord-nope"])
         #expect(missing.status == 2)
         #expect(missing.stderr.contains("order ord-nope is not in the projection"))
+        #expect(missing.stderr.contains("`ordlog history --db \(db) ord-nope`"))  // a hint that runs as printed
         let missingJSON = try CLI.run(["orders", "--db", db, "--json", "ord-nope"])
         #expect(missingJSON.status == 2)
         #expect(missingJSON.stdout == "null\n")  // still parseable for a script

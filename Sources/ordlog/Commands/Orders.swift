@@ -53,7 +53,9 @@ struct Orders: ParsableCommand {
                 guard let o = try projection.order(orderId) else {
                     if global.json { out("null") }  // still JSON on stdout for a script; exit 2 says "not found"
                     err(
-                        "ordlog: order \(orderId) is not in the projection. `ordlog history \(orderId)` shows whether the log has seen it."
+                        "ordlog: order \(orderId) is not in the projection. `ordlog history --db \(path) \(orderId)` shows "
+                            + "whether the log has seen it (a message rejected before its orderId was read is found "
+                            + "by its MessageId: `ordlog inspect-dlq --db \(path) MESSAGE_ID`)."
                     )
                     throw ExitCode(2)
                 }
