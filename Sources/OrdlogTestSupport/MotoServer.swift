@@ -73,6 +73,19 @@ public final class MotoServer: @unchecked Sendable {
     public static func start(environment: [String: String] = [:], timeout: TimeInterval = 90) async throws
         -> MotoServer
     {
+        // The port is free when chosen but not held until moto binds it: another server started meanwhile (tests
+        // run in parallel) can take it, and moto then exits at once. Such an early exit is retried on a new port.
+        var attempt = 1
+        while true {
+            do {
+                return try await startOnce(environment: environment, timeout: timeout)
+            } catch MotoServerError.didNotStart(let reason, _) where reason.hasPrefix("process exited") && attempt < 3 {
+                attempt += 1
+            }
+        }
+    }
+
+    private static func startOnce(environment: [String: String], timeout: TimeInterval) async throws -> MotoServer {
         var env = ProcessInfo.processInfo.environment
         guard let executable = findExecutable(environment: env) else {
             throw MotoServerError.notInstalled(searchedPath: env["PATH"] ?? "")
