@@ -31,6 +31,12 @@ public struct VerifyResult: Sendable, Equatable {
     public var head: LogHead?
     public var problem: ChainBreak?
     public var ok: Bool { problem == nil }
+
+    public init(verified: Int64 = 0, head: LogHead? = nil, problem: ChainBreak? = nil) {
+        self.verified = verified
+        self.head = head
+        self.problem = problem
+    }
 }
 
 /// Walks the event log's hash chain (both tables, merged by seq) and reports the first broken record.

@@ -1,22 +1,29 @@
 import Foundation
+import Logging
 import OrdlogAWS
 
-/// Several event logs read as one: the logs of many consumers on one queue, and the segments of each.
+/// The one way the read commands see the event log: one file, a sealed log with its segments, several consumers'
+/// logs, copies, or an `s3://` archive, opened as one set (``open(_:options:)``). One file is a set of one.
 ///
 /// **Consumers.** A log's consumer is the consumer id of its segment start (a sealed log's next segment, which
 /// names the consumer whose chain it continues: the identity in force when it was sealed), else of its first
-/// identity record (migration 0005); a log
-/// without one (written before 0005) is its own consumer, named after its file (`consumer-0.db` →
-/// `consumer-0`). A record's consumer is the identity in force at its seq (the newest identity record before
-/// it), else the log's consumer.
+/// identity record (migration 0005); a log without one (written before 0005) is its own consumer, named after its
+/// file (`consumer-0.db` → `consumer-0`). A record's consumer is the identity in force at its seq (the newest
+/// identity record before it), else the log's consumer.
 ///
 /// **Segments.** A log that starts with a segment start (``SegmentStart``, written by `ordlog seal`), or whose first
 /// record has seq > 1, continues an earlier segment of the same consumer: the segment start names the consumer and
-/// where the chain goes on (seq and head hash), else the first record does. Each
-/// consumer's files are ordered by first seq and every link is checked by ``verify(progress:)``: file k+1's first
-/// record must be file k's head seq + 1 and chain from its head hash. A continuation without an identity record
-/// joins the consumer whose file ends with the hash it chains from, else the one whose file ends nearest before it
-/// (so that a gap or an overlap is reported naming both files).
+/// where the chain goes on (seq and head hash), else the first record does. Each consumer's files are ordered by
+/// first seq and every link is checked when the set is opened (``linkProblem(of:)``): file k+1's first record must
+/// be file k's head seq + 1 and chain from its head hash. A continuation without an identity record joins the
+/// consumer whose file ends with the hash it chains from, else the one whose file ends nearest before it (so that a
+/// gap or an overlap is reported naming both files).
+///
+/// **The same records twice** are read once only when proven to be the same: the same file under two names (same
+/// real path), or two files of one consumer starting at the same seq whose chains both verify (a copy; an archived
+/// copy of a segment next to the chain it came from) with the same head, or one a verified prefix of the other (a
+/// backup of the live log), the longer one being read. Two that do not verify, or that fork (differ at a seq both
+/// hold), are both reported broken (``rejected``).
 ///
 /// **Merge order** (documented, deterministic, independent of the order the files were given in): the records of
 /// one consumer (one log, or one consumer's chain of segments) keep their log order (seq, segment after segment),
@@ -24,6 +31,10 @@ import OrdlogAWS
 /// smallest among each consumer's next record (a k-way merge), the key being SQS `SentTimestamp` (receives without
 /// one after those with one), then SQS MessageId, then receive count, then consumer id, then seq; each attempt
 /// right after the receive it processed (by seq, in its log).
+///
+/// **Evidence.** What a set says is checked before it is shown: ``requireVerified(progress:)`` walks every chain
+/// (the commands that read everything), ``requireShownVerified(_:)`` re-hashes the records a forensic view prints
+/// and checks their links (`history`, `inspect-dlq`). Both throw ``LogSetBroken`` naming the files.
 public final class LogSet {
     /// One log of the set.
     public struct Member {
@@ -32,7 +43,6 @@ public final class LogSet {
         /// The log's consumer (see the type's documentation).
         public let consumerId: String
         public let identities: [LoggedIdentity]
-        /// The first record's seq and prev_hash, nil for an empty log.
         /// Where the file's chain starts: its segment start's, else its first record's seq and prev_hash; nil for an
         /// empty log that was never sealed.
         public let firstSeq: Int64?
@@ -48,85 +58,194 @@ public final class LogSet {
         }
         /// The file's name, for messages.
         public var name: String { url.lastPathComponent }
+        /// The file's path, for messages: a sealed segment by its path (its name alone is only a seq range).
+        public var path: String { url.path }
     }
 
-    /// The members, grouped by consumer id (sorted), each consumer's segments by first seq.
+    /// The members read, grouped by consumer id (sorted), each consumer's segments by first seq.
     public let members: [Member]
     /// One line per file given that is read once because another file given holds the same records (the same
-    /// file under another name, a byte-identical copy, an archived copy of a segment), for the commands to say.
+    /// file under another name, a verified copy, a verified prefix), for the commands to say.
     public private(set) var readOnce: [String] = []
+    /// Files given that are not read because they claim records of a member they could not be proven to repeat:
+    /// a copy that does not verify, a fork. Each is BROKEN in every verification of the set.
+    public private(set) var rejected: [FileResult] = []
+    /// The chain walk of each member, by index in ``members``, once done.
+    var walks: [Int: VerifyResult] = [:]
+    /// The redrive policy's maxReceiveCount the set judges dead-lettering with (``isDeadLettered(_:receive:)``).
+    public var maxReceiveCount: Int64 = 3
 
-    /// Opens every file with `open` (which applies pending migrations, as any read of one log does).
-    ///
-    /// A file that is the same file as one given before it (same real path: a symlink, `./a.db` and `a.db`) is
-    /// not opened again; a file whose consumer id, first seq, first prev_hash, head seq and head hash equal
-    /// another's holds the same records (the head hash chains over them all) and is read once, the one given
-    /// first. Both are said in ``readOnce``. Two files of one consumer with different records are kept, for
-    /// ``verify(progress:)`` to report.
-    /// - Throws: whatever `open` throws, or ``SQLiteError``.
-    public init(urls: [URL], open: (URL) throws -> EventLog) throws {
-        var loaded: [(URL, EventLog, [LoggedIdentity], Int64?, [UInt8]?, LogHead?)] = []
-        var notes: [String] = []
-        // Two files for messages: by name, by path when the names are equal (an archived segment and its original).
-        func both(_ a: URL, _ b: URL) -> String {
-            a.lastPathComponent == b.lastPathComponent
-                ? "\(a.path) and \(b.path)" : "\(a.lastPathComponent) and \(b.lastPathComponent)"
+    /// Options of ``open(_:options:)``.
+    public struct OpenOptions {
+        /// Where `s3://` segments are kept (``LogSources/defaultCacheDirectory(environment:)``).
+        public var cache: String
+        /// The environment `s3://` sources take their endpoint, region and credentials from.
+        public var environment: [String: String]
+        public var logger: Logger
+        /// Told of what a reader should know: an S3 object not trusted, a log read from a private copy.
+        public var note: (String) -> Void
+        /// Told of the progress of chain walks done while opening (proving copies), as (file, seq).
+        public var progress: (URL, Int64) -> Void
+
+        public init(
+            cache: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment,
+            logger: Logger = Logger(label: "ordlog.logset"), note: @escaping (String) -> Void = { _ in },
+            progress: @escaping (URL, Int64) -> Void = { _, _ in }
+        ) {
+            self.cache = cache ?? LogSources.defaultCacheDirectory(environment: environment)
+            self.environment = environment
+            self.logger = logger
+            self.note = note
+            self.progress = progress
         }
+    }
+
+    /// Resolves `specs` (``LogSources/resolve(_:cache:environment:fileManager:note:)``) and opens every file for
+    /// reading (``EventLog/openForReading(path:logger:note:)``: never changing its bytes).
+    /// - Throws: ``LogSourceError``, ``LogSetOpenError`` (a file that is not an event log), ``SQLiteError``.
+    public static func open(_ specs: [String], options: OpenOptions = OpenOptions()) throws -> LogSet {
+        let urls = try LogSources.resolve(
+            specs, cache: options.cache, environment: options.environment, note: options.note)
+        return try LogSet(urls: urls, progress: options.progress) { url in
+            try LogSources.checkIsLog(url.path)
+            return try EventLog.openForReading(path: url.path, logger: options.logger, note: options.note)
+        }
+    }
+
+    /// A set of the one log `log` (already open, e.g. for writing: the redrive selection), read as it is.
+    public convenience init(log: EventLog) throws {
+        try self.init(urls: [URL(fileURLWithPath: log.db.path)]) { _ in log }
+    }
+
+    /// Opens every file with `open` and proves which hold the same records (see the type's documentation).
+    /// - Throws: whatever `open` throws, or ``SQLiteError``.
+    public init(urls: [URL], progress: (URL, Int64) -> Void = { _, _ in }, open: (URL) throws -> EventLog) throws {
+        struct Loaded {
+            var url: URL
+            var log: EventLog
+            var identities: [LoggedIdentity]
+            var first: Int64?
+            var prev: [UInt8]?
+            var head: LogHead?
+        }
+        var loaded: [Loaded] = []
+        var notes: [String] = []
         var realPaths: [String: URL] = [:]
         for url in urls {
             let real = url.resolvingSymlinksInPath().standardizedFileURL.path
             if let earlier = realPaths[real] {
-                notes.append(
-                    "\(both(earlier, url)) are the same file (\(real)): read once")
+                notes.append("\(Self.both(earlier, url)) are the same file (\(real)): read once")
                 continue
             }
             realPaths[real] = url
             let log = try open(url)
             let first = try log.segmentStart.map { ($0.firstSeq, $0.prevHash) } ?? Self.firstRecord(log)
-            loaded.append((url, log, try log.identities(), first?.0, first?.1, try log.head()))
+            loaded.append(
+                Loaded(url: url, log: log, identities: try log.identities(), first: first?.0, prev: first?.1,
+                    head: try log.head()))
         }
         // Consumer ids: a segment start or an identity record names it; a continuation without one joins the file
         // it chains from.
-        var ids = loaded.map { l in l.1.segmentStart?.consumerId ?? l.2.first?.identity.consumerId }
+        var ids = loaded.map { l in l.log.segmentStart?.consumerId ?? l.identities.first?.identity.consumerId }
         for _ in 0..<loaded.count {
             for (i, l) in loaded.enumerated() where ids[i] == nil {
-                guard let prev = l.4, prev != RecordHash.genesis else { continue }
-                if let j = loaded.firstIndex(where: { $0.5?.hash == prev }), let id = ids[j] { ids[i] = id }
+                guard let prev = l.prev, prev != RecordHash.genesis else { continue }
+                if let j = loaded.firstIndex(where: { $0.head?.hash == prev }), let id = ids[j] { ids[i] = id }
             }
         }
         // A continuation that chains from no file given (a gap, an overlap, a changed record) joins the consumer
-        // whose file ends nearest before it, so that verify names both files.
+        // whose file ends nearest before it, so that the link check names both files.
         for (i, l) in loaded.enumerated() where ids[i] == nil {
-            guard let first = l.3, first > 1 else { continue }
-            let nearest = loaded.indices.filter { ids[$0] != nil && loaded[$0].5 != nil }
-                .min { abs(loaded[$0].5!.seq - (first - 1)) < abs(loaded[$1].5!.seq - (first - 1)) }
+            guard let first = l.first, first > 1 else { continue }
+            let nearest = loaded.indices.filter { ids[$0] != nil && loaded[$0].head != nil }
+                .min { abs(loaded[$0].head!.seq - (first - 1)) < abs(loaded[$1].head!.seq - (first - 1)) }
             if let j = nearest { ids[i] = ids[j] }
         }
-        var members: [Member] = []
-        var contents: [String: URL] = [:]
-        for (i, l) in loaded.enumerated() {
-            let id = ids[i] ?? l.0.deletingPathExtension().lastPathComponent
-            if let first = l.3, let head = l.5 {
-                let content = "\(id)\u{0}\(first)\u{0}\(Hex.encode(l.4 ?? []))\u{0}\(head.seq)\u{0}\(Hex.encode(head.hash))"
-                if let earlier = contents[content] {
-                    notes.append(
-                        "\(both(earlier, l.0)) hold the same records (consumer "
-                            + "\(id), seq \(first)–\(head.seq)): read once")
+        var all: [Member] = loaded.enumerated().map { i, l in
+            Member(
+                url: l.url, log: l.log, consumerId: ids[i] ?? l.url.deletingPathExtension().lastPathComponent,
+                identities: l.identities, firstSeq: l.first, firstPrevHash: l.prev, segmentStart: l.log.segmentStart,
+                head: l.head)
+        }
+        // Files of one consumer that start at the same place claim the same records: read once only when proven.
+        var walked: [String: VerifyResult] = [:]  // by path
+        var dropped = Set<Int>()
+        var rejected: [FileResult] = []
+        func walk(_ i: Int) throws -> VerifyResult {
+            if let w = walked[all[i].path] { return w }
+            let w = try Verifier.verify(all[i].log, base: Self.base(of: all[i])) { progress(all[i].url, $0) }
+            walked[all[i].path] = w
+            return w
+        }
+        for i in all.indices where !dropped.contains(i) {
+            for j in all.indices where j > i && !dropped.contains(j) && !dropped.contains(i) {
+                let a = all[i]
+                let b = all[j]
+                guard a.consumerId == b.consumerId, a.firstSeq == b.firstSeq, a.firstPrevHash == b.firstPrevHash,
+                    a.firstSeq != nil
+                else { continue }
+                let wa = try walk(i)
+                let wb = try walk(j)
+                if !wa.ok || !wb.ok {
+                    // The one that does not verify is rejected; the other is read (or both are, when neither does).
+                    for (k, w) in [(i, wa), (j, wb)] where !w.ok {
+                        dropped.insert(k)
+                        rejected.append(
+                            FileResult(
+                                url: all[k].url, consumerId: all[k].consumerId, chain: w,
+                                linkProblem: "claims the records that \(all[k == i ? j : i].name) holds, but "
+                                    + "its chain does not verify"))
+                    }
                     continue
                 }
-                contents[content] = l.0
+                let (short, long) = (wa.head?.seq ?? 0) <= (wb.head?.seq ?? 0) ? (i, j) : (j, i)
+                let shortHead = (short == i ? wa : wb).head
+                let range = "consumer \(a.consumerId), seq \(a.firstSeq!)–\(shortHead?.seq ?? 0)"
+                if shortHead == (long == i ? wa : wb).head {
+                    notes.append(
+                        "\(Self.both(all[i].url, all[j].url)) hold the same records (\(range); both verified): read once")
+                    dropped.insert(j)
+                } else if let h = shortHead, try all[long].log.recordHash(seq: h.seq) == h.hash {
+                    notes.append(
+                        "\(all[short].name) is a verified prefix of \(all[long].name) (\(range)): read once, as part "
+                            + "of \(all[long].name)")
+                    dropped.insert(short)
+                } else {
+                    let at = shortHead?.seq ?? 0
+                    for (k, other) in [(i, j), (j, i)] {
+                        dropped.insert(k)
+                        rejected.append(
+                            FileResult(
+                                url: all[k].url, consumerId: all[k].consumerId, chain: k == i ? wa : wb,
+                                linkProblem: "\(all[k].name) and \(all[other].name) fork: both hold consumer "
+                                    + "\(a.consumerId)'s records from seq \(a.firstSeq!) and they differ by seq "
+                                    + "\(at) (two logs with one consumer id, or one was rewritten)"))
+                    }
+                }
             }
-            members.append(
-                Member(
-                    url: l.0, log: l.1, consumerId: id, identities: l.2, firstSeq: l.3, firstPrevHash: l.4,
-                    segmentStart: l.1.segmentStart, head: l.5))
         }
-        self.members = members.sorted {
+        all = all.enumerated().filter { !dropped.contains($0.offset) }.map(\.element)
+        let sorted = all.sorted {
             $0.consumerId != $1.consumerId
                 ? $0.consumerId.utf8.lexicographicallyPrecedes($1.consumerId.utf8)
                 : ($0.firstSeq ?? 0, $0.url.path) < ($1.firstSeq ?? 0, $1.url.path)
         }
+        self.members = sorted
         self.readOnce = notes
+        self.rejected = rejected
+        for (i, m) in sorted.enumerated() { if let w = walked[m.path] { walks[i] = w } }
+    }
+
+    /// Two files for messages: by name, by path when the names are equal (an archived segment and its original).
+    static func both(_ a: URL, _ b: URL) -> String {
+        a.lastPathComponent == b.lastPathComponent
+            ? "\(a.path) and \(b.path)" : "\(a.lastPathComponent) and \(b.lastPathComponent)"
+    }
+
+    /// Where a member's chain continues from: the previous segment's head, or nil (from genesis at seq 1).
+    static func base(of m: Member) -> LogHead? {
+        guard let first = m.firstSeq, first > 1 else { return nil }
+        return LogHead(seq: first - 1, hash: m.firstPrevHash ?? RecordHash.genesis)
     }
 
     static func firstRecord(_ log: EventLog) throws -> (seq: Int64, prev: [UInt8])? {
@@ -145,67 +264,45 @@ public final class LogSet {
         return members.map(\.consumerId).filter { seen.insert($0).inserted }
     }
 
-    // MARK: Verify
-
-    /// The verification of one file of the set.
-    public struct FileResult: Sendable {
-        public var url: URL
-        public var consumerId: String
-        /// The file's own chain, walked from its link (the previous segment's head) or from genesis.
-        public var chain: VerifyResult
-        /// Why this file does not continue the previous segment of its consumer (gap, overlap, hash mismatch),
-        /// naming both files; nil when it does (or is the first).
-        public var linkProblem: String?
-        public var ok: Bool { chain.ok && linkProblem == nil }
-    }
-
-    /// Every file's result, in ``members`` order; ``ok`` when all pass.
-    public struct VerifyReport: Sendable {
-        public var files: [FileResult]
-        public var ok: Bool { files.allSatisfy(\.ok) }
-        public var verified: Int64 { files.reduce(0) { $0 + $1.chain.verified } }
-    }
-
-    /// Verifies each file's chain (``Verifier``) and the links between each consumer's segments.
-    public func verify(progress: (URL, Int64) -> Void = { _, _ in }) throws -> VerifyReport {
-        var files: [FileResult] = []
-        var previous: Member?
-        for m in members {
-            let prev = previous?.consumerId == m.consumerId ? previous : nil
-            var base: LogHead? = nil
-            var linkProblem: String? = nil
-            if let first = m.firstSeq, first > 1 {
-                base = LogHead(seq: first - 1, hash: m.firstPrevHash ?? RecordHash.genesis)
-                if let prev {
-                    let end = prev.head?.seq ?? 0
-                    if first > end + 1 {
-                        linkProblem =
-                            "\(m.name) starts at seq \(first) but \(prev.name) (the previous segment of consumer "
-                            + "\(m.consumerId)) ends at seq \(end): records \(end + 1)…\(first - 1) are missing (gap)"
-                    } else if first <= end {
-                        linkProblem =
-                            "\(m.name) starts at seq \(first) but \(prev.name) (the previous segment of consumer "
-                            + "\(m.consumerId)) already ends at seq \(end): the segments overlap"
-                    } else if m.firstPrevHash != prev.head?.hash {
-                        linkProblem =
-                            "\(m.name)'s first record (seq \(first)) does not chain from the head of \(prev.name) "
-                            + "(the previous segment of consumer \(m.consumerId)): prev_hash differs"
-                    }
-                } else {
-                    linkProblem =
-                        "\(m.name) continues a segment (its first record is seq \(first)) but no file given ends "
-                        + "at seq \(first - 1) for consumer \(m.consumerId): records 1…\(first - 1) are missing"
-                }
-            } else if let prev {
-                linkProblem =
-                    "\(m.name) and \(prev.name) both start consumer \(m.consumerId)'s log at seq 1 "
-                    + "(two logs with one consumer id: give each consumer its own --consumer-id)"
-            }
-            let chain = try Verifier.verify(m.log, base: base) { progress(m.url, $0) }
-            files.append(FileResult(url: m.url, consumerId: m.consumerId, chain: chain, linkProblem: linkProblem))
-            previous = m
+    /// The newest record of each consumer's chain (the head of its newest file; for a live file that holds no
+    /// record since its seal, the sealed head it continues), by consumer id.
+    public func heads() -> [(consumerId: String, head: LogHead?)] {
+        consumerIds.map { c in
+            let last = members.last { $0.consumerId == c }
+            return (c, last?.head ?? last.flatMap(Self.base(of:)))
         }
-        return VerifyReport(files: files)
+    }
+
+    /// Why member `index` does not continue the previous member of its consumer (gap, overlap, hash mismatch,
+    /// two files starting one consumer), naming both files; nil when it does (or is the first from seq 1).
+    public func linkProblem(of index: Int) -> String? {
+        let m = members[index]
+        let prev = index > 0 && members[index - 1].consumerId == m.consumerId ? members[index - 1] : nil
+        if let first = m.firstSeq, first > 1 {
+            guard let prev else {
+                return "\(m.name) continues a segment (its first record is seq \(first)) but no file given ends "
+                    + "at seq \(first - 1) for consumer \(m.consumerId): records 1…\(first - 1) are missing"
+            }
+            let end = prev.head?.seq ?? 0
+            if first > end + 1 {
+                return "\(m.name) starts at seq \(first) but \(prev.name) (the previous segment of consumer "
+                    + "\(m.consumerId)) ends at seq \(end): records \(end + 1)…\(first - 1) are missing (gap)"
+            }
+            if first <= end {
+                return "\(m.name) starts at seq \(first) but \(prev.name) (the previous segment of consumer "
+                    + "\(m.consumerId)) already ends at seq \(end): the segments overlap"
+            }
+            if m.firstPrevHash != prev.head?.hash {
+                return "\(m.name)'s first record (seq \(first)) does not chain from the head of \(prev.name) "
+                    + "(the previous segment of consumer \(m.consumerId)): prev_hash differs"
+            }
+            return nil
+        }
+        if let prev {
+            return "\(m.name) and \(prev.name) both start consumer \(m.consumerId)'s log at seq 1 "
+                + "(two logs with one consumer id: give each consumer its own --consumer-id)"
+        }
+        return nil
     }
 
     // MARK: Merged records
@@ -301,7 +398,8 @@ public final class LogSet {
         }
     }
 
-    /// ``EventLog/history(orderId:)`` of every log, merged in the documented order.
+    /// ``EventLog/history(orderId:)`` of every log, merged in the documented order. Not verified: a forensic
+    /// view checks what it prints with ``requireShownVerified(_:)``.
     public func history(orderId: String) throws -> [Record] {
         var all: [(Key, Record)] = []
         for (i, m) in members.enumerated() { all += try Self.keyed(try m.log.history(orderId: orderId), m, member: i) }
@@ -326,170 +424,15 @@ public final class LogSet {
         guard consumers.count > 1 else { return nil }
         return parts.map { $0.1 > 1 ? "\($0.0) ×\($0.1)" : $0.0 }.joined(separator: ", ")
     }
+}
 
-    // MARK: Dead letters
-
-    /// One message with the receives and attempts of every log, in merge order, or nil when no log has an
-    /// attempt for it. Dead-lettered when its latest attempt (in merge order) failed and either some consumer
-    /// marked an attempt dead-lettered or the logs hold at least `maxReceiveCount` receives of it.
-    public func failedMessage(_ messageId: String, maxReceiveCount: Int64 = 3) throws -> FailedMessage? {
-        var all: [(Key, Record)] = []
-        for (i, m) in members.enumerated() {
-            let records =
-                try m.log.receives(messageId: messageId).map(LogRecord.receive)
-                + m.log.attempts(messageId: messageId).map(LogRecord.attempt)
-            all += try Self.keyed(records, m, member: i)
-        }
-        all = Self.merged(all)
-        var receives: [LoggedReceive] = []
-        var receiveConsumers: [String] = []
-        var attempts: [LoggedAttempt] = []
-        var attemptConsumers: [String] = []
-        for (_, r) in all {
-            switch r.record {
-            case .receive(let x):
-                receives.append(x)
-                receiveConsumers.append(r.consumerId)
-            case .attempt(let x):
-                attempts.append(x)
-                attemptConsumers.append(r.consumerId)
-            }
-        }
-        guard let last = receives.last, let latest = attempts.last else { return nil }
-        let failing = !latest.decision.outcome.isFinal
-        let dead =
-            failing
-            && (attempts.contains { $0.decision.deadLettered } || Int64(receives.count) >= maxReceiveCount)
-        var m = FailedMessage(
-            messageId: messageId, receives: receives, attempts: attempts, anatomy: BodyAnatomy(body: last.body))
-        m.receiveConsumers = receiveConsumers
-        m.attemptConsumers = attemptConsumers
-        m.isDeadLettered = dead
-        return m
-    }
-
-    /// ``EventLog/deadLetterReport(includeRetrying:examplesPerGroup:including:)`` over every log, on the merged
-    /// receives: dead-lettered messages (or, with `includeRetrying`, every message whose merged latest attempt
-    /// failed), grouped by fingerprint (largest group first, then by fingerprint), messages in merge order.
-    public func deadLetterReport(includeRetrying: Bool = false, maxReceiveCount: Int64 = 3) throws
-        -> DeadLetterReport
+extension LogSources {
+    /// Where `s3://` segments are cached: `$ORDLOG_CACHE`, else `$XDG_CACHE_HOME/ordlog`, else `~/.cache/ordlog`.
+    public static func defaultCacheDirectory(environment: [String: String] = ProcessInfo.processInfo.environment)
+        -> String
     {
-        var candidates = Set<String>()
-        for m in members {
-            let s = try m.log.db.prepare(
-                "SELECT DISTINCT message_id FROM attempts WHERE message_id IS NOT NULL AND outcome IN ('rejected','failed')")
-            while try s.step() { candidates.insert(s.text(0)) }
-        }
-        var messages: [FailedMessage] = []
-        for id in candidates {
-            guard let m = try failedMessage(id, maxReceiveCount: maxReceiveCount), !m.latest.decision.outcome.isFinal
-            else { continue }
-            if m.deadLettered || includeRetrying { messages.append(m) }
-        }
-        func firstKey(_ m: FailedMessage) -> (Int64, String) { (m.receives[0].sentTimestamp ?? .max, m.messageId) }
-        messages.sort { firstKey($0) < firstKey($1) }
-        var groups: [String: FingerprintGroup] = [:]
-        var order: [String] = []
-        for m in messages {
-            let times = m.receives.map(\.receivedAt)
-            if groups[m.fingerprint] == nil {
-                order.append(m.fingerprint)
-                groups[m.fingerprint] = FingerprintGroup(
-                    fingerprint: m.fingerprint, messages: [], count: 0, firstSeen: times.min() ?? 0,
-                    lastSeen: times.max() ?? 0)
-            }
-            groups[m.fingerprint]!.count += 1
-            groups[m.fingerprint]!.messages.append(m)
-            groups[m.fingerprint]!.firstSeen = min(groups[m.fingerprint]!.firstSeen, times.min() ?? 0)
-            groups[m.fingerprint]!.lastSeen = max(groups[m.fingerprint]!.lastSeen, times.max() ?? 0)
-        }
-        let sorted = order.compactMap { groups[$0] }.sorted {
-            $0.count != $1.count
-                ? $0.count > $1.count
-                : $0.fingerprint.utf8.lexicographicallyPrecedes($1.fingerprint.utf8)
-        }
-        var inputErrors: [(Key, Record)] = []
-        for (i, m) in members.enumerated() {
-            inputErrors += try Self.keyed(
-                try m.log.receives(where: "input_error IS NOT NULL").map(LogRecord.receive), m, member: i)
-        }
-        inputErrors = Self.merged(inputErrors)
-        var report = DeadLetterReport(
-            groups: sorted,
-            inputErrors: inputErrors.compactMap { if case .receive(let r) = $0.1.record { r } else { nil } })
-        report.inputErrorConsumers = inputErrors.map(\.1.consumerId)
-        return report
-    }
-
-    // MARK: One merged log
-
-    /// Writes every log's receives, in the merge order, each followed by its recorded attempts, into a new log at
-    /// `path` (a scratch file), so that anything that reads one log (replay, export, reproject, report) reads
-    /// them all as one. A receive logged in several of the logs (same receive key: the same traffic ingested
-    /// twice) is written once. Receives keep their bodies, attributes, sources and received-at times; a receive
-    /// without `ApproximateReceiveCount` is counted among the merged receives of its message, so dead-lettering is
-    /// judged on them. Streams receive by receive; holds only the merge keys in memory.
-    /// - Throws: ``SQLiteError``.
-    public func mergedLog(path: String, batchSize: Int = 10_000) throws -> EventLog {
-        var keys: [(Key, Int, Int64)] = []  // merge key, member index, receive seq
-        for (i, m) in members.enumerated() {
-            let s = try m.log.db.prepare(
-                "SELECT seq, sent_timestamp, message_id, receive_count FROM receives ORDER BY seq")
-            while try s.step() {
-                let seq = s.int64(0)
-                keys.append(
-                    (
-                        Key(
-                            sent: s.optionalInt64(1) ?? .max, messageId: s.optionalText(2) ?? "",
-                            receiveCount: s.int64(3), consumer: m.consumer(at: seq), file: m.url.path,
-                            receiveSeq: seq, seq: seq, chain: m.consumerId, member: i), i, seq
-                    ))
-            }
-        }
-        keys = Self.merged(keys.map { ($0.0, ($0.1, $0.2)) }).map { ($0.0, $0.1.0, $0.1.1) }
-        let out = try EventLog(path: path)
-        // One prepared statement per log for its receives and one for their attempts, reused receive by receive.
-        let receiveStatements = try members.map {
-            try $0.log.db.prepare("SELECT \(EventLog.receiveColumns) FROM receives WHERE seq = ?")
-        }
-        let attemptStatements = try members.map {
-            try $0.log.db.prepare(
-                "SELECT \(EventLog.attemptColumns) FROM attempts WHERE receive_seq = ? ORDER BY seq")
-        }
-        var start = 0
-        while start < keys.count {
-            let end = min(start + batchSize, keys.count)
-            try out.write {
-                for (_, i, seq) in keys[start..<end] {
-                    let rs = receiveStatements[i]
-                    rs.reset()
-                    try rs.bind([.int(seq)])
-                    guard let r = try rs.firstRow(EventLog.readReceive) else { continue }
-                    guard case .appended(let copy) = try out.append(Self.incoming(r), receivedAt: r.receivedAt)
-                    else { continue }
-                    let at = attemptStatements[i]
-                    at.reset()
-                    try at.bind([.int(seq)])
-                    var attempts: [LoggedAttempt] = []
-                    while try at.step() { attempts.append(EventLog.readAttempt(at)) }
-                    for a in attempts {
-                        try out.appendAttempt(
-                            receive: copy, decision: a.decision, processorVersion: a.processorVersion,
-                            trigger: a.trigger, attemptedAt: a.attemptedAt)
-                    }
-                }
-            }
-            start = end
-        }
-        return out
-    }
-
-    /// A logged receive as it was received.
-    static func incoming(_ r: LoggedReceive) -> IncomingMessage {
-        IncomingMessage(
-            messageId: r.messageId, receiptHandle: r.receiptHandle, md5OfBody: r.md5OfBody, body: r.body,
-            attributes: (try? JSONParser.parse(r.attributesJSON))?.objectValue ?? JSONObject(),
-            messageAttributes: r.messageAttributesJSON.flatMap { try? JSONParser.parse($0) },
-            md5OfMessageAttributes: r.md5OfMessageAttributes, source: r.source, inputError: r.inputError)
+        if let c = environment["ORDLOG_CACHE"], !c.isEmpty { return c }
+        if let x = environment["XDG_CACHE_HOME"], !x.isEmpty { return x + "/ordlog" }
+        return NSHomeDirectory() + "/.cache/ordlog"
     }
 }

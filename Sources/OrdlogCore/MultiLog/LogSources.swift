@@ -1,4 +1,5 @@
 import Foundation
+import OrdlogAWS
 
 #if canImport(Glibc)
     import Glibc
@@ -8,17 +9,32 @@ import Foundation
 
 /// A log source that cannot be resolved: names the source and why.
 public struct LogSourceError: Error, CustomStringConvertible, Equatable {
+    /// What kind of failure, for the exit code a command gives it.
+    public enum Kind: Sendable, Equatable {
+        /// A path, folder or glob names no log file.
+        case notFound
+        /// A path names no file.
+        case missing
+        /// A path names a file that is not an event log (a SQLite file without a `receives` table: a projection
+        /// written with `--into`, say), which a reader must not migrate into an empty log.
+        case notALog
+        /// The source is there but its chain cannot be trusted (a sealed segment it continues is missing or no
+        /// longer matches its manifest): a failed check rather than a missing file.
+        case brokenChain
+        /// Listing or downloading an `s3://` source failed (an AWS error or the network).
+        case aws
+        /// The source is not written as a source can be (`s3://` without a bucket, say).
+        case usage
+    }
     public var source: String
     public var message: String
-    /// The source is there but its chain cannot be trusted (a sealed segment it continues is missing or no
-    /// longer matches its manifest): a failed check rather than a missing file.
-    public var brokenChain = false
+    public var kind: Kind
     public var description: String { "\(source): \(message)" }
 
-    public init(source: String, message: String, brokenChain: Bool = false) {
+    public init(source: String, message: String, kind: Kind = .notFound) {
         self.source = source
         self.message = message
-        self.brokenChain = brokenChain
+        self.kind = kind
     }
 }
 
@@ -27,24 +43,34 @@ public enum LogSources {
     /// File name endings taken from a folder (`--db DIR`).
     public static let logExtensions: Set<String> = ["db", "sqlite", "sqlite3", "ordlog"]
 
-    /// Resolves source specs (repeated `--db`) into log files, in the order given, each file once.
+    /// Resolves source specs (repeated `--db`) into log files, in the order given, each path once.
     ///
     /// - a path to a file: that file (which need not be a log yet: opening it says so);
     /// - a folder: its files ending in `.db`, `.sqlite`, `.sqlite3` or `.ordlog`, sorted by name (not recursive;
     ///   SQLite's `-wal`/`-shm` side files are not logs);
     /// - a glob (`*`, `?`, `[`): the matching files, sorted by name;
-    /// - `s3://BUCKET/PREFIX`: the trusted sealed segments `s3` downloads into a local cache (``SegmentArchive``;
-    ///   without `s3`, unsupported).
+    /// - `s3://BUCKET/PREFIX` (or `s3://BUCKET/PREFIX/<consumerId>` for one consumer of an archive): the sealed
+    ///   segments archived there whose bytes match their manifests (``SegmentArchive/download(into:)``),
+    ///   downloaded into `cache`, every consumer's chain oldest first. Endpoint, region and credentials come from
+    ///   `environment` and the profile (``AWSConfiguration/resolve(environment:overrides:transport:instanceMetadataRegion:)``).
     ///
     /// A log that was sealed (`ordlog seal`) and whose segments folder (``Segments/defaultDirectory(forLog:)``) is
     /// there comes with its sealed segments (``Segments/localChain(forLog:directory:)``), oldest first, before it:
     /// reading the live file reads its consumer's whole chain. ``LogSet`` checks the links between them.
-    /// - Throws: ``LogSourceError`` when a folder has no log file, a glob matches nothing, a path does not exist,
-    ///   a scheme is unsupported, or (``LogSourceError/brokenChain``) a sealed segment a log continues is missing
-    ///   or does not match its manifest; whatever `s3` throws.
+    /// - Parameters:
+    ///   - cache: where `s3://` segments are kept (`<cache>/s3/<bucket>/<prefix>/…`); nil:
+    ///     ``defaultCacheDirectory(environment:)``.
+    ///   - note: told of each object of an `s3://` source that is not trusted (it is left out).
+    /// - Throws: ``LogSourceError``: ``LogSourceError/Kind/notFound`` when a folder has no log file, a glob
+    ///   matches nothing or nothing trusted is under an `s3://` prefix; ``LogSourceError/Kind/brokenChain`` when a
+    ///   sealed segment a log continues is missing or does not match its manifest; ``LogSourceError/Kind/aws``
+    ///   when S3 cannot be read; ``LogSourceError/Kind/usage`` for an `s3://` spec that is not one.
     public static func resolve(
-        _ specs: [String], fileManager: FileManager = .default, s3: ((String) throws -> [URL])? = nil
+        _ specs: [String], cache: String? = nil,
+        environment: [String: String] = ProcessInfo.processInfo.environment, fileManager: FileManager = .default,
+        note: (String) -> Void = { _ in }
     ) throws -> [URL] {
+        let cache = cache ?? defaultCacheDirectory(environment: environment)
         var out: [URL] = []
         var seen = Set<String>()
         func addOne(_ url: URL) {
@@ -57,17 +83,14 @@ public enum LogSources {
                 do {
                     for segment in try Segments.localChain(forLog: path) { addOne(URL(fileURLWithPath: segment.path)) }
                 } catch let e as SegmentError {
-                    throw LogSourceError(source: path, message: e.message, brokenChain: true)
+                    throw LogSourceError(source: path, message: e.message, kind: .brokenChain)
                 }
             }
             addOne(url)
         }
         for spec in specs {
             if spec.hasPrefix("s3://") {
-                guard let s3 else {
-                    throw LogSourceError(source: spec, message: "reading logs from S3 is not supported here")
-                }
-                try s3(spec).forEach(addOne)
+                try s3Segments(spec, cache: cache, environment: environment, note: note).forEach(addOne)
                 continue
             }
             if spec.contains(where: { "*?[".contains($0) }) {
@@ -95,11 +118,84 @@ public enum LogSources {
         return out
     }
 
+    /// The `s3://` case of ``resolve(_:cache:environment:fileManager:note:)``.
+    static func s3Segments(_ spec: String, cache: String, environment: [String: String], note: (String) -> Void)
+        throws -> [URL]
+    {
+        guard var location = S3Location(parsing: spec) else {
+            throw LogSourceError(source: spec, message: "not s3://BUCKET[/PREFIX]", kind: .usage)
+        }
+        var chains = try s3Chains(location, cache: cache, environment: environment, note: note)
+        let parts = location.prefix.split(separator: "/")
+        if chains.isEmpty, let last = parts.last, SegmentName.isValidConsumerId(String(last)) {
+            location.prefix = parts.dropLast().joined(separator: "/")
+            chains = try s3Chains(location, cache: cache, environment: environment, note: note)
+                .filter { $0.key == String(last) }
+        }
+        guard !chains.isEmpty else {
+            throw LogSourceError(source: spec, message: "no trusted sealed segments there")
+        }
+        return chains.keys.sorted().flatMap { chains[$0]!.map { URL(fileURLWithPath: $0.path) } }
+    }
+
+    static func s3Chains(
+        _ location: S3Location, cache: String, environment: [String: String], note: (String) -> Void
+    ) throws -> [String: [TrustedSegment]] {
+        let source = location.description
+        let config: AWSConfiguration
+        do {
+            config = try AWSConfiguration.resolve(environment: environment)
+        } catch {
+            throw LogSourceError(source: source, message: "\(error)", kind: .aws)
+        }
+        let archive = SegmentArchive(s3: S3Client(configuration: config), location: location)
+        let downloaded: SegmentArchive.Downloaded
+        do {
+            downloaded = try Blocking.wait { try await archive.download(into: cache + "/s3") }
+        } catch let e as AWSServiceError {
+            throw LogSourceError(source: source, message: "\(e)", kind: .aws)
+        } catch let e as AWSTransportError {
+            // A command's --endpoint-url belongs to its own AWS calls; log sources are resolved before them.
+            throw LogSourceError(
+                source: source,
+                message: "\(e). An s3:// log source takes its endpoint, region and credentials from the environment "
+                    + "and profile (AWS_ENDPOINT_URL or AWS_ENDPOINT_URL_S3, AWS_REGION, AWS_PROFILE), not from "
+                    + "--endpoint-url",
+                kind: .aws)
+        }
+        for u in downloaded.untrusted { note("not trusted: s3://\(location.bucket)/\(u.key): \(u.reason)") }
+        var out: [String: [TrustedSegment]] = [:]
+        for consumer in Set(downloaded.segments.map(\.manifest.consumerId)) {
+            let (chain, missing) = Segments.chain(downloaded.segments, consumerId: consumer)
+            if let missing { throw LogSourceError(source: source, message: missing, kind: .brokenChain) }
+            out[consumer] = chain
+        }
+        return out
+    }
+
+    /// Refuses a file a reader cannot take as an event log: a missing file (``LogSourceError/Kind/missing``) or a
+    /// SQLite file without a `receives` table (``LogSourceError/Kind/notALog``). A file that cannot be probed is
+    /// let through, for the open to say why.
+    public static func checkIsLog(_ path: String) throws {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw LogSourceError(source: path, message: "no such file", kind: .missing)
+        }
+        if let probe = try? SQLiteConnection(path: path, readOnly: true),
+            let n = try? probe.scalarInt("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'receives'"),
+            n == 0
+        {
+            throw LogSourceError(source: path, message: "no receives table", kind: .notALog)
+        }
+    }
+
     /// True when `path` is an existing folder.
     public static func isDirectory(_ path: String, _ fm: FileManager = .default) -> Bool {
         var isDir: ObjCBool = false
         return fm.fileExists(atPath: path, isDirectory: &isDir) && isDir.boolValue
     }
+
+    /// True when `spec` names a glob pattern (`*`, `?` or `[`).
+    public static func isGlob(_ spec: String) -> Bool { spec.contains(where: { "*?[".contains($0) }) }
 
     /// POSIX glob(3), sorted by name.
     static func glob(_ pattern: String) -> [String] {
@@ -111,5 +207,22 @@ public enum LogSources {
             if let p = g.gl_pathv[i] { out.append(String(cString: p)) }
         }
         return out.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+    }
+}
+
+/// Waiting for async work from synchronous code (a read command resolving an `s3://` source).
+public enum Blocking {
+    final class Box<T>: @unchecked Sendable { var result: Result<T, Error>? }
+
+    /// Runs `body` on a detached task and blocks the calling thread until it finishes; its result or error.
+    public static func wait<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+        let box = Box<T>()
+        let done = DispatchSemaphore(value: 0)
+        Task.detached {
+            do { box.result = .success(try await body()) } catch { box.result = .failure(error) }
+            done.signal()
+        }
+        done.wait()
+        return try box.result!.get()
     }
 }

@@ -50,8 +50,9 @@ struct Export: ParsableCommand {
 
     func execute() throws {
         do {
-            let scratch = try TempDir("ordlog-export")
-            let log = try global.openLogForReading(scratch: scratch)
+            let logs = try global.openVerifiedLog(scratchPrefix: "ordlog-export")
+            defer { withExtendedLifetime(logs) {} }
+            let log = logs.log
             let resolved = try filters.filter.resolve(in: log)
             let fields = redaction.redactFields
             let redactor = redaction.makeRedactor()

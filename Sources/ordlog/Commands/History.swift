@@ -8,7 +8,9 @@ struct History: ParsableCommand {
         discussion: """
             Shows each receive (log sequence, SQS MessageId, receive count, source) and each processing \
             attempt (outcome, error, processor version, item written) of every message attributed to the \
-            order. Messages whose body could not be parsed far enough to find an orderId are not attributed \
+            order. Every record shown is verified first (its hash recomputed, its links to the records before \
+            and after it checked): one that does not verify is refused, exit 1, naming its file (the whole \
+            chain is walked by `ordlog verify`). Messages whose body could not be parsed far enough to find an orderId are not attributed \
             to any order; `ordlog inspect-dlq` lists them.
 
             Each record names the consumer that logged it (the log's identity record, or the file's name for a \
@@ -28,8 +30,10 @@ struct History: ParsableCommand {
             "messageAttributes","inputError","body" (or "bodyBase64" when not UTF-8),"hash"}. Attempt: \
             {"type":"attempt","seq","receiveSeq","messageId","outcome","errorKind","errorCode","errorField",\
             "errorMessage","deadLettered","orderId","snsMessageId","item","note","processorVersion","trigger",\
-            "attemptedAt","hash"}. Every record also has "consumer" (who logged it) and "file" (the log it is in). \
-            Exit codes: 0 found, 2 the log has nothing for this order, 70 log error.
+            "attemptedAt","hash","messageDeadLettered" (its message is dead-lettered, by the rule inspect-dlq uses)}. \
+            Every record also has "consumer" (who logged it) and "file" (the log it is in). \
+            Exit codes: 0 found, 1 a record shown (or a link between the logs) does not verify, 2 the log has \
+            nothing for this order, 70 log error.
             """
     )
 
@@ -44,13 +48,19 @@ struct History: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             let set = try global.openLogSet()
-            let records: [LogSet.Record]
-            if set.members.count == 1, let m = set.members.first {
-                records = try m.log.history(orderId: orderId).map {
-                    LogSet.Record(record: $0, consumerId: m.consumer(at: $0.seq), url: m.url)
-                }
-            } else {
-                records = try set.history(orderId: orderId)
+            let records = try set.history(orderId: orderId)
+            // What is printed is checked first: a record that does not verify is not shown as evidence.
+            try set.requireShownVerified(records)
+            // Each message's dead-letter judgment, by the set's one rule.
+            var deadLettered: [String: Bool] = [:]
+            for case .attempt(let a) in records.map(\.record) {
+                guard let id = a.messageId, deadLettered[id] == nil else { continue }
+                deadLettered[id] = try set.failedMessage(id)?.deadLettered ?? false
+            }
+            if !records.isEmpty {
+                err(
+                    "ordlog: verified the \(plural(records.count, "record")) shown (hashes and links); the rest of "
+                        + "the chain was not walked: `ordlog verify` does", level: .info)
             }
             if global.json {
                 out(
@@ -60,6 +70,10 @@ struct History: ParsableCommand {
                                 guard case .object(var o) = RecordJSON.record(r.record) else { return .null }
                                 o.members.append(("consumer", .string(r.consumerId)))
                                 o.members.append(("file", .string(r.url.path)))
+                                if case .attempt(let a) = r.record {
+                                    o.members.append(
+                                        ("messageDeadLettered", .bool(a.messageId.flatMap { deadLettered[$0] } ?? false)))
+                                }
                                 return .object(o)
                             })))
                 if records.isEmpty { throw ExitCode(2) }
@@ -105,15 +119,20 @@ struct History: ParsableCommand {
                     if let message = d.errorMessage {
                         out("      \(d.errorKind?.rawValue ?? "error") error \(d.errorFingerprint ?? ""): \(message)")
                     }
-                    // After a message's last attempt: how the consumers' attempts ended, when several did.
+                    // After a message's last attempt: how the consumers' attempts ended, when several did, and whether
+                    // the message is dead-lettered when no attempt says so (judged on the merged receives).
                     if let id = a.messageId, !summarised.contains(id),
                         !records[(index + 1)...].contains(where: {
                             if case .attempt(let b) = $0.record { b.messageId == id } else { false }
-                        }),
-                        let summary = LogSet.outcomeSummary(byMessage[id] ?? [])
+                        })
                     {
                         summarised.insert(id)
-                        out("      message \(terminalSafe(id)): \(summary)")
+                        if let summary = LogSet.outcomeSummary(byMessage[id] ?? []) {
+                            out("      message \(terminalSafe(id)): \(summary)")
+                        }
+                        if deadLettered[id] == true, !d.deadLettered {
+                            out("      message \(terminalSafe(id)): dead-lettered (its receives across the logs reached maxReceiveCount)")
+                        }
                     }
                 }
             }

@@ -81,17 +81,12 @@ struct InspectDLQ: AsyncParsableCommand {
         let url: String
         if let queueUrl { url = queueUrl } else { url = try await sqs.getQueueUrl(name: queue!) }
         let messages = try await DeadLetterQueuePeek.messages(sqs: sqs, queueUrl: url, limit: limit)
-        // Joined to every log given (several, or a sealed log with its segments), else to the one log.
-        let find: (String) throws -> FailedMessage?
-        if try global.readsSeveralLogs() {
-            let set = try global.openLogSet()
-            find = { try set.failedMessage($0) }
-        } else {
-            let log = try global.openLog(readOnly: true)
-            find = { try log.failedMessage($0) }
-        }
+        // Joined to every log given (one, several, a sealed log with its segments, s3://).
+        let set = try global.openLogSet()
+        set.maxReceiveCount = maxReceiveCount
         let joined = try messages.filter { messageId == nil || $0.messageId == messageId }
-            .map { ($0, try find($0.messageId ?? "")) }
+            .map { ($0, try set.failedMessage($0.messageId ?? "")) }
+        try set.requireShownVerified(try set.records(messageIds: joined.compactMap { $0.1?.messageId }))
         if global.json {
             out(
                 JSONWriter.string(
@@ -152,42 +147,31 @@ struct InspectDLQ: AsyncParsableCommand {
             return
         }
         try runReportingErrors {
-            if try global.readsSeveralLogs() { return try inspectSet() }
-            let log = try global.openLog(readOnly: true)
+            let set = try global.openLogSet()
+            set.maxReceiveCount = maxReceiveCount
+            let several = set.consumerIds.count > 1
             if let messageId {
-                guard let m = try log.failedMessage(messageId) else {
-                    err("ordlog: the log has no attempt for message \(messageId)")
+                guard let m = try set.failedMessage(messageId) else {
+                    err("ordlog: \(several ? "no log has" : "the log has no") attempt for message \(messageId)")
                     throw ExitCode(2)
                 }
-                if global.json { out(JSONWriter.string(messageJSON(m))) } else { detail(m) }
+                try set.requireShownVerified(try set.records(messageIds: [messageId]))
+                if global.json { out(JSONWriter.string(messageJSON(m))) } else { detail(m, set: set) }
                 return
             }
-            let report = try log.deadLetterReport(includeRetrying: allFailures)
+            let report = try set.deadLetterReport(includeRetrying: allFailures)
+            // What is printed is checked first: the records of every message listed, and the input errors.
+            try set.requireShownVerified(
+                try set.records(messageIds: report.groups.flatMap(\.messages).map(\.messageId))
+                    + set.inputErrorRecords())
             if global.json {
                 out(JSONWriter.string(reportJSON(report)))
             } else {
-                summary(report)
+                if several {
+                    out("Logs: \(set.members.map { "\($0.url.path) (\($0.consumerId))" }.joined(separator: ", "))")
+                }
+                summary(report, set: set)
             }
-        }
-    }
-
-    /// Several logs read as one.
-    func inspectSet() throws {
-        let set = try global.openLogSet()
-        if let messageId {
-            guard let m = try set.failedMessage(messageId, maxReceiveCount: maxReceiveCount) else {
-                err("ordlog: no log has an attempt for message \(messageId)")
-                throw ExitCode(2)
-            }
-            if global.json { out(JSONWriter.string(messageJSON(m))) } else { detail(m, set: set) }
-            return
-        }
-        let report = try set.deadLetterReport(includeRetrying: allFailures, maxReceiveCount: maxReceiveCount)
-        if global.json {
-            out(JSONWriter.string(reportJSON(report)))
-        } else {
-            out("Logs: \(set.members.map { "\($0.url.path) (\($0.consumerId))" }.joined(separator: ", "))")
-            summary(report, set: set)
         }
     }
 
@@ -322,7 +306,7 @@ struct InspectDLQ: AsyncParsableCommand {
         if !report.inputErrors.isEmpty {
             out("")
             out("== input errors: \(report.inputErrors.count) receive(s) that were not SQS messages (never redrivable)")
-            let several = !report.inputErrorConsumers.isEmpty
+            let several = (set?.consumerIds.count ?? 1) > 1
             var t =
                 several ? Table("consumer", "seq", "source", "error", "raw") : Table("seq", "source", "error", "raw")
             for (i, r) in report.inputErrors.enumerated() {
@@ -343,7 +327,7 @@ struct InspectDLQ: AsyncParsableCommand {
 
     func detail(_ m: FailedMessage, set: LogSet? = nil) {
         let d = m.latest.decision
-        let several = !m.receiveConsumers.isEmpty
+        let several = (set?.consumerIds.count ?? 1) > 1
         out("Message \(terminalSafe(m.messageId))" + (m.orderId.map { "  (order \(terminalSafe($0)))" } ?? ""))
         out(
             "  state:        \(m.deadLettered ? "DEAD-LETTERED" : d.outcome.isFinal ? "ok (\(d.outcome.rawValue))" : "failing, still retrying")"

@@ -31,12 +31,9 @@ struct Orders: ParsableCommand {
         try runReportingErrors {
             let projection: LocalProjection
             let path = global.dbPath
-            let scratch = try TempDir("ordlog-orders")
-            if try global.readsSeveralLogs() {
-                // Several logs: the projection their merged log builds (each log's own follows only its own).
-                projection = LocalProjection(db: try global.openLogForReading(scratch: scratch, project: true).db)
-            } else if FileManager.default.fileExists(atPath: path), try !GlobalOptions.hasTable("receives", at: path),
-                try GlobalOptions.hasTable("orders", at: path)
+            var verified: VerifiedLog?  // the logs read, kept open (with a merge's scratch folder) while read
+            if global.db.count <= 1, FileManager.default.fileExists(atPath: path),
+                try !GlobalOptions.hasTable("receives", at: path), try GlobalOptions.hasTable("orders", at: path)
             {
                 // A projection file written by `reproject --into` / `replay --into`: read it as it is.
                 projection = LocalProjection(db: try SQLiteConnection(path: path, readOnly: true))
@@ -47,7 +44,11 @@ struct Orders: ParsableCommand {
                         + "table). Give --db the log (`ordlog ingest` or `consume` write one) or a file written by "
                         + "`reproject --into` / `replay --into`.")
             } else {
-                projection = LocalProjection(db: try global.openLog(readOnly: true).db)
+                // The logs, verified: one log's own projection, or the one their merged log builds (each log's
+                // own follows only its own).
+                let logs = try global.openVerifiedLog(scratchPrefix: "ordlog-orders", project: true)
+                verified = logs
+                projection = LocalProjection(db: logs.log.db)
             }
             if let orderId {
                 guard let o = try projection.order(orderId) else {
@@ -62,6 +63,7 @@ struct Orders: ParsableCommand {
                 if global.json { out(JSONWriter.string(RecordJSON.order(o))) } else { out(render([o])) }
                 return
             }
+            defer { withExtendedLifetime(verified) {} }
             let all = try projection.orders()
             if global.json {
                 out(JSONWriter.string(.array(all.map(RecordJSON.order))))

@@ -57,7 +57,7 @@ struct Redrive: AsyncParsableCommand {
     func run() async throws {
         try await runReportingErrorsAsync {
             let log = try global.openLog(write: !dryRun)  // a dry run only reads
-            let report = try log.deadLetterReport()
+            let report = try LogSet(log: log).deadLetterReport()  // the one dead-letter rule
             let dlq = report.groups.flatMap(\.messages)
             var chosen: [String] = []
             var skipped: [(String, String)] = []

@@ -113,13 +113,9 @@ struct Replay: AsyncParsableCommand {
                     throw CLIError(code: .badInput, message: "\(error)")
                 }
             } else {
-                if try global.readsSeveralLogs() {
-                    let dir = try TempDir("ordlog-replay")
-                    temp = dir
-                    log = try global.openLogForReading(scratch: dir)
-                } else {
-                    log = try global.openLog(readOnly: true)
-                }
+                let logs = try global.openVerifiedLog(scratchPrefix: "ordlog-replay")
+                temp = logs.scratch
+                log = logs.log
             }
             // Replay reads the log once, in order: a large page cache only holds pages never read again
             // (64 MiB of a 1M-message replay's peak RSS). 4 MiB keeps the B-tree's inner pages.

@@ -46,7 +46,8 @@ struct Report: ParsableCommand {
             JSON: {"path":S,"bytes":N,"sections":[S…],"head":"SEQ:HASH"|null,"verified":B,"verifiedRecords":N,\
             "problem":S|null,"deadLettered":N,"groups":N,"timelines":N,"orders":N,"ordersShown":N,\
             "missingOrderIds":[S…],"unredactable":N}. \
-            Exit codes: 0 written; 1 written, but the hash chain is broken (the page says where); 2 written, but \
+            Exit codes: 0 written; 1 not written: the logs do not verify (named on stderr; `ordlog verify` says \
+            where); 2 written, but \
             an --order-id has no message in the log (the page says which); 4 the output cannot be written; \
             64 usage; 70 the log cannot be read.
             """
@@ -108,8 +109,9 @@ struct Report: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            let scratch = try TempDir("ordlog-report")
-            let log = try global.openLogForReading(scratch: scratch, project: true)
+            let logs = try global.openVerifiedLog(scratchPrefix: "ordlog-report", project: true)
+            defer { withExtendedLifetime(logs) {} }
+            let (set, log) = (logs.set, logs.log)
             var options = ReportOptions()
             options.orderIds = orderId
             options.deadLettered = deadLettered
@@ -123,11 +125,10 @@ struct Report: ParsableCommand {
             // Several logs: the page is about their merge (its head and records are the merged log's), named by the
             // sources as given (not resolved again: that would list S3 and check every sealed segment once more).
             let name =
-                try global.readsSeveralLogs()
-                ? "the merge of " + (global.db.isEmpty ? [global.dbPath] : global.db).joined(separator: ", ")
-                : global.dbPath
+                set.members.count > 1 ? "the merge of " + global.sources.joined(separator: ", ") : global.dbPath
             let data = try ReportData.gather(
-                log: log, path: name, options: options, madeAtMs: Self.madeAt()
+                log: log, path: name, options: options, madeAtMs: Self.madeAt(),
+                verified: VerifyResult(verified: logs.report.verified, head: try log.head())
             ) { progress.update($0) }
             let html = ReportHTML.render(data)
             progress.finish()

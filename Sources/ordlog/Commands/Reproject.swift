@@ -79,19 +79,13 @@ struct Reproject: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrorsAsync {
-            if try global.readsSeveralLogs(), self.into == nil, targetOptions.target == .local {
-                throw CLIError(
-                    code: .usage,
-                    message: "reproject over several logs (or a sealed log's whole chain) builds a new projection: give "
-                        + "--into PATH (each log's own projection follows its own log)")
-            }
-            // In place (the log's own projection) it rewrites the log: one writer per log.
-            if self.into == nil, targetOptions.target == .local, try !global.readsSeveralLogs() {
-                try global.lockForWriting()
-            }
-            let scratch = try TempDir("ordlog-reproject")
-            let log = try global.openLogForReading(
-                scratch: scratch, readOnly: self.into != nil || targetOptions.target == .dynamodb)
+            // In place (the log's own projection) it rewrites one log: one writer per log. Into a new file (or
+            // DynamoDB) it reads the logs as every read command does, verified first.
+            let logs =
+                self.into == nil && targetOptions.target == .local
+                ? nil : try global.openVerifiedLog(scratchPrefix: "ordlog-reproject")
+            defer { withExtendedLifetime(logs) {} }
+            let log = try logs?.log ?? global.openLog(write: true)
             // For DynamoDB the projection is built in a local file first (default: one beside the log, so an
             // interrupted run resumes), then written into the table.
             let into =

@@ -1,8 +1,6 @@
 import ArgumentParser
 import OrdlogCore
 
-func parseHead(_ text: String) -> LogHead? { LogHead(parsing: text) }
-
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
@@ -16,18 +14,25 @@ struct Verify: ParsableCommand {
             Each log records who wrote it (consumer id, ordlog version, queue: identity records, also \
             hash-chained); verify lists them.
 
-            Several logs (repeated --db, a folder of *.db files, or a glob), e.g. one per consumer on one queue, \
-            or a consumer's segments: each file's chain is walked; a file whose first record has seq > 1 must \
-            continue the previous segment of the same consumer (its first record is that segment's head seq + 1 \
-            and chains from its head hash); a gap, an overlap or a mismatch fails naming both files. A log \
-            written before identity records existed is its own consumer, named after its file. Read commands \
-            merge several logs in one documented order: each consumer's records (one log, or one consumer's \
-            sealed segments and live file) keep their log order (seq), so a sealed log reads as it did before \
-            the seal; between consumers the next record is the one with the smallest key among each \
-            consumer's next record: SQS SentTimestamp (receives without one last), then SQS MessageId, then \
-            receive count, then consumer id, then seq; each attempt after the receive it processed. The same \
-            log given twice (the same file, a copy, an archived copy of a segment: same consumer, seq range and \
-            head hash) is read once, said on stderr; two logs of one consumer with different records fail.
+            Several logs (repeated --db, a folder of *.db files, a glob, a sealed log with its segments, or \
+            s3://BUCKET/PREFIX), e.g. one per consumer on one queue, or a consumer's segments: each file's chain \
+            is walked; a file whose first record has seq > 1 must continue the previous segment of the same \
+            consumer (its first record is that segment's head seq + 1 and chains from its head hash); a gap, an \
+            overlap or a mismatch fails naming both files. A log written before identity records existed is its \
+            own consumer, named after its file. Read commands merge several logs in one documented order: each \
+            consumer's records (one log, or one consumer's sealed segments and live file) keep their log order \
+            (seq), so a sealed log reads as it did before the seal; between consumers the next record is the one \
+            with the smallest key among each consumer's next record: SQS SentTimestamp (receives without one \
+            last), then SQS MessageId, then receive count, then consumer id, then seq; each attempt after the \
+            receive it processed. The same records given twice are read once only when proven so: the same file \
+            (a symlink), or a copy or an archived copy of a segment whose chain verifies with the same head, or a \
+            backup that is a verified prefix of the live log (said on stderr). A copy that does not verify, or \
+            two files of one consumer that fork, are BROKEN, named.
+
+            --head applies to the newest record of the consumer's chain, sealed or not: the record at the kept \
+            seq must still be there with the kept hash, so deleting the newest records, or the newest sealed or \
+            archived segment, is found (cut-off). With several consumers give one per consumer, \
+            CONSUMER=SEQ:HASH, as `ordlog head` prints them.
 
             Examples:
               ordlog verify
@@ -36,11 +41,13 @@ struct Verify: ParsableCommand {
               ordlog verify --db consumer-a.db --db consumer-b.db --db consumer-c.db
               ordlog verify --db logs/        # every *.db file in logs/
               ordlog verify --db 'logs/*.db'
+              ordlog verify --db s3://audit-bucket/orders --head c1=120:3f… --head c2=98:a0…
 
-            JSON: {"ok":B,"verified":N,"head":"SEQ:HASH"|null,"keptHead":"SEQ:HASH"|null,\
-            "problem":{"seq":N,"kind":S,"message":S}|null,"consumers":[{"seq":N,"consumerId":S,\
-            "ordlogVersion":S,"queue":S,"recordedAt":T}]}. Several logs: {"ok":B,"verified":N,"files":[{"file":S,\
-            "consumer":S,"ok":B,"verified":N,"head":…,"problem":…,"link":S|null}]}. \
+            JSON (one shape for one log and many): {"ok":B,"verified":N,"head":"SEQ:HASH"|null (the chain's \
+            head when there is one consumer),"keptHead":"SEQ:HASH"|null,"problem":{"seq":N,"kind":S,\
+            "message":S}|null (the first),"consumers":[{"seq":N,"consumerId":S,"ordlogVersion":S,"queue":S,\
+            "recordedAt":T}] (identity records),"files":[{"file":S,"consumer":S,"ok":B,"verified":N,"head":…,\
+            "problem":…,"link":S|null}],"chains":[{"consumer":S,"head":…,"keptHead":…,"ok":B,"problem":…}]}. \
             Exit codes: 0 intact, 1 broken, 64 usage, 70 the log cannot be read.
             """
     )
@@ -48,14 +55,47 @@ struct Verify: ParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     @Option(
+        name: .customLong("head"),
         help: ArgumentHelp(
-            "A head kept from `ordlog head`; detects the newest records being cut off.", valueName: "seq:hash"))
-    var head: String?
+            "A head kept from `ordlog head` (SEQ:HASH; with several consumers CONSUMER=SEQ:HASH, repeated): the "
+                + "consumer's chain, sealed or not, must still hold it; detects the newest records being cut off.",
+            valueName: "[consumer=]seq:hash"))
+    var heads: [String] = []
 
     func validate() throws {
-        if let head, parseHead(head) == nil {
-            throw ValidationError("--head must be SEQ:HASH as printed by `ordlog head` (64 hex digits), got \(head)")
+        for h in heads where Self.parse(h) == nil {
+            throw ValidationError(
+                "--head must be SEQ:HASH or CONSUMER=SEQ:HASH as printed by `ordlog head` (64 hex digits), got \(h)")
         }
+    }
+
+    /// `SEQ:HASH` (consumer nil) or `CONSUMER=SEQ:HASH`.
+    static func parse(_ text: String) -> (consumer: String?, head: LogHead)? {
+        if let head = LogHead(parsing: text) { return (nil, head) }
+        guard let eq = text.lastIndex(of: "="), let head = LogHead(parsing: String(text[text.index(after: eq)...]))
+        else { return nil }
+        let consumer = String(text[..<eq])
+        return consumer.isEmpty ? nil : (consumer, head)
+    }
+
+    /// The kept heads by consumer: a bare SEQ:HASH is the one consumer's (refused with several).
+    func keptHeads(_ set: LogSet) throws -> [String: LogHead] {
+        var out: [String: LogHead] = [:]
+        for text in heads {
+            let (consumer, head) = Self.parse(text)!
+            if let consumer {
+                out[consumer] = head
+            } else if set.consumerIds.count == 1 {
+                out[set.consumerIds[0]] = head
+            } else {
+                throw CLIError(
+                    code: .usage,
+                    message: "the logs given are \(plural(set.consumerIds.count, "consumer"))' "
+                        + "(\(set.consumerIds.joined(separator: ", "))): give each head as CONSUMER=SEQ:HASH "
+                        + "(`ordlog head` prints them so)")
+            }
+        }
+        return out
     }
 
     func identitiesJSON(_ ids: [LoggedIdentity]) -> JSONValue {
@@ -75,90 +115,100 @@ struct Verify: ParsableCommand {
         } ?? .null
     }
 
-    /// Several logs: each file's chain and the links between a consumer's segments.
-    func verifySet() throws {
-        if head != nil { throw CLIError(code: .usage, message: "--head goes with one log (one --db file)") }
-        let set = try global.openLogSet()
-        let progress = Progress(label: "verify")
-        let report = try set.verify { url, seq in progress.update("\(url.lastPathComponent): verified through seq \(seq)") }
-        progress.finish()
-        if global.json {
-            out(
-                JSONWriter.string(
-                    obj([
-                        ("ok", .bool(report.ok)), ("verified", num(report.verified)),
-                        (
-                            "files",
-                            .array(
-                                report.files.map { f in
-                                    obj([
-                                        ("file", .string(f.url.path)), ("consumer", .string(f.consumerId)),
-                                        ("ok", .bool(f.ok)), ("verified", num(f.chain.verified)),
-                                        ("head", str(f.chain.head?.description)),
-                                        ("problem", problemJSON(f.chain.problem)), ("link", str(f.linkProblem)),
-                                    ])
-                                })
-                        ),
-                    ])))
-        } else {
-            let bad = report.files.filter { !$0.ok }
-            out(
-                (report.ok ? "OK" : "BROKEN")
-                    + ": \(plural(report.files.count, "log")) of \(plural(set.consumerIds.count, "consumer")), "
-                    + "\(report.verified) records verified"
-                    + (bad.isEmpty ? "" : "; \(bad.count) broken: \(bad.map { $0.url.path }.joined(separator: ", "))"))
-            var t = Table("file", "consumer", "records", "head", "result")
-            for f in report.files {
-                let result =
-                    f.chain.problem.map { "BROKEN at seq \($0.seq): \($0.kind.rawValue)" }
-                    ?? (f.linkProblem != nil ? "BROKEN link" : "OK")
-                t.add(
-                    f.url.path, f.consumerId, String(f.chain.verified),
-                    clip(f.chain.head?.description ?? "(empty log)", 20), result)
-            }
-            out(t.render())
-            for f in bad {
-                if let p = f.chain.problem { out("  \(f.url.path): seq \(p.seq): \(p.message)") }
-                if let l = f.linkProblem { out("  \(f.url.path): \(l)") }
-            }
-        }
-        if !report.ok { throw CLIError(code: .checkFailed, message: "") }
-    }
-
     func run() throws {
         try runReportingErrors {
-            if try global.readsSeveralLogs() { return try verifySet() }
-            let log = try global.openLog(readOnly: true)
-            let kept = head.flatMap(parseHead)
+            let set = try global.openLogSet()
+            let kept = try keptHeads(set)
             let progress = Progress(label: "verify")
-            let result = try Verifier.verify(log, head: kept) { seq in progress.update("verified through seq \(seq)") }
+            let report = try set.verify(heads: kept) { url, seq in
+                progress.update("\(url.lastPathComponent): verified through seq \(seq)")
+            }
             progress.finish()
+            let identities = set.members.flatMap(\.identities)
+            let oneChain = report.chains.count == 1 ? report.chains[0] : nil
+            let firstProblem = report.files.lazy.compactMap(\.chain.problem).first ?? report.chains.lazy.compactMap(\.problem).first
             if global.json {
                 out(
                     JSONWriter.string(
                         obj([
-                            ("ok", .bool(result.ok)), ("verified", num(result.verified)),
-                            ("head", str(result.head?.description)), ("keptHead", str(kept?.description)),
-                            ("problem", problemJSON(result.problem)),
-                            ("consumers", identitiesJSON(try log.identities())),
+                            ("ok", .bool(report.ok)), ("verified", num(report.verified)),
+                            ("head", str(oneChain?.head?.description)), ("keptHead", str(oneChain?.keptHead?.description)),
+                            ("problem", problemJSON(firstProblem)),
+                            ("consumers", identitiesJSON(identities)),
+                            (
+                                "files",
+                                .array(
+                                    report.files.map { f in
+                                        obj([
+                                            ("file", .string(f.url.path)), ("consumer", .string(f.consumerId)),
+                                            ("ok", .bool(f.ok)), ("verified", num(f.chain.verified)),
+                                            ("head", str(f.chain.head?.description)),
+                                            ("problem", problemJSON(f.chain.problem)), ("link", str(f.linkProblem)),
+                                        ])
+                                    })
+                            ),
+                            (
+                                "chains",
+                                .array(
+                                    report.chains.map { c in
+                                        obj([
+                                            ("consumer", .string(c.consumerId)), ("head", str(c.head?.description)),
+                                            ("keptHead", str(c.keptHead?.description)), ("ok", .bool(c.ok)),
+                                            ("problem", problemJSON(c.problem)),
+                                        ])
+                                    })
+                            ),
                         ])))
-            } else if let p = result.problem {
-                out("BROKEN at seq \(p.seq): \(p.kind.rawValue)")
-                out("  \(p.message)")
-                out("  \(result.verified) records before it verified.")
-            } else {
-                out(
-                    "OK: \(result.verified) records verified, head \(result.head?.description ?? "(empty log)")"
-                        + (kept != nil ? "; kept head \(kept!.seq) present" : ""))
-            }
-            if !global.json {
-                for i in try log.identities() {
+            } else if report.files.count == 1, let f = report.files.first, let chain = oneChain {
+                // One file: the chain's result as a sentence.
+                if let p = f.chain.problem ?? chain.problem {
+                    out("BROKEN at seq \(p.seq): \(p.kind.rawValue)")
+                    out("  \(p.message)")
+                    out("  \(f.chain.verified) records before it verified.")
+                } else if let l = f.linkProblem {
+                    out("BROKEN: \(l)")
+                } else {
+                    out(
+                        "OK: \(f.chain.verified) records verified, head \(chain.head?.description ?? "(empty log)")"
+                            + (chain.keptHead != nil ? "; kept head \(chain.keptHead!.seq) present" : ""))
+                }
+                for i in identities {
                     out(
                         "  written by consumer \(terminalSafe(i.identity.consumerId)) from seq \(i.seq) (ordlog "
                             + "\(i.identity.ordlogVersion), \(terminalSafe(i.identity.queue)), since \(time(i.recordedAt)))")
                 }
+            } else {
+                let bad = report.files.filter { !$0.ok }
+                let badChains = report.chains.filter { !$0.ok }
+                out(
+                    (report.ok ? "OK" : "BROKEN")
+                        + ": \(plural(report.files.count, "log")) of \(plural(set.consumerIds.count, "consumer")), "
+                        + "\(report.verified) records verified"
+                        + (bad.isEmpty ? "" : "; \(bad.count) broken: \(bad.map { $0.url.path }.joined(separator: ", "))")
+                        + (badChains.isEmpty
+                            ? "" : "; cut off: \(badChains.map { terminalSafe($0.consumerId) }.joined(separator: ", "))"))
+                var t = Table("file", "consumer", "records", "head", "result")
+                for f in report.files {
+                    let result =
+                        f.chain.problem.map { "BROKEN at seq \($0.seq): \($0.kind.rawValue)" }
+                        ?? (f.linkProblem != nil ? "BROKEN link" : "OK")
+                    t.add(
+                        f.url.path, f.consumerId, String(f.chain.verified),
+                        clip(f.chain.head?.description ?? "(empty log)", 20), result)
+                }
+                out(t.render())
+                for f in bad {
+                    if let p = f.chain.problem { out("  \(f.url.path): seq \(p.seq): \(p.message)") }
+                    if let l = f.linkProblem { out("  \(f.url.path): \(l)") }
+                }
+                for c in report.chains where c.keptHead != nil || !c.ok {
+                    out(
+                        "  consumer \(terminalSafe(c.consumerId)): head \(c.head?.description ?? "-")"
+                            + (c.problem.map { ": BROKEN at seq \($0.seq): \($0.kind.rawValue): \($0.message)" }
+                                ?? "; kept head \(c.keptHead!.seq) present"))
+                }
             }
-            if !result.ok { throw CLIError(code: .checkFailed, message: "") }
+            if !report.ok { throw CLIError(code: .checkFailed, message: "") }
         }
     }
 }
@@ -172,8 +222,12 @@ struct Head: ParsableCommand {
               ordlog head > ordlog.head
               ordlog verify --head "$(cat ordlog.head)"
 
+            The head of a sealed log is its chain's newest record (the live file's, or the sealed head it \
+            continues). Several consumers' logs (repeated --db, a folder, s3://…): one line per consumer, \
+            CONSUMER=SEQ:HASH, the form `ordlog verify --head` takes. \
             Prints 0:000…0 (the genesis hash) for an empty log. \
-            JSON: {"seq":N,"hash":S,"head":"SEQ:HASH"}. Exit codes: 0, 70 the log cannot be read.
+            JSON: {"consumer":S,"seq":N,"hash":S,"head":"SEQ:HASH"}; several consumers: {"heads":[that…]}. \
+            Exit codes: 0, 1 a sealed segment is missing or does not match its manifest, 70 the log cannot be read.
             """
     )
 
@@ -181,17 +235,20 @@ struct Head: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            let log = try global.openLog(readOnly: true)
-            let h = try log.head() ?? LogHead(seq: 0, hash: RecordHash.genesis)
-            if global.json {
-                out(
-                    JSONWriter.string(
-                        obj([
-                            ("seq", num(h.seq)), ("hash", .string(RecordHash.hex(h.hash))),
-                            ("head", .string(h.description)),
-                        ])))
+            let set = try global.openLogSet()
+            let heads = set.heads().map { ($0.consumerId, $0.head ?? LogHead(seq: 0, hash: RecordHash.genesis)) }
+            func json(_ c: String, _ h: LogHead) -> JSONValue {
+                obj([
+                    ("consumer", .string(c)), ("seq", num(h.seq)), ("hash", .string(RecordHash.hex(h.hash))),
+                    ("head", .string(h.description)),
+                ])
+            }
+            if heads.count == 1, let (c, h) = heads.first {
+                out(global.json ? JSONWriter.string(json(c, h)) : h.description)
+            } else if global.json {
+                out(JSONWriter.string(obj([("heads", .array(heads.map { json($0.0, $0.1) }))])))
             } else {
-                out(h.description)
+                for (c, h) in heads { out("\(c)=\(h.description)") }
             }
         }
     }

@@ -77,6 +77,10 @@ private func instanceMetadataRegion(_ environment: [String: String]) -> String? 
 func runReportingErrorsAsync(_ body: () async throws -> Void) async throws {
     do {
         try await body()
+    } catch let error as LogSourceError {
+        try runReportingErrors { throw CLIError(error) }
+    } catch let error as LogSetBroken {
+        try runReportingErrors { throw error }
     } catch let error as CLIError {
         if !error.message.isEmpty { err("ordlog: \(error.message)", level: .error) }
         throw ExitCode(error.code.rawValue)

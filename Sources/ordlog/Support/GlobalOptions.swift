@@ -46,75 +46,46 @@ struct GlobalOptions: ParsableArguments {
     /// several (``openLog(create:)``).
     var dbPath: String { db.last ?? ProcessInfo.processInfo.environment["ORDLOG_DB"] ?? "ordlog.db" }
 
-    /// The log files named by --db (repeated, folders, globs, `s3://BUCKET/PREFIX`, a sealed log with its sealed
-    /// segments; ``LogSources/resolve(_:fileManager:s3:)``), else ``dbPath``.
-    /// - Throws: ``CLIError``: exit 1 when a sealed segment is missing or does not match its manifest, 5 for S3,
-    ///   70 for a missing file.
-    func logSources() throws -> [URL] {
-        let cache = SegmentSources.cacheDirectory(self.cache)
-        do {
-            return try LogSources.resolve(db.isEmpty ? [dbPath] : db) { spec in
-                try SegmentSources.s3Segments(spec, cache: cache)
-            }
-        } catch let e as LogSourceError {
-            throw CLIError(code: e.brokenChain ? .checkFailed : .storage, message: "\(e)")
-        }
-    }
+    /// The sources named by --db (repeated), else ``dbPath``.
+    var sources: [String] { db.isEmpty ? [dbPath] : db }
 
-    /// True when the command is to read more than one log: several --db, a folder, a glob, `s3://`, or a log that
-    /// was sealed (its sealed segments are read with it).
-    func readsSeveralLogs() throws -> Bool {
-        if db.count > 1 { return true }
-        let only = db.first ?? dbPath  // --db, else ORDLOG_DB (which may name a folder or a glob too)
-        if LogSources.isDirectory(only) || only.contains(where: { "*?[".contains($0) }) || only.hasPrefix("s3://") {
-            return true
-        }
-        // A sealed log (one row read; its segments are checked once, when they are resolved for reading).
-        guard LogSources.isDirectory(Segments.defaultDirectory(forLog: only)) else { return false }
-        return (try? Segments.liveSegmentStart(only)) != nil
-    }
-
-    /// Opens every log named by --db as one ``LogSet``, each opened as ``openLog(create:)`` opens one; a sealed
-    /// segment (a file with a manifest) is checked against its manifest and opened as a copy, so it is never
-    /// written.
+    /// Opens every log named by --db as one ``LogSet``, the library's one read path (paths, folders, globs,
+    /// `s3://BUCKET/PREFIX`, a sealed log with its sealed segments; each file opened for reading only). Says on
+    /// stderr what the set read once (a copy proven the same) and what a reader should know (an S3 object not
+    /// trusted, a log read from a private copy).
+    /// - Throws: ``LogSourceError`` (mapped to an exit code by ``runReportingErrors(_:)``), ``SQLiteError``.
     func openLogSet() throws -> LogSet {
-        let urls = try logSources()
-        let set = try LogSet(urls: urls) { url in
-            if FileManager.default.fileExists(atPath: url.path + ".manifest.json") {
-                return try EventLog(
-                    path: try SegmentSources.openableCopy(of: url.path), logger: makeLogger("ordlog.eventlog"))
-            }
-            var one = self
-            one.db = [url.path]
-            return try one.openLog(readOnly: true)
-        }
-        // The same log given twice (a copy, a symlink, an archived segment next to the live chain) is read once.
+        let progress = Progress(label: "verify")
+        defer { progress.finish() }
+        let set = try LogSet.open(
+            sources,
+            options: LogSet.OpenOptions(
+                cache: cache.flatMap { $0.isEmpty ? nil : $0 }, logger: makeLogger("ordlog.eventlog"),
+                note: { err("ordlog: " + $0) },
+                progress: { url, seq in progress.update("\(url.lastPathComponent): through seq \(seq)") }))
         for line in set.readOnce { err("ordlog: " + line) }
         return set
     }
 
-    /// The log to read: the one --db file, or, when --db names several logs, their merge (``LogSet/mergedLog(path:batchSize:)``)
-    /// in a scratch file in `scratch`, after every chain and segment link verified (a broken one is refused with
-    /// exit 1, naming the files: run `ordlog verify` on them). With `project`, the merged log's local projection
-    /// is rebuilt from it (``Reprojector``), for commands that read the projection too (orders, report).
-    /// - Parameter readOnly: open the one --db file for reading only (``openLog(create:readOnly:)``); false for a
-    ///   command that writes into it (an in-place reproject).
-    func openLogForReading(scratch: TempDir, project: Bool = false, readOnly: Bool = true) throws -> EventLog {
-        guard try readsSeveralLogs() else { return try openLog(readOnly: readOnly) }
+    /// The logs named by --db, every chain verified (a set that does not verify is refused with exit 1, naming the
+    /// files: ``LogSetBroken``), as one log to read every record from (``LogSet/readableLog(scratchPath:)``): one
+    /// log as it is, several merged into a scratch file in a new ``TempDir`` named `scratchPrefix` (none is made
+    /// for one log). With `project`, a merged log's local projection is built from it (``Reprojector``), for
+    /// commands that read the projection too (orders, report); one log's own projection is read as it is.
+    /// Keep the returned value alive while the log is read: its scratch folder goes with it.
+    func openVerifiedLog(scratchPrefix: String, project: Bool = false) throws -> VerifiedLog {
         let set = try openLogSet()
         let progress = Progress(label: "verify")
-        let report = try set.verify { url, seq in progress.update("\(url.lastPathComponent): through seq \(seq)") }
-        progress.finish()
-        guard report.ok else {
-            throw CLIError(
-                code: .checkFailed,
-                message: "not reading logs that do not verify: "
-                    + report.files.filter { !$0.ok }.map { $0.url.path }.joined(separator: ", ")
-                    + " (`ordlog verify` on them says where)")
+        let report = try set.requireVerified { url, seq in
+            progress.update("\(url.lastPathComponent): verified through seq \(seq)")
         }
-        let merged = try set.mergedLog(path: scratch.path("merged.db"))
-        if project { _ = try Reprojector(log: merged).run(.all, startedAt: Pipeline.systemClockMs()) }
-        return merged
+        progress.finish()
+        let scratch = set.members.count > 1 ? try TempDir(scratchPrefix) : nil
+        let log = try set.readableLog(scratchPath: scratch!.path("merged.db"))
+        if project, set.members.count > 1 {
+            _ = try Reprojector(log: log).run(.all, startedAt: Pipeline.systemClockMs())
+        }
+        return VerifiedLog(set: set, log: log, report: report, scratch: scratch)
     }
 
     /// Records who is about to write `log` (a hash-chained identity record, when it differs from the log's
@@ -185,35 +156,26 @@ struct GlobalOptions: ParsableArguments {
         }
     }
 
-    /// Opens the event log, turning failures into exit code 70 with a message that says what to do.
-    /// - Parameter create: create the file when missing (ingest, consume). Commands that only read a log refuse
-    ///   a missing file, so a mistyped --db is an error rather than a new, empty log that "verifies".
-    /// - Parameter readOnly: for the commands that only read (verify, history, inspect-dlq, replay, export,
-    ///   orders, report): the file is opened read-only, so reading never changes evidence; a log written by an
-    ///   older ordlog (migrations pending) is read from a migrated private copy, said on stderr, and left as it is.
-    /// - Parameter write: the command appends to the log or rewrites it (ingest, consume, redrive, seal): take the
-    ///   log's ``WriterLock`` first, for the rest of the run, refusing with exit 70 when another process holds it.
+    /// Opens the event log for writing (ingest, consume, redrive, seal, an in-place reproject), turning failures
+    /// into exit code 70 with a message that says what to do. Commands that read open the logs as a set
+    /// (``openLogSet()``), for reading only.
+    /// - Parameter create: create the file when missing (ingest, consume). The other writers refuse a missing
+    ///   file, so a mistyped --db is an error rather than a new, empty log.
+    /// - Parameter write: the command appends to the log or rewrites it: take the log's ``WriterLock`` first, for
+    ///   the rest of the run, refusing with exit 70 when another process holds it. False for a dry run.
     /// - Parameter newFilePageSize: the page size when this creates the file (``EventLog/bulkPageSize`` for ingest).
-    func openLog(create: Bool = false, readOnly: Bool = false, write: Bool = false, newFilePageSize: Int? = nil)
-        throws -> EventLog
-    {
-        precondition(!(readOnly && write), "a log is opened to read or to write")
+    func openLog(create: Bool = false, write: Bool = false, newFilePageSize: Int? = nil) throws -> EventLog {
         let path = dbPath
         if db.count > 1 || (db.count == 1 && (LogSources.isDirectory(path) || path.contains(where: { "*?[".contains($0) })))
         {
             throw CLIError(
                 code: .usage,
-                message: "this command works on one log: give one --db file (verify, history, inspect-dlq, replay, export, orders, report "
-                    + "and reproject --into read several as one)")
+                message: "this command writes one log: give one --db file (verify, history, inspect-dlq, replay, export, "
+                    + "orders, report and reproject --into read several as one)")
         }
         let fm = FileManager.default
         if !fm.fileExists(atPath: path) {
-            guard create else {
-                throw CLIError(
-                    code: .storage,
-                    message: "no event log at \(path) (set it with --db or ORDLOG_DB; default "
-                        + "./ordlog.db). Create one with `ordlog ingest FILE` or `ordlog consume`.")
-            }
+            guard create else { throw CLIError(LogSourceError(source: path, message: "no such file", kind: .missing)) }
             let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
             var isDir: ObjCBool = false
             guard fm.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
@@ -222,31 +184,13 @@ struct GlobalOptions: ParsableArguments {
             }
         }
         if !create, fm.fileExists(atPath: path), try !Self.hasTable("receives", at: path) {
-            // A read-only command must not turn another SQLite file (a `reproject --into` projection, say) into
-            // an empty log by migrating it.
-            throw CLIError(
-                code: .storage,
-                message: "\(path) is not an ordlog event log (it has no receives table). "
-                    + "A projection written with --into is read with `ordlog orders --db \(path)`; other commands need "
-                    + "the log itself (--db / ORDLOG_DB).")
+            // A writer must not turn another SQLite file (a `reproject --into` projection, say) into an empty log
+            // by migrating it.
+            throw CLIError(LogSourceError(source: path, message: "no receives table", kind: .notALog))
         }
         if write { try lockForWriting() }
         do {
-            guard readOnly else {
-                return try EventLog(
-                    path: path, logger: makeLogger("ordlog.eventlog"), newFilePageSize: newFilePageSize)
-            }
-            do {
-                return try EventLog(path: path, logger: makeLogger("ordlog.eventlog"), readOnly: true)
-            } catch let old as EventLogNeedsMigration {
-                let copy = SegmentCopies.shared.directory + "/" + UUID().uuidString + ".db"
-                try SQLiteConnection(path: path, readOnly: true)
-                    .execute("VACUUM INTO '\(copy.replacingOccurrences(of: "'", with: "''"))'")
-                err(
-                    "ordlog: \(path) was written by an older ordlog (migrations \(old.pending.joined(separator: ", ")) "
-                        + "not applied): reading a migrated copy; the file is left as it is (ingest or consume migrate it)")
-                return try EventLog(path: copy, logger: makeLogger("ordlog.eventlog"))
-            }
+            return try EventLog(path: path, logger: makeLogger("ordlog.eventlog"), newFilePageSize: newFilePageSize)
         } catch let error as SQLiteError {
             let hint =
                 error.code == 26
@@ -261,10 +205,20 @@ struct GlobalOptions: ParsableArguments {
     }
 }
 
+/// The logs a read command reads, verified, as one log (``GlobalOptions/openVerifiedLog(scratchPrefix:project:)``).
+struct VerifiedLog {
+    let set: LogSet
+    let log: EventLog
+    /// The verification the set passed.
+    let report: LogSet.VerifyReport
+    /// Where a merge of several logs is kept; nil for one log.
+    let scratch: TempDir?
+}
+
 /// GET `url` with a 1 s timeout (the ECS task metadata endpoint, a link-local address) through the one HTTP
 /// transport (``CurlTransport``); nil on any failure or a status other than 200.
 func fetchTaskMetadata(_ url: URL) -> [UInt8]? {
-    let response = try? blockingAwait {
+    let response = try? Blocking.wait {
         try await CurlTransport.shared.send(HTTPRequest(method: "GET", url: url, timeout: 1))
     }
     guard let response, response.status == 200 else { return nil }
@@ -287,10 +241,37 @@ struct CLIError: Error, CustomStringConvertible {
     var description: String { message }
 }
 
+extension CLIError {
+    /// A source that cannot be read, with what to do.
+    init(_ e: LogSourceError) {
+        switch e.kind {
+        case .missing:
+            self.init(
+                code: .storage,
+                message: "no event log at \(e.source) (set it with --db or ORDLOG_DB; default ./ordlog.db). Create "
+                    + "one with `ordlog ingest FILE` or `ordlog consume`.")
+        case .notALog:
+            self.init(
+                code: .storage,
+                message: "\(e.source) is not an ordlog event log (it has no receives table). A projection written "
+                    + "with --into is read with `ordlog orders --db \(e.source)`; other commands need the log itself "
+                    + "(--db / ORDLOG_DB).")
+        case .notFound: self.init(code: .storage, message: "\(e)")
+        case .brokenChain: self.init(code: .checkFailed, message: "\(e)")
+        case .aws: self.init(code: .aws, message: "\(e)")
+        case .usage: self.init(code: .usage, message: "\(e)")
+        }
+    }
+}
+
 /// Runs `body`, mapping ``CLIError`` and storage errors to exit codes with a message on stderr.
 func runReportingErrors(_ body: () throws -> Void) throws {
     do {
         try body()
+    } catch let error as LogSourceError {
+        try runReportingErrors { throw CLIError(error) }
+    } catch let error as LogSetBroken {
+        try runReportingErrors { throw CLIError(code: .checkFailed, message: "\(error)") }
     } catch let error as CLIError {
         if !error.message.isEmpty { err("ordlog: \(error.message)", level: .error) }
         throw ExitCode(error.code.rawValue)
