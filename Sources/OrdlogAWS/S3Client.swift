@@ -16,7 +16,13 @@ public struct S3ObjectInfo: Sendable, Equatable {
 /// One key of a `ListObjectsV2` page.
 public struct S3ListedObject: Sendable, Equatable {
     public var key: String
+    /// `Size`, bytes.
     public var size: Int64
+    /// `ETag` without quotes, or nil when the listing gave none. It changes when the object's bytes do (S3: "The
+    /// ETag reflects changes only to the contents of an object, not its metadata"); it is an MD5 of the bytes only
+    /// for a single unencrypted or SSE-S3 PUT
+    /// ([Object](https://docs.aws.amazon.com/AmazonS3/latest/API/API_Object.html)).
+    public var eTag: String?
 }
 
 /// Amazon S3's REST API, as much as ordlog's sealed segments need: put (single or multipart, with a SHA-256
@@ -117,7 +123,8 @@ public struct S3Client: Sendable {
     }
 
     /// [ListObjectsV2](https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html), every page
-    /// (`continuation-token` until `IsTruncated` is false): the keys under `prefix`, in S3's (UTF-8 binary) order.
+    /// (`continuation-token` until `IsTruncated` is false): the keys under `prefix`, in S3's (UTF-8 binary) order,
+    /// with each object's size and ETag.
     public func listObjects(bucket: String, prefix: String, pageSize: Int = 1000) async throws -> [S3ListedObject] {
         var out: [S3ListedObject] = []
         var token: String?
@@ -129,7 +136,10 @@ public struct S3Client: Sendable {
             let root = try parse(response, "ListObjectsV2")
             for c in root.children("Contents") {
                 guard let key = c.child("Key")?.text else { continue }
-                out.append(S3ListedObject(key: key, size: Int64(c.child("Size")?.text ?? "") ?? 0))
+                out.append(
+                    S3ListedObject(
+                        key: key, size: Int64(c.child("Size")?.text ?? "") ?? 0,
+                        eTag: c.child("ETag").map { Self.unquote($0.text) }))
             }
             let truncated = root.child("IsTruncated")?.text == "true"
             token = truncated ? root.child("NextContinuationToken")?.text : nil

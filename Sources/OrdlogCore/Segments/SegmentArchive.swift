@@ -157,26 +157,49 @@ public struct SegmentArchive: Sendable {
         public var untrusted: [(key: String, reason: String)]
     }
 
-    /// Lists the prefix, downloads every manifest and its segment into `cache` (`cache/<bucket>/<prefix>/…`; files
-    /// already there and matching are not fetched again), keeping only segments that match their manifests.
+    /// Lists the prefix, downloads every manifest and its segment into `cache` (`cache/<bucket>/<prefix>/…`),
+    /// keeping only segments whose bytes match their manifests (SHA-256 and size).
+    ///
+    /// **The cache.** An archive is checked where it lies: a segment already in the cache is used only while the
+    /// object in S3 is still the one it was downloaded from. Beside each downloaded segment `<local>` is written,
+    /// last, `<local>.s3.json` ({"key", "eTag", "size"}: what the listing said of the object when it was fetched).
+    /// A cached segment is reused only when the listing's ETag and size (bytes) of its key equal the recorded ones
+    /// *and* the cached file still matches the manifest now in S3 (which is fetched on every run). Otherwise the
+    /// cached copy, its manifest and sidecar are removed, and the segment is downloaded and checked as a new one:
+    /// so an object replaced in S3 that no longer matches its manifest is reported untrusted, never served from the
+    /// cache. That includes a copy without a sidecar (cached by an older ordlog, or a download interrupted before
+    /// it was written): it was never checked against S3, and is fetched again once.
+    ///
+    /// The ETag comes from the
+    /// [ListObjectsV2](https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html) listing the download
+    /// starts with, not from a [HeadObject](https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html)
+    /// per segment: a warm read costs one list and one GET per manifest, and no request per segment. S3 says the
+    /// ETag "reflects changes only to the contents of an object"
+    /// ([Object](https://docs.aws.amazon.com/AmazonS3/latest/API/API_Object.html)): it is the MD5 of the bytes for
+    /// a single PUT (unencrypted or SSE-S3), the MD5 of the parts' MD5s with `-N` for a multipart upload, an opaque
+    /// value under SSE-KMS or SSE-C; other bytes with the same ETag and size would need an MD5 second preimage. The
+    /// listing does not carry the object's `x-amz-checksum-sha256` (a HEAD does), so none is recorded; the SHA-256
+    /// that makes a segment trusted is its manifest's, checked on every download. The ETag recorded is the
+    /// listing's, read before the GET: if the object changes in between, the next run sees another ETag and fetches
+    /// it again (never the other way round).
     public func download(into cache: String) async throws -> Downloaded {
         let listPrefix = location.prefix.isEmpty ? "" : location.prefix + "/"
         let objects = try await s3.listObjects(bucket: location.bucket, prefix: listPrefix)
-        let keys = Set(objects.map(\.key))
+        let listed = Dictionary(objects.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
         let root = cache + "/" + location.bucket + (location.prefix.isEmpty ? "" : "/" + location.prefix)
         var result = Downloaded(segments: [], untrusted: [])
         for object in objects {
             let relative = String(object.key.dropFirst(listPrefix.count))
             guard let name = SegmentName(parsing: relative) else { continue }
             if relative.hasSuffix(".ordlog") {
-                if !keys.contains(object.key + ".manifest.json") {
+                if listed[object.key + ".manifest.json"] == nil {
                     result.untrusted.append((object.key, "no manifest (an interrupted archive?)"))
                 }
                 continue
             }
             guard relative == name.manifest else { continue }
             let segKey = location.key(name.description)
-            guard keys.contains(segKey) else {
+            guard let segObject = listed[segKey] else {
                 result.untrusted.append((object.key, "a manifest without its segment"))
                 continue
             }
@@ -188,21 +211,63 @@ public struct SegmentArchive: Sendable {
             let local = root + "/" + name.description
             try FileManager.default.createDirectory(
                 atPath: (local as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            if let t = Segments.trusted(local), t.manifest == manifest {
+            let inS3 = CachedObject(key: segKey, eTag: segObject.eTag ?? "", size: segObject.size)
+            if !inS3.eTag.isEmpty, CachedObject(sidecarOf: local) == inS3, let t = Segments.trusted(local),
+                t.manifest == manifest
+            {
                 result.segments.append(t)
                 continue
             }
+            // Not known to be what S3 holds now: nothing of the old copy stays trusted, whatever the GET brings.
+            unlink(local + ".manifest.json")
+            unlink(CachedObject.sidecar(of: local))
+            unlink(local)
             let data = try await s3.getObject(bucket: location.bucket, key: segKey)
             guard Int64(data.count) == manifest.bytes, sha256Hex(data) == manifest.sha256
             else {
                 result.untrusted.append((segKey, "its bytes do not match its manifest (sha256 or size)"))
                 continue
             }
-            unlink(local + ".manifest.json")
             try Segments.writeAtomically(Array(data), to: local)
             try Segments.writeAtomically(Array(manifestData), to: local + ".manifest.json")
+            try Segments.writeAtomically(Array(inS3.json.utf8), to: CachedObject.sidecar(of: local))
             result.segments.append(TrustedSegment(path: local, manifest: manifest))
         }
         return result
+    }
+
+    /// What the listing said of a segment's object when it was downloaded: `<local>.s3.json` beside the cached copy.
+    struct CachedObject: Equatable {
+        var key: String
+        /// Without quotes; empty when the listing gave none (then the copy is never reused).
+        var eTag: String
+        /// Bytes.
+        var size: Int64
+
+        static func sidecar(of local: String) -> String { local + ".s3.json" }
+
+        init(key: String, eTag: String, size: Int64) {
+            self.key = key
+            self.eTag = eTag
+            self.size = size
+        }
+
+        /// The sidecar of `local`, or nil when there is none or it does not parse.
+        init?(sidecarOf local: String) {
+            guard let data = FileManager.default.contents(atPath: Self.sidecar(of: local)),
+                let o = (try? JSONParser.parse(Array(data)))?.objectValue,
+                let key = o["key"]?.stringValue, let eTag = o["eTag"]?.stringValue,
+                let size = SegmentManifest.int(o["size"])
+            else { return nil }
+            self.init(key: key, eTag: eTag, size: size)
+        }
+
+        var json: String {
+            JSONWriter.string(
+                .object(
+                    JSONObject([
+                        ("key", .string(key)), ("eTag", .string(eTag)), ("size", .number(String(size))),
+                    ]))) + "\n"
+        }
     }
 }
