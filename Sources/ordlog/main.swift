@@ -12,6 +12,10 @@ final class AsyncRun: @unchecked Sendable {
     init(_ command: any AsyncParsableCommand) { self.command = command }
 }
 
+// SIGINT, SIGTERM and SIGHUP remove the scratch space before the process exits (128 + signal); commands that stop
+// gracefully upgrade this with Interrupt.install. SIGPIPE is ignored: writeStdout handles EPIPE.
+Interrupt.installDefault()
+
 do {
     var command = try Ordlog.parseAsRoot()
     if let asyncCommand = command as? any AsyncParsableCommand {

@@ -23,6 +23,28 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable {
     }
 }
 
+/// The result codes ordlog tells apart, named as in `sqlite3.h` (<https://www.sqlite.org/rescode.html>): compare a
+/// ``SQLiteError``'s ``SQLiteError/code`` with the primary ones and its ``SQLiteError/extendedCode`` with the
+/// extended ones (C macros that Swift does not import, so they are spelled out here as `sqlite3.h` defines them).
+public enum SQLiteResultCode {
+    /// `SQLITE_READONLY` (8): a write to a read-only database or connection.
+    public static let readOnly: Int32 = SQLITE_READONLY
+    /// `SQLITE_CANTOPEN` (14): a file cannot be opened (including a WAL's `-shm` in a read-only directory).
+    public static let cantOpen: Int32 = SQLITE_CANTOPEN
+    /// `SQLITE_NOTADB` (26): the file is not a SQLite database.
+    public static let notADatabase: Int32 = SQLITE_NOTADB
+    /// `SQLITE_READONLY_RECOVERY`: a WAL database needs recovery, which a read-only connection cannot do.
+    public static let readOnlyRecovery: Int32 = SQLITE_READONLY | (1 << 8)
+    /// `SQLITE_READONLY_CANTLOCK`: the WAL's shared-memory file is read-only and cannot be locked.
+    public static let readOnlyCantLock: Int32 = SQLITE_READONLY | (2 << 8)
+    /// `SQLITE_READONLY_ROLLBACK`: a hot rollback journal, which a read-only connection cannot roll back.
+    public static let readOnlyRollback: Int32 = SQLITE_READONLY | (3 << 8)
+    /// `SQLITE_READONLY_CANTINIT`: the WAL's shared-memory file is read-only and needs initialising.
+    public static let readOnlyCantInit: Int32 = SQLITE_READONLY | (5 << 8)
+    /// `SQLITE_READONLY_DIRECTORY`: the database's directory is read-only (a journal cannot be created in it).
+    public static let readOnlyDirectory: Int32 = SQLITE_READONLY | (6 << 8)
+}
+
 /// A single connection to a SQLite database file, over the system libsqlite3.
 ///
 /// Not thread-safe: one connection is used by one task at a time (ordlog opens one writer per file).
@@ -41,8 +63,9 @@ public final class SQLiteConnection {
         let rc = sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, nil)
         guard rc == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            let extended = db.map { sqlite3_extended_errcode($0) } ?? rc
             if let db { sqlite3_close_v2(db) }
-            throw SQLiteError(code: rc, extendedCode: rc, message: "\(message) (opening \(path))", sql: nil)
+            throw SQLiteError(code: rc & 0xFF, extendedCode: extended, message: "\(message) (opening \(path))", sql: nil)
         }
         self.handle = db
         self.path = path

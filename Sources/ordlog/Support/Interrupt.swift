@@ -1,11 +1,16 @@
 import Foundation
 import OrdlogCore
 
-/// The one shutdown mechanism of every command: SIGINT and SIGTERM arrive on a dispatch source (not in a C signal
-/// handler), and the first one requests a stop through ``stop`` — a synchronous command checks ``requested`` at its
-/// next safe point (between transactions), an async one (consume) waits on the ``StopSignal``. A second signal
-/// exits at once with status 130, and so does the first while the command is blocked waiting for input (everything
-/// read so far is committed).
+/// The one signal handling of every command. SIGINT, SIGTERM and SIGHUP arrive on dispatch sources (not in a C
+/// signal handler), installed at start-up by ``installDefault()``: by default each removes the process's scratch
+/// space (``ScratchSpace/shared``: copies of logs, merged scratch logs) and exits with 128 + the signal (130 SIGINT,
+/// 143 SIGTERM, 129 SIGHUP), as the default action would, minus the files left behind.
+///
+/// A command that stops gracefully calls ``install(notice:)``: then the first SIGINT or SIGTERM requests a stop
+/// through ``stop`` — a synchronous command checks ``requested`` at its next safe point (between transactions), an
+/// async one (consume) waits on the ``StopSignal``. A second signal exits at once with status 130, and so does the
+/// first while the command is blocked waiting for input (everything read so far is committed). SIGHUP still exits
+/// at once (129). Every exit here removes the scratch space first (``exit(_:)``).
 enum Interrupt {
     /// The stop request every command shares.
     static let stop = StopSignal()
@@ -14,16 +19,22 @@ enum Interrupt {
     nonisolated(unsafe) private static var waitingForInput = false
     nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
     nonisolated(unsafe) private static var notice = ""
+    /// Set by ``install(notice:)``: SIGINT and SIGTERM request a stop instead of exiting.
+    nonisolated(unsafe) private static var stopsGracefully = false
+    private static let handled = [SIGINT, SIGTERM, SIGHUP]
 
-    /// Installs the handlers once; `notice` is printed to stderr on the first signal.
-    static func install(notice: String = "") {
+    /// Installs the default handling (exit with 128 + signal after removing the scratch space) once, and ignores
+    /// SIGPIPE, so that a write to a closed pipe returns EPIPE (``writeStdout(_:)`` then removes the scratch space
+    /// and dies of SIGPIPE). Called first thing in `main.swift`.
+    static func installDefault() {
+        signal(SIGPIPE, SIG_IGN)
         lock.withLock {
-            Interrupt.notice = notice
             guard sources.isEmpty else { return }
-            for sig in [SIGINT, SIGTERM] {
+            let queue = DispatchQueue(label: "ordlog.signals")
+            for sig in handled {
                 signal(sig, SIG_IGN)  // delivered to the source only
-                let source = DispatchSource.makeSignalSource(signal: sig, queue: DispatchQueue(label: "ordlog.signals"))
-                source.setEventHandler { received() }
+                let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
+                source.setEventHandler { received(sig) }
                 source.resume()
                 sources.append(source)
             }
@@ -31,18 +42,36 @@ enum Interrupt {
         // A parent may have started us with these signals blocked (the mask is inherited): unblock them.
         var set = sigset_t()
         sigemptyset(&set)
-        sigaddset(&set, SIGINT)
-        sigaddset(&set, SIGTERM)
+        for sig in handled + [SIGPIPE] { sigaddset(&set, sig) }
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 
-    private static func received() {
-        let (n, waiting, text) = lock.withLock { () -> (Int, Bool, String) in
-            count += 1
-            return (count, waitingForInput, notice)
+    /// Turns SIGINT and SIGTERM into a stop request (see the type's description); `notice` is printed to stderr on
+    /// the first signal.
+    static func install(notice: String = "") {
+        lock.withLock {
+            Interrupt.notice = notice
+            stopsGracefully = true
         }
+        installDefault()
+    }
+
+    /// Removes the scratch space (no new scratch file can be made after this) and exits with `status` at once,
+    /// without `atexit` handlers or flushing buffers (another thread may be in the middle of anything).
+    static func exit(_ status: Int32) -> Never {
+        ScratchSpace.shared.close()
+        _exit(status)
+    }
+
+    private static func received(_ sig: Int32) {
+        let (graceful, n, waiting, text) = lock.withLock { () -> (Bool, Int, Bool, String) in
+            guard stopsGracefully, sig != SIGHUP else { return (false, 0, false, "") }
+            count += 1
+            return (true, count, waitingForInput, notice)
+        }
+        if !graceful { exit(128 + sig) }
         if waiting { exitWhileWaiting() }
-        if n > 1 { _exit(130) }
+        if n > 1 { exit(130) }
         if !text.isEmpty { err("ordlog: \(text)") }
         stop.request()
     }
@@ -50,7 +79,7 @@ enum Interrupt {
     private static func exitWhileWaiting() -> Never {
         if !Diagnostics.json { FileHandle.standardError.write(Data("\n".utf8)) }
         err("ordlog: interrupted while waiting for input; everything read so far is logged.")
-        _exit(130)
+        exit(130)
     }
 
     /// Marks the time spent blocked on input, during which a signal ends the process at once. A signal that
