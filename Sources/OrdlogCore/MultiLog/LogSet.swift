@@ -108,7 +108,11 @@ public final class LogSet {
             specs, cache: options.cache, environment: options.environment, note: options.note)
         return try LogSet(urls: urls, progress: options.progress) { url in
             try LogSources.checkIsLog(url.path)
-            return try EventLog.openForReading(path: url.path, logger: options.logger, note: options.note)
+            do {
+                return try EventLog.openForReading(path: url.path, logger: options.logger, note: options.note)
+            } catch let e as SQLiteError {
+                throw LogSourceError(source: url.path, message: LogSources.openProblem(e), kind: .unreadable)
+            }
         }
     }
 

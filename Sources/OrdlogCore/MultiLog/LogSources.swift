@@ -15,6 +15,8 @@ public struct LogSourceError: Error, CustomStringConvertible, Equatable {
         case notFound
         /// A path names no file.
         case missing
+        /// A path names a file SQLite cannot open (not a database, no permission); the message says which.
+        case unreadable
         /// A path names a file that is not an event log (a SQLite file without a `receives` table: a projection
         /// written with `--into`, say), which a reader must not migrate into an empty log.
         case notALog
@@ -185,6 +187,16 @@ public enum LogSources {
             n == 0
         {
             throw LogSourceError(source: path, message: "no receives table", kind: .notALog)
+        }
+    }
+
+    /// Why SQLite could not open a log, in a few words for a user.
+    public static func openProblem(_ error: SQLiteError) -> String {
+        switch error.code {
+        case SQLiteResultCode.notADatabase: "it is not a SQLite database"
+        case SQLiteResultCode.readOnly: "the file or its directory is read-only"
+        case SQLiteResultCode.cantOpen: "the file cannot be opened (permissions?)"
+        default: error.message
         }
     }
 

@@ -83,13 +83,13 @@ struct Export: ParsableCommand {
                 if didRedact { redacted += 1 } else if redactor != nil { unredactable += 1 }
                 buffer += line
                 if buffer.count > 1 << 16 {
-                    handle.write(Data(buffer))
+                    if output == nil { writeStdout(buffer) } else { handle.write(Data(buffer)) }
                     buffer.removeAll(keepingCapacity: true)
                     progress.update("\(exported) messages, at seq \(r.seq)")
                 }
                 return true
             }
-            handle.write(Data(buffer))
+            if output == nil { writeStdout(buffer) } else { handle.write(Data(buffer)) }
             progress.finish()
             if output != nil { try handle.close() }
             func say(_ text: String) { if output == nil { err(text) } else { out(text) } }

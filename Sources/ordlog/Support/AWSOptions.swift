@@ -81,6 +81,8 @@ func runReportingErrorsAsync(_ body: () async throws -> Void) async throws {
         try runReportingErrors { throw CLIError(error) }
     } catch let error as LogSetBroken {
         try runReportingErrors { throw error }
+    } catch let error as EventLogCopyError {
+        try runReportingErrors { throw error }
     } catch let error as CLIError {
         if !error.message.isEmpty { err("ordlog: \(error.message)", level: .error) }
         throw ExitCode(error.code.rawValue)

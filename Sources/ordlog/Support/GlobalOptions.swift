@@ -13,7 +13,7 @@ struct GlobalOptions: ParsableArguments {
             "The event log file (also holds the local projection). Env: ORDLOG_DB. Commands that read logs (verify, "
                 + "history, inspect-dlq, replay, export, orders, report, reproject --into) take it repeated, a folder "
                 + "(its *.db files), a glob or s3://BUCKET/PREFIX (sealed segments), read a sealed log with its "
-                + "sealed segments, and read the logs as one: see `ordlog verify --help` for the merge order.",
+                + "sealed segments, and read the logs as one, verified: see `ordlog verify --help`.",
             valueName: "path"))
     var db: [String] = []
 
@@ -192,15 +192,7 @@ struct GlobalOptions: ParsableArguments {
         do {
             return try EventLog(path: path, logger: makeLogger("ordlog.eventlog"), newFilePageSize: newFilePageSize)
         } catch let error as SQLiteError {
-            let hint =
-                error.code == 26
-                ? "it is not a SQLite database"
-                : error.code == 8
-                    ? "the file or its directory is read-only"
-                    : error.code == 14
-                        ? "the file cannot be opened (permissions?)"
-                        : error.message
-            throw CLIError(code: .storage, message: "cannot open event log \(path): \(hint). Check --db / ORDLOG_DB.")
+            throw CLIError(LogSourceError(source: path, message: LogSources.openProblem(error), kind: .unreadable))
         }
     }
 }
@@ -256,6 +248,8 @@ extension CLIError {
                 message: "\(e.source) is not an ordlog event log (it has no receives table). A projection written "
                     + "with --into is read with `ordlog orders --db \(e.source)`; other commands need the log itself "
                     + "(--db / ORDLOG_DB).")
+        case .unreadable:
+            self.init(code: .storage, message: "cannot open event log \(e.source): \(e.message). Check --db / ORDLOG_DB.")
         case .notFound: self.init(code: .storage, message: "\(e)")
         case .brokenChain: self.init(code: .checkFailed, message: "\(e)")
         case .aws: self.init(code: .aws, message: "\(e)")
@@ -272,6 +266,8 @@ func runReportingErrors(_ body: () throws -> Void) throws {
         try runReportingErrors { throw CLIError(error) }
     } catch let error as LogSetBroken {
         try runReportingErrors { throw CLIError(code: .checkFailed, message: "\(error)") }
+    } catch let error as EventLogCopyError {
+        try runReportingErrors { throw CLIError(code: .storage, message: "\(error)") }
     } catch let error as CLIError {
         if !error.message.isEmpty { err("ordlog: \(error.message)", level: .error) }
         throw ExitCode(error.code.rawValue)
@@ -283,7 +279,7 @@ func runReportingErrors(_ body: () throws -> Void) throws {
 
 /// Writes a line to stdout.
 func out(_ line: String) {
-    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    writeStdout(line + "\n")
 }
 
 /// How the command's own stderr lines are written: as text, or (`--log-format json` / `LOG_FORMAT=json`) as one JSON
@@ -335,11 +331,10 @@ let consumerIdHelp = ArgumentHelp(
 /// The --help paragraph of the commands that read several logs as one (one text, so the merge order is stated
 /// once; ``LogSet`` implements it).
 let severalLogsHelp = """
-    Several logs (repeated --db, a folder of *.db files, or a glob; one per consumer, say) are each \
-    verified, then read as one log merged in the documented order: each consumer's records in log \
-    order (seq), between consumers by SQS SentTimestamp, then MessageId, then receive count, then \
-    consumer id, then seq (`ordlog verify --help`); a receive without \
-    ApproximateReceiveCount is counted among the merged receives of its message. One log alone is read \
-    as it is, not verified first (that would hash every body again): run `ordlog verify` on it first \
-    when it may have been edited.
+    The logs (one file, repeated --db, a folder of *.db files, a glob, a sealed log with its segments, or \
+    s3://BUCKET/PREFIX) are verified first, every chain walked, one log too: a log that does not verify is \
+    refused, exit 1, naming the file. Several are read as one log merged in the documented order: each \
+    consumer's records in log order (seq), between consumers by SQS SentTimestamp, then MessageId, then receive \
+    count, then consumer id, then seq (`ordlog verify --help`); a receive without ApproximateReceiveCount is \
+    counted among the merged receives of its message.
     """

@@ -85,13 +85,12 @@ struct RuleOptions: ParsableArguments {
     }
 }
 
-/// A temporary directory removed when the value is released.
+/// A private folder for scratch files (a merge of several logs), in the process's ``ScratchSpace``: removed when
+/// released, and with the scratch space on every way out (exit, SIGINT, SIGTERM, SIGHUP, a closed stdout).
 final class TempDir {
     let url: URL
     init(_ prefix: String) throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "\(prefix)-\(getpid())-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        url = URL(fileURLWithPath: try ScratchSpace.shared.makeDirectory(prefix: prefix))
     }
     func path(_ name: String) -> String { url.appendingPathComponent(name).path }
     deinit { try? FileManager.default.removeItem(at: url) }
