@@ -25,6 +25,28 @@ import Testing
         return db
     }
 
+    /// Two consumers' logs of 1,500 messages each with ~1 KB bodies (3 MB of export lines): reading them as one
+    /// merges them into a scratch log, and an export to a pipe nobody reads blocks with that scratch log there.
+    static func bigTwoLogs() throws -> [String] {
+        let dir = CLI.tempDir().path
+        let pad = String(repeating: "x", count: 1000)
+        var dbs: [String] = []
+        for c in ["c1", "c2"] {
+            var lines = ""
+            for i in 1...1500 {
+                let body = #"{\"orderId\":\"ord-\#(c)-\#(i)\",\"userId\":\"u\",\"itemName\":\"\#(pad)\",\"quantity\":1,\"status\":\"PAID\",\"timestamp\":\"2026-01-01T10:00:00Z\"}"#
+                lines += #"{"MessageId":"m-\#(c)-\#(i)","ReceiptHandle":"rh","Body":"\#(body)","Attributes":{"SentTimestamp":"\#(1_767_261_600_000 + i)"}}"# + "\n"
+            }
+            let traffic = dir + "/\(c).jsonl"
+            try lines.write(toFile: traffic, atomically: true, encoding: .utf8)
+            let db = dir + "/\(c).db"
+            let r = try CLI.run(["ingest", "--db", db, "--consumer-id", c, traffic])
+            #expect(r.status == 0, "\(r.stderr)")
+            dbs.append(db)
+        }
+        return dbs
+    }
+
     /// ordlog started with `TMPDIR` = `tmp`, its stdout a pipe this test reads only when it wants to.
     struct Running {
         var process: Process
@@ -73,8 +95,8 @@ import Testing
         "a signal during a read command removes its copies and exits 128 + signal",
         arguments: [(SIGTERM, Int32(143)), (SIGINT, Int32(130)), (SIGHUP, Int32(129))])
     func signalRemovesTheScratchSpace(signal: Int32, status: Int32) throws {
-        let db = try Self.bigOlderLog()
-        let run = try Running(["export", "--db", db], tmp: Self.freshTMPDIR())
+        let dbs = try Self.bigTwoLogs()
+        let run = try Running(["export", "--db", dbs[0], "--db", dbs[1]], tmp: Self.freshTMPDIR())
         try run.waitForScratch()
         kill(run.process.processIdentifier, signal)
         let end = run.wait()
@@ -85,8 +107,8 @@ import Testing
 
     @Test("stdout closed early (`| head -c 1`): the command dies of SIGPIPE with its copies removed")
     func brokenPipeRemovesTheScratchSpace() throws {
-        let db = try Self.bigOlderLog()
-        let run = try Running(["export", "--db", db], tmp: Self.freshTMPDIR())
+        let dbs = try Self.bigTwoLogs()
+        let run = try Running(["export", "--db", dbs[0], "--db", dbs[1]], tmp: Self.freshTMPDIR())
         try run.waitForScratch()
         #expect(run.stdout.readData(ofLength: 1).count == 1)
         try run.stdout.close()

@@ -162,11 +162,11 @@ struct Verify: ParsableCommand {
             } else if report.files.count == 1, let f = report.files.first, let chain = oneChain {
                 // One file: the chain's result as a sentence.
                 if let p = f.chain.problem ?? chain.problem {
-                    out("BROKEN at seq \(p.seq): \(p.kind.rawValue)")
+                    out("BROKEN at seq \(p.seq): \(p.kind.rawValue) (\(f.url.path))")
                     out("  \(p.message)")
                     out("  \(f.chain.verified) records before it verified.")
                 } else if let l = f.linkProblem {
-                    out("BROKEN: \(l)")
+                    out("BROKEN: \(f.url.path): \(l)")
                 } else {
                     out(
                         "OK: \(f.chain.verified) records verified, head \(chain.head?.description ?? "(empty log)")"
