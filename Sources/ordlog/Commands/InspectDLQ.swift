@@ -16,11 +16,15 @@ struct InspectDLQ: AsyncParsableCommand {
             every attempt (time, outcome, error, processor version), the SNS envelope (TopicArn, SNS MessageId, \
             Timestamp, Subject, MessageAttributes), the order as far as it parsed, and the raw body.
 
-            Several logs (repeated --db, a folder, a glob), e.g. one per consumer on one queue: a message \
-            received by several consumers is one message with the receives and attempts of each, merged in the \
-            documented order (each consumer's in log order; between consumers by SQS SentTimestamp, then \
-            MessageId, then receive count, then consumer id, then seq), each naming the consumer that logged it; it is dead-lettered when its latest attempt failed \
-            and some consumer marked it dead-lettered or the logs hold --max-receive-count receives of it.
+            Several logs (repeated --db, a folder, a glob, a sealed log, s3://), e.g. one per consumer on one \
+            queue: a message received by several consumers is one message with the receives and attempts of \
+            each, merged in the documented order (each consumer's in log order; between consumers by SQS \
+            SentTimestamp, then MessageId, then receive count, then consumer id, then seq), each naming the \
+            consumer that logged it. One rule says which messages are dead-lettered, for every command and any \
+            number of logs: the latest attempt in merge order is, as recorded or by the processor's rule on its \
+            receive number counted in merge order (ApproximateReceiveCount, or without one its position among \
+            the message's receives) against --max-receive-count. Every record shown is verified first (re-hashed, \
+            its links checked): one that does not verify is refused, exit 1, naming its file.
 
             Examples:
               ordlog inspect-dlq
@@ -40,10 +44,11 @@ struct InspectDLQ: AsyncParsableCommand {
             "orderId":S|null,"deadLettered":B,"latestAttempt":ATTEMPT,"receives":[RECEIVE…],"attempts":[ATTEMPT…],\
             "envelope":{"topicArn","snsMessageId","timestamp","subject","messageAttributes"}|null,\
             "order":{…}|null,"parseProblem":S|null,"body":S} (RECEIVE/ATTEMPT: the record shapes, receives \
-            without body). Several logs: MESSAGE also has "consumers" (who logged each receive, in order), \
+            without body). MESSAGE also has "consumers" (who logged each receive, in order), \
             "attemptConsumers" and "outcomes" (e.g. "rejected at c1, rejected (dead-lettered) at c3"|null), \
             and each RECEIVE/ATTEMPT a "consumer". With MESSAGE_ID: that MESSAGE object. \
-            Exit codes: 0, 2 MESSAGE_ID has no attempts in the log, 5 an AWS call failed, 70 log error.
+            Exit codes: 0, 1 a record shown (or a link between the logs) does not verify, 2 MESSAGE_ID has no \
+            attempts in the log, 5 an AWS call failed, 70 log error.
             """
     )
 
@@ -70,7 +75,7 @@ struct InspectDLQ: AsyncParsableCommand {
     var limit = 1000
 
     @Option(
-        help: "With several logs: the redrive policy's maxReceiveCount, to judge dead-lettering on the merged receives.")
+        help: "The redrive policy's maxReceiveCount, to judge dead-lettering on the (merged) receives.")
     var maxReceiveCount: Int64 = 3
 
     @OptionGroup(title: "AWS") var aws: AWSOptions
