@@ -222,8 +222,8 @@ public final class LogSet {
                             FileResult(
                                 url: all[k].url, consumerId: all[k].consumerId, chain: k == i ? wa : wb,
                                 linkProblem: "\(all[k].name) and \(all[other].name) fork: both hold consumer "
-                                    + "\(a.consumerId)'s records from seq \(a.firstSeq!) and they differ by seq "
-                                    + "\(at) (two logs with one consumer id, or one was rewritten)"))
+                                    + "\(a.consumerId)'s records from seq \(a.firstSeq!) and they differ at or before "
+                                    + "seq \(at) (two logs with one consumer id, or one was rewritten)"))
                     }
                 }
             }

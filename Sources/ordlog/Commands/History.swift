@@ -60,7 +60,7 @@ struct History: ParsableCommand {
             if !records.isEmpty {
                 err(
                     "ordlog: verified the \(plural(records.count, "record")) shown (hashes and links); the rest of "
-                        + "the chain was not walked: `ordlog verify` does", level: .info)
+                        + "the chain was not walked (`ordlog verify` walks it)", level: .info)
             }
             if global.json {
                 out(

@@ -182,7 +182,8 @@ struct Verify: ParsableCommand {
                 let badChains = report.chains.filter { !$0.ok }
                 out(
                     (report.ok ? "OK" : "BROKEN")
-                        + ": \(plural(report.files.count, "log")) of \(plural(set.consumerIds.count, "consumer")), "
+                        + ": \(plural(report.files.count, "log")) of "
+                        + "\(plural(Set(report.files.map(\.consumerId)).count, "consumer")), "
                         + "\(report.verified) records verified"
                         + (bad.isEmpty ? "" : "; \(bad.count) broken: \(bad.map { $0.url.path }.joined(separator: ", "))")
                         + (badChains.isEmpty
