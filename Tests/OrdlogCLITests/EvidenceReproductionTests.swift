@@ -325,3 +325,31 @@ import Testing
         #expect(ok2 == ["c1": true, "c2": false, "c3": true], "verify --json chains[].ok per consumer: \(json.stdout)")
     }
 }
+
+/// A fresh user's finding on issue 18: the same traffic ingested again after a seal is appended again (the live
+/// file's receive-key index does not hold the sealed receives), and the forensic views then counted each receive
+/// twice while replay and export (their merge reads a receive key once) counted it once.
+@Suite struct ReceivedOnceTests {
+    @Test("a receive logged again after a seal is read once by every command: history, inspect-dlq, replay, export")
+    func aReceiveLoggedAgainAfterASealIsReadOnce() throws {
+        let dir = CLI.tempDir()
+        let db = dir.appendingPathComponent("r.db").path
+        let sample = CLI.sample("order-traffic.jsonl")
+        var r = try CLI.run(["ingest", "--db", db, "--consumer-id", "c1", sample])
+        #expect(r.status == 0, "\(r.stderr)")
+        try ReadPath.seal(db)
+        r = try CLI.run(["ingest", "--db", db, sample])
+        #expect(r.status == 0, "\(r.stderr)")
+
+        let history = try ReadPath.json(try CLI.run(["history", "--db", db, "ord-2004", "--json"]).stdout)
+        let receives = (history.arrayValue ?? []).filter { $0.objectValue?["type"]?.stringValue == "receive" }
+        #expect(receives.count == 3, "history ord-2004: \(receives.count) receives")
+        let dlq = try ReadPath.object(try CLI.run(["inspect-dlq", "--db", db, "--json"]).stdout, "inspect-dlq")
+        let message = dlq["groups"]?.arrayValue?.first?.objectValue?["messages"]?.arrayValue?.first?.objectValue
+        #expect(message?["receives"]?.arrayValue?.count == 3, "inspect-dlq: receives of the poison message")
+        let replay = try ReadPath.object(try CLI.run(["replay", "--db", db, "--json"]).stdout, "replay")
+        #expect(replay["counts"]?.objectValue?["replayed"] == .number("13"), "replay: \(replay)")
+        let export = try CLI.run(["export", "--db", db])
+        #expect(ReadPath.exportedIds(export.stdout).count == 13, "export: every receive once")
+    }
+}

@@ -45,7 +45,7 @@ extension LogSet {
                 + m.log.attempts(messageId: messageId).map(LogRecord.attempt)
             all += try Self.keyed(records, m, member: i)
         }
-        all = Self.merged(all)
+        all = Self.receivedOnce(Self.merged(all))
         var receives: [LoggedReceive] = []
         var receiveFiles: [URL] = []
         var receiveConsumers: [String] = []
@@ -130,7 +130,7 @@ extension LogSet {
             inputErrors += try Self.keyed(
                 try m.log.receives(where: "input_error IS NOT NULL").map(LogRecord.receive), m, member: i)
         }
-        inputErrors = Self.merged(inputErrors)
+        inputErrors = Self.receivedOnce(Self.merged(inputErrors))
         var report = DeadLetterReport(
             groups: sorted,
             inputErrors: inputErrors.compactMap { if case .receive(let r) = $0.1.record { r } else { nil } })

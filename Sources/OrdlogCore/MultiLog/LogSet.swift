@@ -25,6 +25,10 @@ import OrdlogAWS
 /// backup of the live log), the longer one being read. Two that do not verify, or that fork (differ at a seq both
 /// hold), are both reported broken (``rejected``).
 ///
+/// **The same receive twice** (same receive key: the same traffic ingested into two logs, or again after a seal,
+/// whose live file does not hold the sealed receive keys) is read once, the first in merge order, with its
+/// attempts: by every command (``receivedOnce(_:)``, ``mergedLog(path:batchSize:)``).
+///
 /// **Merge order** (documented, deterministic, independent of the order the files were given in): the records of
 /// one consumer (one log, or one consumer's chain of segments) keep their log order (seq, segment after segment),
 /// so a sealed log reads exactly as the log it was. Between consumers, the next record is the one whose key is
@@ -381,6 +385,24 @@ public final class LogSet {
         return out
     }
 
+    /// `records` in merge order with every receive whose receive key an earlier one has (the same receive logged
+    /// twice: the same traffic ingested into two logs, or again after a seal) left out, with its attempts: the rule
+    /// ``mergedLog(path:batchSize:)`` applies, so every command reads a receive once.
+    static func receivedOnce(_ records: [(Key, Record)]) -> [(Key, Record)] {
+        var keys = Set<String>()
+        var dropped = Set<String>()  // "path\0seq" of the receives left out
+        return records.filter { _, r in
+            switch r.record {
+            case .receive(let x):
+                if keys.insert(x.receiveKey).inserted { return true }
+                dropped.insert(r.url.path + "\u{0}\(x.seq)")
+                return false
+            case .attempt(let a):
+                return !dropped.contains(r.url.path + "\u{0}\(a.receiveSeq)")
+            }
+        }
+    }
+
     /// Sorts one member's records into merge keys; an attempt whose receive is not among `records` is read.
     static func keyed(_ records: [LogRecord], _ m: Member, member: Int) throws -> [(Key, Record)] {
         var receives: [Int64: LoggedReceive] = [:]
@@ -407,7 +429,7 @@ public final class LogSet {
     public func history(orderId: String) throws -> [Record] {
         var all: [(Key, Record)] = []
         for (i, m) in members.enumerated() { all += try Self.keyed(try m.log.history(orderId: orderId), m, member: i) }
-        return Self.merged(all).map(\.1)
+        return Self.receivedOnce(Self.merged(all)).map(\.1)
     }
 
     /// How the consumers' attempts of one message ended, in merge order, e.g. `projected by c1, duplicate at c2`;
