@@ -101,8 +101,18 @@ import Testing
         try db.execute("DROP TRIGGER receives_no_update; UPDATE receives SET source = 'edited' WHERE seq = 2")
         let broken = try CLI.run(["verify", "--db", live], env: cache)
         #expect(broken.status == 1, "\(broken.stdout) \(broken.stderr)")
-        #expect(broken.stderr.contains("ending at seq"))
-        #expect(broken.stderr.contains("\(segment) does not match its manifest"))
+        // verify reports it with the rest (stdout, one shape); every other command refuses on stderr.
+        #expect(broken.stdout.contains("ending at seq"), "\(broken.stdout)")
+        #expect(broken.stdout.contains("\(segment) does not match its manifest"))
+        let json = try CLI.run(["verify", "--db", live, "--json"], env: cache)
+        #expect(json.status == 1)
+        let files = try #require(try JSONParser.parse(Array(json.stdout.utf8)).objectValue?["files"]?.arrayValue)
+        #expect(
+            files.contains { $0.objectValue?["link"]?.stringValue?.contains("\(segment) does not match its manifest") == true },
+            "\(json.stdout)")
+        let refused = try CLI.run(["history", "--db", live, "ord-2001"], env: cache)
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("\(segment) does not match its manifest"), "\(refused.stderr)")
     }
 
     @Test func archiveNamesADamagedSegmentExitsOneAndStillUploadsTheGoodOnes() async throws {

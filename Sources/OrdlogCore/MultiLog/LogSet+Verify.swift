@@ -25,6 +25,8 @@ extension LogSet {
         /// neither.
         public var linkProblem: String?
         public var ok: Bool { chain.ok && linkProblem == nil }
+        /// The file's path, or the `s3://` location a problem is about.
+        public var path: String { url.isFileURL ? url.path : url.absoluteString }
     }
 
     /// One consumer's chain: its newest record and, when a head kept elsewhere was given for it, whether the chain
@@ -53,7 +55,7 @@ extension LogSet {
         /// The files at fault, each with its first problem, for ``LogSetBroken``.
         public var faults: [(path: String, problem: String)] {
             files.filter { !$0.ok }.map { f in
-                (f.url.path, f.chain.problem?.description ?? f.linkProblem ?? "broken")
+                (f.path, f.chain.problem?.description ?? f.linkProblem ?? "broken")
             }
                 + chains.filter { !$0.ok }.map { c in
                     (c.file?.path ?? "consumer \(c.consumerId)", c.problem!.description)
@@ -116,7 +118,7 @@ extension LogSet {
         for (i, m) in members.enumerated() {
             if let l = linkProblem(of: i) { faults.append((m.path, l)) }
         }
-        for r in rejected { faults.append((r.url.path, r.chain.problem?.description ?? r.linkProblem ?? "broken")) }
+        for r in rejected { faults.append((r.path, r.chain.problem?.description ?? r.linkProblem ?? "broken")) }
         let index = Dictionary(members.enumerated().map { ($0.element.url, $0.offset) }, uniquingKeysWith: { a, _ in a })
         var seen = Set<String>()
         for r in records {

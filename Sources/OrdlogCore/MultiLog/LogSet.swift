@@ -108,9 +108,11 @@ public final class LogSet {
     /// reading (``EventLog/openForReading(path:logger:note:)``: never changing its bytes).
     /// - Throws: ``LogSourceError``, ``LogSetOpenError`` (a file that is not an event log), ``SQLiteError``.
     public static func open(_ specs: [String], options: OpenOptions = OpenOptions()) throws -> LogSet {
+        var broken: [LogSourceError] = []
         let urls = try LogSources.resolve(
-            specs, cache: options.cache, environment: options.environment, note: options.note)
-        return try LogSet(urls: urls, progress: options.progress) { url in
+            specs, cache: options.cache, environment: options.environment, note: options.note,
+            brokenChain: { broken.append($0) })
+        let set = try LogSet(urls: urls, progress: options.progress) { url in
             try LogSources.checkIsLog(url.path)
             do {
                 return try EventLog.openForReading(path: url.path, logger: options.logger, note: options.note)
@@ -118,6 +120,13 @@ public final class LogSet {
                 throw LogSourceError(source: url.path, message: LogSources.openProblem(e), kind: .unreadable)
             }
         }
+        // A chain that cannot be followed is a failure of the set, reported with the rest (never read around).
+        set.rejected += broken.map {
+            FileResult(
+                url: $0.source.hasPrefix("s3://") ? URL(string: $0.source)! : URL(fileURLWithPath: $0.source),
+                consumerId: "", chain: VerifyResult(), linkProblem: $0.message)
+        }
+        return set
     }
 
     /// A set of the one log `log` (already open, e.g. for writing: the redrive selection), read as it is.

@@ -63,6 +63,9 @@ public enum LogSources {
     ///   - cache: where `s3://` segments are kept (`<cache>/s3/<bucket>/<prefix>/…`); nil:
     ///     ``defaultCacheDirectory(environment:)``.
     ///   - note: told of each object of an `s3://` source that is not trusted (it is left out).
+    ///   - brokenChain: when given, told of each chain that cannot be followed (a sealed segment missing or not
+    ///     matching its manifest) instead of throwing; what can be read of it is still returned, so that a reader
+    ///     can report every problem (``LogSet`` makes them failures of the set).
     /// - Throws: ``LogSourceError``: ``LogSourceError/Kind/notFound`` when a folder has no log file, a glob
     ///   matches nothing or nothing trusted is under an `s3://` prefix; ``LogSourceError/Kind/brokenChain`` when a
     ///   sealed segment a log continues is missing or does not match its manifest; ``LogSourceError/Kind/aws``
@@ -70,7 +73,7 @@ public enum LogSources {
     public static func resolve(
         _ specs: [String], cache: String? = nil,
         environment: [String: String] = ProcessInfo.processInfo.environment, fileManager: FileManager = .default,
-        note: (String) -> Void = { _ in }
+        note: (String) -> Void = { _ in }, brokenChain: ((LogSourceError) -> Void)? = nil
     ) throws -> [URL] {
         let cache = cache ?? defaultCacheDirectory(environment: environment)
         var out: [URL] = []
@@ -85,14 +88,17 @@ public enum LogSources {
                 do {
                     for segment in try Segments.localChain(forLog: path) { addOne(URL(fileURLWithPath: segment.path)) }
                 } catch let e as SegmentError {
-                    throw LogSourceError(source: path, message: e.message, kind: .brokenChain)
+                    let error = LogSourceError(source: path, message: e.message, kind: .brokenChain)
+                    guard let brokenChain else { throw error }
+                    brokenChain(error)
                 }
             }
             addOne(url)
         }
         for spec in specs {
             if spec.hasPrefix("s3://") {
-                try s3Segments(spec, cache: cache, environment: environment, note: note).forEach(addOne)
+                try s3Segments(spec, cache: cache, environment: environment, note: note, brokenChain: brokenChain)
+                    .forEach(addOne)
                 continue
             }
             if spec.contains(where: { "*?[".contains($0) }) {
@@ -121,18 +127,21 @@ public enum LogSources {
     }
 
     /// The `s3://` case of ``resolve(_:cache:environment:fileManager:note:)``.
-    static func s3Segments(_ spec: String, cache: String, environment: [String: String], note: (String) -> Void)
-        throws -> [URL]
-    {
+    static func s3Segments(
+        _ spec: String, cache: String, environment: [String: String], note: (String) -> Void,
+        brokenChain: ((LogSourceError) -> Void)?
+    ) throws -> [URL] {
         guard var location = S3Location(parsing: spec) else {
             throw LogSourceError(source: spec, message: "not s3://BUCKET[/PREFIX]", kind: .usage)
         }
-        var chains = try s3Chains(location, cache: cache, environment: environment, note: note)
+        var chains = try s3Chains(
+            location, cache: cache, environment: environment, note: note, brokenChain: brokenChain)
         let parts = location.prefix.split(separator: "/")
         if chains.isEmpty, let last = parts.last, SegmentName.isValidConsumerId(String(last)) {
             location.prefix = parts.dropLast().joined(separator: "/")
-            chains = try s3Chains(location, cache: cache, environment: environment, note: note)
-                .filter { $0.key == String(last) }
+            chains = try s3Chains(
+                location, cache: cache, environment: environment, note: note, brokenChain: brokenChain
+            ).filter { $0.key == String(last) }
         }
         guard !chains.isEmpty else {
             throw LogSourceError(source: spec, message: "no trusted sealed segments there")
@@ -141,7 +150,8 @@ public enum LogSources {
     }
 
     static func s3Chains(
-        _ location: S3Location, cache: String, environment: [String: String], note: (String) -> Void
+        _ location: S3Location, cache: String, environment: [String: String], note: (String) -> Void,
+        brokenChain: ((LogSourceError) -> Void)?
     ) throws -> [String: [TrustedSegment]] {
         let source = location.description
         let config: AWSConfiguration
@@ -169,7 +179,11 @@ public enum LogSources {
         var out: [String: [TrustedSegment]] = [:]
         for consumer in Set(downloaded.segments.map(\.manifest.consumerId)) {
             let (chain, missing) = Segments.chain(downloaded.segments, consumerId: consumer)
-            if let missing { throw LogSourceError(source: source, message: missing, kind: .brokenChain) }
+            if let missing {
+                let error = LogSourceError(source: source, message: missing, kind: .brokenChain)
+                guard let brokenChain else { throw error }
+                brokenChain(error)
+            }
             out[consumer] = chain
         }
         return out

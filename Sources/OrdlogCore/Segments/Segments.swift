@@ -455,8 +455,9 @@ public enum Segments {
                     && $0.hasSuffix(".ordlog")
             }) {
                 throw SegmentError(
-                    "\(livePath) continues sealed segments in \(dir), but \(missing): "
-                        + "\(dir)/\(fileId)/\(bad) does not match its manifest (edited after sealing, or half-written)"
+                    "\(dir)/\(fileId)/\(bad) does not match its manifest (edited after sealing, or half-written): "
+                        + "\(livePath) continues sealed segments in \(dir), and the segment of \(fileId) ending at seq "
+                        + "\(want) cannot be trusted"
                 )
             }
             throw SegmentError("\(livePath) continues sealed segments in \(dir), but \(missing)")

@@ -140,7 +140,7 @@ struct Verify: ParsableCommand {
                                 .array(
                                     report.files.map { f in
                                         obj([
-                                            ("file", .string(f.url.path)), ("consumer", .string(f.consumerId)),
+                                            ("file", .string(f.path)), ("consumer", .string(f.consumerId)),
                                             ("ok", .bool(f.ok)), ("verified", num(f.chain.verified)),
                                             ("head", str(f.chain.head?.description)),
                                             ("problem", problemJSON(f.chain.problem)), ("link", str(f.linkProblem)),
@@ -162,11 +162,11 @@ struct Verify: ParsableCommand {
             } else if report.files.count == 1, let f = report.files.first, let chain = oneChain {
                 // One file: the chain's result as a sentence.
                 if let p = f.chain.problem ?? chain.problem {
-                    out("BROKEN at seq \(p.seq): \(p.kind.rawValue) (\(f.url.path))")
+                    out("BROKEN at seq \(p.seq): \(p.kind.rawValue) (\(f.path))")
                     out("  \(p.message)")
                     out("  \(f.chain.verified) records before it verified.")
                 } else if let l = f.linkProblem {
-                    out("BROKEN: \(f.url.path): \(l)")
+                    out("BROKEN: \(f.path): \(l)")
                 } else {
                     out(
                         "OK: \(f.chain.verified) records verified, head \(chain.head?.description ?? "(empty log)")"
@@ -185,7 +185,7 @@ struct Verify: ParsableCommand {
                         + ": \(plural(report.files.count, "log")) of "
                         + "\(plural(Set(report.files.map(\.consumerId)).count, "consumer")), "
                         + "\(report.verified) records verified"
-                        + (bad.isEmpty ? "" : "; \(bad.count) broken: \(bad.map { $0.url.path }.joined(separator: ", "))")
+                        + (bad.isEmpty ? "" : "; \(bad.count) broken: \(bad.map(\.path).joined(separator: ", "))")
                         + (badChains.isEmpty
                             ? "" : "; cut off: \(badChains.map { terminalSafe($0.consumerId) }.joined(separator: ", "))"))
                 var t = Table("file", "consumer", "records", "head", "result")
@@ -194,13 +194,13 @@ struct Verify: ParsableCommand {
                         f.chain.problem.map { "BROKEN at seq \($0.seq): \($0.kind.rawValue)" }
                         ?? (f.linkProblem != nil ? "BROKEN link" : "OK")
                     t.add(
-                        f.url.path, f.consumerId, String(f.chain.verified),
+                        f.path, f.consumerId.isEmpty ? "-" : f.consumerId, String(f.chain.verified),
                         clip(f.chain.head?.description ?? "(empty log)", 20), result)
                 }
                 out(t.render())
                 for f in bad {
-                    if let p = f.chain.problem { out("  \(f.url.path): seq \(p.seq): \(p.message)") }
-                    if let l = f.linkProblem { out("  \(f.url.path): \(l)") }
+                    if let p = f.chain.problem { out("  \(f.path): seq \(p.seq): \(p.message)") }
+                    if let l = f.linkProblem { out("  \(f.path): \(l)") }
                 }
                 for c in report.chains where c.keptHead != nil || !c.ok {
                     out(
