@@ -77,4 +77,31 @@ import Testing
         #expect(r.stderr.contains(db) && r.stderr.contains("seq 3: edited"), "\(r.stderr)")
         #expect(!FileManager.default.fileExists(atPath: out))
     }
+
+    /// A page about several consumers' logs names each consumer's head, and the check it prints passes: the merged
+    /// log's own head is no consumer's, so `verify --head` could not use it.
+    @Test func aPageAboutSeveralLogsNamesEachConsumersHeadAndItsCheckPasses() throws {
+        let dir = CLI.tempDir()
+        let lines = try String(contentsOfFile: CLI.sample("order-traffic.jsonl"), encoding: .utf8)
+            .split(separator: "\n").map(String.init)
+        var args: [String] = []
+        for k in 0..<3 {
+            let part = dir.appendingPathComponent("p\(k).jsonl").path
+            let mine = lines.enumerated().filter { $0.offset % 3 == k }.map(\.element)
+            try (mine.joined(separator: "\n") + "\n").write(toFile: part, atomically: true, encoding: .utf8)
+            let db = dir.appendingPathComponent("c\(k).db").path
+            #expect(try CLI.run(["ingest", "--db", db, "--consumer-id", "c\(k)", part]).status == 0)
+            args += ["--db", db]
+        }
+        let out = dir.appendingPathComponent("r.html").path
+        let r = try CLI.run(["report", "--out", out, "--json"] + args)
+        #expect(r.status == 0, "\(r.stderr)")
+        let head = try #require(try JSONParser.parse(r.stdout).objectValue?["head"]?.stringValue)
+        let heads = head.split(separator: " ").map(String.init)
+        #expect(heads.map { $0.prefix(3) } == ["c0=", "c1=", "c2="], "\(head)")
+        let html = try String(contentsOfFile: out, encoding: .utf8)
+        #expect(html.contains("--head " + heads[1]))
+        let check = try CLI.run(["verify"] + args + heads.flatMap { ["--head", $0] })
+        #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+    }
 }

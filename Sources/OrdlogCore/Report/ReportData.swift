@@ -101,6 +101,16 @@ public struct ReportData: Sendable {
     /// The log file(s) described.
     public var logs: [String]
     public var head: LogHead?
+    /// The `--db` sources as given, for the command that checks the page against the logs (empty: ``logs``).
+    public var sources: [String] = []
+    /// Each consumer's chain head (``LogSet/heads()``), when the page is about a set of logs: what
+    /// `ordlog verify --head` takes (the merged log's own ``head`` is no consumer's).
+    public var chainHeads: [(consumer: String, head: LogHead)] = []
+    /// The head as `ordlog verify --head` takes it: `SEQ:HASH` for one chain, `CONSUMER=SEQ:HASH …` for several.
+    public var headArguments: [String] {
+        if chainHeads.count > 1 { return chainHeads.map { "\($0.consumer)=\($0.head.description)" } }
+        return [(chainHeads.first?.head ?? head ?? LogHead(seq: 0, hash: RecordHash.genesis)).description]
+    }
     public var verify: VerifyResult
     /// When the report was made (ms): the only value that differs between two reports of the same log.
     public var madeAtMs: Int64
@@ -141,12 +151,15 @@ extension ReportData {
     /// capped examples, the chosen orders' histories and the orders table. Memory is bounded by the caps.
     public static func gather(
         log: EventLog, path: String, options: ReportOptions, madeAtMs: Int64, verified: VerifyResult? = nil,
+        sources: [String] = [], chainHeads: [(consumer: String, head: LogHead)] = [],
         progress: (String) -> Void = { _ in }
     ) throws -> ReportData {
         progress("verifying the hash chain")
         let verify = try verified ?? Verifier.verify(log) { seq in progress("verified through seq \(seq)") }
         var data = ReportData(
             logs: [path], head: try log.head(), verify: verify, madeAtMs: madeAtMs, options: options)
+        data.sources = sources
+        data.chainHeads = chainHeads
         let window = Window(since: options.sinceMs, until: options.untilMs)
         progress("counting")
         try data.count(log, window)

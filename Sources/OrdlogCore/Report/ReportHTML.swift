@@ -133,7 +133,7 @@ public enum ReportHTML {
     public static func render(_ d: ReportData) -> String {
         var h = ""
         h.reserveCapacity(256 * 1024)
-        let headText = (d.head ?? LogHead(seq: 0, hash: RecordHash.genesis)).description
+        let headText = d.headArguments.joined(separator: " ")
         h += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         h += "<meta http-equiv=\"Content-Security-Policy\" content=\"\(e(contentSecurityPolicy))\">\n"
         h += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
@@ -457,11 +457,13 @@ public enum ReportHTML {
     }
 
     static func footer(_ h: inout String, _ d: ReportData, _ headText: String) {
-        let db = shellQuote(d.logs.first ?? "ordlog.db")
+        let dbs = (d.sources.isEmpty ? [d.logs.first ?? "ordlog.db"] : d.sources).map { "--db " + shellQuote($0) }
+        let heads = d.headArguments.map { "--head " + shellQuote($0) }
         h +=
-            "<footer>\n<p>To check this report against the log: <code>ordlog verify --db \(e(db)) --head \(e(headText))</code>. "
-        h += "Text views of the same data: <code>ordlog inspect-dlq --db \(e(db))</code>, "
-        h += "<code>ordlog history --db \(e(db)) ORDER_ID</code>, <code>ordlog orders --db \(e(db))</code>. "
+            "<footer>\n<p>To check this report against the log: <code>ordlog verify "
+            + "\(e((dbs + heads).joined(separator: " ")))</code>. "
+        h += "Text views of the same data: <code>ordlog inspect-dlq \(e(dbs.joined(separator: " ")))</code>, "
+        h += "<code>ordlog history \(e(dbs.joined(separator: " "))) ORDER_ID</code>, <code>ordlog orders \(e(dbs.joined(separator: " ")))</code>. "
         h += "Everything in this page is inline: it loads nothing and works offline.</p>\n</footer>\n"
     }
 }

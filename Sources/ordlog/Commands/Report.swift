@@ -128,7 +128,8 @@ struct Report: ParsableCommand {
                 set.members.count > 1 ? "the merge of " + global.sources.joined(separator: ", ") : global.dbPath
             let data = try ReportData.gather(
                 log: log, path: name, options: options, madeAtMs: Self.madeAt(),
-                verified: VerifyResult(verified: logs.report.verified, head: try log.head())
+                verified: VerifyResult(verified: logs.report.verified, head: try log.head()), sources: global.sources,
+                chainHeads: set.heads().compactMap { c in c.head.map { (c.consumerId, $0) } }
             ) { progress.update($0) }
             let html = ReportHTML.render(data)
             progress.finish()
@@ -146,7 +147,7 @@ struct Report: ParsableCommand {
                         obj([
                             ("path", .string(outPath)), ("bytes", num(bytes.count)),
                             ("sections", .array(sections.map(JSONValue.string))),
-                            ("head", str(data.head?.description)), ("verified", .bool(data.verify.ok)),
+                            ("head", data.chainHeads.isEmpty && data.head == nil ? .null : .string(data.headArguments.joined(separator: " "))), ("verified", .bool(data.verify.ok)),
                             ("verifiedRecords", num(data.verify.verified)),
                             ("problem", str(data.verify.problem?.description)),
                             ("deadLettered", num(data.deadLetteredMessages)), ("groups", num(data.groups.count)),
@@ -160,7 +161,7 @@ struct Report: ParsableCommand {
                     data.verify.problem.map { "HASH CHAIN BROKEN (\($0))" }
                     ?? "verified \(plural(Int(data.verify.verified), "record"))"
                 out(
-                    "Wrote \(outPath) (\(plural(bytes.count, "byte"))): head \(data.head?.description ?? "0 (empty log)"), "
+                    "Wrote \(outPath) (\(plural(bytes.count, "byte"))): head \(data.chainHeads.isEmpty && data.head == nil ? "0 (empty log)" : data.headArguments.joined(separator: " ")), "
                         + "\(integrity); \(plural(data.deadLetteredMessages, "dead-lettered message")) in "
                         + "\(plural(data.groups.count, "group")) (\(data.dlqTimelinesShown) with timelines), "
                         + "\(plural(data.chosenOrders.count, "order timeline")), "
