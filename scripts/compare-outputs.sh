@@ -95,6 +95,9 @@ capture() {
     exec 9>"$WORK_BASE.lock"
     flock 9
     W=$WORK_BASE
+    if [ -d "$OUT" ] && [ -n "$(ls -A "$OUT")" ] && [ ! -e "$OUT/CASES" ]; then
+        echo "compare-outputs: $OUT is not empty and not an earlier capture: not replacing it" >&2; exit 64
+    fi
     rm -rf "$W" "$OUT"; mkdir -p "$W/home" "$OUT"
     cp -R "$REPO/samples" "$W/samples"
     cd "$W"
