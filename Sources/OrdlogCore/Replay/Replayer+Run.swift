@@ -23,7 +23,20 @@ public struct ReplayOptions: Sendable, Equatable {
     /// Keep every decision in ``ReplayReport/decisions``.
     public var keepDecisions = false
 
-    public init() {}
+    public init(
+        filter: LogFilter = LogFilter(), verdict: Bool = false, batchSize: Int = 10_000, concurrent: Bool = true,
+        intoPath: String? = nil, recordExpectationsPath: String? = nil, expectationsPath: String? = nil,
+        keepDecisions: Bool = false
+    ) {
+        self.filter = filter
+        self.verdict = verdict
+        self.batchSize = batchSize
+        self.concurrent = concurrent
+        self.intoPath = intoPath
+        self.recordExpectationsPath = recordExpectationsPath
+        self.expectationsPath = expectationsPath
+        self.keepDecisions = keepDecisions
+    }
 }
 
 /// What a replay did, with what was recorded around it.

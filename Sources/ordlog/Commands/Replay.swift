@@ -119,15 +119,9 @@ struct Replay: AsyncParsableCommand {
                 temp = logs.scratch
                 log = logs.log
             }
-            var options = ReplayOptions()
-            options.filter = filters.filter
-            options.verdict = verdict
-            options.batchSize = batchSize
-            options.concurrent = !sequential
-            options.intoPath = into
-            options.recordExpectationsPath = recordExpect
-            options.expectationsPath = expect
-            options.keepDecisions = showDecisions
+            let options = ReplayOptions(
+                filter: filters.filter, verdict: verdict, batchSize: batchSize, concurrent: !sequential, intoPath: into,
+                recordExpectationsPath: recordExpect, expectationsPath: expect, keepDecisions: showDecisions)
             let progress = Progress(label: "replay")
             let report: ReplayReport
             do {
@@ -159,63 +153,20 @@ struct Replay: AsyncParsableCommand {
 
     func printJSON(_ report: ReplayReport, format: TrafficFormat?, synced: DynamoDBProjection.SyncResult?) {
         let r = report.result
-        let c = r.counts
-        var m: [(key: String, value: JSONValue)] = [
-            ("source", .string(traffic == nil ? "log" : "traffic")), ("file", str(traffic)),
-            ("format", str(format?.rawValue)), ("processorVersion", .string(r.processorVersion)),
-            (
-                "counts",
+        let verdictJSON = obj([("compared", num(r.compared)), ("differences", .array(r.differences.map(\.json)))])
+        let expectJSON = report.expectationDifferences.map {
+            obj([("file", str(expect)), ("differences", .array($0.map(\.json)))])
+        }
+        out(
+            JSONWriter.string(
                 obj([
-                    ("replayed", num(c.replayed)), ("projected", num(c.projected)), ("duplicate", num(c.duplicate)),
-                    ("stale", num(c.stale)), ("rejected", num(c.rejected)), ("failed", num(c.failed)),
-                    ("deadLettered", num(c.deadLettered)),
-                ])
-            ),
-            ("orders", num(r.orders)), ("digest", .string(r.digest)),
-            ("decisions", showDecisions ? .array(report.decisions.map(Expectations.json)) : .null),
-        ]
-        m.append(
-            (
-                "verdict",
-                verdict
-                    ? obj([
-                        ("compared", num(r.compared)),
-                        (
-                            "differences",
-                            .array(
-                                r.differences.map { d in
-                                    obj([
-                                        ("seq", num(d.seq)), ("messageId", str(d.messageId)),
-                                        ("receiveCount", num(d.receiveCount)),
-                                        ("recorded", d.recorded.map { obj(RecordJSON.decision($0)) } ?? .null),
-                                        ("replayed", obj(RecordJSON.decision(d.replayed))),
-                                    ])
-                                })
-                        ),
-                    ]) : .null
-            ))
-        m.append(
-            (
-                "expect",
-                report.expectationDifferences.map { diffs in
-                    obj([
-                        ("file", str(expect)),
-                        (
-                            "differences",
-                            .array(
-                                diffs.map { d in
-                                    obj([
-                                        ("kind", .string(d.kind.rawValue)), ("key", .string(d.key)),
-                                        ("expected", d.expected.map(JSONValue.object) ?? .null),
-                                        ("actual", d.actual.map(JSONValue.object) ?? .null),
-                                    ])
-                                })
-                        ),
-                    ])
-                } ?? .null
-            ))
-        m.append(("dynamodb", syncJSON(synced)))
-        out(JSONWriter.string(obj(m)))
+                    ("source", .string(traffic == nil ? "log" : "traffic")), ("file", str(traffic)),
+                    ("format", str(format?.rawValue)), ("processorVersion", .string(r.processorVersion)),
+                    ("counts", r.counts.json), ("orders", num(r.orders)), ("digest", .string(r.digest)),
+                    ("decisions", showDecisions ? .array(report.decisions.map(Expectations.json)) : .null),
+                    ("verdict", verdict ? verdictJSON : .null), ("expect", expectJSON ?? .null),
+                    ("dynamodb", syncJSON(synced)),
+                ])))
     }
 
     func printTable(_ report: ReplayReport, format: TrafficFormat?) {
