@@ -115,3 +115,66 @@ public enum Exporter {
         return (bytes, redacted)
     }
 }
+
+/// What an export wrote (``Exporter/export(_:filter:redactor:to:progress:)``).
+public struct ExportCounts: Sendable, Equatable {
+    /// Lines written (one per SQS message).
+    public var exported = 0
+    /// Of those, bodies whose redacted fields were replaced.
+    public var redacted = 0
+    /// Of those, bodies written unchanged although a redactor was given (no such field, or not JSON).
+    public var unredactable = 0
+    /// Receives left out: input errors that were not SQS messages, bodies not UTF-8, or bodies to redact that
+    /// cannot be decoded (``Exporter/line(_:redactor:)`` returned nil).
+    public var skippedInputErrors = 0
+
+    public init() {}
+}
+
+extension Exporter {
+    /// Bytes gathered before each call of an export's sink (64 KiB).
+    public static let sinkChunkBytes = 1 << 16
+
+    /// Writes every receive of `log` matching `filter` as an export line (``line(_:redactor:)``), in log order,
+    /// to `sink`.
+    ///
+    /// ```swift
+    /// let counts = try Exporter.export(log, filter: LogFilter(), redactor: nil) { bytes in writeStdout(bytes) }
+    /// ```
+    ///
+    /// Lines are gathered and handed to `sink` in chunks of just over ``sinkChunkBytes`` bytes, each chunk
+    /// whole lines; the last chunk (possibly empty) is handed over at the end. Reads the log only.
+    /// - Parameters:
+    ///   - filter: which receives (sequence range, sent-time window, order, MessageIds, dead-lettered).
+    ///   - redactor: replaces order fields with pseudonyms; nil exports the bodies as logged.
+    ///   - sink: receives the bytes (UTF-8 JSON Lines); what it throws ends the export.
+    ///   - progress: called after each chunk but the last, with the counts so far and the seq reached.
+    /// - Returns: the counts of lines written, redacted, unredactable and skipped.
+    /// - Throws: ``SQLiteError`` when the log cannot be read; what `sink` throws.
+    public static func export(
+        _ log: EventLog, filter: LogFilter, redactor: Redactor?, to sink: ([UInt8]) throws -> Void,
+        progress: (ExportCounts, Int64) -> Void = { _, _ in }
+    ) throws -> ExportCounts {
+        let resolved = try filter.resolve(in: log)
+        var counts = ExportCounts()
+        var buffer: [UInt8] = []
+        try log.forEachRecord(from: filter.fromSeq, through: filter.toSeq) { record in
+            guard case .receive(let r) = record, resolved.matches(r) else { return true }
+            guard let exported = line(r, redactor: redactor) else {
+                counts.skippedInputErrors += 1
+                return true
+            }
+            counts.exported += 1
+            if exported.redacted { counts.redacted += 1 } else if redactor != nil { counts.unredactable += 1 }
+            buffer += exported.line
+            if buffer.count > sinkChunkBytes {
+                try sink(buffer)
+                buffer.removeAll(keepingCapacity: true)
+                progress(counts, r.seq)
+            }
+            return true
+        }
+        try sink(buffer)
+        return counts
+    }
+}

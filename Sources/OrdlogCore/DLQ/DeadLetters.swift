@@ -155,6 +155,21 @@ public struct RedriveOutcome: Sendable {
     public var before: LoggedAttempt
     /// The new attempt (in a dry run: what would have been appended; nothing was).
     public var after: LoggedAttempt
+    /// What the write into the network projections (a DynamoDB table) did for this message.
+    public var tableWrite: TableWrite = .none
+
+    /// The effect of a redrive on the network projections, told from the projections' answers (never from a
+    /// note's text).
+    public enum TableWrite: Sendable, Equatable {
+        /// Nothing was written: no network projection, a dry run, or a decision that writes nothing.
+        case none
+        /// Written: the new attempt is `projected`.
+        case written
+        /// A table held a newer version and kept it: the new attempt is `stale` because of it.
+        case stale
+        /// The write failed: the new attempt is a transient failure.
+        case failed
+    }
 }
 
 struct DryRunRollback: Error {
@@ -208,9 +223,22 @@ extension Pipeline {
     ) throws -> [RedriveOutcome] {
         do {
             return try log.write {
-                let attempts = try recordInTransaction(chosen.map(\.receive), results: results, trigger: "redrive")
-                let outcomes = zip(chosen, attempts).map {
-                    RedriveOutcome(messageId: $0.0.id, receive: $0.0.receive, before: $0.0.before, after: $0.1)
+                let now = clock()
+                var outcomes: [RedriveOutcome] = []
+                for (c, result) in zip(chosen, results) {
+                    // Decided here as recordInTransaction decides it, to tell a table's answer from the local rule.
+                    let local = decide(c.receive)
+                    let after = try recordInTransaction(
+                        [c.receive], results: [result], trigger: "redrive", attemptedAt: now)[0]
+                    var o = RedriveOutcome(messageId: c.id, receive: c.receive, before: c.before, after: after)
+                    if local.outcome == .projected, let result, !result.isEmpty {
+                        switch after.decision.outcome {
+                        case .projected: o.tableWrite = .written
+                        case .stale: o.tableWrite = .stale
+                        default: o.tableWrite = .failed
+                        }
+                    }
+                    outcomes.append(o)
                 }
                 if dryRun { throw DryRunRollback(outcomes: outcomes) }
                 return outcomes

@@ -49,73 +49,50 @@ struct Export: ParsableCommand {
     }
 
     func execute() throws {
-        do {
-            let logs = try global.openVerifiedLog(scratchPrefix: "ordlog-export")
-            defer { withExtendedLifetime(logs) {} }
-            let log = logs.log
-            let resolved = try filters.filter.resolve(in: log)
-            let fields = redaction.redactFields
-            let redactor = redaction.makeRedactor()
-            let handle: FileHandle
-            if let output {
-                guard FileManager.default.createFile(atPath: output, contents: nil),
-                    let h = FileHandle(forWritingAtPath: output)
-                else { throw CLIError(code: .badInput, message: "cannot write \(output)") }
-                handle = h
-            } else {
-                handle = FileHandle.standardOutput
-            }
-            var exported = 0
-            var redacted = 0
-            var unredactable = 0
-            var skipped = 0
-            var buffer: [UInt8] = []
-            let progress = Progress(label: "export")
-            try log.forEachRecord(from: filters.filter.fromSeq, through: filters.filter.toSeq) { record in
-                guard case .receive(let r) = record, resolved.matches(r) else { return true }
-                guard let exportedLine = Exporter.line(r, redactor: redactor) else {
-                    skipped += 1
-                    return true
-                }
-                let line = exportedLine.line
-                let didRedact = exportedLine.redacted
-                exported += 1
-                if didRedact { redacted += 1 } else if redactor != nil { unredactable += 1 }
-                buffer += line
-                if buffer.count > 1 << 16 {
-                    if output == nil { writeStdout(buffer) } else { handle.write(Data(buffer)) }
-                    buffer.removeAll(keepingCapacity: true)
-                    progress.update("\(exported) messages, at seq \(r.seq)")
-                }
-                return true
-            }
-            if output == nil { writeStdout(buffer) } else { handle.write(Data(buffer)) }
-            progress.finish()
-            if output != nil { try handle.close() }
-            func say(_ text: String) { if output == nil { err(text) } else { out(text) } }
-            if global.json {
-                say(
-                    JSONWriter.string(
-                        obj([
-                            ("exported", num(exported)), ("redacted", num(redacted)),
-                            ("unredactable", num(unredactable)),
-                            ("skippedInputErrors", num(skipped)), ("output", str(output)),
-                        ])))
-            } else {
-                var text = "Exported \(plural(exported, "message"))" + (output.map { " to \($0)" } ?? "")
-                if redactor != nil {
-                    text += "; \(plural(redacted, "body", "bodies")) redacted (\(fields.joined(separator: ",")))"
-                }
-                if unredactable > 0 {
-                    text += "; \(plural(unredactable, "body", "bodies")) without such a field or not JSON (unchanged)"
-                }
-                if skipped > 0 {
-                    text +=
-                        "; \(skipped) skipped (input errors that were not SQS messages, bodies not UTF-8 "
-                        + "or cannot be decoded to redact)"
-                }
-                say(text)
-            }
+        let logs = try global.openVerifiedLog(scratchPrefix: "ordlog-export")
+        defer { withExtendedLifetime(logs) {} }
+        let redactor = redaction.makeRedactor()
+        let sink: ([UInt8]) throws -> Void
+        var file: FileHandle?
+        if let output {
+            guard FileManager.default.createFile(atPath: output, contents: nil),
+                let h = FileHandle(forWritingAtPath: output)
+            else { throw CLIError(code: .badInput, message: "cannot write \(output)") }
+            file = h
+            sink = { h.write(Data($0)) }
+        } else {
+            sink = { writeStdout($0) }
         }
+        let progress = Progress(label: "export")
+        let counts = try Exporter.export(logs.log, filter: filters.filter, redactor: redactor, to: sink) { c, seq in
+            progress.update("\(c.exported) messages, at seq \(seq)")
+        }
+        progress.finish()
+        try file?.close()
+        func say(_ text: String) { if output == nil { err(text) } else { out(text) } }
+        if global.json {
+            say(
+                JSONWriter.string(
+                    obj([
+                        ("exported", num(counts.exported)), ("redacted", num(counts.redacted)),
+                        ("unredactable", num(counts.unredactable)),
+                        ("skippedInputErrors", num(counts.skippedInputErrors)), ("output", str(output)),
+                    ])))
+            return
+        }
+        var text = "Exported \(plural(counts.exported, "message"))" + (output.map { " to \($0)" } ?? "")
+        if redactor != nil {
+            text +=
+                "; \(plural(counts.redacted, "body", "bodies")) redacted (\(redaction.redactFields.joined(separator: ",")))"
+        }
+        if counts.unredactable > 0 {
+            text += "; \(plural(counts.unredactable, "body", "bodies")) without such a field or not JSON (unchanged)"
+        }
+        if counts.skippedInputErrors > 0 {
+            text +=
+                "; \(counts.skippedInputErrors) skipped (input errors that were not SQS messages, bodies not UTF-8 "
+                + "or cannot be decoded to redact)"
+        }
+        say(text)
     }
 }

@@ -56,103 +56,76 @@ struct Redrive: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrorsAsync {
-            let log = try global.openLog(write: !dryRun)  // a dry run only reads
-            let report = try LogSet(log: log).deadLetterReport()  // the one dead-letter rule
-            let dlq = report.groups.flatMap(\.messages)
-            var chosen: [String] = []
-            var skipped: [(String, String)] = []
-            for m in dlq where all || messageId.contains(m.messageId) || fingerprint.contains(m.fingerprint) {
-                chosen.append(m.messageId)
-            }
-            let dlqIds = Set(dlq.map(\.messageId))
-            for id in messageId where !dlqIds.contains(id) {
-                skipped.append((id, try log.attempts(messageId: id).isEmpty ? "not in the log" : "not dead-lettered"))
-            }
-            let pipeline = Pipeline(
-                log: log, processor: OrderProcessor(rules: ruleOptions.rules),
-                logger: global.makeLogger("ordlog.pipeline"))
-            var projections: [any Projection] = []
-            var created = false
-            if !dryRun, targetOptions.target == .dynamodb, let table = targetOptions.table, !chosen.isEmpty {
-                let dynamo = DynamoDBProjection(
-                    client: DynamoDBClient(configuration: try targetOptions.aws.configuration()), tableName: table)
-                created = try await dynamo.ensureTable()
-                projections.append(dynamo)
-            }
-            // One step per message: decide, write DynamoDB, then record what happened (a failed write is a
-            // transient failure: the message stays dead-lettered in the log and a rerun retries it).
-            let outcomes =
-                chosen.isEmpty
-                ? [] : try await pipeline.redrive(messageIds: chosen, dryRun: dryRun, projections: projections)
-            let stillDead = outcomes.filter { $0.after.decision.deadLettered }.count
-            var synced: DynamoDBProjection.SyncResult?
-            if let table = targetOptions.table, !projections.isEmpty {
-                var r = DynamoDBProjection.SyncResult(tableName: table, created: created)
-                for o in outcomes {
-                    if o.after.decision.outcome == .projected { r.written += 1 }
-                    if o.after.decision.outcome == .stale, o.after.decision.note?.hasPrefix("DynamoDB table") == true {
-                        r.stale += 1
-                    }
-                }
-                synced = r
-            }
-            if global.json {
-                out(
-                    JSONWriter.string(
-                        obj([
-                            ("dryRun", .bool(dryRun)), ("processorVersion", .string(pipeline.processor.version)),
-                            (
-                                "redriven",
-                                .array(
-                                    outcomes.map { o in
-                                        obj([
-                                            ("messageId", .string(o.messageId)), ("receiveSeq", num(o.receive.seq)),
-                                            ("before", RecordJSON.attempt(o.before)),
-                                            ("after", RecordJSON.attempt(o.after)),
-                                        ])
-                                    })
-                            ),
-                            (
-                                "skipped",
-                                .array(skipped.map { obj([("messageId", .string($0.0)), ("reason", .string($0.1))]) })
-                            ),
-                            ("dynamodb", syncJSON(synced)),
-                        ])))
-            } else {
-                for (id, why) in skipped { out("Skipped \(id): \(why).") }
-                if outcomes.isEmpty {
-                    out("Nothing to redrive: no dead-lettered message matches. `ordlog inspect-dlq` lists them.")
-                } else {
-                    out(
-                        (dryRun ? "Dry run: would redrive" : "Redrove")
-                            + " \(plural(outcomes.count, "message")) with \(pipeline.processor.version)")
-                    var t = Table("message", "receive", "before", "after")
-                    for o in outcomes {
-                        t.add(o.messageId, "#\(o.receive.seq)", brief(o.before.decision), brief(o.after.decision))
-                    }
-                    out(t.render())
-                    let fixed = outcomes.count - stillDead
-                    if dryRun {
-                        out("Nothing was appended. \(fixed) would be projected, \(stillDead) would stay dead-lettered.")
-                    } else {
-                        out("\(fixed) now projected in the local projection, \(stillDead) still dead-lettered.")
-                        if let synced {
-                            out(
-                                "DynamoDB table \(synced.tableName): \(synced.written) written, \(synced.stale) left "
-                                    + "(the table held a newer version).")
-                        } else if fixed > 0 {
-                            out("DynamoDB was not written (add --target dynamodb --table NAME for that).")
-                        }
-                        if fixed > 0 {
-                            out(
-                                "The SQS dead-letter queue is unchanged: delete or move the fixed messages there "
-                                    + "(StartMessageMoveTask) once the fix is deployed.")
-                        }
-                    }
+            let redriver = Redriver(
+                log: try global.openLog(write: !dryRun),  // a dry run only reads
+                processor: OrderProcessor(rules: ruleOptions.rules), logger: global.makeLogger("ordlog.pipeline"))
+            var table: (() throws -> any RedriveTable)?
+            if targetOptions.target == .dynamodb, let name = targetOptions.table {
+                table = {
+                    DynamoDBProjection(
+                        client: DynamoDBClient(configuration: try targetOptions.aws.configuration()), tableName: name)
                 }
             }
-            if stillDead > 0 { throw CLIError(code: .deadLettered, message: "") }
-            if outcomes.isEmpty, skipped.contains(where: { $0.1 == "not in the log" }) { throw ExitCode(2) }
+            let report = try await redriver.run(
+                RedriveSelection(messageIds: messageId, fingerprints: fingerprint, all: all), dryRun: dryRun,
+                table: table)
+            if global.json { printJSON(report) } else { printText(report) }
+            if report.stillDeadLettered > 0 { throw CLIError(code: .deadLettered, message: "") }
+            if report.requestedMessageMissing { throw ExitCode(2) }
+        }
+    }
+
+    func printJSON(_ report: RedriveReport) {
+        let redriven: [JSONValue] = report.outcomes.map { o in
+            obj([
+                ("messageId", .string(o.messageId)), ("receiveSeq", num(o.receive.seq)),
+                ("before", RecordJSON.attempt(o.before)), ("after", RecordJSON.attempt(o.after)),
+            ])
+        }
+        let skipped: [JSONValue] = report.skipped.map {
+            obj([("messageId", .string($0.messageId)), ("reason", .string($0.reason.rawValue))])
+        }
+        out(
+            JSONWriter.string(
+                obj([
+                    ("dryRun", .bool(report.dryRun)), ("processorVersion", .string(report.processorVersion)),
+                    ("redriven", .array(redriven)), ("skipped", .array(skipped)), ("dynamodb", syncJSON(report.table)),
+                ])))
+    }
+
+    func printText(_ report: RedriveReport) {
+        for s in report.skipped { out("Skipped \(s.messageId): \(s.reason.rawValue).") }
+        let outcomes = report.outcomes
+        guard !outcomes.isEmpty else {
+            out("Nothing to redrive: no dead-lettered message matches. `ordlog inspect-dlq` lists them.")
+            return
+        }
+        out(
+            (report.dryRun ? "Dry run: would redrive" : "Redrove")
+                + " \(plural(outcomes.count, "message")) with \(report.processorVersion)")
+        var t = Table("message", "receive", "before", "after")
+        for o in outcomes {
+            t.add(o.messageId, "#\(o.receive.seq)", brief(o.before.decision), brief(o.after.decision))
+        }
+        out(t.render())
+        let fixed = report.fixed
+        let stillDead = report.stillDeadLettered
+        if report.dryRun {
+            out("Nothing was appended. \(fixed) would be projected, \(stillDead) would stay dead-lettered.")
+            return
+        }
+        out("\(fixed) now projected in the local projection, \(stillDead) still dead-lettered.")
+        if let synced = report.table {
+            out(
+                "DynamoDB table \(synced.tableName): \(synced.written) written, \(synced.stale) left "
+                    + "(the table held a newer version).")
+        } else if fixed > 0 {
+            out("DynamoDB was not written (add --target dynamodb --table NAME for that).")
+        }
+        if fixed > 0 {
+            out(
+                "The SQS dead-letter queue is unchanged: delete or move the fixed messages there "
+                    + "(StartMessageMoveTask) once the fix is deployed.")
         }
     }
 }

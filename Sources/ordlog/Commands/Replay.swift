@@ -69,7 +69,9 @@ struct Replay: AsyncParsableCommand {
         help: ArgumentHelp(
             "Compare the decisions with this expectations file; exit 1 on any difference.", valueName: "file"))
     var expect: String?
-    @Option(help: ArgumentHelp("Write the projection to this new SQLite file instead of keeping it in memory.", valueName: "path"))
+    @Option(
+        help: ArgumentHelp(
+            "Write the projection to this new SQLite file instead of keeping it in memory.", valueName: "path"))
     var into: String?
     @Flag(name: .customLong("show-decisions"), help: "List every decision.")
     var showDecisions = false
@@ -117,153 +119,58 @@ struct Replay: AsyncParsableCommand {
                 temp = logs.scratch
                 log = logs.log
             }
-            // Replay reads the log once, in order: a large page cache only holds pages never read again
-            // (64 MiB of a 1M-message replay's peak RSS). 4 MiB keeps the B-tree's inner pages.
-            try log.db.execute("PRAGMA cache_size=-4096")
-            var expected: [JSONObject]?
-            if let expect {
-                do { expected = try Expectations.read(path: expect) } catch let error as TrafficFileError {
-                    throw CLIError(code: .badInput, message: "\(error)")
+            let options = ReplayOptions(
+                filter: filters.filter, verdict: verdict, batchSize: batchSize, concurrent: !sequential, intoPath: into,
+                recordExpectationsPath: recordExpect, expectationsPath: expect, keepDecisions: showDecisions)
+            let progress = Progress(label: "replay")
+            let report: ReplayReport
+            do {
+                report = try Replayer(log: log, processor: OrderProcessor(rules: ruleOptions.rules)).replay(options) {
+                    seq, n in progress.update("\(n) decisions, at seq \(seq)")
                 }
+            } catch let error as ReplaySetupError {
+                throw CLIError(code: error.kind == .projectionUnusable ? .storage : .badInput, message: "\(error)")
             }
-            if let into {
-                let projection: LocalProjection
-                do { projection = try LocalProjection.open(path: into) } catch {
-                    throw CLIError(code: .storage, message: "cannot open projection \(into): \(error)")
-                }
-                if let n = try projection.db.scalarInt("SELECT count(*) FROM orders"), n > 0 {
-                    throw CLIError(
-                        code: .storage,
-                        message: "\(into) already holds \(n) orders; --into needs a new or empty projection file")
-                }
-                try await replay(log, into: projection, format: format, expected: expected)
+            progress.finish()
+            let synced = try await targetOptions.syncIfDynamoDB(report.projection)
+            if global.json {
+                printJSON(report, format: format, synced: synced)
             } else {
-                try await replay(log, into: MemoryProjection(), format: format, expected: expected)
+                printTable(report, format: format)
+                if let synced {
+                    out(
+                        "DynamoDB shadow table \(synced.tableName)\(synced.created ? " (created)" : ""): "
+                            + "\(synced.written) orders written, \(synced.stale) left (the table held a newer version)")
+                }
             }
             withExtendedLifetime(temp) {}
-        }
-    }
-
-    /// Replays `log` into `projection`, prints the result, syncs a DynamoDB target.
-    func replay(
-        _ log: EventLog, into projection: some ReplayProjection, format: TrafficFormat?, expected: [JSONObject]?
-    ) async throws {
-        var expectFile: FileHandle?
-        if let recordExpect {
-            guard FileManager.default.createFile(atPath: recordExpect, contents: nil),
-                let h = FileHandle(forWritingAtPath: recordExpect)
-            else { throw CLIError(code: .badInput, message: "cannot write \(recordExpect)") }
-            expectFile = h
-        }
-        var buffer: [UInt8] = []
-        var actual: [JSONObject] = []
-        var shown: [ReplayedDecision] = []
-        let progress = Progress(label: "replay")
-        let replayer = Replayer(log: log, processor: OrderProcessor(rules: ruleOptions.rules))
-        let result = try replayer.run(
-            filter: filters.filter, into: projection, verdict: verdict, batchSize: batchSize, concurrent: !sequential,
-            onDecision: { d in
-                if expectFile != nil {
-                    buffer += Expectations.line(d)
-                    if buffer.count > 1 << 16 {
-                        expectFile?.write(Data(buffer))
-                        buffer.removeAll(keepingCapacity: true)
-                    }
-                }
-                if expected != nil, case .object(let o) = Expectations.json(d) { actual.append(o) }
-                if showDecisions { shown.append(d) }
-            },
-            progress: { seq, n in progress.update("\(n) decisions, at seq \(seq)") })
-        progress.finish()
-        if let expectFile {
-            expectFile.write(Data(buffer))
-            try expectFile.close()
-        }
-        let orders = result.orders
-        let expectDiffs = expected.map { Expectations.compare(expected: $0, actual: actual) }
-        let synced = try await targetOptions.syncIfDynamoDB(projection)
-        if global.json {
-            printJSON(
-                result, orders: orders, format: format, shown: shown, expectDiffs: expectDiffs, synced: synced)
-        } else {
-            printTable(result, orders: orders, format: format, shown: shown, expectDiffs: expectDiffs)
-            if let synced {
-                out(
-                    "DynamoDB shadow table \(synced.tableName)\(synced.created ? " (created)" : ""): "
-                        + "\(synced.written) orders written, \(synced.stale) left (the table held a newer version)")
+            if verdict, !report.result.differences.isEmpty { throw CLIError(code: .checkFailed, message: "") }
+            if let diffs = report.expectationDifferences, !diffs.isEmpty {
+                throw CLIError(code: .checkFailed, message: "")
             }
         }
-        if verdict, !result.differences.isEmpty { throw CLIError(code: .checkFailed, message: "") }
-        if let expectDiffs, !expectDiffs.isEmpty { throw CLIError(code: .checkFailed, message: "") }
     }
 
-    func printJSON(
-        _ r: ReplayResult, orders: Int, format: TrafficFormat?, shown: [ReplayedDecision],
-        expectDiffs: [Expectations.Difference]?, synced: DynamoDBProjection.SyncResult?
-    ) {
-        let c = r.counts
-        var m: [(key: String, value: JSONValue)] = [
-            ("source", .string(traffic == nil ? "log" : "traffic")), ("file", str(traffic)),
-            ("format", str(format?.rawValue)), ("processorVersion", .string(r.processorVersion)),
-            (
-                "counts",
+    func printJSON(_ report: ReplayReport, format: TrafficFormat?, synced: DynamoDBProjection.SyncResult?) {
+        let r = report.result
+        let verdictJSON = obj([("compared", num(r.compared)), ("differences", .array(r.differences.map(\.json)))])
+        let expectJSON = report.expectationDifferences.map {
+            obj([("file", str(expect)), ("differences", .array($0.map(\.json)))])
+        }
+        out(
+            JSONWriter.string(
                 obj([
-                    ("replayed", num(c.replayed)), ("projected", num(c.projected)), ("duplicate", num(c.duplicate)),
-                    ("stale", num(c.stale)), ("rejected", num(c.rejected)), ("failed", num(c.failed)),
-                    ("deadLettered", num(c.deadLettered)),
-                ])
-            ),
-            ("orders", num(orders)), ("digest", .string(r.digest)),
-            ("decisions", showDecisions ? .array(shown.map(Expectations.json)) : .null),
-        ]
-        m.append(
-            (
-                "verdict",
-                verdict
-                    ? obj([
-                        ("compared", num(r.compared)),
-                        (
-                            "differences",
-                            .array(
-                                r.differences.map { d in
-                                    obj([
-                                        ("seq", num(d.seq)), ("messageId", str(d.messageId)),
-                                        ("receiveCount", num(d.receiveCount)),
-                                        ("recorded", d.recorded.map { obj(RecordJSON.decision($0)) } ?? .null),
-                                        ("replayed", obj(RecordJSON.decision(d.replayed))),
-                                    ])
-                                })
-                        ),
-                    ]) : .null
-            ))
-        m.append(
-            (
-                "expect",
-                expectDiffs.map { diffs in
-                    obj([
-                        ("file", str(expect)),
-                        (
-                            "differences",
-                            .array(
-                                diffs.map { d in
-                                    obj([
-                                        ("kind", .string(d.kind.rawValue)), ("key", .string(d.key)),
-                                        ("expected", d.expected.map(JSONValue.object) ?? .null),
-                                        ("actual", d.actual.map(JSONValue.object) ?? .null),
-                                    ])
-                                })
-                        ),
-                    ])
-                } ?? .null
-            ))
-        m.append(("dynamodb", syncJSON(synced)))
-        out(JSONWriter.string(obj(m)))
+                    ("source", .string(traffic == nil ? "log" : "traffic")), ("file", str(traffic)),
+                    ("format", str(format?.rawValue)), ("processorVersion", .string(r.processorVersion)),
+                    ("counts", r.counts.json), ("orders", num(r.orders)), ("digest", .string(r.digest)),
+                    ("decisions", showDecisions ? .array(report.decisions.map(Expectations.json)) : .null),
+                    ("verdict", verdict ? verdictJSON : .null), ("expect", expectJSON ?? .null),
+                    ("dynamodb", syncJSON(synced)),
+                ])))
     }
 
-    func printTable(
-        _ r: ReplayResult, orders: Int, format: TrafficFormat?, shown: [ReplayedDecision],
-        expectDiffs: [Expectations.Difference]?
-    ) {
+    func printTable(_ report: ReplayReport, format: TrafficFormat?) {
+        let r = report.result
         let c = r.counts
         let what = traffic.map { "captured traffic \($0) (\(format?.rawValue ?? "?"))" } ?? "the log \(global.dbPath)"
         out("Replayed \(c.replayed) receives from \(what) with \(r.processorVersion)")
@@ -272,11 +179,13 @@ struct Replay: AsyncParsableCommand {
             String(c.replayed), String(c.projected), String(c.duplicate), String(c.stale), String(c.rejected),
             String(c.failed), String(c.deadLettered))
         out(t.render())
-        out("Projection: \(plural(orders, "order")), digest \(r.digest)")
+        out("Projection: \(plural(r.orders, "order")), digest \(r.digest)")
         if showDecisions {
             out("")
             var d = Table("seq", "message", "rc", "decision")
-            for x in shown { d.add(String(x.seq), x.messageId ?? "-", String(x.receiveCount), brief(x.decision)) }
+            for x in report.decisions {
+                d.add(String(x.seq), x.messageId ?? "-", String(x.receiveCount), brief(x.decision))
+            }
             out(d.render())
         }
         if verdict {
@@ -293,7 +202,7 @@ struct Replay: AsyncParsableCommand {
                 out(d.render())
             }
         }
-        if let expectDiffs {
+        if let expectDiffs = report.expectationDifferences {
             out("")
             if expectDiffs.isEmpty {
                 out("Expectations \(expect ?? ""): all decisions as expected.")

@@ -86,52 +86,42 @@ struct Reproject: AsyncParsableCommand {
                 ? nil : try global.openVerifiedLog(scratchPrefix: "ordlog-reproject")
             defer { withExtendedLifetime(logs) {} }
             let log = try logs?.log ?? global.openLog(write: true)
-            // For DynamoDB the projection is built in a local file first (default: one beside the log, so an
-            // interrupted run resumes), then written into the table.
-            let into =
-                self.into
-                ?? (targetOptions.target == .dynamodb
-                    ? global.dbPath
-                        + ".reproject-\(targetOptions.table ?? "dynamodb")-\(target.key.replacingOccurrences(of: ":", with: "-")).db"
-                    : nil)
-            // In place, only a log never sealed (read alone, a sealed log's live segment holds only its newest part).
-            if into == nil, let start = log.segmentStart {
-                throw CLIError(
-                    code: .usage,
-                    message: "\(global.dbPath) continues sealed segments (from seq \(start.firstSeq)): its projection "
-                        + "cannot be rebuilt from this file alone. Build it from the whole chain with --into NEW.db")
-            }
-            let reprojector: Reprojector
-            do { reprojector = try Reprojector(log: log, intoPath: into) } catch {
-                throw CLIError(code: .storage, message: "cannot open projection \(into ?? global.dbPath): \(error)")
-            }
+            var options = ReprojectOptions()
+            options.target = target
+            options.batchSize = batchSize
+            options.intoPath = into
+            options.forDynamoDB = targetOptions.target == .dynamodb
+            options.dynamoDBTable = targetOptions.table
             Interrupt.install()
-            let pauseAt = ProcessInfo.processInfo.environment["ORDLOG_TEST_PAUSE_AFTER_SEQ"].flatMap { Int64($0) }
+            options.testPauseAfterSeq = ProcessInfo.processInfo.environment["ORDLOG_TEST_PAUSE_AFTER_SEQ"].flatMap {
+                Int64($0)
+            }
             let progress = Progress(label: "reproject")
-            let result = try reprojector.run(
-                target, batchSize: batchSize, startedAt: Pipeline.systemClockMs(),
-                shouldStop: { Interrupt.requested },
-                onCheckpoint: { seq, through in
-                    progress.update("checkpoint at seq \(seq) of \(through)")
-                    if let pauseAt, seq >= pauseAt, seq < through {
-                        // Test hook: hold still after a committed checkpoint so a test can SIGKILL us here.
-                        err("ordlog: test pause at checkpoint \(seq)")
-                        while true { sleep(60) }
-                    }
-                })
-            progress.finish()
+            let report: ReprojectReport
+            do {
+                report = try await Reprojector.rebuild(
+                    options, log: log, logPath: global.dbPath, startedAt: Pipeline.systemClockMs(),
+                    shouldStop: { Interrupt.requested },
+                    onCheckpoint: { seq, through in progress.update("checkpoint at seq \(seq) of \(through)") },
+                    onTestPause: { err("ordlog: test pause at checkpoint \($0)") },
+                    publish: { projection in
+                        progress.finish()
+                        return try await targetOptions.syncIfDynamoDB(projection)
+                    })
+            } catch let e as ReprojectSetupError {
+                throw CLIError(code: e.kind == .continuesSealedSegments ? .usage : .storage, message: "\(e)")
+            }
+            let result = report.result
             if result.interrupted {
+                progress.finish()
                 throw CLIError(
                     code: .interrupted,
                     message:
                         "interrupted at checkpoint seq \(result.throughSeq); the old projection is untouched. Run the same command again to continue."
                 )
             }
-            let synced = try await targetOptions.syncIfDynamoDB(try LocalProjection.open(path: into ?? global.dbPath))
-            if synced != nil, self.into == nil, let into {
-                // The build file beside the log was only a staging area: written into DynamoDB, it goes.
-                for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: into + suffix) }
-            }
+            let into = report.buildPath
+            let synced = report.published
             if global.json {
                 out(
                     JSONWriter.string(

@@ -55,21 +55,13 @@ struct Seal: ParsableCommand {
             let result: SealResult?
             do {
                 let log = try global.openLog(write: true)
-                // The identity record is the one source of the consumer id a segment is named after.
-                if let known = try log.segmentStart?.consumerId ?? log.identities().first?.identity.consumerId {
-                    if let consumerId, consumerId != known {
-                        throw CLIError(
-                            code: .usage,
-                            message: "\(global.dbPath) is the log of consumer \(known) (its identity record), not "
-                                + "\(consumerId): leave out --consumer-id")
-                    }
-                } else if try log.head() != nil {
-                    let queue = try log.db.scalarText("SELECT source FROM receives ORDER BY seq DESC LIMIT 1") ?? ""
-                    _ = try global.recordIdentity(log, consumerId: consumerId, queue: queue)
-                }
-                result = try Segments.seal(log, directory: segments, ordlogVersion: ordlogVersion)
+                result = try Segments.seal(
+                    log, directory: segments, ordlogVersion: ordlogVersion, consumerId: consumerId
+                ) { queue in _ = try global.recordIdentity(log, consumerId: consumerId, queue: queue) }
             } catch let e as SegmentError {
                 throw CLIError(code: .storage, message: "cannot seal \(global.dbPath): \(e)")
+            } catch let e as SealConsumerMismatch {
+                throw CLIError(code: .usage, message: "\(global.dbPath) is \(e): leave out --consumer-id")
             }
             if global.json {
                 out(
