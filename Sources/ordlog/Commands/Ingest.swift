@@ -157,12 +157,12 @@ struct Ingest: ParsableCommand {
                 json.members.append(("db", .string(global.dbPath)))
                 out(JSONWriter.string(.object(json)))
             } else {
-                for (f, fmt, n) in formats { out("\(f): \(plural(n, "message")) (\(fmt.rawValue))") }
+                for (f, fmt, n) in formats { say("\(f): \(plural(n, "message")) (\(fmt.rawValue))") }
                 // Every file refused: the errors above say it all; a table of zeros would only look like a run.
-                if !formats.isEmpty || fileErrors.isEmpty { out(renderSummary(summary)) }
+                if !formats.isEmpty || fileErrors.isEmpty { sayBlock(renderSummary(summary)) }
                 if summary.deadLettered > 0 {
-                    out("\(plural(summary.deadLettered, "message was", "messages were")) dead-lettered, "
-                        + "kept with every attempt: `ordlog inspect-dlq --db \(global.dbPath)` shows why"
+                    say("\(plural(summary.deadLettered, "message was", "messages were")) dead-lettered, "
+                        + "kept with every attempt: `ordlog inspect-dlq --db \(shellQuoted(global.dbPath))` shows why"
                         + (exitCodes.exitCode ? " (exit status 3)." : "."))
                 }
             }
@@ -179,7 +179,7 @@ struct Ingest: ParsableCommand {
                 err(
                     "ordlog: \(plural(summary.inputErrors, "input entry", "input entries")) read "
                         + (summary.inputErrors == 1 ? "was not an SQS message " : "were not SQS messages ")
-                        + "(logged as rejected input: see `ordlog inspect-dlq --db \(global.dbPath)`)")
+                        + "(logged as rejected input: see `ordlog inspect-dlq --db \(shellQuoted(global.dbPath))`)")
             }
             try exitCodes.check(deadLettered: summary.deadLettered, inputErrors: summary.inputErrors)
         }

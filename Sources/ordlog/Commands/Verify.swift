@@ -162,25 +162,25 @@ struct Verify: ParsableCommand {
             } else if report.files.count == 1, let f = report.files.first, let chain = oneChain {
                 // One file: the chain's result as a sentence.
                 if let p = f.chain.problem ?? chain.problem {
-                    out("BROKEN at seq \(p.seq): \(p.kind.rawValue) (\(f.path))")
-                    out("  \(p.message)")
-                    out("  \(f.chain.verified) records before it verified.")
+                    say("BROKEN at seq \(p.seq): \(p.kind.rawValue) (\(f.path))")
+                    say("  \(p.message)")
+                    say("  \(f.chain.verified) records before it verified.")
                 } else if let l = f.linkProblem {
-                    out("BROKEN: \(f.path): \(l)")
+                    say("BROKEN: \(f.path): \(l)")
                 } else {
-                    out(
+                    say(
                         "OK: \(f.chain.verified) records verified, head \(chain.head?.description ?? "(empty log)")"
                             + (chain.keptHead != nil ? "; kept head \(chain.keptHead!.seq) present" : ""))
                 }
                 for i in identities {
-                    out(
+                    say(
                         "  written by consumer \(terminalSafe(i.identity.consumerId)) from seq \(i.seq) (ordlog "
                             + "\(i.identity.ordlogVersion), \(terminalSafe(i.identity.queue)), since \(time(i.recordedAt)))")
                 }
             } else {
                 let bad = report.files.filter { !$0.ok }
                 let badChains = report.chains.filter { !$0.ok }
-                out(
+                say(
                     (report.ok ? "OK" : "BROKEN")
                         + ": \(plural(report.files.count, "log")) of "
                         + "\(plural(Set(report.files.map(\.consumerId)).count, "consumer")), "
@@ -197,13 +197,13 @@ struct Verify: ParsableCommand {
                         f.path, f.consumerId.isEmpty ? "-" : f.consumerId, String(f.chain.verified),
                         clip(f.chain.head?.description ?? "(empty log)", 20), result)
                 }
-                out(t.render())
+                say(t)
                 for f in bad {
-                    if let p = f.chain.problem { out("  \(f.path): seq \(p.seq): \(p.message)") }
-                    if let l = f.linkProblem { out("  \(f.path): \(l)") }
+                    if let p = f.chain.problem { say("  \(f.path): seq \(p.seq): \(p.message)") }
+                    if let l = f.linkProblem { say("  \(f.path): \(l)") }
                 }
                 for c in report.chains where c.keptHead != nil || !c.ok {
-                    out(
+                    say(
                         "  consumer \(terminalSafe(c.consumerId)): head \(c.head?.description ?? "-")"
                             + (c.problem.map { ": BROKEN at seq \($0.seq): \($0.kind.rawValue): \($0.message)" }
                                 ?? "; kept head \(c.keptHead!.seq) present"))
@@ -249,7 +249,7 @@ struct Head: ParsableCommand {
             } else if global.json {
                 out(JSONWriter.string(obj([("heads", .array(heads.map { json($0.0, $0.1) }))])))
             } else {
-                for (c, h) in heads { out("\(c)=\(h.description)") }
+                for (c, h) in heads { say("\(c)=\(h.description)") }
             }
         }
     }
