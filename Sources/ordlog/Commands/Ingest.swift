@@ -137,25 +137,12 @@ struct Ingest: ParsableCommand {
             progress.finish()
             let interrupted = Interrupt.requested
             if global.json {
-                var json = summaryJSON(summary)
-                json.members.append(("interrupted", .bool(interrupted)))
-                json.members.append(
-                    (
-                        "files",
-                        .array(
-                            formats.map { f, fmt, n in
-                                .object(
-                                    JSONObject([
-                                        ("file", .string(f)), ("format", .string(fmt.rawValue)),
-                                        ("messages", .number(String(n))),
-                                    ]))
-                            }
-                                + fileErrors.map { e in
-                                    .object(JSONObject([("file", .string(e.file)), ("error", .string(e.description))]))
-                                })
-                    ))
-                json.members.append(("db", .string(global.dbPath)))
-                out(JSONWriter.string(.object(json)))
+                try printJSON(
+                    IngestOutput(
+                        summary: summary, interrupted: interrupted,
+                        files: formats.map { IngestOutput.File(file: $0.0, format: $0.1.rawValue, messages: $0.2) }
+                            + fileErrors.map { IngestOutput.File(file: $0.file, error: $0.description) },
+                        db: global.dbPath))
             } else {
                 for (f, fmt, n) in formats { say("\(f): \(plural(n, "message")) (\(fmt.rawValue))") }
                 // Every file refused: the errors above say it all; a table of zeros would only look like a run.
@@ -186,16 +173,8 @@ struct Ingest: ParsableCommand {
     }
 }
 
-func summaryJSON(_ s: IngestSummary) -> JSONObject {
-    JSONObject([
-        ("received", .number(String(s.received))), ("appended", .number(String(s.appended))),
-        ("alreadyLogged", .number(String(s.alreadyLogged))), ("resumed", .number(String(s.resumed))),
-        ("projected", .number(String(s.projected))), ("duplicate", .number(String(s.duplicate))),
-        ("stale", .number(String(s.stale))), ("rejected", .number(String(s.rejected))),
-        ("failed", .number(String(s.failed))), ("deadLettered", .number(String(s.deadLettered))),
-        ("inputErrors", .number(String(s.inputErrors))),
-    ])
-}
+/// The summary's counts as `ingest --json` and `consume --json` print them (``IngestSummary``'s own encoding).
+func summaryJSON(_ s: IngestSummary) -> JSONObject { s.jsonObject }
 
 func renderSummary(_ s: IngestSummary) -> String {
     var t = Table(

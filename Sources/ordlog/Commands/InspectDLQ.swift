@@ -93,31 +93,10 @@ struct InspectDLQ: AsyncParsableCommand {
             .map { ($0, try set.failedMessage($0.messageId ?? "")) }
         try set.requireShownVerified(try set.records(messageIds: joined.compactMap { $0.1?.messageId }))
         if global.json {
-            out(
-                JSONWriter.string(
-                    obj([
-                        ("queueUrl", .string(url)), ("inQueue", num(joined.count)),
-                        ("inLog", num(joined.filter { $0.1 != nil }.count)),
-                        (
-                            "messages",
-                            .array(
-                                joined.map { m, history in
-                                    obj([
-                                        ("messageId", .string(m.messageId ?? "")),
-                                        (
-                                            "queueReceiveCount",
-                                            m.approximateReceiveCount.map(num) ?? .null
-                                        ),
-                                        (
-                                            "sentTimestamp",
-                                            m.sentTimestamp.map(num) ?? .null
-                                        ),
-                                        ("history", history.map(messageJSON) ?? .null),
-                                        RecordJSON.body(m.body),
-                                    ])
-                                })
-                        ),
-                    ])))
+            try printJSON(
+                DeadLetterQueueOutput(
+                    queueUrl: url, inQueue: joined.count, inLog: joined.filter { $0.1 != nil }.count,
+                    messages: joined.map { DeadLetterQueueOutput.Message(queued: $0, history: $1) }))
             return
         }
         say(
@@ -161,7 +140,7 @@ struct InspectDLQ: AsyncParsableCommand {
                     throw ExitCode(ExitStatus.notFound.rawValue)
                 }
                 try set.requireShownVerified(try set.records(messageIds: [messageId]))
-                if global.json { out(JSONWriter.string(messageJSON(m))) } else { detail(m, set: set) }
+                if global.json { try printJSON(DeadLetterMessageOutput(message: m)) } else { detail(m, set: set) }
                 return
             }
             let report = try set.deadLetterReport(includeRetrying: allFailures)
@@ -176,7 +155,7 @@ struct InspectDLQ: AsyncParsableCommand {
                         + "the rest of the chain was not walked (`ordlog verify` walks it)", level: .info)
             }
             if global.json {
-                out(JSONWriter.string(reportJSON(report)))
+                try printJSON(DeadLetterReportOutput(report))
             } else {
                 if several {
                     say("Logs: \(set.members.map { "\($0.url.path) (\($0.consumerId))" }.joined(separator: ", "))")
@@ -184,38 +163,6 @@ struct InspectDLQ: AsyncParsableCommand {
                 summary(report, set: set)
             }
         }
-    }
-
-    func reportJSON(_ report: DeadLetterReport) -> JSONValue {
-        obj([
-            ("deadLettered", num(report.groups.flatMap(\.messages).filter { $0.deadLettered }.count)),
-            (
-                "groups",
-                .array(
-                    report.groups.map { g in
-                        obj([
-                            ("fingerprint", .string(g.fingerprint)), ("count", num(g.messages.count)),
-                            ("firstSeen", .string(time(g.firstSeen))),
-                            ("lastSeen", .string(time(g.lastSeen))),
-                            ("messages", .array(g.messages.map(messageJSON))),
-                        ])
-                    })
-            ),
-            (
-                "inputErrors",
-                .array(
-                    report.inputErrors.enumerated().map { i, r in
-                        withConsumer(RecordJSON.receive(r), report.inputErrorConsumers, i)
-                    })
-            ),
-        ])
-    }
-
-    /// `json` with a "consumer" member from `consumers[i]`, when read from several logs.
-    func withConsumer(_ json: JSONValue, _ consumers: [String], _ i: Int) -> JSONValue {
-        guard i < consumers.count, case .object(var o) = json else { return json }
-        o.members.append(("consumer", .string(consumers[i])))
-        return .object(o)
     }
 
     /// The log a redrive of `m` runs on: the one holding its latest receive (several logs), else --db.
@@ -226,57 +173,8 @@ struct InspectDLQ: AsyncParsableCommand {
         return member.url.path
     }
 
-    func messageJSON(_ m: FailedMessage) -> JSONValue {
-        guard !m.receiveConsumers.isEmpty else { return singleMessageJSON(m) }
-        guard case .object(var o) = singleMessageJSON(m) else { return .null }
-        func set(_ key: String, _ value: JSONValue) {
-            if let i = o.members.firstIndex(where: { $0.key == key }) { o.members[i].value = value }
-        }
-        set("deadLettered", .bool(m.deadLettered))
-        set(
-            "receives",
-            .array(
-                m.receives.enumerated().map {
-                    withConsumer(RecordJSON.receive($1, includeBody: false), m.receiveConsumers, $0)
-                }))
-        set(
-            "attempts",
-            .array(m.attempts.enumerated().map { withConsumer(RecordJSON.attempt($1), m.attemptConsumers, $0) }))
-        o.members.append(("consumers", .array(m.receiveConsumers.map(JSONValue.string))))
-        o.members.append(("attemptConsumers", .array(m.attemptConsumers.map(JSONValue.string))))
-        o.members.append(("outcomes", str(outcomes(m))))
-        return .object(o)
-    }
-
     /// "rejected at c1, rejected (dead-lettered) at c3" when several consumers attempted `m`.
-    func outcomes(_ m: FailedMessage) -> String? {
-        LogSet.outcomeSummary(
-            m.attempts.enumerated().map {
-                LogSet.Record(record: .attempt($1), consumerId: m.attemptConsumers[$0], url: URL(fileURLWithPath: "/"))
-            })
-    }
-
-    func singleMessageJSON(_ m: FailedMessage) -> JSONValue {
-        let e = m.anatomy.envelope
-        return obj([
-            ("messageId", .string(m.messageId)), ("fingerprint", .string(m.fingerprint)), ("orderId", str(m.orderId)),
-            ("deadLettered", .bool(m.latest.decision.deadLettered)), ("latestAttempt", RecordJSON.attempt(m.latest)),
-            ("receives", .array(m.receives.map { RecordJSON.receive($0, includeBody: false) })),
-            ("attempts", .array(m.attempts.map(RecordJSON.attempt))),
-            (
-                "envelope",
-                e.map { e in
-                    obj([
-                        ("topicArn", str(e.topicArn)), ("snsMessageId", str(e.messageId)),
-                        ("timestamp", str(e.timestamp)),
-                        ("subject", str(e.subject)), ("messageAttributes", e.messageAttributes ?? .null),
-                    ])
-                } ?? .null
-            ),
-            ("order", m.anatomy.order.map(JSONValue.object) ?? .null), ("parseProblem", str(m.anatomy.problem)),
-            RecordJSON.body(m.latestReceive.body),
-        ])
-    }
+    func outcomes(_ m: FailedMessage) -> String? { DeadLetterMessageOutput(message: m).outcomes }
 
     /// The --db arguments as given (several logs), else --db PATH.
     var dbArgs: String {
