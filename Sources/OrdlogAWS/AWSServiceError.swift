@@ -51,16 +51,13 @@ public struct AWSServiceError: Error, Sendable, Equatable, CustomStringConvertib
     }
 
     /// `true` for DynamoDB's `ConditionalCheckFailedException` (a PutItem condition did not hold).
-    public var isConditionalCheckFailed: Bool { code == "ConditionalCheckFailedException" }
+    public var isConditionalCheckFailed: Bool { self == .conditionalCheckFailed }
 
     /// `true` for authentication/signature failures.
-    public var isAuthError: Bool {
-        [
-            "SignatureDoesNotMatch", "InvalidClientTokenId", "UnrecognizedClientException", "IncompleteSignature",
-            "MissingAuthenticationToken", "InvalidSignatureException", "AccessDenied", "AccessDeniedException",
-            "ExpiredToken", "ExpiredTokenException",
-        ].contains(code)
-    }
+    public var isAuthError: Bool { Code.authentication.contains(errorCode) }
+
+    /// ``code`` as a ``Code``, to compare with the named ones.
+    public var errorCode: Code { Code(code) }
 
     public var description: String {
         var text = "\(service) \(operation) failed: \(code) (HTTP \(httpStatus))"
@@ -207,4 +204,72 @@ public struct RetryPolicy: Sendable, Equatable {
         let ceiling = min(maxDelay, baseDelay * pow(2, exponent))
         return Double.random(in: 0...ceiling)
     }
+}
+
+extension AWSServiceError {
+    /// An AWS error code (the text after `#` in `__type`, or the XML `<Code>`), with the codes ordlog tells apart
+    /// named as soto names them (`AWSClientError.accessDenied`, `SQSErrorType.queueDoesNotExist`): compare with
+    /// `error == .queueDoesNotExist` or `case .throttling = error` (matched on the code alone), never with the
+    /// string.
+    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+        public var rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public init(_ rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
+
+        // SQS
+        /// SQS: the queue named does not exist (JSON protocol).
+        public static let queueDoesNotExist = Code("QueueDoesNotExist")
+        /// SQS: the queue named does not exist, as the query protocol (and `x-amzn-query-error`) names it.
+        public static let nonExistentQueue = Code("AWS.SimpleQueueService.NonExistentQueue")
+        /// SQS (query protocol): a request throttled.
+        public static let sqsRequestThrottled = Code("AWS.SimpleQueueService.RequestThrottled")
+        // DynamoDB
+        /// DynamoDB: the table (or index) does not exist, or is not ACTIVE yet.
+        public static let resourceNotFound = Code("ResourceNotFoundException")
+        /// DynamoDB: a PutItem/UpdateItem condition did not hold.
+        public static let conditionalCheckFailed = Code("ConditionalCheckFailedException")
+        /// DynamoDB: the table's provisioned throughput was exceeded.
+        public static let provisionedThroughputExceeded = Code("ProvisionedThroughputExceededException")
+        /// DynamoDB: another transaction is in progress on the item.
+        public static let transactionInProgress = Code("TransactionInProgressException")
+        // S3
+        /// S3: an `If-None-Match`/`If-Match` precondition did not hold (HTTP 412).
+        public static let preconditionFailed = Code("PreconditionFailed")
+        // Authentication and authorisation
+        public static let accessDenied = Code("AccessDenied")
+        public static let accessDeniedException = Code("AccessDeniedException")
+        public static let signatureDoesNotMatch = Code("SignatureDoesNotMatch")
+        public static let invalidClientTokenId = Code("InvalidClientTokenId")
+        public static let unrecognizedClient = Code("UnrecognizedClientException")
+        public static let incompleteSignature = Code("IncompleteSignature")
+        public static let missingAuthenticationToken = Code("MissingAuthenticationToken")
+        public static let invalidSignature = Code("InvalidSignatureException")
+        public static let expiredToken = Code("ExpiredToken")
+        public static let expiredTokenException = Code("ExpiredTokenException")
+        // Throttling
+        public static let throttling = Code("Throttling")
+        public static let throttlingException = Code("ThrottlingException")
+        public static let tooManyRequests = Code("TooManyRequestsException")
+        public static let requestLimitExceeded = Code("RequestLimitExceeded")
+        public static let slowDown = Code("SlowDown")
+
+        /// The codes of authentication and signature failures (``AWSServiceError/isAuthError``).
+        public static let authentication: Set<Code> = [
+            .signatureDoesNotMatch, .invalidClientTokenId, .unrecognizedClient, .incompleteSignature,
+            .missingAuthenticationToken, .invalidSignature, .accessDenied, .accessDeniedException, .expiredToken,
+            .expiredTokenException,
+        ]
+        /// The codes of expired session credentials, after which fresh ones are fetched and the call retried once.
+        public static let expired: Set<Code> = [.expiredToken, .expiredTokenException]
+    }
+
+    /// True when the error's code is `code` (whatever else the response said).
+    public static func == (error: AWSServiceError, code: Code) -> Bool { error.errorCode == code }
+
+    /// Matches an error on its code: `case .queueDoesNotExist = error`, `catch let e as AWSServiceError where …`.
+    public static func ~= (code: Code, error: AWSServiceError) -> Bool { error.errorCode == code }
+
+    /// True when the error's code is one of `codes`.
+    public func `is`(_ codes: Code...) -> Bool { codes.contains(errorCode) }
 }

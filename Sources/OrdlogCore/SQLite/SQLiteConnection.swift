@@ -16,6 +16,13 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable {
     /// The SQL text being prepared or run, if any.
     public let sql: String?
 
+    public init(code: Int32, extendedCode: Int32, message: String, sql: String?) {
+        self.code = code
+        self.extendedCode = extendedCode
+        self.message = message
+        self.sql = sql
+    }
+
     public var description: String {
         var text = "SQLite error \(code) (\(String(cString: sqlite3_errstr(code)))): \(message)"
         if let sql { text += " — in: \(sql.trimmingCharacters(in: .whitespacesAndNewlines).prefix(200))" }
@@ -27,6 +34,18 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable {
 /// ``SQLiteError``'s ``SQLiteError/code`` with the primary ones and its ``SQLiteError/extendedCode`` with the
 /// extended ones (C macros that Swift does not import, so they are spelled out here as `sqlite3.h` defines them).
 public enum SQLiteResultCode {
+    /// `SQLITE_BUSY` (5): another connection holds a lock the statement needs.
+    public static let busy: Int32 = SQLITE_BUSY
+    /// `SQLITE_LOCKED` (6): a lock held within the same connection (a shared cache) conflicts.
+    public static let locked: Int32 = SQLITE_LOCKED
+    /// `SQLITE_IOERR` (10): the operating system reported an I/O error.
+    public static let ioError: Int32 = SQLITE_IOERR
+    /// `SQLITE_CORRUPT` (11): the database file is malformed.
+    public static let corrupt: Int32 = SQLITE_CORRUPT
+    /// `SQLITE_FULL` (13): the disk (or the temporary directory) is full.
+    public static let full: Int32 = SQLITE_FULL
+    /// `SQLITE_CONSTRAINT` (19): a constraint (or an append-only trigger) refused the change.
+    public static let constraint: Int32 = SQLITE_CONSTRAINT
     /// `SQLITE_READONLY` (8): a write to a read-only database or connection.
     public static let readOnly: Int32 = SQLITE_READONLY
     /// `SQLITE_CANTOPEN` (14): a file cannot be opened (including a WAL's `-shm` in a read-only directory).

@@ -76,15 +76,15 @@ struct History: ParsableCommand {
                                 }
                                 return .object(o)
                             })))
-                if records.isEmpty { throw ExitCode(2) }
+                if records.isEmpty { throw ExitCode(ExitStatus.notFound.rawValue) }
                 return
             }
             guard !records.isEmpty else {
                 err("ordlog: the log has no message for order \(orderId)")
-                throw ExitCode(2)
+                throw ExitCode(ExitStatus.notFound.rawValue)
             }
             let consumers = Set(records.map(\.consumerId)).sorted()
-            out(
+            say(
                 "History of order \(terminalSafe(orderId)): \(plural(records.count, "record"))"
                     + (set.members.count > 1
                         ? " from \(plural(set.members.count, "log")), consumers \(consumers.map(terminalSafe).joined(separator: ", "))"
@@ -100,24 +100,24 @@ struct History: ParsableCommand {
                 switch rec.record {
                 case .receive(let r):
                     let sent = r.sentTimestamp.map { RFC3339.format(milliseconds: $0) } ?? "-"
-                    out(
+                    say(
                         "#\(r.seq)\(who)  receive  message \(r.messageId ?? "-")  receive #\(r.receiveCount)  sent \(sent)  from \(r.source)"
                     )
-                    if r.md5Matches == false { out("      MD5OfBody does not match the body") }
-                    if bodies { out("      body: \(displayBody(r.body))") }
+                    if r.md5Matches == false { say("      MD5OfBody does not match the body") }
+                    if bodies { sayBlock("      body: \(displayBody(r.body))") }
                 case .attempt(let a):
                     let d = a.decision
                     var line = "#\(a.seq)\(who)  attempt  \(d.outcome.rawValue)"
                     if d.deadLettered { line += " (dead-lettered)" }
                     line +=
                         "  for receive #\(a.receiveSeq)  \(a.processorVersion)  at \(RFC3339.format(milliseconds: a.attemptedAt))"
-                    out(line)
+                    say(line)
                     if let item = d.item, d.outcome == .projected {
-                        out("      wrote \(item.json)")
+                        say("      wrote \(item.json)")
                     }
-                    if let note = d.note { out("      \(note)") }
+                    if let note = d.note { say("      \(note)") }
                     if let message = d.errorMessage {
-                        out("      \(d.errorKind?.rawValue ?? "error") error \(d.errorFingerprint ?? ""): \(message)")
+                        say("      \(d.errorKind?.rawValue ?? "error") error \(d.errorFingerprint ?? ""): \(message)")
                     }
                     // After a message's last attempt: how the consumers' attempts ended, when several did, and whether
                     // the message is dead-lettered when no attempt says so (judged on the merged receives).
@@ -128,10 +128,10 @@ struct History: ParsableCommand {
                     {
                         summarised.insert(id)
                         if let summary = LogSet.outcomeSummary(byMessage[id] ?? []) {
-                            out("      message \(terminalSafe(id)): \(summary)")
+                            say("      message \(terminalSafe(id)): \(summary)")
                         }
                         if deadLettered[id] == true, !d.deadLettered {
-                            out("      message \(terminalSafe(id)): dead-lettered (its receives across the logs reached maxReceiveCount)")
+                            say("      message \(terminalSafe(id)): dead-lettered (its receives across the logs reached maxReceiveCount)")
                         }
                     }
                 }

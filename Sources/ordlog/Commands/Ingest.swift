@@ -137,32 +137,19 @@ struct Ingest: ParsableCommand {
             progress.finish()
             let interrupted = Interrupt.requested
             if global.json {
-                var json = summaryJSON(summary)
-                json.members.append(("interrupted", .bool(interrupted)))
-                json.members.append(
-                    (
-                        "files",
-                        .array(
-                            formats.map { f, fmt, n in
-                                .object(
-                                    JSONObject([
-                                        ("file", .string(f)), ("format", .string(fmt.rawValue)),
-                                        ("messages", .number(String(n))),
-                                    ]))
-                            }
-                                + fileErrors.map { e in
-                                    .object(JSONObject([("file", .string(e.file)), ("error", .string(e.description))]))
-                                })
-                    ))
-                json.members.append(("db", .string(global.dbPath)))
-                out(JSONWriter.string(.object(json)))
+                try printJSON(
+                    IngestOutput(
+                        summary: summary, interrupted: interrupted,
+                        files: formats.map { IngestOutput.File(file: $0.0, format: $0.1.rawValue, messages: $0.2) }
+                            + fileErrors.map { IngestOutput.File(file: $0.file, error: $0.description) },
+                        db: global.dbPath))
             } else {
-                for (f, fmt, n) in formats { out("\(f): \(plural(n, "message")) (\(fmt.rawValue))") }
+                for (f, fmt, n) in formats { say("\(f): \(plural(n, "message")) (\(fmt.rawValue))") }
                 // Every file refused: the errors above say it all; a table of zeros would only look like a run.
-                if !formats.isEmpty || fileErrors.isEmpty { out(renderSummary(summary)) }
+                if !formats.isEmpty || fileErrors.isEmpty { sayBlock(renderSummary(summary)) }
                 if summary.deadLettered > 0 {
-                    out("\(plural(summary.deadLettered, "message was", "messages were")) dead-lettered, "
-                        + "kept with every attempt: `ordlog inspect-dlq --db \(global.dbPath)` shows why"
+                    say("\(plural(summary.deadLettered, "message was", "messages were")) dead-lettered, "
+                        + "kept with every attempt: `ordlog inspect-dlq --db \(shellQuoted(global.dbPath))` shows why"
                         + (exitCodes.exitCode ? " (exit status 3)." : "."))
                 }
             }
@@ -179,23 +166,15 @@ struct Ingest: ParsableCommand {
                 err(
                     "ordlog: \(plural(summary.inputErrors, "input entry", "input entries")) read "
                         + (summary.inputErrors == 1 ? "was not an SQS message " : "were not SQS messages ")
-                        + "(logged as rejected input: see `ordlog inspect-dlq --db \(global.dbPath)`)")
+                        + "(logged as rejected input: see `ordlog inspect-dlq --db \(shellQuoted(global.dbPath))`)")
             }
             try exitCodes.check(deadLettered: summary.deadLettered, inputErrors: summary.inputErrors)
         }
     }
 }
 
-func summaryJSON(_ s: IngestSummary) -> JSONObject {
-    JSONObject([
-        ("received", .number(String(s.received))), ("appended", .number(String(s.appended))),
-        ("alreadyLogged", .number(String(s.alreadyLogged))), ("resumed", .number(String(s.resumed))),
-        ("projected", .number(String(s.projected))), ("duplicate", .number(String(s.duplicate))),
-        ("stale", .number(String(s.stale))), ("rejected", .number(String(s.rejected))),
-        ("failed", .number(String(s.failed))), ("deadLettered", .number(String(s.deadLettered))),
-        ("inputErrors", .number(String(s.inputErrors))),
-    ])
-}
+/// The summary's counts as `ingest --json` and `consume --json` print them (``IngestSummary``'s own encoding).
+func summaryJSON(_ s: IngestSummary) -> JSONObject { s.jsonObject }
 
 func renderSummary(_ s: IngestSummary) -> String {
     var t = Table(

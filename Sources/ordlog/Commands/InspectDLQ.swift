@@ -93,37 +93,16 @@ struct InspectDLQ: AsyncParsableCommand {
             .map { ($0, try set.failedMessage($0.messageId ?? "")) }
         try set.requireShownVerified(try set.records(messageIds: joined.compactMap { $0.1?.messageId }))
         if global.json {
-            out(
-                JSONWriter.string(
-                    obj([
-                        ("queueUrl", .string(url)), ("inQueue", num(joined.count)),
-                        ("inLog", num(joined.filter { $0.1 != nil }.count)),
-                        (
-                            "messages",
-                            .array(
-                                joined.map { m, history in
-                                    obj([
-                                        ("messageId", .string(m.messageId ?? "")),
-                                        (
-                                            "queueReceiveCount",
-                                            m.approximateReceiveCount.map(num) ?? .null
-                                        ),
-                                        (
-                                            "sentTimestamp",
-                                            m.sentTimestamp.map(num) ?? .null
-                                        ),
-                                        ("history", history.map(messageJSON) ?? .null),
-                                        RecordJSON.body(m.body),
-                                    ])
-                                })
-                        ),
-                    ])))
+            try printJSON(
+                DeadLetterQueueOutput(
+                    queueUrl: url, inQueue: joined.count, inLog: joined.filter { $0.1 != nil }.count,
+                    messages: joined.map { DeadLetterQueueOutput.Message(queued: $0, history: $1) }))
             return
         }
-        out(
+        say(
             "Dead-letter queue \(url): \(joined.count) message(s), \(joined.filter { $0.1 != nil }.count) with history in \(global.dbPath)."
         )
-        out(
+        say(
             "(Reading counts as a receive: each message's ApproximateReceiveCount went up by one. Nothing was deleted.)"
         )
         var t = Table("message", "receive count", "sent", "log attempts", "fingerprint", "last error")
@@ -134,14 +113,14 @@ struct InspectDLQ: AsyncParsableCommand {
                 history.map { String($0.attempts.count) } ?? "not in log", history?.fingerprint ?? "-",
                 clip(history?.latest.decision.errorMessage ?? "-", 60))
         }
-        out(t.render())
+        say(t)
         for (m, history) in joined {
-            out("")
+            say("")
             if let history {
                 detail(history)
             } else {
-                out("== \(m.messageId ?? "-"): not in this log (consumed by another ordlog, or before this log existed)")
-                out("   body: \(clip(String(decoding: m.body, as: UTF8.self), 200))")
+                say("== \(m.messageId ?? "-"): not in this log (consumed by another ordlog, or before this log existed)")
+                say("   body: \(clip(String(decoding: m.body, as: UTF8.self), 200))")
             }
         }
     }
@@ -158,10 +137,10 @@ struct InspectDLQ: AsyncParsableCommand {
             if let messageId {
                 guard let m = try set.failedMessage(messageId) else {
                     err("ordlog: \(several ? "no log has" : "the log has no") attempt for message \(messageId)")
-                    throw ExitCode(2)
+                    throw ExitCode(ExitStatus.notFound.rawValue)
                 }
                 try set.requireShownVerified(try set.records(messageIds: [messageId]))
-                if global.json { out(JSONWriter.string(messageJSON(m))) } else { detail(m, set: set) }
+                if global.json { try printJSON(DeadLetterMessageOutput(message: m)) } else { detail(m, set: set) }
                 return
             }
             let report = try set.deadLetterReport(includeRetrying: allFailures)
@@ -176,46 +155,14 @@ struct InspectDLQ: AsyncParsableCommand {
                         + "the rest of the chain was not walked (`ordlog verify` walks it)", level: .info)
             }
             if global.json {
-                out(JSONWriter.string(reportJSON(report)))
+                try printJSON(DeadLetterReportOutput(report))
             } else {
                 if several {
-                    out("Logs: \(set.members.map { "\($0.url.path) (\($0.consumerId))" }.joined(separator: ", "))")
+                    say("Logs: \(set.members.map { "\($0.url.path) (\($0.consumerId))" }.joined(separator: ", "))")
                 }
                 summary(report, set: set)
             }
         }
-    }
-
-    func reportJSON(_ report: DeadLetterReport) -> JSONValue {
-        obj([
-            ("deadLettered", num(report.groups.flatMap(\.messages).filter { $0.deadLettered }.count)),
-            (
-                "groups",
-                .array(
-                    report.groups.map { g in
-                        obj([
-                            ("fingerprint", .string(g.fingerprint)), ("count", num(g.messages.count)),
-                            ("firstSeen", .string(time(g.firstSeen))),
-                            ("lastSeen", .string(time(g.lastSeen))),
-                            ("messages", .array(g.messages.map(messageJSON))),
-                        ])
-                    })
-            ),
-            (
-                "inputErrors",
-                .array(
-                    report.inputErrors.enumerated().map { i, r in
-                        withConsumer(RecordJSON.receive(r), report.inputErrorConsumers, i)
-                    })
-            ),
-        ])
-    }
-
-    /// `json` with a "consumer" member from `consumers[i]`, when read from several logs.
-    func withConsumer(_ json: JSONValue, _ consumers: [String], _ i: Int) -> JSONValue {
-        guard i < consumers.count, case .object(var o) = json else { return json }
-        o.members.append(("consumer", .string(consumers[i])))
-        return .object(o)
     }
 
     /// The log a redrive of `m` runs on: the one holding its latest receive (several logs), else --db.
@@ -226,81 +173,33 @@ struct InspectDLQ: AsyncParsableCommand {
         return member.url.path
     }
 
-    func messageJSON(_ m: FailedMessage) -> JSONValue {
-        guard !m.receiveConsumers.isEmpty else { return singleMessageJSON(m) }
-        guard case .object(var o) = singleMessageJSON(m) else { return .null }
-        func set(_ key: String, _ value: JSONValue) {
-            if let i = o.members.firstIndex(where: { $0.key == key }) { o.members[i].value = value }
-        }
-        set("deadLettered", .bool(m.deadLettered))
-        set(
-            "receives",
-            .array(
-                m.receives.enumerated().map {
-                    withConsumer(RecordJSON.receive($1, includeBody: false), m.receiveConsumers, $0)
-                }))
-        set(
-            "attempts",
-            .array(m.attempts.enumerated().map { withConsumer(RecordJSON.attempt($1), m.attemptConsumers, $0) }))
-        o.members.append(("consumers", .array(m.receiveConsumers.map(JSONValue.string))))
-        o.members.append(("attemptConsumers", .array(m.attemptConsumers.map(JSONValue.string))))
-        o.members.append(("outcomes", str(outcomes(m))))
-        return .object(o)
-    }
-
     /// "rejected at c1, rejected (dead-lettered) at c3" when several consumers attempted `m`.
-    func outcomes(_ m: FailedMessage) -> String? {
-        LogSet.outcomeSummary(
-            m.attempts.enumerated().map {
-                LogSet.Record(record: .attempt($1), consumerId: m.attemptConsumers[$0], url: URL(fileURLWithPath: "/"))
-            })
-    }
-
-    func singleMessageJSON(_ m: FailedMessage) -> JSONValue {
-        let e = m.anatomy.envelope
-        return obj([
-            ("messageId", .string(m.messageId)), ("fingerprint", .string(m.fingerprint)), ("orderId", str(m.orderId)),
-            ("deadLettered", .bool(m.latest.decision.deadLettered)), ("latestAttempt", RecordJSON.attempt(m.latest)),
-            ("receives", .array(m.receives.map { RecordJSON.receive($0, includeBody: false) })),
-            ("attempts", .array(m.attempts.map(RecordJSON.attempt))),
-            (
-                "envelope",
-                e.map { e in
-                    obj([
-                        ("topicArn", str(e.topicArn)), ("snsMessageId", str(e.messageId)),
-                        ("timestamp", str(e.timestamp)),
-                        ("subject", str(e.subject)), ("messageAttributes", e.messageAttributes ?? .null),
-                    ])
-                } ?? .null
-            ),
-            ("order", m.anatomy.order.map(JSONValue.object) ?? .null), ("parseProblem", str(m.anatomy.problem)),
-            RecordJSON.body(m.latestReceive.body),
-        ])
-    }
+    func outcomes(_ m: FailedMessage) -> String? { DeadLetterMessageOutput(message: m).outcomes }
 
     /// The --db arguments as given (several logs), else --db PATH.
     var dbArgs: String {
-        global.db.count > 1 ? global.db.map { "--db \($0)" }.joined(separator: " ") : "--db \(global.dbPath)"
+        global.db.count > 1
+            ? global.db.map { "--db \(shellQuoted($0))" }.joined(separator: " ") : "--db \(shellQuoted(global.dbPath))"
     }
 
     func summary(_ report: DeadLetterReport, set: LogSet? = nil) {
         let what = allFailures ? "Failed messages (dead-lettered or still retrying)" : "Dead-lettered messages"
-        out(
+        say(
             "\(what): \(report.messageCount) in \(report.groups.count) fingerprint group(s). "
                 + "Input that was not an SQS message: \(report.inputErrors.count).")
         if !report.groups.isEmpty {
-            out("")
+            say("")
             var t = Table("fingerprint", "count", "first seen", "last seen", "example error")
             for g in report.groups {
                 t.add(
                     g.fingerprint, String(g.messages.count), time(g.firstSeen), time(g.lastSeen),
                     clip(g.messages[0].latest.decision.errorMessage ?? "-", 70))
             }
-            out(t.render())
+            say(t)
         }
         for g in report.groups {
-            out("")
-            out("== \(g.fingerprint): \(g.messages.count) message(s)")
+            say("")
+            say("== \(g.fingerprint): \(g.messages.count) message(s)")
             var t = Table("message", "order", "receives", "state", "last attempt", "error")
             for m in g.messages {
                 t.add(
@@ -308,15 +207,15 @@ struct InspectDLQ: AsyncParsableCommand {
                     m.deadLettered ? "dead-lettered" : "retrying",
                     time(m.latest.attemptedAt), clip(m.latest.decision.errorMessage ?? "-", 60))
             }
-            out(t.render())
-            out(
+            say(t)
+            say(
                 "   Next: fix the producer (or the rule), preview with "
-                    + "`ordlog redrive --db \(redriveDb(g.messages[0], set)) --fingerprint \(g.fingerprint) --dry-run`, then run it without --dry-run.")
-            out("   Details: `ordlog inspect-dlq \(dbArgs) \(g.messages[0].messageId)`")
+                    + "`ordlog redrive --db \(shellQuoted(redriveDb(g.messages[0], set))) --fingerprint \(shellQuoted(g.fingerprint)) --dry-run`, then run it without --dry-run.")
+            say("   Details: `ordlog inspect-dlq \(dbArgs) \(shellQuoted(g.messages[0].messageId))`")
         }
         if !report.inputErrors.isEmpty {
-            out("")
-            out("== input errors: \(report.inputErrors.count) receive(s) that were not SQS messages (never redrivable)")
+            say("")
+            say("== input errors: \(report.inputErrors.count) receive(s) that were not SQS messages (never redrivable)")
             let several = (set?.consumerIds.count ?? 1) > 1
             var t =
                 several ? Table("consumer", "seq", "source", "error", "raw") : Table("seq", "source", "error", "raw")
@@ -326,11 +225,11 @@ struct InspectDLQ: AsyncParsableCommand {
                 ]
                 t.add(several ? [terminalSafe(report.inputErrorConsumers[i])] + cells : cells)
             }
-            out(t.render())
-            out("   Next: fix whatever wrote these entries; they are kept in the log as received.")
+            say(t)
+            say("   Next: fix whatever wrote these entries; they are kept in the log as received.")
         }
         if report.groups.isEmpty, report.inputErrors.isEmpty {
-            out(
+            say(
                 "Nothing to look at: no message is dead-lettered."
                     + (allFailures ? "" : " (--all-failures shows retrying ones.)"))
         }
@@ -339,15 +238,15 @@ struct InspectDLQ: AsyncParsableCommand {
     func detail(_ m: FailedMessage, set: LogSet? = nil) {
         let d = m.latest.decision
         let several = (set?.consumerIds.count ?? 1) > 1
-        out("Message \(terminalSafe(m.messageId))" + (m.orderId.map { "  (order \(terminalSafe($0)))" } ?? ""))
-        out(
+        say("Message \(terminalSafe(m.messageId))" + (m.orderId.map { "  (order \(terminalSafe($0)))" } ?? ""))
+        say(
             "  state:        \(m.deadLettered ? "DEAD-LETTERED" : d.outcome.isFinal ? "ok (\(d.outcome.rawValue))" : "failing, still retrying")"
         )
-        if let fp = d.errorFingerprint { out("  fingerprint:  \(fp)") }
-        if let msg = d.errorMessage { out("  error:        \(d.errorKind?.rawValue ?? "") — \(msg)") }
-        if several, let o = outcomes(m) { out("  outcomes:     \(o)") }
-        out("")
-        out("Receives (\(m.receives.count))")
+        if let fp = d.errorFingerprint { say("  fingerprint:  \(fp)") }
+        if let msg = d.errorMessage { say("  error:        \(d.errorKind?.rawValue ?? "") — \(msg)") }
+        if several, let o = outcomes(m) { say("  outcomes:     \(o)") }
+        say("")
+        say("Receives (\(m.receives.count))")
         var r =
             several
             ? Table("consumer", "seq", "received at", "sent at", "count", "receipt handle", "source")
@@ -359,9 +258,9 @@ struct InspectDLQ: AsyncParsableCommand {
             ]
             r.add(several ? [terminalSafe(m.receiveConsumers[i])] + cells : cells)
         }
-        out(r.render())
-        out("")
-        out("Attempts (\(m.attempts.count))")
+        say(r)
+        say("")
+        say("Attempts (\(m.attempts.count))")
         var a =
             several
             ? Table("consumer", "seq", "attempted at", "trigger", "outcome", "error", "processor")
@@ -375,44 +274,44 @@ struct InspectDLQ: AsyncParsableCommand {
             ]
             a.add(several ? [terminalSafe(m.attemptConsumers[i])] + cells : cells)
         }
-        out(a.render())
-        out("")
+        say(a)
+        say("")
         if let e = m.anatomy.envelope {
-            out("SNS envelope")
-            out("  TopicArn:          \(e.topicArn ?? "-")")
-            out("  SNS MessageId:     \(e.messageId ?? "-")")
-            out("  Timestamp:         \(e.timestamp ?? "-")")
-            out("  Subject:           \(e.subject ?? "(none)")")
-            out("  MessageAttributes: \(e.messageAttributes.map(JSONWriter.string) ?? "(none)")")
+            say("SNS envelope")
+            say("  TopicArn:          \(e.topicArn ?? "-")")
+            say("  SNS MessageId:     \(e.messageId ?? "-")")
+            say("  Timestamp:         \(e.timestamp ?? "-")")
+            say("  Subject:           \(e.subject ?? "(none)")")
+            say("  MessageAttributes: \(e.messageAttributes.map(JSONWriter.string) ?? "(none)")")
         } else {
-            out("SNS envelope: none (raw message delivery, or the body is not an envelope)")
+            say("SNS envelope: none (raw message delivery, or the body is not an envelope)")
         }
-        out("")
+        say("")
         if let order = m.anatomy.order {
-            out("Order as parsed")
+            say("Order as parsed")
             let width = order.members.map(\.key.count).max() ?? 0
             for member in order.members {
                 let mark = member.key == d.errorField ? "   <-- \(d.errorCode ?? "error")" : ""
-                out(
+                say(
                     "  \(member.key.padding(toLength: width, withPad: " ", startingAt: 0))  \(JSONWriter.string(member.value))\(mark)"
                 )
             }
             if let field = d.errorField, order[field] == nil {
-                out("  (\(field) is missing)   <-- \(d.errorCode ?? "error")")
+                say("  (\(field) is missing)   <-- \(d.errorCode ?? "error")")
             }
         } else {
-            out("Order: could not be parsed — \(m.anatomy.problem ?? "unknown")")
+            say("Order: could not be parsed — \(m.anatomy.problem ?? "unknown")")
         }
-        out("")
-        out("Raw body (latest receive, \(m.latestReceive.body.count) bytes)")
-        out(displayBody(m.latestReceive.body))
-        out("")
+        say("")
+        say("Raw body (latest receive, \(m.latestReceive.body.count) bytes)")
+        sayBlock(displayBody(m.latestReceive.body))
+        say("")
         if m.deadLettered || !d.outcome.isFinal {
-            let db = redriveDb(m, set)
-            out(
+            let db = shellQuoted(redriveDb(m, set))
+            say(
                 "Next: fix the producer (or the rule), then preview with "
-                    + "`ordlog redrive --db \(db) --message-id \(m.messageId) --dry-run` and run it without --dry-run. "
-                    + "Siblings: `ordlog redrive --db \(db) --fingerprint \(m.fingerprint) --dry-run`.")
+                    + "`ordlog redrive --db \(db) --message-id \(shellQuoted(m.messageId)) --dry-run` and run it without --dry-run. "
+                    + "Siblings: `ordlog redrive --db \(db) --fingerprint \(shellQuoted(m.fingerprint)) --dry-run`.")
         }
     }
 }

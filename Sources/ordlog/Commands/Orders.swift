@@ -54,13 +54,13 @@ struct Orders: ParsableCommand {
                 guard let o = try projection.order(orderId) else {
                     if global.json { out("null") }  // still JSON on stdout for a script; exit 2 says "not found"
                     err(
-                        "ordlog: order \(orderId) is not in the projection. `ordlog history --db \(path) \(orderId)` shows "
+                        "ordlog: order \(orderId) is not in the projection. `ordlog history --db \(shellQuoted(path)) \(shellQuoted(orderId))` shows "
                             + "whether the log has seen it (a message rejected before its orderId was read is found "
-                            + "by its MessageId: `ordlog inspect-dlq --db \(path) MESSAGE_ID`)."
+                            + "by its MessageId: `ordlog inspect-dlq --db \(shellQuoted(path)) MESSAGE_ID`)."
                     )
-                    throw ExitCode(2)
+                    throw ExitCode(ExitStatus.notFound.rawValue)
                 }
-                if global.json { out(JSONWriter.string(RecordJSON.order(o))) } else { out(render([o])) }
+                if global.json { out(JSONWriter.string(RecordJSON.order(o))) } else { say(render([o])) }
                 return
             }
             defer { withExtendedLifetime(verified) {} }
@@ -68,19 +68,19 @@ struct Orders: ParsableCommand {
             if global.json {
                 out(JSONWriter.string(.array(all.map(RecordJSON.order))))
             } else {
-                out(render(all))
-                out(plural(all.count, "order"))
+                say(render(all))
+                say(plural(all.count, "order"))
             }
         }
     }
 
-    func render(_ orders: [ProjectedOrder]) -> String {
+    func render(_ orders: [ProjectedOrder]) -> Table {
         var t = Table("orderId", "userId", "itemName", "quantity", "status", "timestamp", "lastSeq")
         for o in orders {
             t.add(
                 clip(o.item.orderId, 40), clip(o.item.userId, 24), clip(o.item.itemName, 32), String(o.item.quantity),
                 o.item.status, o.item.timestamp, String(o.lastSeq))
         }
-        return t.render()
+        return t
     }
 }

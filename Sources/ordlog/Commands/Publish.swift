@@ -34,6 +34,8 @@ struct Publish: AsyncParsableCommand {
     @Option var status: String?
     @Option(help: "RFC 3339 timestamp (default: now).") var timestamp: String?
     @Flag(help: "Print the SNS MessageIds as JSON.") var json = false
+    /// --log-level and --log-format, as every command takes them.
+    @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
         if topicArn == nil && topic == nil { throw ValidationError("give --topic-arn ARN or --topic NAME") }
@@ -69,7 +71,7 @@ struct Publish: AsyncParsableCommand {
                     ).json)
             }
             let config = try aws.configuration()
-            let sns = SNSClient(configuration: config)
+            let sns = SNSClient(configuration: config, logger: logging.awsLogger("ordlog.aws.sns"))
             let arn: String
             if let topicArn {
                 arn = topicArn
@@ -97,7 +99,7 @@ struct Publish: AsyncParsableCommand {
                                 ("messageIds", .array(ids.map(JSONValue.string))),
                             ]))))
             } else {
-                out("published \(plural(ids.count, "message")) to \(arn)")
+                say("published \(plural(ids.count, "message")) to \(arn)")
             }
         }
     }

@@ -160,7 +160,7 @@ struct Report: ParsableCommand {
                 let integrity =
                     data.verify.problem.map { "HASH CHAIN BROKEN (\($0))" }
                     ?? "verified \(plural(Int(data.verify.verified), "record"))"
-                out(
+                say(
                     "Wrote \(outPath) (\(plural(bytes.count, "byte"))): head \(data.chainHeads.isEmpty && data.head == nil ? "0 (empty log)" : data.headArguments.joined(separator: " ")), "
                         + "\(integrity); \(plural(data.deadLetteredMessages, "dead-lettered message")) in "
                         + "\(plural(data.groups.count, "group")) (\(data.dlqTimelinesShown) with timelines), "
@@ -179,7 +179,7 @@ struct Report: ParsableCommand {
                 err(
                     "ordlog: the log has no message for order(s) \(data.missingOrderIds.joined(separator: ", ")) "
                         + "(the report says so)")
-                throw ExitCode(2)
+                throw ExitCode(ExitStatus.notFound.rawValue)
             }
         }
     }

@@ -36,6 +36,8 @@ struct Setup: AsyncParsableCommand {
     @Flag(help: "Print the least-privilege IAM policy the consumer needs, and call nothing.") var printIamPolicy = false
     @Option(help: "Account id for --print-iam-policy resources (default *).") var accountId = "*"
     @Flag(help: "Print the report as JSON.") var json = false
+    /// --log-level and --log-format, as every command takes them.
+    @OptionGroup var logging: LoggingOptions
 
     var resources: PipelineResources {
         var r = PipelineResources()
@@ -68,8 +70,9 @@ struct Setup: AsyncParsableCommand {
             let config = try aws.configuration()
             err("ordlog: credentials from \(try await config.credentials().source)")
             let report = try await PipelineSetup.ensure(
-                resources, sqs: SQSClient(configuration: config), sns: SNSClient(configuration: config),
-                dynamo: DynamoDBClient(configuration: config))
+                resources, sqs: SQSClient(configuration: config, logger: logging.awsLogger("ordlog.aws.sqs")),
+                sns: SNSClient(configuration: config, logger: logging.awsLogger("ordlog.aws.sns")),
+                dynamo: DynamoDBClient(configuration: config, logger: logging.awsLogger("ordlog.aws.dynamodb")))
             if json {
                 out(
                     JSONWriter.string(
@@ -94,8 +97,8 @@ struct Setup: AsyncParsableCommand {
             } else {
                 var t = Table("resource", "id", "status")
                 for e in report.entries { t.add(e.kind, e.identifier, e.status) }
-                out(t.render())
-                out(
+                say(t)
+                say(
                     "Next: ordlog publish --topic-arn \(report.topicArn) FILE; ordlog consume --queue-url \(report.queueUrl) --table \(report.tableName)"
                 )
             }

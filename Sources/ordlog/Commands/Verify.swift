@@ -98,23 +98,6 @@ struct Verify: ParsableCommand {
         return out
     }
 
-    func identitiesJSON(_ ids: [LoggedIdentity]) -> JSONValue {
-        .array(
-            ids.map { i in
-                obj([
-                    ("seq", num(i.seq)), ("consumerId", .string(i.identity.consumerId)),
-                    ("ordlogVersion", .string(i.identity.ordlogVersion)), ("queue", .string(i.identity.queue)),
-                    ("recordedAt", .string(time(i.recordedAt))),
-                ])
-            })
-    }
-
-    func problemJSON(_ p: ChainBreak?) -> JSONValue {
-        p.map { p in
-            obj([("seq", num(p.seq)), ("kind", .string(p.kind.rawValue)), ("message", .string(p.message))])
-        } ?? .null
-    }
-
     func run() throws {
         try runReportingErrors {
             let set = try global.openLogSet()
@@ -126,61 +109,30 @@ struct Verify: ParsableCommand {
             progress.finish()
             let identities = set.members.flatMap(\.identities)
             let oneChain = report.chains.count == 1 ? report.chains[0] : nil
-            let firstProblem = report.files.lazy.compactMap(\.chain.problem).first ?? report.chains.lazy.compactMap(\.problem).first
             if global.json {
-                out(
-                    JSONWriter.string(
-                        obj([
-                            ("ok", .bool(report.ok)), ("verified", num(report.verified)),
-                            ("head", str(oneChain?.head?.description)), ("keptHead", str(oneChain?.keptHead?.description)),
-                            ("problem", problemJSON(firstProblem)),
-                            ("consumers", identitiesJSON(identities)),
-                            (
-                                "files",
-                                .array(
-                                    report.files.map { f in
-                                        obj([
-                                            ("file", .string(f.path)), ("consumer", .string(f.consumerId)),
-                                            ("ok", .bool(f.ok)), ("verified", num(f.chain.verified)),
-                                            ("head", str(f.chain.head?.description)),
-                                            ("problem", problemJSON(f.chain.problem)), ("link", str(f.linkProblem)),
-                                        ])
-                                    })
-                            ),
-                            (
-                                "chains",
-                                .array(
-                                    report.chains.map { c in
-                                        obj([
-                                            ("consumer", .string(c.consumerId)), ("head", str(c.head?.description)),
-                                            ("keptHead", str(c.keptHead?.description)), ("ok", .bool(c.ok)),
-                                            ("problem", problemJSON(c.problem)),
-                                        ])
-                                    })
-                            ),
-                        ])))
+                try printJSON(VerifyOutput(report, identities: identities))
             } else if report.files.count == 1, let f = report.files.first, let chain = oneChain {
                 // One file: the chain's result as a sentence.
                 if let p = f.chain.problem ?? chain.problem {
-                    out("BROKEN at seq \(p.seq): \(p.kind.rawValue) (\(f.path))")
-                    out("  \(p.message)")
-                    out("  \(f.chain.verified) records before it verified.")
+                    say("BROKEN at seq \(p.seq): \(p.kind.rawValue) (\(f.path))")
+                    say("  \(p.message)")
+                    say("  \(f.chain.verified) records before it verified.")
                 } else if let l = f.linkProblem {
-                    out("BROKEN: \(f.path): \(l)")
+                    say("BROKEN: \(f.path): \(l)")
                 } else {
-                    out(
+                    say(
                         "OK: \(f.chain.verified) records verified, head \(chain.head?.description ?? "(empty log)")"
                             + (chain.keptHead != nil ? "; kept head \(chain.keptHead!.seq) present" : ""))
                 }
                 for i in identities {
-                    out(
+                    say(
                         "  written by consumer \(terminalSafe(i.identity.consumerId)) from seq \(i.seq) (ordlog "
                             + "\(i.identity.ordlogVersion), \(terminalSafe(i.identity.queue)), since \(time(i.recordedAt)))")
                 }
             } else {
                 let bad = report.files.filter { !$0.ok }
                 let badChains = report.chains.filter { !$0.ok }
-                out(
+                say(
                     (report.ok ? "OK" : "BROKEN")
                         + ": \(plural(report.files.count, "log")) of "
                         + "\(plural(Set(report.files.map(\.consumerId)).count, "consumer")), "
@@ -197,13 +149,13 @@ struct Verify: ParsableCommand {
                         f.path, f.consumerId.isEmpty ? "-" : f.consumerId, String(f.chain.verified),
                         clip(f.chain.head?.description ?? "(empty log)", 20), result)
                 }
-                out(t.render())
+                say(t)
                 for f in bad {
-                    if let p = f.chain.problem { out("  \(f.path): seq \(p.seq): \(p.message)") }
-                    if let l = f.linkProblem { out("  \(f.path): \(l)") }
+                    if let p = f.chain.problem { say("  \(f.path): seq \(p.seq): \(p.message)") }
+                    if let l = f.linkProblem { say("  \(f.path): \(l)") }
                 }
                 for c in report.chains where c.keptHead != nil || !c.ok {
-                    out(
+                    say(
                         "  consumer \(terminalSafe(c.consumerId)): head \(c.head?.description ?? "-")"
                             + (c.problem.map { ": BROKEN at seq \($0.seq): \($0.kind.rawValue): \($0.message)" }
                                 ?? "; kept head \(c.keptHead!.seq) present"))
@@ -238,18 +190,12 @@ struct Head: ParsableCommand {
         try runReportingErrors {
             let set = try global.openLogSet()
             let heads = set.heads().map { ($0.consumerId, $0.head ?? LogHead(seq: 0, hash: RecordHash.genesis)) }
-            func json(_ c: String, _ h: LogHead) -> JSONValue {
-                obj([
-                    ("consumer", .string(c)), ("seq", num(h.seq)), ("hash", .string(RecordHash.hex(h.hash))),
-                    ("head", .string(h.description)),
-                ])
-            }
             if heads.count == 1, let (c, h) = heads.first {
-                out(global.json ? JSONWriter.string(json(c, h)) : h.description)
+                if global.json { try printJSON(HeadOutput(consumer: c, head: h)) } else { say(h.description) }
             } else if global.json {
-                out(JSONWriter.string(obj([("heads", .array(heads.map { json($0.0, $0.1) }))])))
+                try printJSON(HeadOutput.Several(heads: heads.map { HeadOutput(consumer: $0.0, head: $0.1) }))
             } else {
-                for (c, h) in heads { out("\(c)=\(h.description)") }
+                for (c, h) in heads { say("\(c)=\(h.description)") }
             }
         }
     }

@@ -26,12 +26,15 @@ struct Whoami: AsyncParsableCommand {
 
     @OptionGroup var aws: AWSOptions
     @Flag(help: "Print the result as JSON.") var json = false
+    /// --log-level and --log-format, as every command takes them.
+    @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
         try await runReportingErrorsAsync {
             let config = try aws.configuration()
             let credentials = try await config.credentials()
-            let identity = try await STSClient(configuration: config).getCallerIdentity()
+            let identity = try await STSClient(
+                client: AWSClient(service: .sts, configuration: config, logger: logging.awsLogger("ordlog.aws"))).getCallerIdentity()
             let last4 = String(credentials.accessKeyId.suffix(4))
             let expires = credentials.expiration.map(formatAWSTimestamp)
             if json {
@@ -53,7 +56,7 @@ struct Whoami: AsyncParsableCommand {
                     ("account", identity.account), ("arn", identity.arn),
                 ]
                 for (name, value) in rows {
-                    out((name + ":").padding(toLength: 15, withPad: " ", startingAt: 0) + value)
+                    say((name + ":").padding(toLength: 15, withPad: " ", startingAt: 0) + value)
                 }
             }
         }

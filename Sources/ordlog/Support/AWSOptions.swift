@@ -73,46 +73,6 @@ private func instanceMetadataRegion(_ environment: [String: String]) -> String? 
     return done.wait(timeout: .now() + 3) == .success ? box.value : nil
 }
 
-/// Runs an async command body, mapping errors to documented exit codes (AWS failures → 5).
-func runReportingErrorsAsync(_ body: () async throws -> Void) async throws {
-    do {
-        try await body()
-    } catch let error as LogSourceError {
-        try runReportingErrors { throw CLIError(error) }
-    } catch let error as LogSetBroken {
-        try runReportingErrors { throw error }
-    } catch let error as EventLogCopyError {
-        try runReportingErrors { throw error }
-    } catch let error as CLIError {
-        if !error.message.isEmpty { err("ordlog: \(error.message)", level: .error) }
-        throw ExitCode(error.code.rawValue)
-    } catch let error as SQLiteError {
-        err("ordlog: \(storageMessage(error))", level: .error)
-        throw ExitCode(CLIError.Code.storage.rawValue)
-    } catch let error as AWSServiceError {
-        err("ordlog: \(error)", level: .error)
-        throw ExitCode(CLIError.Code.aws.rawValue)
-    } catch let error as AWSTransportError {
-        err("ordlog: \(error)", level: .error)
-        throw ExitCode(CLIError.Code.aws.rawValue)
-    } catch let error as AWSResponseDecodingError {
-        err("ordlog: \(error)", level: .error)
-        throw ExitCode(CLIError.Code.aws.rawValue)
-    } catch let error as NoCredentialsError {
-        err("ordlog: \(error)", level: .error)
-        throw ExitCode(CLIError.Code.aws.rawValue)
-    } catch let error as CredentialSourceError {
-        err("ordlog: \(error)", level: .error)
-        throw ExitCode(CLIError.Code.aws.rawValue)
-    } catch let error as CredentialSourceNotApplicable {
-        err("ordlog: \(error)", level: .error)
-        throw ExitCode(CLIError.Code.aws.rawValue)
-    } catch let error as AWSConfigurationError {
-        err("ordlog: \(error)", level: .error)
-        throw ExitCode(CLIError.Code.aws.rawValue)
-    }
-}
-
 /// Where `replay` and `reproject` put their result.
 enum ProjectionTarget: String, ExpressibleByArgument, CaseIterable {
     /// A local SQLite projection.

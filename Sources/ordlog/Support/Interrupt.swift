@@ -71,7 +71,7 @@ enum Interrupt {
         }
         if !graceful { exit(128 + sig) }
         if waiting { exitWhileWaiting() }
-        if n > 1 { exit(130) }
+        if n > 1 { exit(ExitStatus.interrupted.rawValue) }
         if !text.isEmpty { err("ordlog: \(text)") }
         stop.request()
     }
@@ -79,7 +79,7 @@ enum Interrupt {
     private static func exitWhileWaiting() -> Never {
         if !Diagnostics.json { FileHandle.standardError.write(Data("\n".utf8)) }
         err("ordlog: interrupted while waiting for input; everything read so far is logged.")
-        exit(130)
+        exit(ExitStatus.interrupted.rawValue)
     }
 
     /// Marks the time spent blocked on input, during which a signal ends the process at once. A signal that

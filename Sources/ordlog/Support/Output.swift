@@ -36,7 +36,7 @@ func writeStdout(_ bytes: [UInt8]) {
             default:
                 let reason = String(cString: strerror(code))
                 FileHandle.standardError.write(Data("ordlog: cannot write the output: \(reason)\n".utf8))
-                Interrupt.exit(74)
+                Interrupt.exit(ExitStatus.outputFailed.rawValue)
             }
         }
     }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A plain text table: columns padded to their widest cell (counted in Characters).
 struct Table {
     var headers: [String]
@@ -32,11 +34,19 @@ func clip(_ s: String, _ n: Int) -> String {
 /// CR, …) as its `\u{1B}`-style escape, so that a value from an untrusted message can neither move the cursor,
 /// recolour or retitle the terminal, nor forge a line. Only what is printed for people goes through this; the
 /// log, `--json` and `export` keep the values as they are.
-func terminalSafe(_ s: String) -> String {
+func terminalSafe(_ s: String) -> String { terminalSafe(s, keepingLineBreaks: false) }
+
+/// ``terminalSafe(_:)`` for a block of lines (a raw body): line feeds and tabs stay as they are, every other control
+/// character is escaped all the same.
+func terminalSafeBlock(_ s: String) -> String { terminalSafe(s, keepingLineBreaks: true) }
+
+private func terminalSafe(_ s: String, keepingLineBreaks: Bool) -> String {
     guard s.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) else { return s }
     var out = ""
     for u in s.unicodeScalars {
-        if u == "\n" {
+        if keepingLineBreaks, u == "\n" || u == "\t" {
+            out.unicodeScalars.append(u)
+        } else if u == "\n" {
             out += "⏎"
         } else if u.value < 0x20 || (0x7F...0x9F).contains(u.value) {
             out += "\\u{" + String(u.value, radix: 16, uppercase: true) + "}"
@@ -63,4 +73,25 @@ func displayWidth(_ s: String) -> Int {
             || (0x20000...0x3FFFD).contains(v)
         return total + (wide ? 2 : 1)
     }
+}
+
+/// Prints one line for people, made safe for a terminal (``terminalSafe(_:)``): every human line of
+/// a command goes through here (or ``say(_:)-table``), so a value from an untrusted message cannot drive the
+/// terminal, whichever line it is put in. `--json` goes through ``printJSON(_:)``.
+func say(_ line: String) { out(terminalSafe(line)) }
+
+/// Prints a table for people (its cells made safe when added).
+func say(_ table: Table) { out(table.render()) }
+
+/// Prints a block of lines for people (a raw body): line breaks kept, every other control character escaped.
+func sayBlock(_ text: String) { out(terminalSafeBlock(text)) }
+
+/// `s` as one word for a POSIX shell, for the commands a hint suggests (`ordlog inspect-dlq --db PATH`): as it is
+/// when made only of characters no shell treats specially, else in single quotes (a `'` inside as `'\''`); control
+/// characters are escaped afterwards by ``say(_:)`` like any other value.
+func shellQuoted(_ s: String) -> String {
+    let plain = !s.isEmpty && s.unicodeScalars.allSatisfy { u in
+        (u.isASCII && (CharacterSet.alphanumerics.contains(u) || "_-./:@%+=,".unicodeScalars.contains(u)))
+    }
+    return plain ? s : "'" + s.replacingOccurrences(of: "'", with: #"'\''"#) + "'"
 }
