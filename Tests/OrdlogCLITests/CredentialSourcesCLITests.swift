@@ -250,16 +250,23 @@ import Testing
                 "consume", "--db", dir.appendingPathComponent("r.db").path, "--queue", "OrderQueue", "--wait-time",
                 "1", "--metrics-address", "127.0.0.1:\(port)", "--json",
             ], env: env)
-        // It runs for 9 receives of 1 s (past two lifetimes of the credentials), counted on its /metrics.
-        try await waitUntil(90, "9 ReceiveMessage calls made (stderr: \(p.stderr))", every: 0.3) {
-            guard let body = await ConsumeOperationsTests.get(port, "/metrics")?.body else { return false }
-            return (Self.receiveCalls(body) ?? 0) >= 9
+        func receiveCalls() async -> Double {
+            await ConsumeOperationsTests.get(port, "/metrics").flatMap { Self.receiveCalls($0.body) } ?? 0
+        }
+        // It runs until the credentials were refreshed twice (the first ones then expire), and its 16 loops have
+        // completed 17 ReceiveMessage calls since, counted on its /metrics: at least one started after the refresh.
+        try await waitUntil(60, "two refreshes (stderr: \(p.stderr))", every: 0.1) {
+            container.requests.count - before >= 3 || !p.isRunning
+        }
+        let atRefresh = await receiveCalls()
+        try await waitUntil(60, "17 receives after the refresh (stderr: \(p.stderr))", every: 0.3) {
+            await receiveCalls() > atRefresh + 16 || !p.isRunning
         }
         p.signal(SIGTERM)
         let end = try p.wait(timeout: 30)
         #expect(end.status == 0)
-        // Fetched at start, then about every 2 s (half of a 4 s lifetime): at least 3 fetches in 9 s, far fewer
-        // than the receives made.
+        // Fetched at start, then about every 2 s (half of a 4 s lifetime): at least 3 fetches, far fewer than the
+        // receives made (16 loops, each receiving every second).
         let fetches = container.requests.count - before
         #expect(fetches >= 3 && fetches <= 8, "\(fetches) fetches")
         let stdout = p.stdout
