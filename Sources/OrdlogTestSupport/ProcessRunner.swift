@@ -11,7 +11,7 @@ public struct ProcessResult: Sendable {
 
 /// Runs child processes for tests.
 public enum ProcessRunner {
-    /// Runs `executable` with `arguments` and waits for it.
+    /// Runs `executable` with `arguments` and waits for it (a ``TestProcess`` run to its end).
     ///
     /// - Parameters:
     ///   - environment: entries added to (or replacing those of) this process's environment.
@@ -22,31 +22,8 @@ public enum ProcessRunner {
         _ executable: URL, _ arguments: [String], environment: [String: String] = [:], stdin: Data? = nil,
         cwd: URL? = nil
     ) throws -> ProcessResult {
-        let p = Process()
-        p.executableURL = executable
-        p.arguments = arguments
-        p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        if let cwd { p.currentDirectoryURL = cwd }
-        let outPipe = Pipe()
-        let errPipe = Pipe()
-        let inPipe = Pipe()
-        p.standardOutput = outPipe
-        p.standardError = errPipe
-        p.standardInput = inPipe
-        try p.run()
-        nonisolated(unsafe) var errData = Data()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async {
-            errData = errPipe.fileHandleForReading.readDataToEndOfFile()
-            group.leave()
-        }
-        if let stdin { inPipe.fileHandleForWriting.write(stdin) }
-        try inPipe.fileHandleForWriting.close()
-        let outData = outPipe.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        p.waitUntilExit()
-        return ProcessResult(status: p.terminationStatus, stdoutBytes: outData, stderrBytes: errData)
+        try TestProcess(executable, arguments, environment: environment, stdin: .data(stdin ?? Data()), cwd: cwd)
+            .result(timeout: nil)
     }
 
     /// Runs a program found on `PATH` (through `/usr/bin/env`).

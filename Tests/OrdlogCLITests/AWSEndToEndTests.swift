@@ -164,36 +164,37 @@ import Testing
         try text.write(to: file, atomically: true, encoding: .utf8)
         #expect(try CLI.run(["publish", "--topic", "OrderTopic", file.path], env: env).status == 0)
 
-        let p = Process()
-        p.executableURL = CLI.binary
-        p.arguments = [
-            "consume", "--db", db, "--queue-url", queueUrl, "--table", "Orders", "--until-empty", "--wait-time", "1",
-            "--concurrency", "4",
-        ]
-        p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
+        let p = try CLI.start(
+            [
+                "consume", "--db", db, "--queue-url", queueUrl, "--table", "Orders", "--until-empty", "--wait-time",
+                "1", "--concurrency", "4",
+            ], env: env, stdout: .discarded, stderr: .discarded)
         var seen: Int64 = 0
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline, p.isRunning {
-            try await Task.sleep(nanoseconds: 20_000_000)
+        try await waitUntil(60, "100 receives logged before the kill (\(seen))", every: 0.02) {
             if let c = try? SQLiteConnection(path: db, readOnly: true),
-                let n = try? c.scalarInt("SELECT count(*) FROM receives"),
-                n >= 100
+                let n = try? c.scalarInt("SELECT count(*) FROM receives")
             {
                 seen = n
-                break
             }
+            return seen >= 100 || !p.isRunning
         }
-        kill(p.processIdentifier, SIGKILL)
-        p.waitUntilExit()
+        p.signal(SIGKILL)
+        try p.wait(timeout: 30)
         #expect(seen >= 100)
         let log = try EventLog(path: db)
         let before = try #require(try log.db.scalarInt("SELECT count(*) FROM receives"))
         #expect(before < 400, "the kill came too late to test anything")
 
-        try await Task.sleep(nanoseconds: 2_500_000_000)  // let in-flight messages become visible again
+        let sqs = SQSClient(configuration: Self.config(server))
+        /// Waits until the messages in flight (received, not deleted) are visible again (2 s visibility timeout).
+        func inFlightVisibleAgain() async throws {
+            try await waitUntil(30, "in-flight messages visible again", every: 0.2) {
+                let attrs = try await sqs.getQueueAttributes(
+                    queueUrl: queueUrl, names: ["ApproximateNumberOfMessagesNotVisible"])
+                return attrs["ApproximateNumberOfMessagesNotVisible"] == "0"
+            }
+        }
+        try await inFlightVisibleAgain()
         var rounds = 0
         while rounds < 5 {
             rounds += 1
@@ -203,13 +204,12 @@ import Testing
                     "--wait-time", "3", "--concurrency", "4", "--json",
                 ], env: env)
             #expect(r.status == 0, "\(r.stderr)")
-            let sqs = SQSClient(configuration: Self.config(server))
             let attrs = try await sqs.getQueueAttributes(
                 queueUrl: queueUrl, names: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])
             if attrs["ApproximateNumberOfMessages"] == "0" && attrs["ApproximateNumberOfMessagesNotVisible"] == "0" {
                 break
             }
-            try await Task.sleep(nanoseconds: 2_500_000_000)
+            try await inFlightVisibleAgain()
         }
         let dynamo = DynamoDBProjection(client: DynamoDBClient(configuration: Self.config(server)), tableName: "Orders")
         #expect(try await dynamo.orders() == expected)
@@ -270,23 +270,19 @@ import Testing
         let env = Self.env(server)
         #expect(try CLI.run(["setup"], env: env).status == 0)
         let dir = CLI.tempDir()
-        let p = Process()
-        p.executableURL = CLI.binary
-        p.arguments = ["consume", "--db", dir.appendingPathComponent("t.db").path, "--queue", "OrderQueue", "--json"]
-        p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
-        let out = Pipe()
-        let errPipe = Pipe()
-        p.standardOutput = out
-        p.standardError = errPipe
-        try p.run()
-        try await Task.sleep(nanoseconds: 2_000_000_000)  // now inside the long poll (--wait-time 20)
+        let p = try CLI.start(
+            ["consume", "--db", dir.appendingPathComponent("t.db").path, "--queue", "OrderQueue", "--json"], env: env)
+        // Set up (queue, table, log) and starting its first receive, a long poll (--wait-time 20).
+        try await waitUntil(60, "consume started receiving (stderr: \(p.stderr))") {
+            p.stderr.contains("ordlog: consuming ") || !p.isRunning
+        }
         let sent = Date()
-        kill(p.processIdentifier, SIGTERM)
-        p.waitUntilExit()
+        p.signal(SIGTERM)
+        let end = try p.wait(timeout: 30)
         #expect(Date().timeIntervalSince(sent) < 5)
-        #expect(p.terminationStatus == 0)
-        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let stderr = String(decoding: errPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(end.status == 0)
+        let stdout = p.stdout
+        let stderr = p.stderr
         #expect(stderr.contains("stopping after the batch in flight"))
         #expect(try Self.json(stdout)["received"] == .number("0"))
     }

@@ -6,7 +6,6 @@ import Testing
 /// The audit commands' tests: the built `ordlog` binary on a log built from the fixtures.
 enum AuditCLI {
     static var packageRoot: URL { TestFixtures.packageRoot }
-    static let binary = CLI.binary.path
 
     typealias Result = ProcessResult
 
@@ -280,26 +279,15 @@ enum AuditCLI {
         let whole = try AuditCLI.json(try AuditCLI.run(["reproject", "--db", db, "--json"]).stdout)
         let expected = try #require(whole["digest"]?.stringValue)
 
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: AuditCLI.binary)
-        p.arguments = ["reproject", "--db", db, "--batch-size", "10"]
-        var env = ProcessInfo.processInfo.environment
-        env["ORDLOG_TEST_PAUSE_AFTER_SEQ"] = "30"
-        p.environment = env
-        let errPipe = Pipe()
-        p.standardError = errPipe
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        var seen = Data()
-        while !String(decoding: seen, as: UTF8.self).contains("test pause at checkpoint") {
-            let chunk = errPipe.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            seen += chunk
+        let p = try CLI.start(
+            ["reproject", "--db", db, "--batch-size", "10"], env: ["ORDLOG_TEST_PAUSE_AFTER_SEQ": "30"],
+            stdout: .discarded)
+        waitUntilBlocking(120, "reproject pausing at its checkpoint (stderr: \(p.stderr))") {
+            p.stderr.contains("test pause at checkpoint") || !p.isRunning
         }
-        #expect(String(decoding: seen, as: UTF8.self).contains("test pause at checkpoint 30"))
-        kill(p.processIdentifier, SIGKILL)
-        p.waitUntilExit()
-        #expect(p.terminationReason == .uncaughtSignal)
+        #expect(p.stderr.contains("test pause at checkpoint 30"))
+        p.signal(SIGKILL)
+        #expect(try p.wait(timeout: 30).reason == .uncaughtSignal)
 
         let rerun = try AuditCLI.run(["reproject", "--db", db, "--json", "--batch-size", "10"])
         #expect(rerun.status == 0, "\(rerun.stderr)")

@@ -24,6 +24,14 @@ enum CLI {
         try ProcessRunner.run(binary, args, environment: env, stdin: stdin, cwd: cwd)
     }
 
+    /// Starts ordlog with `args` and returns at once, for a test that watches, signals and waits for it.
+    static func start(
+        _ args: [String], env: [String: String] = [:], stdin: TestProcess.Input = .none,
+        stdout: TestProcess.Output = .captured, stderr: TestProcess.Output = .captured
+    ) throws -> TestProcess {
+        try TestProcess(binary, args, environment: env, stdin: stdin, stdout: stdout, stderr: stderr)
+    }
+
     /// A fresh temporary directory, removed when the test process exits.
     static func tempDir() -> URL { TemporaryDirectory.forTestProcess("ordlog-cli") }
 

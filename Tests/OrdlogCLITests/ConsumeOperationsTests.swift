@@ -48,34 +48,24 @@ import Testing
         #expect(try CLI.run(["publish", "--topic", "OrderTopic", first.path], env: env).status == 0)
 
         let port = try MotoServer.freePort()
-        let p = Process()
-        p.executableURL = CLI.binary
-        p.arguments = [
-            "consume", "--db", dir.appendingPathComponent("m.db").path, "--queue", "OrderQueue", "--table", "Orders",
-            "--wait-time", "1", "--metrics-address", "127.0.0.1:\(port)", "--log-format", "json", "--log-level",
-            "info", "--json",
-        ]
-        p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
-        let errFile = dir.appendingPathComponent("stderr.log")
-        FileManager.default.createFile(atPath: errFile.path, contents: nil)
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = try FileHandle(forWritingTo: errFile)
-        try p.run()
-        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
+        let p = try CLI.start(
+            [
+                "consume", "--db", dir.appendingPathComponent("m.db").path, "--queue", "OrderQueue", "--table",
+                "Orders", "--wait-time", "1", "--metrics-address", "127.0.0.1:\(port)", "--log-format", "json",
+                "--log-level", "info", "--json",
+            ], env: env, stdout: .discarded)
 
         var seen: [Double] = []
         var last = ""
         func waitFor(_ projected: Int) async throws {
             let done = "ordlog_messages_processed_total{outcome=\"projected\"} \(projected)\n"
-            let deadline = Date().addingTimeInterval(90)
-            while Date() < deadline, !last.contains(done) {
-                try await Task.sleep(nanoseconds: 300_000_000)
+            try await waitUntil(90, "\(done) on /metrics: \(last)", every: 0.3) {
                 if let (status, body) = await Self.get(port, "/metrics"), status == 200 {
                     last = body
                     if let n = Self.sample(body, "ordlog_messages_received_total"), seen.last != n { seen.append(n) }
                 }
+                return last.contains(done)
             }
-            #expect(last.contains(done), "\(last)")
         }
         // received_total counts receives: moto_server (threaded) can hand one message to two concurrent receives,
         // so it may exceed the messages published (the second copy is logged and a duplicate). It must move.
@@ -94,20 +84,17 @@ import Testing
         // The endpoint goes away: receives fail (after their retries), and /healthz turns 503 with the reason.
         server.stop()
         var health: (status: Int, body: String)?
-        let until = Date().addingTimeInterval(60)
-        while Date() < until {
+        try await waitUntil(60, "/healthz 503: \(String(describing: health))", every: 0.3) {
             health = await Self.get(port, "/healthz")
-            if health?.status == 503 { break }
-            try await Task.sleep(nanoseconds: 300_000_000)
+            return health?.status == 503
         }
-        #expect(health?.status == 503)
         #expect(health?.body.contains("ReceiveMessage calls failed") == true, "\(String(describing: health))")
         #expect(p.isRunning)  // it outlasts the outage instead of exiting
-        kill(p.processIdentifier, SIGTERM)
-        p.waitUntilExit()
+        p.signal(SIGTERM)
+        try p.wait(timeout: 30)
 
         // --log-format json: every stderr line is one JSON object.
-        let logLines = try String(contentsOf: errFile, encoding: .utf8).split(separator: "\n")
+        let logLines = p.stderr.split(separator: "\n")
         let objects = logLines.compactMap { line -> [String: Any]? in
             guard line.hasPrefix("{") else { return nil }
             return try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]

@@ -1,5 +1,6 @@
 import Foundation
 import OrdlogCore
+import OrdlogTestSupport
 import Testing
 
 /// SIGKILL during ingest, then rerun: nothing appended is lost, nothing is projected twice.
@@ -45,27 +46,19 @@ import Testing
         try writeTraffic(traffic, count: total)
         let db = dir.appendingPathComponent("crash.db").path
 
-        let p = Process()
-        p.executableURL = CLI.binary
-        p.arguments = ["ingest", "--db", db, traffic.path]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
+        let p = try CLI.start(["ingest", "--db", db, traffic.path], stdout: .discarded, stderr: .discarded)
         // Wait until some batches have committed, then SIGKILL.
         var committed: Int64 = 0
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline {
-            Thread.sleep(forTimeInterval: 0.05)
+        waitUntilBlocking(60, "2,000 receives committed", every: 0.05) {
             if let c = try? SQLiteConnection(path: db, readOnly: true),
                 let n = try? c.scalarInt("SELECT count(*) FROM receives"), n >= 2_000
             {
                 committed = n
-                break
             }
+            return committed > 0
         }
-        kill(p.processIdentifier, SIGKILL)
-        p.waitUntilExit()
-        #expect(p.terminationReason == .uncaughtSignal)
+        p.signal(SIGKILL)
+        #expect(try p.wait(timeout: 30).reason == .uncaughtSignal)
         #expect(committed >= 2_000)
 
         let log = try EventLog(path: db)
@@ -101,28 +94,19 @@ import Testing
         let total = 40_000
         try writeTraffic(traffic, count: total)
         let db = dir.appendingPathComponent("int.db").path
-        let p = Process()
-        p.executableURL = CLI.binary
-        p.arguments = ["ingest", "--db", db, "--batch-size", "500", traffic.path]
-        let errPipe = Pipe()
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = errPipe
-        try p.run()
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline {
-            Thread.sleep(forTimeInterval: 0.05)
-            if let c = try? SQLiteConnection(path: db, readOnly: true),
-                let n = try? c.scalarInt("SELECT count(*) FROM attempts"), n >= 2_000
-            {
-                break
-            }
+        let p = try CLI.start(["ingest", "--db", db, "--batch-size", "500", traffic.path], stdout: .discarded)
+        waitUntilBlocking(60, "2,000 attempts committed", every: 0.05) {
+            guard let c = try? SQLiteConnection(path: db, readOnly: true),
+                let n = try? c.scalarInt("SELECT count(*) FROM attempts")
+            else { return false }
+            return n >= 2_000
         }
         let sent = Date()
-        kill(p.processIdentifier, SIGINT)
-        p.waitUntilExit()
+        p.signal(SIGINT)
+        let end = try p.wait(timeout: 60)
         #expect(Date().timeIntervalSince(sent) < 20)
-        #expect(p.terminationStatus == 130)
-        let stderr = String(decoding: errPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(end.status == 130)
+        let stderr = p.stderr
         #expect(stderr.contains("interrupted after"), "\(stderr)")
         let log = try EventLog(path: db)
         let before = try #require(try log.db.scalarInt("SELECT count(*) FROM receives"))

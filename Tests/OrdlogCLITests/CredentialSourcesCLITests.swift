@@ -244,26 +244,40 @@ import Testing
         env["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = "http://127.0.0.1:\(container.port)/creds"
         #expect(try CLI.run(["setup"], env: env).status == 0)
         let before = container.requests.count
-        let p = Process()
-        p.executableURL = CLI.binary
-        p.arguments = [
-            "consume", "--db", dir.appendingPathComponent("r.db").path, "--queue", "OrderQueue", "--wait-time", "1",
-            "--json",
-        ]
-        p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        try await Task.sleep(nanoseconds: 9_000_000_000)
-        kill(p.processIdentifier, SIGTERM)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0)
-        // Fetched at start, then about every 2 s (half of a 4 s lifetime): at least 3 fetches in 9 s, far fewer
-        // than the receives made.
+        let port = try MotoServer.freePort()
+        let p = try CLI.start(
+            [
+                "consume", "--db", dir.appendingPathComponent("r.db").path, "--queue", "OrderQueue", "--wait-time",
+                "1", "--metrics-address", "127.0.0.1:\(port)", "--json",
+            ], env: env)
+        func receiveCalls() async -> Double {
+            await ConsumeOperationsTests.get(port, "/metrics").flatMap { Self.receiveCalls($0.body) } ?? 0
+        }
+        // It runs until the credentials were refreshed twice (the first ones then expire), and its 16 loops have
+        // completed 17 ReceiveMessage calls since, counted on its /metrics: at least one started after the refresh.
+        try await waitUntil(60, "two refreshes (stderr: \(p.stderr))", every: 0.1) {
+            container.requests.count - before >= 3 || !p.isRunning
+        }
+        let atRefresh = await receiveCalls()
+        try await waitUntil(60, "17 receives after the refresh (stderr: \(p.stderr))", every: 0.3) {
+            await receiveCalls() > atRefresh + 16 || !p.isRunning
+        }
+        p.signal(SIGTERM)
+        let end = try p.wait(timeout: 30)
+        #expect(end.status == 0)
+        // Fetched at start, then about every 2 s (half of a 4 s lifetime): at least 3 fetches, far fewer than the
+        // receives made (16 loops, each receiving every second).
         let fetches = container.requests.count - before
         #expect(fetches >= 3 && fetches <= 8, "\(fetches) fetches")
-        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let stdout = p.stdout
         #expect(try Self.json(stdout)["received"] == .number("0"))
+    }
+
+    /// How many ReceiveMessage calls a consume's /metrics body has timed.
+    static func receiveCalls(_ body: String) -> Double? {
+        body.split(separator: "\n").first {
+            $0.hasPrefix("ordlog_aws_call_duration_seconds_count{") && $0.contains(#"service="sqs""#)
+                && $0.contains(#"operation="ReceiveMessage""#)
+        }.flatMap { Double($0.split(separator: " ").last ?? "") }
     }
 }

@@ -163,32 +163,22 @@ import Testing
     @Test("ingest - processes input as it arrives; Ctrl-C while waiting for more stops at once (exit 130)")
     func liveStdin() throws {
         let db = CLI.tempDir().appendingPathComponent("live.db").path
-        let p = Process()
-        p.executableURL = CLI.binary
-        p.arguments = ["ingest", "--db", db, "-"]
-        let input = Pipe()
-        let errPipe = Pipe()
-        p.standardInput = input
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = errPipe
-        try p.run()
-        input.fileHandleForWriting.write(try Data(contentsOf: URL(fileURLWithPath: CLI.sample("order-traffic.jsonl"))))
+        let p = try CLI.start(["ingest", "--db", db, "-"], stdin: .open, stdout: .discarded)
+        p.write(stdin: try Data(contentsOf: URL(fileURLWithPath: CLI.sample("order-traffic.jsonl"))))
         // The pipe stays open: the 13 messages must be logged without waiting for the end of input.
         var logged: Int64 = 0
-        let deadline = Date().addingTimeInterval(20)
-        while Date() < deadline, logged < 13 {
-            Thread.sleep(forTimeInterval: 0.1)
+        waitUntilBlocking(20, "13 attempts logged (\(logged))", every: 0.1) {
             logged = (try? SQLiteConnection(path: db, readOnly: true).scalarInt("SELECT count(*) FROM attempts")) ?? 0
+            return logged >= 13
         }
         #expect(logged == 13)
         let sent = Date()
-        kill(p.processIdentifier, SIGINT)
-        p.waitUntilExit()
+        p.signal(SIGINT)
+        let end = try p.wait(timeout: 30)
         #expect(Date().timeIntervalSince(sent) < 3)
-        #expect(p.terminationStatus == 130)
-        let stderr = String(decoding: errPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(stderr.contains("interrupted while waiting for input"))
-        try? input.fileHandleForWriting.close()
+        #expect(end.status == 130)
+        #expect(p.stderr.contains("interrupted while waiting for input"))
+        p.closeStdin()
     }
 
     @Test("an ingest that appends nothing (missing file, empty file, a directory) leaves the log's head as it was")
@@ -226,23 +216,13 @@ import Testing
         let seed = try CLI.run(["ingest", "--db", db, "--consumer-id", "A", CLI.sample("order-traffic.jsonl")])
         #expect(seed.status == 0, "\(seed.stderr)")
         // Writer A: ingest from a stdin that stays open, so it holds the log until we close it.
-        let p = Process()
-        p.executableURL = CLI.binary
-        p.arguments = ["ingest", "--db", db, "--consumer-id", "A", "-"]
-        let input = Pipe()
-        p.standardInput = input
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        defer { if p.isRunning { p.terminate() } }
+        let p = try CLI.start(
+            ["ingest", "--db", db, "--consumer-id", "A", "-"], stdin: .open, stdout: .discarded, stderr: .discarded)
         // It has the lock once its pid is in the lock file.
         let lockFile = db + "-writer.lock"
-        let deadline = Date().addingTimeInterval(20)
-        while Date() < deadline,
+        waitUntilBlocking(20, "writer A's pid in \(lockFile)", every: 0.05) {
             (try? String(contentsOfFile: lockFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
-                != String(p.processIdentifier)
-        {
-            usleep(50_000)
+                == String(p.pid)
         }
         for args in [
             ["ingest", "--db", db, "--consumer-id", "B", CLI.sample("order-traffic.jsonl")],
@@ -256,16 +236,15 @@ import Testing
             #expect(second.status == 70, "\(args): \(second.stdout) \(second.stderr)")
             #expect(
                 second.stderr.contains(
-                    "\(db) is being written by another ordlog process (pid \(p.processIdentifier)); one writer per "
+                    "\(db) is being written by another ordlog process (pid \(p.pid)); one writer per "
                         + "log: give each consumer its own --db"), "\(args): \(second.stderr)")
         }
         // Readers are not blocked.
         let verify = try CLI.run(["verify", "--db", db])
         #expect(verify.status == 0, "\(verify.stderr)")
-        input.fileHandleForWriting.write(try Data(contentsOf: URL(fileURLWithPath: CLI.sample("order-traffic.jsonl"))))
-        try input.fileHandleForWriting.close()
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0)
+        p.write(stdin: try Data(contentsOf: URL(fileURLWithPath: CLI.sample("order-traffic.jsonl"))))
+        p.closeStdin()
+        #expect(try p.wait(timeout: 60).status == 0)
         // The lock went with the process: the next writer runs.
         let after = try CLI.run(["ingest", "--db", db, "--consumer-id", "A", CLI.sample("order-traffic.jsonl")])
         #expect(after.status == 0, "\(after.stderr)")

@@ -48,32 +48,18 @@ import Testing
                 assert not r.get("Failed"), r
             print(len(lines))
             """
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", script, server.endpoint.absoluteString, file.path]
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
-        p.waitUntilExit()
-        let printed = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(p.terminationStatus == 0)
+        let r = try ProcessRunner.run(program: "python3", ["-c", script, server.endpoint.absoluteString, file.path])
+        let printed = r.stdout
+        #expect(r.status == 0, "\(r.stderr)")
         #expect(printed.trimmingCharacters(in: .whitespacesAndNewlines) == String(lines.count))
     }
 
-    static func consumeProcess(db: String, env: [String: String], log: URL) throws -> Process {
-        let p = Process()
-        p.executableURL = CLI.binary
-        p.arguments = [
-            "consume", "--db", db, "--queue", "OrderQueue", "--until-empty", "--wait-time", "1", "--concurrency", "4",
-            "--json",
-        ]
-        p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
-        FileManager.default.createFile(atPath: log.path, contents: nil)
-        p.standardOutput = try FileHandle(forWritingTo: log)
-        FileManager.default.createFile(atPath: log.appendingPathExtension("err").path, contents: nil)
-        p.standardError = try FileHandle(forWritingTo: log.appendingPathExtension("err"))
-        try p.run()
-        return p
+    static func consumeProcess(db: String, env: [String: String]) throws -> TestProcess {
+        try CLI.start(
+            [
+                "consume", "--db", db, "--queue", "OrderQueue", "--until-empty", "--wait-time", "1", "--concurrency",
+                "4", "--json",
+            ], env: env)
     }
 
     static func receives(_ db: String) -> Int64 {
@@ -98,25 +84,25 @@ import Testing
         try Self.publishWithBoto3(lines, server: server, dir: dir)
 
         let dbs = (0..<3).map { dir.appendingPathComponent("consumer-\($0).db").path }
-        func start(_ i: Int) throws -> Process {
-            try Self.consumeProcess(db: dbs[i], env: env, log: dir.appendingPathComponent("consumer-\(i).out"))
-        }
+        func start(_ i: Int) throws -> TestProcess { try Self.consumeProcess(db: dbs[i], env: env) }
         // Consumer 0 starts first (so it surely has work when it is killed), the other two as soon as it receives.
+        // The waits block this thread: a starved task pool must not delay the kill.
         var processes = [try start(0)]
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline, processes[0].isRunning, Self.receives(dbs[0]) < 1 {
-            usleep(10_000)  // blocking: a starved task pool must not delay the kill
+        waitUntilBlocking(60, "consumer 0 logged a receive (stderr: \(processes[0].stderr))") {
+            !processes[0].isRunning || Self.receives(dbs[0]) >= 1
         }
         processes += [try start(1), try start(2)]
         // SIGKILL consumer 0 mid-run, once it has logged some receives.
-        while Date() < deadline, processes[0].isRunning, Self.receives(dbs[0]) < 15 {
-            usleep(10_000)  // blocking: a starved task pool must not delay the kill
+        waitUntilBlocking(60, "consumer 0 logged 15 receives (stderr: \(processes[0].stderr))") {
+            !processes[0].isRunning || Self.receives(dbs[0]) >= 15
         }
         #expect(processes[0].isRunning, "consumer 0 finished before it could be killed")
-        kill(processes[0].processIdentifier, SIGKILL)
-        processes[0].waitUntilExit()
-        for p in processes.dropFirst() { p.waitUntilExit() }
-        for p in processes.dropFirst() { #expect([0, 3].contains(p.terminationStatus)) }
+        processes[0].signal(SIGKILL)
+        try processes[0].wait(timeout: 30)
+        for p in processes.dropFirst() {
+            let end = try p.wait(timeout: 600)
+            #expect([0, 3].contains(end.status), "\(p.stderr)")
+        }
 
         // Restart the killed consumer on its own log until the queue is drained (its in-flight messages come back
         // after the 3 s visibility timeout). 4 loops, as the others: moto answers one call at a time (~25 ms of CPU

@@ -24,21 +24,16 @@ enum Chromium {
     static func dumpDOM(_ file: String) throws -> String {
         let chromium = try #require(path, "chromium is not installed (apt-get install chromium; CI installs it)")
         let dir = CLI.tempDir()
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: chromium)
-        p.arguments = [
-            "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
-            "--user-data-dir=\(dir.path)/profile", "--proxy-server=127.0.0.1:9",
-            "--host-resolver-rules=MAP * ~NOTFOUND", "--dump-dom", URL(fileURLWithPath: file).absoluteString,
-        ]
-        let outURL = dir.appendingPathComponent("dom.html")
-        FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        p.standardOutput = try FileHandle(forWritingTo: outURL)
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0, "chromium exited \(p.terminationStatus)")
-        return try String(contentsOf: outURL, encoding: .utf8)
+        let p = try TestProcess(
+            URL(fileURLWithPath: chromium),
+            [
+                "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
+                "--user-data-dir=\(dir.path)/profile", "--proxy-server=127.0.0.1:9",
+                "--host-resolver-rules=MAP * ~NOTFOUND", "--dump-dom", URL(fileURLWithPath: file).absoluteString,
+            ], stderr: .discarded)
+        let end = try p.wait(timeout: 300)
+        #expect(end.status == 0, "chromium exited \(end.status)")
+        return p.stdout
     }
 }
 

@@ -49,39 +49,29 @@ import Testing
 
     /// ordlog started with `TMPDIR` = `tmp`, its stdout a pipe this test reads only when it wants to.
     struct Running {
-        var process: Process
-        var stdout: FileHandle
+        var process: TestProcess
         var tmp: String
 
         init(_ args: [String], tmp: String) throws {
-            process = Process()
-            process.executableURL = CLI.binary
-            process.arguments = args
-            process.environment = ProcessInfo.processInfo.environment.merging(["TMPDIR": tmp]) { $1 }
-            let out = Pipe()
-            process.standardOutput = out
-            process.standardError = FileHandle.nullDevice
-            process.standardInput = FileHandle.nullDevice
-            try process.run()
-            stdout = out.fileHandleForReading
+            process = try CLI.start(args, env: ["TMPDIR": tmp], stdout: .unread, stderr: .discarded)
             self.tmp = tmp
         }
 
+        var stdout: FileHandle { process.stdoutPipe! }
         var scratch: [String] { (try? FileManager.default.contentsOfDirectory(atPath: tmp)) ?? [] }
 
-        /// Waits (up to 30 s) until the process has made its scratch files, then a moment more, so that it is
-        /// blocked writing to the full pipe.
+        /// Waits (up to 30 s) until the process has made its scratch files and is blocked writing to the full pipe.
         func waitForScratch() throws {
-            let deadline = Date().addingTimeInterval(30)
-            while scratch.isEmpty && process.isRunning && Date() < deadline { usleep(20_000) }
-            usleep(500_000)
+            waitUntilBlocking(30, "scratch files made and stdout full (scratch: \(scratch))", every: 0.02) {
+                (!scratch.isEmpty && process.isStdoutPipeFull) || !process.isRunning
+            }
             try #require(!scratch.isEmpty, "no scratch file was made in \(tmp)")
             try #require(process.isRunning, "the command ended before it could be interrupted")
         }
 
-        func wait() -> (reason: Process.TerminationReason, status: Int32) {
-            process.waitUntilExit()
-            return (process.terminationReason, process.terminationStatus)
+        func wait() throws -> (reason: Process.TerminationReason, status: Int32) {
+            let end = try process.wait(timeout: 60)
+            return (end.reason, end.status)
         }
     }
 
@@ -98,8 +88,8 @@ import Testing
         let dbs = try Self.bigTwoLogs()
         let run = try Running(["export", "--db", dbs[0], "--db", dbs[1]], tmp: Self.freshTMPDIR())
         try run.waitForScratch()
-        kill(run.process.processIdentifier, signal)
-        let end = run.wait()
+        run.process.signal(signal)
+        let end = try run.wait()
         #expect(end.reason == .exit)
         #expect(end.status == status)
         #expect(run.scratch.isEmpty, "left in TMPDIR: \(run.scratch)")
@@ -112,7 +102,7 @@ import Testing
         try run.waitForScratch()
         #expect(run.stdout.readData(ofLength: 1).count == 1)
         try run.stdout.close()
-        let end = run.wait()
+        let end = try run.wait()
         #expect(end.reason == .uncaughtSignal)
         #expect(end.status == SIGPIPE)
         #expect(run.scratch.isEmpty, "left in TMPDIR: \(run.scratch)")

@@ -220,21 +220,13 @@ import Testing
         #expect(try CLI.run(["seal", "--db", live]).status == 0)
         let expectedDigest = try Self.digest(live, env: env)
 
-        let archive = Process()
-        archive.executableURL = CLI.binary
-        archive.arguments = ["archive", "--db", live, "--to", "s3://killed/k"]
-        archive.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
-        archive.standardOutput = FileHandle.nullDevice
-        archive.standardError = FileHandle.nullDevice
-        try archive.run()
-        var keysAtKill: [String] = []
-        while archive.isRunning {
-            keysAtKill = try await s3.listObjects(bucket: "killed", prefix: "k/").map(\.key)
-            if !keysAtKill.isEmpty { break }
-            try await Task.sleep(nanoseconds: 2_000_000)
+        let archive = try CLI.start(
+            ["archive", "--db", live, "--to", "s3://killed/k"], env: env, stdout: .discarded, stderr: .discarded)
+        try await waitUntil(120, "archive put its first object in S3, or ended") {
+            try await !s3.listObjects(bucket: "killed", prefix: "k/").isEmpty || !archive.isRunning
         }
-        kill(archive.processIdentifier, SIGKILL)
-        archive.waitUntilExit()
+        archive.signal(SIGKILL)
+        try archive.wait(timeout: 30)
         let keys = try await s3.listObjects(bucket: "killed", prefix: "k/").map(\.key)
         let segments = keys.filter { $0.hasSuffix(".ordlog") }.count
         let manifests = keys.filter { $0.hasSuffix(".manifest.json") }.count

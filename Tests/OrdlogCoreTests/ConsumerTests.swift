@@ -1,5 +1,6 @@
 import Foundation
 import OrdlogAWS
+import OrdlogTestSupport
 import Testing
 
 @testable import OrdlogCore
@@ -210,15 +211,6 @@ func onTestPool<T: Sendable>(_ body: @Sendable () async throws -> T) async throw
     try await withTaskExecutorPreference(TestThreadPool.shared) { try await body() }
 }
 
-func waitUntil(_ seconds: Double = 30, _ condition: () async throws -> Bool) async throws {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        if try await condition() { return }
-        try await Task.sleep(nanoseconds: 10_000_000)
-    }
-    Issue.record("condition not met within \(seconds) s")
-}
-
 @Suite struct ConsumerTests {
     static func consumer(
         _ queue: FakeQueue, _ table: FakeTable?, configure: (inout ConsumerConfiguration) -> Void = { _ in }
@@ -328,7 +320,10 @@ func waitUntil(_ seconds: Double = 30, _ condition: () async throws -> Bool) asy
             let run = Task(executorPreference: TestThreadPool.shared) { try await consumer.run(stop: stop) }
             try await waitUntil { await table.store.started > 0 }  // the first batch is in its PutItems
             stop.request()
-            try await Task.sleep(nanoseconds: 500_000_000)  // the late receive has answered and been released
+            // The late receive has answered and its 10 messages have been made visible again.
+            try await waitUntil(30, "the late receive released") {
+                await queue.visibilityChanges.filter { $0.seconds == 0 }.count == 10
+            }
             await table.store.openGate()
             let report = try await run.value
             #expect(report.stopped)
