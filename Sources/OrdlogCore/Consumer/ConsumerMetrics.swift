@@ -65,3 +65,40 @@ public final class ConsumerHealth: @unchecked Sendable {
     /// True while fewer than ``failureThreshold`` receives in a row have failed.
     public var isHealthy: Bool { snapshot.consecutiveFailures < failureThreshold }
 }
+
+/// The metric handles the consumer records into (swift-metrics API; the backend is the executable's).
+struct ConsumerMetricHandles: Sendable {
+    let received = Counter(label: OrdlogMetricName.messagesReceived)
+    let deadLettered = Counter(label: OrdlogMetricName.messagesDeadLettered)
+    let processing = Metrics.Timer(label: OrdlogMetricName.processingDuration)
+    let inFlight = Gauge(label: OrdlogMetricName.messagesInFlight)
+    let lastReceive = Gauge(label: OrdlogMetricName.lastSuccessfulReceive)
+
+    /// One counter per outcome, made once (a backend looks handles up by label and dimensions under a lock).
+    let processedByOutcome: [Outcome: Counter] = Dictionary(
+        uniqueKeysWithValues: [Outcome.projected, .duplicate, .stale, .rejected, .failed].map {
+            ($0, Counter(label: OrdlogMetricName.messagesProcessed, dimensions: [("outcome", $0.rawValue)]))
+        })
+    let awsTimers: [String: Metrics.Timer] = Dictionary(
+        uniqueKeysWithValues: [
+            ("sqs", "ReceiveMessage"), ("sqs", "DeleteMessageBatch"), ("sqs", "ChangeMessageVisibilityBatch"),
+            ("dynamodb", "PutItem"),
+        ].map {
+            (
+                "\($0.0).\($0.1)",
+                Metrics.Timer(
+                    label: OrdlogMetricName.awsCallDuration, dimensions: [("service", $0.0), ("operation", $0.1)])
+            )
+        })
+
+    func processed(_ outcome: Outcome) -> Counter {
+        processedByOutcome[outcome]
+            ?? Counter(label: OrdlogMetricName.messagesProcessed, dimensions: [("outcome", outcome.rawValue)])
+    }
+
+    func awsTimer(_ service: String, _ operation: String) -> Metrics.Timer {
+        awsTimers["\(service).\(operation)"]
+            ?? Metrics.Timer(
+                label: OrdlogMetricName.awsCallDuration, dimensions: [("service", service), ("operation", operation)])
+    }
+}

@@ -144,109 +144,57 @@ struct Consume: AsyncParsableCommand {
             // One health object: the consumer reports its receives to it, /healthz reads it. The metrics backend
             // is bootstrapped here, before the consumer and its log writer create their metric handles.
             let health = ConsumerHealth()
-            var opsServer: OpsHTTPServer?
-            if let address = metricsListen {
-                let registry = MetricsBackend.registry  // bootstraps MetricsSystem (once, here in the executable)
-                do {
-                    opsServer = try OpsHTTPServer(
-                        address: address, metrics: { registry.emitToBuffer() },
-                        health: { MetricsBackend.healthStatus(health) })
-                } catch {
-                    throw CLIError(code: .usage, message: "--metrics-address: \(error)")
-                }
-                opsServer?.start()
-                global.makeLogger("ordlog.consumer").notice(
-                    "serving /metrics and /healthz", metadata: ["address": "\(opsServer!.address)"])
-            }
+            let opsServer = try startOpsServer(health: health)
             defer { opsServer?.stop() }
             let config = try aws.configuration()
             err("ordlog: credentials from \(try await config.credentials().source)")
-            // One HTTP session (connection pool) for SQS and DynamoDB, wide enough for every loop's requests.
-            let transport = CurlTransport(maximumConnections: max(64, concurrency * 11))
-            let sqs = SQSClient(configuration: config, transport: transport, logger: global.makeLogger("ordlog.aws"))
-            let url: String
-            if let queueUrl { url = queueUrl } else { url = try await sqs.getQueueUrl(name: queue!) }
-            let settings = try await Consumer.queueSettings(sqs: sqs, queueUrl: url)
-            var c = ConsumerConfiguration()
-            c.concurrency = concurrency
-            c.maxInFlight = maxInFlight
-            c.waitTimeSeconds = waitTime
-            c.visibilityTimeout = visibilityTimeout ?? settings.visibilityTimeout
-            c.failedVisibilityTimeout = failedVisibilityTimeout ?? (untilEmpty ? 0 : nil)
-            c.maxMessages = maxMessages
-            c.untilEmpty = untilEmpty
-            var rules = ValidationRules()
-            rules.maxReceiveCount = maxReceiveCount ?? settings.maxReceiveCount ?? 3
-            rules.integerLiteralsOnly = integerLiteralsOnly
-            var projections: [any Projection] = []
-            if !localOnly {
-                let client = DynamoDBClient(configuration: config, transport: transport)
-                do {
-                    _ = try await client.describeTable(name: table)
-                } catch let e as AWSServiceError where e.code == "ResourceNotFoundException" {
-                    throw CLIError(
-                        code: .aws,
-                        message: "no DynamoDB table \(table) at \(client.client.endpoint.absoluteString): create it "
-                            + "with `ordlog setup`, name another with --table, or pass --local-only")
-                }
-                projections.append(DynamoDBProjection(client: client, tableName: table))
+            let dbPath = global.dbPath
+            // Only the service's events touch it, one at a time.
+            nonisolated(unsafe) let progress = Progress(label: "consume")
+            let result: ConsumerService.RunReport
+            do {
+                result = try await ConsumerService.run(
+                    serviceConfiguration(), aws: config, health: health, loggers: .init { global.makeLogger($0) },
+                    stop: Interrupt.stop,
+                    openLog: { url in
+                        let log = try global.openLog(create: true, write: true)
+                        return (log, try global.recordIdentity(log, consumerId: consumerId, queue: url).consumerId)
+                    },
+                    events: { event in
+                        switch event {
+                        case .started(let s):
+                            err(
+                                "ordlog: consuming \(s.queueUrl) into "
+                                    + (s.table.map { "DynamoDB table \($0)" } ?? "the local projection only")
+                                    + "; log \(dbPath); concurrency \(s.concurrency); visibility timeout "
+                                    + (s.visibilityTimeout.map { "\($0) s" } ?? "the queue's") + "; maxReceiveCount "
+                                    + "\(s.maxReceiveCount); region \(s.region); consumer \(s.consumerId)")
+                            Interrupt.install(notice: "stopping after the batch in flight (signal again to stop at once)")
+                        case .progress(let p):
+                            let rate = p.elapsed > 0 ? Double(p.summary.received) / p.elapsed : 0
+                            progress.update(
+                                "received \(p.summary.received), projected \(p.summary.projected), "
+                                    + "failed \(p.summary.rejected + p.summary.failed), "
+                                    + "\(String(format: "%.0f", rate)) msg/s")
+                        case .consumerEnded:
+                            progress.finish()
+                        }
+                    })
+            } catch let e as ConsumerService.MissingTableError {
+                throw CLIError(code: .aws, message: "\(e)")
             }
-            let log = try global.openLog(create: true, write: true)
-            let identity = try global.recordIdentity(log, consumerId: consumerId, queue: url)
-            let pipeline = Pipeline(
-                log: log, processor: OrderProcessor(rules: rules), logger: global.makeLogger("ordlog.pipeline"))
-            err(
-                "ordlog: consuming \(url) into " + (localOnly ? "the local projection only" : "DynamoDB table \(table)")
-                    + "; log \(global.dbPath); concurrency \(concurrency); visibility timeout "
-                    + (c.visibilityTimeout.map { "\($0) s" } ?? "the queue's") + "; maxReceiveCount "
-                    + "\(rules.maxReceiveCount); region \(config.region); consumer \(identity.consumerId)"
-            )
-            let writer = LogWriter(pipeline)
-            let consumer = Consumer(
-                writer: writer, queue: SQSMessageQueue(sqs: sqs, url: url), projections: projections,
-                configuration: c, health: health, logger: global.makeLogger("ordlog.consumer"))
-            var archiver: Task<Void, Never>?
-            var finalArchive: (() async -> Void)?
-            if let every = archiveEvery.flatMap(Self.parseDuration), let to = archiveTo.flatMap(S3Location.init) {
-                let archive = SegmentArchive(s3: S3Client(configuration: config, transport: transport), location: to)
-                let dir = segments ?? Segments.defaultDirectory(forLog: global.dbPath)
-                let logger = global.makeLogger("ordlog.archive")
-                archiver = Task {
-                    await Self.archiveLoop(
-                        writer: writer, archive: archive, directory: dir, every: every, logger: logger)
-                }
-                // On a clean stop, what was logged since the last seal goes to S3 too (the task's disk may not stay).
-                finalArchive = {
-                    await Self.archiveOnce(
-                        writer: writer, archive: archive, directory: dir, logger: logger)
-                }
-            }
-            defer { archiver?.cancel() }
-            Interrupt.install(notice: "stopping after the batch in flight (signal again to stop at once)")
-            let progress = ProgressBox(Progress(label: "consume"))
-            let report = try await consumer.run(stop: Interrupt.stop) { p in
-                let rate = p.elapsed > 0 ? Double(p.summary.received) / p.elapsed : 0
-                progress.update(
-                    "received \(p.summary.received), projected \(p.summary.projected), "
-                        + "failed \(p.summary.rejected + p.summary.failed), \(String(format: "%.0f", rate)) msg/s")
-            }
-            progress.finish()
-            if let archiver, let finalArchive {
-                archiver.cancel()
-                await archiver.value
-                await finalArchive()
-            }
+            let report = result.consumer
             let summary = report.summary
             if global.json {
                 var o = summaryJSON(summary)
                 o.members.append(("deleted", .number(String(report.deleted))))
                 o.members.append(("released", .number(String(report.released))))
-                o.members.append(("queueUrl", .string(url)))
-                o.members.append(("table", localOnly ? .null : .string(table)))
+                o.members.append(("queueUrl", .string(result.queueUrl)))
+                o.members.append(("table", result.table.map(JSONValue.string) ?? .null))
                 out(JSONWriter.string(.object(o)))
             } else {
                 out(renderSummary(summary))
-                out("deleted \(report.deleted) messages from \(url)")
+                out("deleted \(report.deleted) messages from \(result.queueUrl)")
                 if report.released > 0 {
                     out("made \(report.released) messages received during shutdown visible again")
                 }
@@ -254,65 +202,43 @@ struct Consume: AsyncParsableCommand {
             if summary.deadLettered > 0 { throw CLIError(code: .deadLettered, message: "") }
         }
     }
-}
 
-extension Consume {
-    /// Every `every` seconds (the stop cancels only the wait): seal inside the writer (retried every 0.2 s while
-    /// a batch is in work), then upload the sealed segments outside it, so the log is never held across the upload.
-    /// Failures are logged and retried at the next interval; the consumer goes on.
-    static func archiveLoop(
-        writer: LogWriter, archive: SegmentArchive, directory: String, every: Double,
-        logger: Logger
-    ) async {
-        while !Task.isCancelled {
-            do { try await Task.sleep(nanoseconds: UInt64(every * 1e9)) } catch { return }
-            // Not cancelled by the stop: a seal or upload in progress finishes (the final archive follows it).
-            await Task.detached {
-                await archiveOnce(
-                    writer: writer, archive: archive, directory: directory, logger: logger)
-            }.value
+    /// The service's configuration from the options.
+    func serviceConfiguration() -> ConsumerService.Configuration {
+        var s = ConsumerService.Configuration(
+            queue: queueUrl.map { .url($0) } ?? .name(queue!), ordlogVersion: ordlogVersion)
+        s.table = localOnly ? nil : table
+        s.consumer.concurrency = concurrency
+        s.consumer.maxInFlight = maxInFlight
+        s.consumer.waitTimeSeconds = waitTime
+        s.consumer.visibilityTimeout = visibilityTimeout
+        s.consumer.failedVisibilityTimeout = failedVisibilityTimeout ?? (untilEmpty ? 0 : nil)
+        s.consumer.maxMessages = maxMessages
+        s.consumer.untilEmpty = untilEmpty
+        s.maxReceiveCount = maxReceiveCount
+        s.integerLiteralsOnly = integerLiteralsOnly
+        if let every = archiveEvery.flatMap(Self.parseDuration), let to = archiveTo.flatMap(S3Location.init) {
+            s.archive = .init(
+                interval: every, location: to, directory: segments ?? Segments.defaultDirectory(forLog: global.dbPath))
         }
+        return s
     }
 
-    /// Seals (retrying while a batch is in work, unless cancelled) and uploads every sealed segment.
-    static func archiveOnce(
-        writer: LogWriter, archive: SegmentArchive, directory: String, logger: Logger
-    ) async {
-        var sealed = false
-        while !Task.isCancelled && !sealed {
-            do {
-                if let r = try await writer.seal(
-                    directory: directory, ordlogVersion: ordlogVersion)
-                {
-                    logger.notice("sealed a segment", metadata: ["segment": "\(r.segmentPath)"])
-                }
-                sealed = true
-            } catch let e as SegmentError where e.isBusy {
-                try? await Task.sleep(nanoseconds: 200_000_000)
-            } catch {
-                logger.error("seal failed", metadata: ["error": "\(error)"])
-                break
-            }
-        }
+    /// With --metrics-address: bootstraps the metrics backend and serves /metrics and /healthz.
+    func startOpsServer(health: ConsumerHealth) throws -> OpsHTTPServer? {
+        guard let address = metricsListen else { return nil }
+        let registry = MetricsBackend.registry  // bootstraps MetricsSystem (once, here in the executable)
+        let server: OpsHTTPServer
         do {
-            let summary = try await archive.upload(Segments.trustedSegments(in: directory))
-            if !summary.uploaded.isEmpty {
-                logger.notice(
-                    "archived segments", metadata: ["count": "\(summary.uploaded.count)", "to": "\(archive.location)"])
-            }
-        } catch is CancellationError {
-            // Stopping: the final archive after the run uploads it.
+            server = try OpsHTTPServer(
+                address: address, metrics: { registry.emitToBuffer() },
+                health: { MetricsBackend.healthStatus(health) })
         } catch {
-            logger.error("archive failed", metadata: ["error": "\(error)"])
+            throw CLIError(code: .usage, message: "--metrics-address: \(error)")
         }
+        server.start()
+        global.makeLogger("ordlog.consumer").notice(
+            "serving /metrics and /healthz", metadata: ["address": "\(server.address)"])
+        return server
     }
-}
-
-/// The progress line, called from every receive loop.
-final class ProgressBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private let progress: Progress
-    init(_ progress: Progress) { self.progress = progress }
-    func update(_ text: @autoclosure () -> String) { lock.withLock { progress.update(text()) } }
-    func finish() { lock.withLock { progress.finish() } }
 }

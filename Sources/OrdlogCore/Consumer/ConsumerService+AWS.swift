@@ -1,0 +1,161 @@
+import Foundation
+import Logging
+import OrdlogAWS
+
+extension ConsumerService {
+    /// What `ordlog consume` runs: the queue, the table, the consumer's settings and the archive.
+    public struct Configuration: Sendable {
+        /// The queue to consume, by URL or by name (resolved with GetQueueUrl).
+        public enum Queue: Sendable, Equatable {
+            case url(String)
+            case name(String)
+        }
+
+        /// Where `consume --archive-every --archive-to` seals and uploads.
+        public struct Archive: Sendable, Equatable {
+            /// Seconds between two seals.
+            public var interval: Double
+            /// Where sealed segments are uploaded.
+            public var location: S3Location
+            /// Where sealed segments are written.
+            public var directory: String
+
+            public init(interval: Double, location: S3Location, directory: String) {
+                self.interval = interval
+                self.location = location
+                self.directory = directory
+            }
+        }
+
+        public var queue: Queue
+        /// The DynamoDB table to project into; nil for a local-only consumer. Default `Orders`.
+        public var table: String? = "Orders"
+        /// The receive loops' settings. A nil ``ConsumerConfiguration/visibilityTimeout`` is the queue's own
+        /// `VisibilityTimeout`.
+        public var consumer = ConsumerConfiguration()
+        /// maxReceiveCount for marking dead-lettered attempts; nil reads the queue's RedrivePolicy, else 3.
+        public var maxReceiveCount: Int64?
+        /// Reject quantities like `3.0` whose value is a whole number (``ValidationRules/integerLiteralsOnly``).
+        public var integerLiteralsOnly = false
+        /// The periodic seal and upload, or nil for none.
+        public var archive: Archive?
+        /// Recorded in each sealed segment's manifest.
+        public var ordlogVersion: String
+
+        public init(queue: Queue, ordlogVersion: String) {
+            self.queue = queue
+            self.ordlogVersion = ordlogVersion
+        }
+    }
+
+    /// The loggers of each part (each defaults to no output).
+    public struct Loggers: Sendable {
+        /// The receive loops (`ordlog.consumer`).
+        public var consumer: Logger
+        /// The SQS client (`ordlog.aws`).
+        public var aws: Logger
+        /// The pipeline (`ordlog.pipeline`).
+        public var pipeline: Logger
+        /// The archive loop (`ordlog.archive`).
+        public var archive: Logger
+
+        /// Each logger made by `make` from its label.
+        public init(_ make: (String) -> Logger) {
+            consumer = make("ordlog.consumer")
+            aws = make("ordlog.aws")
+            pipeline = make("ordlog.pipeline")
+            archive = make("ordlog.archive")
+        }
+
+        /// No output.
+        public init() {
+            self.init { Logger(label: $0, factory: { _ in SwiftLogNoOpLogHandler() }) }
+        }
+    }
+
+    /// What ``run(_:aws:health:loggers:stop:openLog:events:)`` did.
+    public struct RunReport: Sendable {
+        public var consumer: ConsumerReport
+        /// The queue consumed (resolved when given by name).
+        public var queueUrl: String
+        /// The DynamoDB table, or nil for a local-only consumer.
+        public var table: String?
+    }
+
+    /// The DynamoDB table to project into does not exist.
+    public struct MissingTableError: Error, CustomStringConvertible {
+        public var table: String
+        /// The DynamoDB endpoint asked.
+        public var endpoint: String
+
+        public var description: String {
+            "no DynamoDB table \(table) at \(endpoint): create it with `ordlog setup`, name another with --table, "
+                + "or pass --local-only"
+        }
+    }
+
+    /// Connects to SQS, DynamoDB and S3 and runs the service (``run(stop:events:)``) until stopped.
+    ///
+    /// In order: resolves the queue URL (GetQueueUrl when given by name) and reads the queue's RedrivePolicy and
+    /// VisibilityTimeout; checks the table exists (DescribeTable); only then calls `openLog`, so a consume failing
+    /// on its queue or table creates no log; sends ``Event/started(_:)``; consumes. SQS, DynamoDB and S3 share one
+    /// HTTP connection pool, wide enough for every loop's requests.
+    /// - Parameters:
+    ///   - health: told about every receive (for `/healthz`).
+    ///   - stop: the one stop request (SIGTERM/SIGINT in the CLI).
+    ///   - openLog: opens the log for writing and records the consumer's identity in it (given the queue URL);
+    ///     returns the log and the consumer id.
+    ///   - events: the start, the progress after every batch, the consumer's end; one event at a time.
+    /// - Throws: ``AWSServiceError``, ``AWSTransportError`` or ``AWSResponseDecodingError`` from a call that
+    ///   failed (an unknown queue, credentials), ``MissingTableError``, what `openLog` throws, and what
+    ///   ``run(stop:events:)`` throws.
+    public static func run(
+        _ configuration: Configuration, aws: AWSConfiguration, health: ConsumerHealth = ConsumerHealth(),
+        loggers: Loggers = Loggers(), stop: StopSignal,
+        openLog: (_ queueUrl: String) throws -> sending (log: EventLog, consumerId: String),
+        events: @escaping @Sendable (Event) -> Void = { _ in }
+    ) async throws -> RunReport {
+        var c = configuration.consumer
+        let transport = CurlTransport(maximumConnections: max(64, c.concurrency * 11))
+        let sqs = SQSClient(configuration: aws, transport: transport, logger: loggers.aws)
+        let url: String
+        switch configuration.queue {
+        case .url(let u): url = u
+        case .name(let name): url = try await sqs.getQueueUrl(name: name)
+        }
+        let settings = try await Consumer.queueSettings(sqs: sqs, queueUrl: url)
+        c.visibilityTimeout = c.visibilityTimeout ?? settings.visibilityTimeout
+        var rules = ValidationRules()
+        rules.maxReceiveCount = configuration.maxReceiveCount ?? settings.maxReceiveCount ?? 3
+        rules.integerLiteralsOnly = configuration.integerLiteralsOnly
+        var projections: [any Projection] = []
+        if let table = configuration.table {
+            let client = DynamoDBClient(configuration: aws, transport: transport)
+            do {
+                _ = try await client.describeTable(name: table)
+            } catch let e as AWSServiceError where e.code == "ResourceNotFoundException" {
+                throw MissingTableError(table: table, endpoint: client.client.endpoint.absoluteString)
+            }
+            projections.append(DynamoDBProjection(client: client, tableName: table))
+        }
+        let (log, consumerId) = try openLog(url)
+        let pipeline = Pipeline(log: log, processor: OrderProcessor(rules: rules), logger: loggers.pipeline)
+        let consumer = Consumer(
+            writer: LogWriter(pipeline), queue: SQSMessageQueue(sqs: sqs, url: url), projections: projections,
+            configuration: c, health: health, logger: loggers.consumer)
+        let archiving = configuration.archive.map {
+            Archiving(
+                uploader: SegmentArchive(s3: S3Client(configuration: aws, transport: transport), location: $0.location),
+                directory: $0.directory, interval: $0.interval, ordlogVersion: configuration.ordlogVersion,
+                logger: loggers.archive)
+        }
+        events(
+            .started(
+                Start(
+                    queueUrl: url, table: configuration.table, concurrency: c.concurrency,
+                    visibilityTimeout: c.visibilityTimeout, maxReceiveCount: rules.maxReceiveCount,
+                    region: aws.region, consumerId: consumerId)))
+        let report = try await ConsumerService(consumer: consumer, archiving: archiving).run(stop: stop, events: events)
+        return RunReport(consumer: report, queueUrl: url, table: configuration.table)
+    }
+}
