@@ -1,4 +1,5 @@
 import Foundation
+import OrdlogTestSupport
 import Testing
 
 @testable import OrdlogCore
