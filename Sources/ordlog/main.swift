@@ -1,14 +1,14 @@
 import ArgumentParser
 import Foundation
+import OrdlogCore
 
 // A synchronous entry point. Synchronous commands run on the main thread; async ones (the AWS commands) run
 // in a detached task while the main thread waits. This avoids dispatchMain(), whose signal thread valgrind
 // 3.19 cannot run, so `valgrind --tool=callgrind ordlog …` works for profiling (see Benchmarks/PROFILE.md).
 
-/// Carries a parsed async command into the detached task, and its error back.
+/// Carries a parsed async command into the detached task that runs it.
 final class AsyncRun: @unchecked Sendable {
     var command: any AsyncParsableCommand
-    var error: (any Error)?
     init(_ command: any AsyncParsableCommand) { self.command = command }
 }
 
@@ -20,13 +20,7 @@ do {
     var command = try Ordlog.parseAsRoot()
     if let asyncCommand = command as? any AsyncParsableCommand {
         let run = AsyncRun(asyncCommand)
-        let done = DispatchSemaphore(value: 0)
-        Task.detached {
-            do { try await run.command.run() } catch { run.error = error }
-            done.signal()
-        }
-        done.wait()
-        if let error = run.error { Ordlog.exit(withError: error) }
+        do { try Blocking.wait { try await run.command.run() } } catch { Ordlog.exit(withError: error) }
     } else {
         try command.run()
     }

@@ -235,20 +235,3 @@ public enum LogSources {
         return out.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
     }
 }
-
-/// Waiting for async work from synchronous code (a read command resolving an `s3://` source).
-public enum Blocking {
-    final class Box<T>: @unchecked Sendable { var result: Result<T, Error>? }
-
-    /// Runs `body` on a detached task and blocks the calling thread until it finishes; its result or error.
-    public static func wait<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
-        let box = Box<T>()
-        let done = DispatchSemaphore(value: 0)
-        Task.detached {
-            do { box.result = .success(try await body()) } catch { box.result = .failure(error) }
-            done.signal()
-        }
-        done.wait()
-        return try box.result!.get()
-    }
-}

@@ -1,3 +1,4 @@
+import Foundation
 /// A stored order: the item plus where it came from.
 public struct ProjectedOrder: Sendable, Equatable {
     public var item: OrderItem
@@ -21,6 +22,18 @@ public final class LocalProjection: ReplayProjection {
     public init(db: SQLiteConnection) { self.db = db }
 
     /// Opens or creates a standalone projection database at `path` (for replays and re-projections).
+    /// The projection file at `path` (written by `reproject --into` or `replay --into`: an `orders` table and no
+    /// `receives`), opened read-only; nil for a missing file, an event log, or any file that cannot be probed.
+    public static func openProjectionFile(_ path: String) -> LocalProjection? {
+        guard FileManager.default.fileExists(atPath: path),
+            let db = try? SQLiteConnection(path: path, readOnly: true),
+            let tables = try? db.scalarInt(
+                "SELECT sum(name = 'orders') * 2 + sum(name = 'receives') FROM sqlite_master WHERE type = 'table'"),
+            tables == 2
+        else { return nil }
+        return LocalProjection(db: db)
+    }
+
     public static func open(path: String) throws -> LocalProjection {
         let db = try SQLiteConnection(path: path)
         try db.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;")

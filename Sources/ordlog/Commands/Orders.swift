@@ -32,21 +32,22 @@ struct Orders: ParsableCommand {
             let projection: LocalProjection
             let path = global.dbPath
             var verified: VerifiedLog?  // the logs read, kept open (with a merge's scratch folder) while read
-            if global.db.count <= 1, FileManager.default.fileExists(atPath: path),
-                try !GlobalOptions.hasTable("receives", at: path), try GlobalOptions.hasTable("orders", at: path)
-            {
+            if global.db.count <= 1, let file = LocalProjection.openProjectionFile(path) {
                 // A projection file written by `reproject --into` / `replay --into`: read it as it is.
-                projection = LocalProjection(db: try SQLiteConnection(path: path, readOnly: true))
-            } else if FileManager.default.fileExists(atPath: path), try !GlobalOptions.hasTable("receives", at: path) {
-                throw CLIError(
-                    code: .storage,
-                    message: "\(path) is neither an ordlog event log nor a projection (it has no receives or orders "
-                        + "table). Give --db the log (`ordlog ingest` or `consume` write one) or a file written by "
-                        + "`reproject --into` / `replay --into`.")
+                projection = file
             } else {
                 // The logs, verified: one log's own projection, or the one their merged log builds (each log's
                 // own follows only its own).
-                let logs = try global.openVerifiedLog(scratchPrefix: "ordlog-orders", project: true)
+                let logs: VerifiedLog
+                do {
+                    logs = try global.openVerifiedLog(scratchPrefix: "ordlog-orders", project: true)
+                } catch let e as LogSourceError where e.kind == .notALog {
+                    throw CLIError(
+                        code: .storage,
+                        message: "\(e.source) is neither an ordlog event log nor a projection (it has no receives or "
+                            + "orders table). Give --db the log (`ordlog ingest` or `consume` write one) or a file "
+                            + "written by `reproject --into` / `replay --into`.")
+                }
                 verified = logs
                 projection = LocalProjection(db: logs.log.db)
             }

@@ -58,19 +58,7 @@ private func instanceMetadataRegion(_ environment: [String: String]) -> String? 
     guard let imds = InstanceMetadataClient(environment: environment, transport: CurlTransport.shared) else {
         return nil
     }
-    final class Box: @unchecked Sendable { var value: String? }
-    let box = Box()
-    let done = DispatchSemaphore(value: 0)
-    Thread.detachNewThread {
-        let inner = DispatchSemaphore(value: 0)
-        Task.detached {
-            box.value = await imds.region()
-            inner.signal()
-        }
-        inner.wait()
-        done.signal()
-    }
-    return done.wait(timeout: .now() + 3) == .success ? box.value : nil
+    return Blocking.wait(timeout: 3) { await imds.region() } ?? nil
 }
 
 /// Where `replay` and `reproject` put their result.

@@ -45,16 +45,6 @@ extension GlobalOptions {
         return VerifiedLog(set: set, log: log, report: report, scratch: scratch)
     }
 
-    /// True when the SQLite file at `path` has a table `name` (false for any file that cannot be read).
-    static func hasTable(_ name: String, at path: String) throws -> Bool {
-        guard let probe = try? SQLiteConnection(path: path, readOnly: true),
-            let n = try? probe.scalarInt(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?",
-                [.text(name)])
-        else { return true }  // unreadable: let the real open report why
-        return n > 0
-    }
-
     /// Takes the writer lock of the --db log (``WriterLock``) for the rest of this process: one writer per log.
     /// A log in a missing directory takes no lock here: opening it reports that.
     func lockForWriting() throws {
@@ -90,11 +80,9 @@ extension GlobalOptions {
                     code: .storage, message: "cannot create event log \(path): directory \(dir) does not exist")
             }
         }
-        if !create, fm.fileExists(atPath: path), try !Self.hasTable("receives", at: path) {
-            // A writer must not turn another SQLite file (a `reproject --into` projection, say) into an empty log
-            // by migrating it.
-            throw CLIError(LogSourceError(source: path, message: "no receives table", kind: .notALog))
-        }
+        // A writer must not turn another SQLite file (a `reproject --into` projection, say) into an empty log by
+        // migrating it.
+        if !create, fm.fileExists(atPath: path) { try LogSources.checkIsLog(path) }
         if write { try lockForWriting() }
         do {
             return try EventLog(path: path, logger: makeLogger("ordlog.eventlog"), newFilePageSize: newFilePageSize)
