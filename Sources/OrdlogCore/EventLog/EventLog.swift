@@ -204,15 +204,20 @@ public final class EventLog {
     /// - Parameters:
     ///   - readOnly: open for reading only (the audit commands): nothing is written to the file — no
     ///     migration, no journal-mode change — so evidence stays byte for byte as it was. Appending throws.
+    ///   - writer: the log is opened to append to it or rewrite it (ingest, consume, redrive, seal, an in-place
+    ///     reproject): its ``WriterLock`` is taken first, for the rest of the process (one writer per log).
     ///   - newFilePageSize: the SQLite page size in bytes (a power of two, 512…65536) when this creates the file;
     ///     nil for SQLite's default (4096). A file that exists keeps its own. ``bulkPageSize`` suits a log filled by
     ///     large transactions (file ingest).
     /// - Throws: ``SQLiteError`` if the file cannot be opened or is not an ordlog database;
-    ///   ``EventLogNeedsMigration`` when `readOnly` and the file was written by an older ordlog.
+    ///   ``EventLogNeedsMigration`` when `readOnly` and the file was written by an older ordlog;
+    ///   ``WriterLockError`` when `writer` and another process writes the log.
     public init(
         path: String, logger: Logger = Logger(label: "ordlog.eventlog", factory: { _ in SwiftLogNoOpLogHandler() }),
-        readOnly: Bool = false, newFilePageSize: Int? = nil
+        readOnly: Bool = false, writer: Bool = false, newFilePageSize: Int? = nil
     ) throws {
+        precondition(!(readOnly && writer), "a log is opened to read or to write")
+        if writer { try WriterLock.acquire(forLog: path) }
         self.db = try SQLiteConnection(path: path, readOnly: readOnly)
         self.logger = logger
         if readOnly {

@@ -45,8 +45,10 @@ extension GlobalOptions {
         return VerifiedLog(set: set, log: log, report: report, scratch: scratch)
     }
 
-    /// Takes the writer lock of the --db log (``WriterLock``) for the rest of this process: one writer per log.
-    /// A log in a missing directory takes no lock here: opening it reports that.
+    /// Takes the writer lock of the --db log (``WriterLock``) for the rest of this process, before the log is
+    /// opened: `consume` refuses a second consumer on its log before it touches SQS. Opening the log for writing
+    /// (``openLog(create:write:newFilePageSize:)``, ``EventLog/init(path:logger:readOnly:writer:newFilePageSize:)``)
+    /// takes the same lock, reentrantly. A log in a missing directory takes no lock here: opening it reports that.
     func lockForWriting() throws {
         let dir = URL(fileURLWithPath: dbPath).deletingLastPathComponent().path
         guard LogSources.isDirectory(dir) else { return }
@@ -83,9 +85,9 @@ extension GlobalOptions {
         // A writer must not turn another SQLite file (a `reproject --into` projection, say) into an empty log by
         // migrating it.
         if !create, fm.fileExists(atPath: path) { try LogSources.checkIsLog(path) }
-        if write { try lockForWriting() }
         do {
-            return try EventLog(path: path, logger: makeLogger("ordlog.eventlog"), newFilePageSize: newFilePageSize)
+            return try EventLog(
+                path: path, logger: makeLogger("ordlog.eventlog"), writer: write, newFilePageSize: newFilePageSize)
         } catch let error as SQLiteError {
             throw CLIError(LogSourceError(source: path, message: LogSources.openProblem(error), kind: .unreadable))
         }
