@@ -189,13 +189,13 @@ enum SampleLog {
         let id = "6f1c2a9e-0010-4c1e-9d8a-000000000010"
         let dry = try p.redrive(messageIds: [id], dryRun: true)
         #expect(dry.count == 1)
-        #expect(dry[0].after.trigger == "redrive")
+        #expect(dry[0].after.trigger == .redrive)
         #expect(try p.log.head() == head)
         let real = try p.redrive(messageIds: [id], dryRun: false)
         #expect(real[0].after.seq == head!.seq + 1)
         #expect(real[0].after.receiveSeq == real[0].receive.seq)
         #expect(real[0].after.decision.deadLettered)
-        #expect(try p.log.attempts(messageId: id).map(\.trigger) == ["receive", "receive", "receive", "redrive"])
+        #expect(try p.log.attempts(messageId: id).map(\.trigger) == [.receive, .receive, .receive, .redrive])
         #expect(try Verifier.verify(p.log).ok)
     }
 

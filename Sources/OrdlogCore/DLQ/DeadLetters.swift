@@ -229,7 +229,7 @@ extension Pipeline {
                     // Decided here as recordInTransaction decides it, to tell a table's answer from the local rule.
                     let local = decide(c.receive)
                     let after = try recordInTransaction(
-                        [c.receive], results: [result], trigger: "redrive", attemptedAt: now)[0]
+                        [c.receive], results: [result], trigger: .redrive, attemptedAt: now)[0]
                     var o = RedriveOutcome(messageId: c.id, receive: c.receive, before: c.before, after: after)
                     if local.outcome == .projected, let result, !result.isEmpty {
                         switch after.decision.outcome {

@@ -482,7 +482,7 @@ public final class EventLog {
     /// - Throws: ``SQLiteError``.
     @discardableResult
     public func appendAttempt(
-        receive: LoggedReceive, decision: Decision, processorVersion: String, trigger: String = "receive",
+        receive: LoggedReceive, decision: Decision, processorVersion: String, trigger: AttemptTrigger = .receive,
         attemptedAt: Int64
     ) throws -> LoggedAttempt {
         try appendAttempt(
@@ -493,7 +493,7 @@ public final class EventLog {
     /// ``appendAttempt(receive:decision:processorVersion:trigger:attemptedAt:)`` with the decision's item
     /// already written as JSON (`itemJSON` must be `decision.item?.json`: it is what is stored and hashed).
     func appendAttempt(
-        receive: LoggedReceive, decision: Decision, processorVersion: String, trigger: String,
+        receive: LoggedReceive, decision: Decision, processorVersion: String, trigger: AttemptTrigger,
         attemptedAt: Int64, itemJSON: String?
     ) throws -> LoggedAttempt {
         precondition(db.inTransaction, "EventLog.appendAttempt must run inside EventLog.write")
@@ -524,7 +524,7 @@ public final class EventLog {
         try s.bind(decision.snsMessageId, at: 12)
         try s.bind(itemJSON, at: 13)
         try s.bind(decision.note, at: 14)
-        try s.bind(trigger, at: 15)
+        try s.bind(trigger.rawValue, at: 15)
         try s.bind(attemptedAt, at: 16)
         try s.bind(.blob(a.prevHash), at: 17)
         try s.bind(.blob(a.hash), at: 18)
@@ -600,7 +600,7 @@ public final class EventLog {
             item: s.optionalText(12).flatMap { OrderItem(json: $0) }, note: s.optionalText(13))
         return LoggedAttempt(
             seq: s.int64(0), receiveSeq: s.int64(1), messageId: s.optionalText(2), decision: decision,
-            processorVersion: s.text(9), trigger: s.text(14), attemptedAt: s.int64(15), prevHash: s.blob(16),
+            processorVersion: s.text(9), trigger: AttemptTrigger(rawValue: s.text(14)), attemptedAt: s.int64(15), prevHash: s.blob(16),
             hash: s.blob(17))
     }
 

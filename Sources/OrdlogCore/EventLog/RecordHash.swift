@@ -220,7 +220,7 @@ public enum RecordHash {
         e.add(d.snsMessageId)
         e.add(itemJSON)
         e.add(d.note)
-        e.add(a.trigger)
+        e.add(a.trigger.rawValue)
         e.add(a.attemptedAt)
         return e.finalize()
     }

@@ -61,7 +61,7 @@ public enum RecordJSON {
         ]
         m += decision(a.decision)
         m += [
-            ("processorVersion", .string(a.processorVersion)), ("trigger", .string(a.trigger)),
+            ("processorVersion", .string(a.processorVersion)), ("trigger", .string(a.trigger.rawValue)),
             ("attemptedAt", .string(RFC3339.format(milliseconds: a.attemptedAt))),
             ("hash", .string(RecordHash.hex(a.hash))),
         ]

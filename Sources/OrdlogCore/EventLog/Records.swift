@@ -122,9 +122,22 @@ public struct LoggedAttempt: Sendable, Equatable {
     public var decision: Decision
     public var processorVersion: String
     /// `receive` (first processing of a receive) or `redrive` (re-processing after a fix).
-    public var trigger: String
+    public var trigger: AttemptTrigger
     /// ms since the epoch.
     public var attemptedAt: Int64
     public var prevHash: [UInt8]
     public var hash: [UInt8]
+}
+
+/// Why an attempt was made: the first processing of a receive, or a redrive. Stored and hashed as its text
+/// (`attempts.trigger`), which is kept as read: a value this version does not name is still read, shown and
+/// verified byte for byte.
+public struct AttemptTrigger: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public var rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    /// The first processing of a receive (ingest, consume).
+    public static let receive = AttemptTrigger(rawValue: "receive")
+    /// Re-processing a dead-lettered message after a fix (`ordlog redrive`).
+    public static let redrive = AttemptTrigger(rawValue: "redrive")
+    public var description: String { rawValue }
 }

@@ -453,7 +453,7 @@ public final class LogSet {
             let text =
                 d.outcome.rawValue + (d.deadLettered ? " (dead-lettered)" : "")
                 + (d.outcome == .projected ? " by " : " at ") + r.consumerId
-                + (a.trigger == "redrive" ? " (redrive)" : "")
+                + (a.trigger == .redrive ? " (redrive)" : "")
             if parts.last?.0 == text { parts[parts.count - 1].1 += 1 } else { parts.append((text, 1)) }
         }
         guard consumers.count > 1 else { return nil }

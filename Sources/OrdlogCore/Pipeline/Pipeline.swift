@@ -207,7 +207,7 @@ public final class Pipeline {
                 processor.decide(batch[i].interpretation, receive: appended[j].0, state: projection), results: [],
                 receive: appended[j].0)
             let attempt = try apply(
-                appended[j].0, decision: decision, trigger: "receive", attemptedAt: now,
+                appended[j].0, decision: decision, trigger: .receive, attemptedAt: now,
                 savepoint: perMessageSavepoints ? .perMessage : .failBatch, preparedItem: batch[i].item)
             local.count(attempt.decision)
             if collect { out.append(ProcessedReceive(receive: appended[j].0, attempt: attempt)) }
@@ -339,7 +339,7 @@ public final class Pipeline {
     ///   or nil when none was written (that decision was not `projected`). With no network projections, `[]`.
     /// - Throws: ``SQLiteError``; then no attempt of the batch is kept (the receives stay, unprocessed).
     public func record(
-        _ receives: [LoggedReceive], results: [[ProjectionResult]?], trigger: String = "receive",
+        _ receives: [LoggedReceive], results: [[ProjectionResult]?], trigger: AttemptTrigger = .receive,
         summary: inout IngestSummary
     ) throws -> [LoggedAttempt] {
         let attempts = try log.write { try recordInTransaction(receives, results: results, trigger: trigger) }
@@ -349,7 +349,7 @@ public final class Pipeline {
 
     /// ``record(_:results:trigger:summary:)``'s body. Must run inside `log.write`.
     func recordInTransaction(
-        _ receives: [LoggedReceive], results: [[ProjectionResult]?], trigger: String, attemptedAt: Int64? = nil
+        _ receives: [LoggedReceive], results: [[ProjectionResult]?], trigger: AttemptTrigger, attemptedAt: Int64? = nil
     ) throws -> [LoggedAttempt] {
         precondition(receives.count == results.count)
         let now = attemptedAt ?? clock()
@@ -372,7 +372,7 @@ public final class Pipeline {
         var local = IngestSummary()
         try log.write {
             let todo = try pending.filter { try log.attempts(receiveSeq: $0.seq).isEmpty }
-            let attempts = try recordInTransaction(todo, results: todo.map { _ in [] }, trigger: "receive")
+            let attempts = try recordInTransaction(todo, results: todo.map { _ in [] }, trigger: .receive)
             local.resumed += attempts.count
             for a in attempts { local.count(a.decision) }
         }
@@ -392,7 +392,7 @@ public final class Pipeline {
     /// - Parameter preparedItem: an item and its JSON text built ahead (``PreparedMessage``), used for the attempt
     ///   when the decision's item is that item.
     func apply(
-        _ r: LoggedReceive, decision: Decision, trigger: String, attemptedAt: Int64,
+        _ r: LoggedReceive, decision: Decision, trigger: AttemptTrigger, attemptedAt: Int64,
         savepoint: ProjectionWriteGuard = .perMessage, preparedItem: (item: OrderItem, json: String)? = nil
     ) throws -> LoggedAttempt {
         var decision = decision

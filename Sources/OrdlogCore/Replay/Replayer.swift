@@ -204,7 +204,7 @@ public final class Replayer {
                     }
                     if result.counts.replayed % 4096 == 0 { progress(r.seq, result.counts.replayed) }
                 case .attempt(let a):
-                    if verdict, a.trigger == "receive", let p = pending.removeValue(forKey: a.receiveSeq) {
+                    if verdict, a.trigger == .receive, let p = pending.removeValue(forKey: a.receiveSeq) {
                         result.compared += 1
                         if !p.decision.sameVerdict(as: a.decision) {
                             result.differences.append(

@@ -172,7 +172,7 @@ enum ReportSVG {
                             lane: 2, title: d.deadLettered ? "\(d.outcome.rawValue) → DLQ" : d.outcome.rawValue,
                             lines: [
                                 firstLine,
-                                (a.trigger == "receive" ? "" : a.trigger + " ") + ReportHTML.timeOfDay(a.attemptedAt),
+                                (a.trigger == .receive ? "" : a.trigger.rawValue + " ") + ReportHTML.timeOfDay(a.attemptedAt),
                             ],
                             color: colors[category]!, tooltip: tip, message: k,
                             parent: receiveIndex[a.receiveSeq] ?? lastReceive))

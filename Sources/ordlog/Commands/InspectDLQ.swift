@@ -268,7 +268,7 @@ struct InspectDLQ: AsyncParsableCommand {
         for (i, x) in m.attempts.enumerated() {
             let e = x.decision
             let cells = [
-                String(x.seq), time(x.attemptedAt), x.trigger,
+                String(x.seq), time(x.attemptedAt), x.trigger.rawValue,
                 e.outcome.rawValue + (e.deadLettered ? " (DLQ)" : ""),
                 e.errorFingerprint.map { "\($0): \(clip(e.errorMessage ?? "", 60))" } ?? "-", x.processorVersion,
             ]
