@@ -17,7 +17,7 @@ enum SampleLog {
         ]
     }
 
-    static func pipeline() throws -> Pipeline {
+    static func pipeline() throws -> ProcessingStep {
         let p = try Fixtures.pipeline()
         try Fixtures.ingest(try files(), into: p)
         return p
@@ -203,7 +203,7 @@ enum SampleLog {
         let p = try SampleLog.pipeline()
         var rules = ValidationRules()
         rules.acceptNumericStrings = true
-        let fixed = Pipeline(log: p.log, processor: OrderProcessor(rules: rules), clock: Fixtures.fixedClock)
+        let fixed = ProcessingStep(log: p.log, processor: OrderProcessor(rules: rules), clock: Fixtures.fixedClock)
         // moto 03 is not dead-lettered (receive count 1), but redrive works on any message id.
         let id = try TestFixtures.motoMessageId("03-quantity-as-string")
         let out = try fixed.redrive(messageIds: [id], dryRun: false)

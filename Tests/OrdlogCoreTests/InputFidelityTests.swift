@@ -28,7 +28,7 @@ import Testing
 
     /// Ingests one message with `body` and returns the pipeline, its receive and its attempt's decision.
     static func ingest(body: [UInt8], messageId: String = "m-1", rules: ValidationRules = ValidationRules())
-        throws -> (Pipeline, LoggedReceive, Decision)
+        throws -> (ProcessingStep, LoggedReceive, Decision)
     {
         let pipeline = try Fixtures.pipeline(rules: rules)
         var s = IngestSummary()
@@ -39,7 +39,7 @@ import Testing
     }
 
     /// Ingests recorded traffic bytes and returns the pipeline and its receives.
-    static func ingest(traffic: [UInt8], name: String = "t.jsonl") throws -> (Pipeline, [LoggedReceive]) {
+    static func ingest(traffic: [UInt8], name: String = "t.jsonl") throws -> (ProcessingStep, [LoggedReceive]) {
         let pipeline = try Fixtures.pipeline()
         let (_, messages) = try TrafficReader.parse(traffic, name: name)
         var s = IngestSummary()

@@ -27,9 +27,9 @@ import Testing
     /// A log at `dir/name.db` written by `consumer` (an identity record first, as ingest and consume write it).
     static func log(
         _ dir: URL, _ name: String, consumer: String?, _ batch: [IncomingMessage]
-    ) throws -> (URL, Pipeline) {
+    ) throws -> (URL, ProcessingStep) {
         let url = dir.appendingPathComponent("\(name).db")
-        let p = Pipeline(log: try EventLog(path: url.path), processor: OrderProcessor(), clock: Fixtures.fixedClock)
+        let p = ProcessingStep(log: try EventLog(path: url.path), processor: OrderProcessor(), clock: Fixtures.fixedClock)
         if let consumer {
             try p.log.write {
                 _ = try p.log.appendIdentity(

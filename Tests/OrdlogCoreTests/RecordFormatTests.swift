@@ -7,7 +7,7 @@ import Testing
 /// Record format 2 (migration 0004): a receive's hash and key cover SHA-256(body) instead of the body. Logs with
 /// format-1 receives (written before it) still verify, and a rerun of their traffic finds every receive logged.
 @Suite struct RecordFormatTests {
-    static func ingestSample(into pipeline: Pipeline) throws -> IngestSummary {
+    static func ingestSample(into pipeline: ProcessingStep) throws -> IngestSummary {
         let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: Fixtures.sample("order-traffic.jsonl"))))
         let (_, messages) = try TrafficReader.parse(bytes, name: "samples/order-traffic.jsonl")  // sources path-free
         var summary = IngestSummary()
@@ -57,7 +57,7 @@ import Testing
         #expect(result.problem == nil)
         #expect(result.verified == 28)
         // And the reopened log (which now starts with format-1 keys) still finds both kinds.
-        let reopened = Pipeline(log: try EventLog(path: pipeline.log.db.path), clock: Fixtures.fixedClock)
+        let reopened = ProcessingStep(log: try EventLog(path: pipeline.log.db.path), clock: Fixtures.fixedClock)
         #expect(try Self.ingestSample(into: reopened).alreadyLogged == 13)
         try reopened.ingest(
             batch: [IncomingMessage(messageId: "m-new", receiptHandle: "h", body: Array("{}".utf8), source: "t")],

@@ -10,11 +10,11 @@ import Testing
     /// moto 03: quantity "2", fixed by acceptNumericStrings.
     static var fixable: String { get throws { try TestFixtures.motoMessageId("03-quantity-as-string") } }
 
-    static func fixedPipeline() throws -> Pipeline {
+    static func fixedPipeline() throws -> ProcessingStep {
         let p = try SampleLog.pipeline()
         var rules = ValidationRules()
         rules.acceptNumericStrings = true
-        return Pipeline(log: p.log, processor: OrderProcessor(rules: rules), clock: Fixtures.fixedClock)
+        return ProcessingStep(log: p.log, processor: OrderProcessor(rules: rules), clock: Fixtures.fixedClock)
     }
 
     @Test("a failed DynamoDB write during redrive is recorded as a transient failure, and a rerun retries it")

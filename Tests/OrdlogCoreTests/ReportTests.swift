@@ -9,19 +9,19 @@ enum ReportTraffic {
     static let scriptBreak = HostileReportTraffic.scriptBreak
     static let attributeBreak = HostileReportTraffic.attributeBreak
 
-    static func hostilePipeline() throws -> Pipeline {
+    static func hostilePipeline() throws -> ProcessingStep {
         let p = try Fixtures.pipeline()
         try Fixtures.ingest([try HostileReportTraffic.path()], into: p)
         return p
     }
 
-    static func samplePipeline() throws -> Pipeline {
+    static func samplePipeline() throws -> ProcessingStep {
         let p = try Fixtures.pipeline()
         try Fixtures.ingest([Fixtures.sample("order-traffic.jsonl")], into: p)
         return p
     }
 
-    static func render(_ p: Pipeline, _ options: ReportOptions = ReportOptions(), madeAt: Int64 = 0) throws -> String {
+    static func render(_ p: ProcessingStep, _ options: ReportOptions = ReportOptions(), madeAt: Int64 = 0) throws -> String {
         ReportHTML.render(try ReportData.gather(log: p.log, path: "test.db", options: options, madeAtMs: madeAt))
     }
 }

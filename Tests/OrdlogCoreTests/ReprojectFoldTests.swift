@@ -72,13 +72,13 @@ import Testing
     /// The traffic of ``MemoryReplayTests`` (samples, bad input, quantities, hostile, byte-wise keys), and
     /// "redrive": the samples and bad input, then two messages redriven under other rules (one projected
     /// now, one dead-lettered again).
-    static func pipeline(_ name: String) throws -> Pipeline {
+    static func pipeline(_ name: String) throws -> ProcessingStep {
         let p = try Fixtures.pipeline()
         if name == "redrive" {
             try Fixtures.ingest(try TestFixtures.sampleLogFiles() + [Fixtures.sample("bad-input.jsonl")], into: p)
             var rules = ValidationRules()
             rules.acceptNumericStrings = true
-            let fixed = Pipeline(log: p.log, processor: OrderProcessor(rules: rules), clock: Fixtures.fixedClock)
+            let fixed = ProcessingStep(log: p.log, processor: OrderProcessor(rules: rules), clock: Fixtures.fixedClock)
             _ = try fixed.redrive(
                 messageIds: [
                     try TestFixtures.motoMessageId("03-quantity-as-string"), "6f1c2a9e-0010-4c1e-9d8a-000000000010",
@@ -115,7 +115,7 @@ import Testing
     /// Stops a build after its `k`th checkpoint, checks the old projection is untouched, reruns it (with
     /// another batch size) and returns the rerun's tables.
     static func interruptedThenResumed(
-        _ p: Pipeline, _ target: ReprojectTarget, into: String?, stopAfter k: Int, batchSize: Int
+        _ p: ProcessingStep, _ target: ReprojectTarget, into: String?, stopAfter k: Int, batchSize: Int
     ) throws -> (tables: String, result: ReprojectResult, firstStop: Int64)? {
         let live = try tables(p.log.db)
         var checkpoints = 0

@@ -13,9 +13,9 @@ import Testing
     /// traffic in one never-sealed log.
     struct Sealed {
         var path: String
-        var live: Pipeline
+        var live: ProcessingStep
         var results: [SealResult]
-        var reference: Pipeline
+        var reference: ProcessingStep
     }
 
     /// Seals as consumer `c1`: the identity record (the one source of consumer ids) is written first when the log
@@ -43,8 +43,8 @@ import Testing
         return try EventLog(path: copy)
     }
 
-    static func reopen(_ path: String) throws -> Pipeline {
-        Pipeline(log: try EventLog(path: path), processor: OrderProcessor(), clock: Fixtures.fixedClock)
+    static func reopen(_ path: String) throws -> ProcessingStep {
+        ProcessingStep(log: try EventLog(path: path), processor: OrderProcessor(), clock: Fixtures.fixedClock)
     }
 
     static func sealedLog() throws -> Sealed {

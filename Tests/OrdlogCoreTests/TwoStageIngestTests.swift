@@ -4,7 +4,7 @@ import Testing
 
 @testable import OrdlogCore
 
-/// Ingest's two stages (``Pipeline/streamPrepared(path:batchSize:maxBatchBytes:maxBatchSeconds:_:)``): reading and
+/// Ingest's two stages (``ProcessingStep/streamPrepared(path:batchSize:maxBatchBytes:maxBatchSeconds:_:)``): reading and
 /// preparing on a second thread changes nothing in the log, and an error in either stage ends the run.
 @Suite("Two-stage ingest")
 struct TwoStageIngestTests {

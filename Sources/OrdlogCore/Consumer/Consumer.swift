@@ -299,7 +299,7 @@ public final class Consumer: Sendable {
             for (i, (r, d)) in zip(batch.receives, batch.decisions).enumerated() where d.outcome == .projected {
                 group.addTask {
                     let start = DispatchTime.now().uptimeNanoseconds
-                    let results = await Pipeline.project(d, receive: r, into: projections)
+                    let results = await ProcessingStep.project(d, receive: r, into: projections)
                     timer.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - start))
                     return (i, results)
                 }

@@ -139,7 +139,7 @@ extension ConsumerService {
             projections.append(DynamoDBProjection(client: client, tableName: table))
         }
         let (log, consumerId) = try openLog(url)
-        let pipeline = Pipeline(log: log, processor: OrderProcessor(rules: rules), logger: loggers.pipeline)
+        let pipeline = ProcessingStep(log: log, processor: OrderProcessor(rules: rules), logger: loggers.pipeline)
         let consumer = Consumer(
             writer: LogWriter(pipeline), queue: SQSMessageQueue(sqs: sqs, url: url), projections: projections,
             configuration: c, health: health, logger: loggers.consumer)

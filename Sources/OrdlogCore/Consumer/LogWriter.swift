@@ -1,16 +1,16 @@
 import Foundation
 import Metrics
 
-/// The event log's one writer: owns the ``Pipeline`` (the SQLite connection, the local projection) so that the
+/// The event log's one writer: owns the ``ProcessingStep`` (the SQLite connection, the local projection) so that the
 /// receive loops of a consumer append and record through it one transaction at a time. Each call is one short
 /// transaction; no call awaits the network, so the write lock is never held across one.
 public actor LogWriter {
-    private(set) var pipeline: Pipeline
+    private(set) var pipeline: ProcessingStep
     /// Counts of everything appended and recorded through this writer.
     public private(set) var summary = IngestSummary()
     private let appendTimer = Metrics.Timer(label: OrdlogMetricName.logAppendDuration)
 
-    public init(_ pipeline: sending Pipeline) {
+    public init(_ pipeline: sending ProcessingStep) {
         self.pipeline = pipeline
     }
 
@@ -47,7 +47,7 @@ public actor LogWriter {
         return Appended(receives: pending, decisions: pending.map(pipeline.decide), alreadyFinal: [])
     }
 
-    /// Records the attempts (``Pipeline/record(_:results:trigger:summary:)``): one transaction.
+    /// Records the attempts (``ProcessingStep/record(_:results:trigger:summary:)``): one transaction.
     public func record(_ receives: [LoggedReceive], results: [[ProjectionResult]?]) throws -> [LoggedAttempt] {
         guard !receives.isEmpty else { return [] }
         let start = DispatchTime.now().uptimeNanoseconds
@@ -65,10 +65,10 @@ public actor LogWriter {
                 old.log, directory: directory, ordlogVersion: ordlogVersion, now: old.clock())
         else { return nil }
         let log = try EventLog(path: old.log.db.path, logger: old.log.logger)
-        pipeline = Pipeline(log: log, processor: old.processor, clock: old.clock, logger: old.logger)
+        pipeline = ProcessingStep(log: log, processor: old.processor, clock: old.clock, logger: old.logger)
         return result
     }
 
     /// Runs `body` with the pipeline on the writer (for reads in tests and reports).
-    public func withPipeline<T: Sendable>(_ body: (Pipeline) throws -> T) rethrows -> T { try body(pipeline) }
+    public func withPipeline<T: Sendable>(_ body: (ProcessingStep) throws -> T) rethrows -> T { try body(pipeline) }
 }

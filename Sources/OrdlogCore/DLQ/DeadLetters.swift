@@ -176,7 +176,7 @@ struct DryRunRollback: Error {
     var outcomes: [RedriveOutcome]
 }
 
-extension Pipeline {
+extension ProcessingStep {
     /// Re-processes messages against their latest receive, appending attempts with trigger `redrive`. Nothing
     /// is rewritten; the SQS MessageId stays the identity. The same step as a receive: decide, write the network
     /// `projections` (DynamoDB) outside the log's write lock, then record in one transaction what actually
@@ -252,7 +252,7 @@ extension Pipeline {
     public func project(_ decision: Decision, receive: LoggedReceive, into projections: [any Projection]) async
         -> [ProjectionResult]
     {
-        await Pipeline.project(decision, receive: receive, into: projections)
+        await ProcessingStep.project(decision, receive: receive, into: projections)
     }
 
     /// Writes one decision into every network projection concurrently; the answers in `projections`' order.

@@ -66,7 +66,7 @@ public struct RedriveReport: Sendable {
 }
 
 /// Redrives dead-lettered messages: chooses them by the set's dead-letter rule (``LogSet/deadLetterReport()``),
-/// processes each again against its latest receive (``Pipeline/redrive(messageIds:dryRun:projections:)``) and
+/// processes each again against its latest receive (``ProcessingStep/redrive(messageIds:dryRun:projections:)``) and
 /// reports the result as data, the table's written and stale counts included.
 ///
 /// ```swift
@@ -76,7 +76,7 @@ public struct RedriveReport: Sendable {
 ///
 /// Writes to the log (not in a dry run): the caller holds the log's writer lock.
 public struct Redriver {
-    public let pipeline: Pipeline
+    public let pipeline: ProcessingStep
 
     /// - Parameters:
     ///   - log: the log to redrive in (one log: a redrive appends to it).
@@ -86,7 +86,7 @@ public struct Redriver {
         log: EventLog, processor: OrderProcessor,
         logger: Logger = Logger(label: "ordlog.pipeline", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
-        pipeline = Pipeline(log: log, processor: processor, logger: logger)
+        pipeline = ProcessingStep(log: log, processor: processor, logger: logger)
     }
 
     /// Redrives the selected dead-lettered messages.

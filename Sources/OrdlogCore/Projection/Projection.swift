@@ -10,7 +10,7 @@ public enum ProjectionResult: Sendable, Equatable {
 
 /// A projection the processor writes into over the network (DynamoDB `Orders`, a shadow table): one of the I/O
 /// edges of the processing step. The local projection is the other kind: it is written inside the log's
-/// transaction, with the attempt (``Pipeline``).
+/// transaction, with the attempt (``ProcessingStep``).
 ///
 /// Implementations only write; they never decide. The decision stays ``OrderProcessor/decide(_:state:)``'s, and
 /// how a result changes it is ``OrderProcessor/resolve(_:results:receive:)``'s.

@@ -203,7 +203,7 @@ public enum Segments {
     ///   that name), ``SQLiteError``, or file errors. Nothing is replaced when it throws.
     public static func seal(
         _ log: EventLog, directory: String? = nil, ordlogVersion: String,
-        now: Int64 = Pipeline.systemClockMs()
+        now: Int64 = ProcessingStep.systemClockMs()
     ) throws -> SealResult? {
         let db = log.db
         let livePath = db.path

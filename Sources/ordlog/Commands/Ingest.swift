@@ -91,7 +91,7 @@ struct Ingest: ParsableCommand {
             var rules = ValidationRules()
             rules.maxReceiveCount = maxReceiveCount
             rules.integerLiteralsOnly = integerLiteralsOnly
-            let pipeline = Pipeline(
+            let pipeline = ProcessingStep(
                 log: log, processor: OrderProcessor(rules: rules), logger: global.makeLogger("ordlog.pipeline"))
             var summary = IngestSummary()
             try pipeline.processUnprocessed(summary: &summary, beforeWriting: recordIdentityOnce)

@@ -63,7 +63,7 @@ struct Publish: AsyncParsableCommand {
                     .filter { !$0.allSatisfy(\.isWhitespace) }
             }
             if let orderId {
-                let ts = timestamp ?? RFC3339.format(milliseconds: Pipeline.systemClockMs())
+                let ts = timestamp ?? RFC3339.format(milliseconds: ProcessingStep.systemClockMs())
                 messages.append(
                     OrderItem(
                         orderId: orderId, userId: userId ?? "", itemName: itemName ?? "",

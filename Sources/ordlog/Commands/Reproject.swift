@@ -100,7 +100,7 @@ struct Reproject: AsyncParsableCommand {
             let report: ReprojectReport
             do {
                 report = try await Reprojector.rebuild(
-                    options, log: log, logPath: global.dbPath, startedAt: Pipeline.systemClockMs(),
+                    options, log: log, logPath: global.dbPath, startedAt: ProcessingStep.systemClockMs(),
                     shouldStop: { Interrupt.requested },
                     onCheckpoint: { seq, through in progress.update("checkpoint at seq \(seq) of \(through)") },
                     onTestPause: { err("ordlog: test pause at checkpoint \($0)") },

@@ -17,7 +17,7 @@ extension GlobalOptions {
             explicit: consumerId, environment: environment, hostName: ConsumerIdentity.localHostName(),
             stored: stored, taskMetadata: fetchTaskMetadata)
         let identity = ConsumerIdentity(consumerId: id, ordlogVersion: Ordlog.configuration.version, queue: queue)
-        let now = Pipeline.systemClockMs()
+        let now = ProcessingStep.systemClockMs()
         try log.write { _ = try log.appendIdentity(identity, recordedAt: now) }
         return identity
     }

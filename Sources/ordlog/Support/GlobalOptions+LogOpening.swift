@@ -40,7 +40,7 @@ extension GlobalOptions {
         let scratch = set.members.count > 1 ? try TempDir(scratchPrefix) : nil
         let log = try set.readableLog(scratchPath: scratch!.path("merged.db"))
         if project, set.members.count > 1 {
-            _ = try Reprojector(log: log).run(.all, startedAt: Pipeline.systemClockMs())
+            _ = try Reprojector(log: log).run(.all, startedAt: ProcessingStep.systemClockMs())
         }
         return VerifiedLog(set: set, log: log, report: report, scratch: scratch)
     }

@@ -35,13 +35,13 @@ enum Fixtures {
     static let fixedClock: @Sendable () -> Int64 = { 1_767_261_600_000 }
 
     /// Opens a fresh log and pipeline.
-    static func pipeline(rules: ValidationRules = ValidationRules()) throws -> Pipeline {
-        Pipeline(log: try EventLog(path: tempDB()), processor: OrderProcessor(rules: rules), clock: fixedClock)
+    static func pipeline(rules: ValidationRules = ValidationRules()) throws -> ProcessingStep {
+        ProcessingStep(log: try EventLog(path: tempDB()), processor: OrderProcessor(rules: rules), clock: fixedClock)
     }
 
     /// Ingests files through `pipeline` in batches of 10 and returns the summary.
     @discardableResult
-    static func ingest(_ files: [String], into pipeline: Pipeline) throws -> IngestSummary {
+    static func ingest(_ files: [String], into pipeline: ProcessingStep) throws -> IngestSummary {
         var summary = IngestSummary()
         for file in files {
             let (_, messages) = try TrafficReader.read(path: file)

@@ -65,7 +65,7 @@ public struct IngestSummary: OutcomeCounts, Sendable, Equatable, Codable {
     }
 }
 
-/// A message prepared for ``Pipeline/ingest(prepared:summary:)`` by ``Pipeline/prepare(_:processor:)``: its
+/// A message prepared for ``ProcessingStep/ingest(prepared:summary:)`` by ``ProcessingStep/prepare(_:processor:)``: its
 /// receive record's log-independent fields and its body's interpretation, both computed without the log.
 public struct PreparedMessage: Sendable {
     public var receive: PreparedReceive
@@ -95,7 +95,7 @@ public struct ProcessedReceive: Sendable {
 /// order and its attempt appended. A crash loses at most the batch in flight, and a rerun of the same input
 /// finds every committed receive already logged (see ``IngestSummary/alreadyLogged``), so nothing is
 /// projected twice.
-public final class Pipeline {
+public final class ProcessingStep {
     public let log: EventLog
     public let projection: LocalProjection
     public let processor: OrderProcessor
@@ -107,7 +107,7 @@ public final class Pipeline {
     ///     never sees it).
     public init(
         log: EventLog, processor: OrderProcessor = OrderProcessor(),
-        clock: @escaping @Sendable () -> Int64 = Pipeline.systemClockMs,
+        clock: @escaping @Sendable () -> Int64 = ProcessingStep.systemClockMs,
         logger: Logger = Logger(label: "ordlog.pipeline", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
         self.log = log
@@ -256,7 +256,7 @@ public final class Pipeline {
                         for m in batch {
                             // The writer stopped (an interrupt, an error): stop here, not after the whole batch.
                             if handoff.isCancelled { throw Handoff.Cancelled() }
-                            prepared.append(Pipeline.prepare(m, processor: processor))
+                            prepared.append(ProcessingStep.prepare(m, processor: processor))
                         }
                         guard handoff.put(prepared) else { throw Handoff.Cancelled() }
                     }
