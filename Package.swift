@@ -60,10 +60,10 @@ let package = Package(
             ]
         ),
         // Operating a long-running process: the /metrics and /healthz listener (POSIX sockets, one accept
-        // thread) and the JSON Lines log handler. Foundation and swift-log only; knows nothing of Prometheus.
+        // thread) and the JSON Lines log handler. Foundation, swift-log and OrdlogShared only (no AWS, no Prometheus).
         .target(
             name: "OrdlogOps",
-            dependencies: ["OrdlogAWS", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["OrdlogShared", .product(name: "Logging", package: "swift-log")]
         ),
         // The thin command-line front end; the only place a metrics backend is bootstrapped.
         .executableTarget(

@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import OrdlogAWS
+import OrdlogShared
 
 #if canImport(Glibc)
     import Glibc
