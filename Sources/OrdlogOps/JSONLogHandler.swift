@@ -144,7 +144,7 @@ public struct JSONLogHandler: LogHandler {
 /// Where ``JSONLogHandler`` writes: whole lines, one `write(2)` each under a lock, so lines from several threads
 /// never interleave.
 public final class JSONLogSink: @unchecked Sendable {
-    private let lock = NSLock()
+    private let serial = Locked()
     private let emit: (String) -> Void
 
     /// A sink calling `emit` with each line (tests).
@@ -175,8 +175,6 @@ public final class JSONLogSink: @unchecked Sendable {
     }
 
     func write(_ line: String) {
-        lock.lock()
-        defer { lock.unlock() }
-        emit(line)
+        serial.withLock { _ in emit(line) }
     }
 }
