@@ -32,12 +32,17 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
+        // What every other module shares, one copy each: JSON (value, parser, writer, encoder), hex, time formats
+        // (RFC 3339, UTC calendar arithmetic), the lock-protected state box and full-jitter back-off. Foundation only,
+        // so it stays a leaf: the hash chain and the log handler no longer reach into the AWS wire layer for them.
+        .target(name: "OrdlogShared"),
         // The AWS wire layer: SigV4, credentials, SQS/SNS/DynamoDB clients, the libcurl transport. Knows nothing
         // of orders.
         .target(
             name: "OrdlogAWS",
             dependencies: [
                 "CCurl",
+                "OrdlogShared",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -48,16 +53,17 @@ let package = Package(
             dependencies: [
                 "CSQLite",
                 "OrdlogAWS",
+                "OrdlogShared",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
         // Operating a long-running process: the /metrics and /healthz listener (POSIX sockets, one accept
-        // thread) and the JSON Lines log handler. Foundation and swift-log only; knows nothing of Prometheus.
+        // thread) and the JSON Lines log handler. Foundation, swift-log and OrdlogShared only (no AWS, no Prometheus).
         .target(
             name: "OrdlogOps",
-            dependencies: ["OrdlogAWS", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["OrdlogShared", .product(name: "Logging", package: "swift-log")]
         ),
         // The thin command-line front end; the only place a metrics backend is bootstrapped.
         .executableTarget(
@@ -66,6 +72,7 @@ let package = Package(
                 "OrdlogCore",
                 "OrdlogAWS",
                 "OrdlogOps",
+                "OrdlogShared",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -81,6 +88,7 @@ let package = Package(
         // fixture throws), the process runner and sqlite3 shell, self-removing temporary directories, and the
         // moto_server launcher with its `.motoServer()` trait. Foundation and Testing only.
         .target(name: "OrdlogTestSupport"),
+        .testTarget(name: "OrdlogSharedTests", dependencies: ["OrdlogShared"]),
         .testTarget(name: "OrdlogAWSTests", dependencies: ["OrdlogAWS", "OrdlogTestSupport"]),
         .testTarget(name: "OrdlogCLITests", dependencies: ["OrdlogCore", "OrdlogAWS", "OrdlogTestSupport"]),
         .testTarget(

@@ -197,12 +197,11 @@ public struct RetryPolicy: Sendable, Equatable {
         return false
     }
 
-    /// The delay in seconds before attempt `attempt + 1`, with full jitter.
+    /// The delay in seconds before attempt `attempt + 1`, with full jitter (``FullJitterBackoff``, `attempt - 1`
+    /// failures before this one).
     public func delay(afterAttempt attempt: Int) -> Double {
         guard baseDelay > 0, maxDelay > 0 else { return 0 }
-        let exponent = Double(min(max(attempt - 1, 0), 30))
-        let ceiling = min(maxDelay, baseDelay * pow(2, exponent))
-        return Double.random(in: 0...ceiling)
+        return FullJitterBackoff.delay(afterFailures: attempt - 1, base: baseDelay, cap: maxDelay)
     }
 }
 

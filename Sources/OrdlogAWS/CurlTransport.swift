@@ -109,11 +109,13 @@ final class CurlEasyHandle {
 final class CurlEngine: @unchecked Sendable {
     private static let globalInit: CURLcode = curl_global_init(Int(CURL_GLOBAL_DEFAULT))
 
-    private let lock = NSLock()
-    // Guarded by `lock`:
-    private var pending: [CurlTransfer] = []
-    private var cancels: [CurlTransfer] = []
-    private var stopping = false
+    /// What callers hand the I/O thread.
+    private struct Queues {
+        var pending: [CurlTransfer] = []
+        var cancels: [CurlTransfer] = []
+        var stopping = false
+    }
+    private let queues = Locked(Queues())
     // Set once in init; curl_multi_wakeup may be called from any thread.
     private let multi: UnsafeMutableRawPointer?
     private let caBundle: String?
@@ -145,10 +147,10 @@ final class CurlEngine: @unchecked Sendable {
     /// Queues `transfer` for the I/O thread (or fails it at once if it was cancelled or the engine is stopped).
     func submit(_ transfer: CurlTransfer) {
         enum Outcome { case queued, cancelled, stopped }
-        let outcome: Outcome = lock.withLock {
+        let outcome: Outcome = queues.withLock { queues in
             if transfer.cancelRequested { return .cancelled }
-            if stopping || multi == nil { return .stopped }
-            pending.append(transfer)
+            if queues.stopping || multi == nil { return .stopped }
+            queues.pending.append(transfer)
             return .queued
         }
         switch outcome {
@@ -164,16 +166,16 @@ final class CurlEngine: @unchecked Sendable {
 
     /// Asks the I/O thread to abort `transfer` (a no-op once it has finished).
     func cancel(_ transfer: CurlTransfer) {
-        lock.withLock {
+        queues.withLock {
             transfer.cancelRequested = true
-            cancels.append(transfer)
+            $0.cancels.append(transfer)
         }
         if let multi { curl_multi_wakeup(multi) }
     }
 
     /// Ends the I/O thread; transfers still in flight fail.
     func stop() {
-        lock.withLock { stopping = true }
+        queues.withLock { $0.stopping = true }
         if let multi { curl_multi_wakeup(multi) }
     }
 
@@ -188,12 +190,12 @@ final class CurlEngine: @unchecked Sendable {
         pthread_sigmask(SIG_BLOCK, &pipe, nil)
         var running: Int32 = 0
         while true {
-            let (new, cancelled, stop) = lock.withLock {
+            let (new, cancelled, stop) = queues.withLock { queues in
                 defer {
-                    pending.removeAll(keepingCapacity: true)
-                    cancels.removeAll(keepingCapacity: true)
+                    queues.pending.removeAll(keepingCapacity: true)
+                    queues.cancels.removeAll(keepingCapacity: true)
                 }
-                return (pending, cancels, stopping)
+                return (queues.pending, queues.cancels, queues.stopping)
             }
             if stop {
                 for t in new { t.finish(.failure(AWSTransportError(endpoint: t.request.url, reason: "the HTTP transport was stopped"))) }

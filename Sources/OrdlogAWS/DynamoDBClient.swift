@@ -338,19 +338,12 @@ enum PutItemBody {
         return true
     }
 
-    /// A JSON string literal as `JSONEncoder` writes it (`"` and `\` escaped, `/` and non-ASCII as is); false
-    /// for a control character (left to `JSONEncoder`).
+    /// A JSON string literal as `JSONEncoder` writes it (`"` and `\` escaped, `/` and non-ASCII as is, which is
+    /// ``JSONWriter/writeString(_:into:escapingLineSeparators:)`` for text without control characters); false for
+    /// a control character (left to `JSONEncoder`).
     static func string(_ s: String, into out: inout [UInt8]) -> Bool {
-        out.append(UInt8(ascii: "\""))
-        for c in s.utf8 {
-            switch c {
-            case UInt8(ascii: "\""): out.append(contentsOf: [0x5C, 0x22])
-            case UInt8(ascii: "\\"): out.append(contentsOf: [0x5C, 0x5C])
-            case 0..<0x20: return false
-            default: out.append(c)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
+        if s.utf8.contains(where: { $0 < 0x20 }) { return false }
+        JSONWriter.writeString(s, into: &out)
         return true
     }
 }

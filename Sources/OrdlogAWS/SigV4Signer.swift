@@ -395,7 +395,7 @@ public struct SigV4Signer: Sendable, CustomStringConvertible {
 
 /// Derived SigV4 signing keys by (secret, day, region, service): the key changes once a day, and deriving it
 /// is four HMACs per request otherwise. Process-wide, a handful of entries, behind a lock.
-final class SigningKeyCache: @unchecked Sendable {
+final class SigningKeyCache: Sendable {
     struct Key: Hashable {
         var secret: String
         var day: String
@@ -404,13 +404,12 @@ final class SigningKeyCache: @unchecked Sendable {
     }
 
     static let shared = SigningKeyCache()
-    private let lock = NSLock()
-    private var keys: [Key: SymmetricKey] = [:]
+    private let keys = Locked<[Key: SymmetricKey]>([:])
 
-    func key(for key: Key) -> SymmetricKey? { lock.withLock { keys[key] } }
+    func key(for key: Key) -> SymmetricKey? { keys.withLock { $0[key] } }
 
     func store(_ value: SymmetricKey, for key: Key) {
-        lock.withLock {
+        keys.withLock { keys in
             if keys.count >= 32 { keys.removeAll() }
             keys[key] = value
         }

@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import OrdlogAWS
+import OrdlogShared
 
 #if canImport(Glibc)
     import Glibc
@@ -121,40 +121,13 @@ public struct JSONLogHandler: LogHandler {
     }
 
     /// `s` as a JSON string: `"` and `\` escaped, control characters as `\n`, `\t`… or `\u00XX`, U+2028/9 as
-    /// `\u2028`/`\u2029` (some log viewers break lines there); everything else as UTF-8.
+    /// `\u2028`/`\u2029` (some log viewers break lines there) and DEL as `\u007f`; everything else as UTF-8
+    /// (``JSONWriter/writeString(_:into:escapingLineSeparators:)``).
     public static func appendString(_ s: String, to out: inout String) {
-        out.append("\"")
-        var run = s.unicodeScalars.startIndex
-        let scalars = s.unicodeScalars
-        var i = scalars.startIndex
-        while i < scalars.endIndex {
-            let c = scalars[i]
-            let escape: String?
-            switch c {
-            case "\"": escape = "\\\""
-            case "\\": escape = "\\\\"
-            case "\n": escape = "\\n"
-            case "\r": escape = "\\r"
-            case "\t": escape = "\\t"
-            case "\u{2028}": escape = "\\u2028"
-            case "\u{2029}": escape = "\\u2029"
-            default:
-                if c.value < 0x20 || c.value == 0x7F {
-                    let hex = String(c.value, radix: 16)
-                    escape = "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    escape = nil
-                }
-            }
-            if let escape {
-                out.unicodeScalars.append(contentsOf: scalars[run..<i])
-                out.append(escape)
-                run = scalars.index(after: i)
-            }
-            i = scalars.index(after: i)
-        }
-        out.unicodeScalars.append(contentsOf: scalars[run..<scalars.endIndex])
-        out.append("\"")
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(s.utf8.count + 2)
+        JSONWriter.writeString(s, into: &bytes, escapingLineSeparators: true)
+        out += String(decoding: bytes, as: UTF8.self)
     }
 
     /// Now, UTC, as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
@@ -171,7 +144,7 @@ public struct JSONLogHandler: LogHandler {
 /// Where ``JSONLogHandler`` writes: whole lines, one `write(2)` each under a lock, so lines from several threads
 /// never interleave.
 public final class JSONLogSink: @unchecked Sendable {
-    private let lock = NSLock()
+    private let serial = Locked()
     private let emit: (String) -> Void
 
     /// A sink calling `emit` with each line (tests).
@@ -202,8 +175,6 @@ public final class JSONLogSink: @unchecked Sendable {
     }
 
     func write(_ line: String) {
-        lock.lock()
-        defer { lock.unlock() }
-        emit(line)
+        serial.withLock { _ in emit(line) }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import OrdlogShared
 
 #if canImport(Glibc)
     import Glibc
@@ -95,9 +96,11 @@ public final class OpsHTTPServer: @unchecked Sendable {
     private let listenFD: Int32
     private let metrics: @Sendable () -> [UInt8]
     private let health: @Sendable () -> OpsHealthStatus
-    private let lock = NSLock()
-    private var stopped = false
-    private var acceptThread: Thread?
+    private struct State {
+        var stopped = false
+        var acceptThread: Thread?
+    }
+    private let state = Locked(State())
     private let slots = DispatchSemaphore(value: OpsHTTPServer.maxConcurrentConnections)
     private let finished = DispatchSemaphore(value: 0)
 
@@ -123,22 +126,21 @@ public final class OpsHTTPServer: @unchecked Sendable {
 
     /// Starts the accept thread. Idempotent.
     public func start() {
-        lock.lock()
-        defer { lock.unlock() }
-        guard acceptThread == nil, !stopped else { return }
-        let thread = Thread { [self] in acceptLoop() }
-        thread.name = "ordlog-ops-http"
-        acceptThread = thread
-        thread.start()
+        state.withLock { state in
+            guard state.acceptThread == nil, !state.stopped else { return }
+            let thread = Thread { [self] in acceptLoop() }
+            thread.name = "ordlog-ops-http"
+            state.acceptThread = thread
+            thread.start()
+        }
     }
 
     /// Stops accepting and closes the listening socket (connections being answered finish). Idempotent.
     public func stop() {
-        lock.lock()
-        let wasStopped = stopped
-        stopped = true
-        let started = acceptThread != nil
-        lock.unlock()
+        let (wasStopped, started) = state.withLock { state in
+            defer { state.stopped = true }
+            return (state.stopped, state.acceptThread != nil)
+        }
         guard !wasStopped else { return }
         if started {
             finished.wait()  // the accept loop polls every 100 ms and closes the socket itself
@@ -148,9 +150,7 @@ public final class OpsHTTPServer: @unchecked Sendable {
     }
 
     private var isStopped: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return stopped
+        state.withLock { $0.stopped }
     }
 
     // MARK: Socket setup

@@ -152,14 +152,12 @@ public struct ProcessCredentialProvider: CredentialProvider {
     }
 }
 
-private final class ProcessOutput: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stdout = Data()
-    private var stderr = Data()
+private final class ProcessOutput: Sendable {
+    private let output = Locked((stdout: Data(), stderr: Data()))
     func set(_ data: Data, stdout isOut: Bool) {
-        lock.withLock {
-            if isOut { stdout = data } else { stderr = data }
+        output.withLock {
+            if isOut { $0.stdout = data } else { $0.stderr = data }
         }
     }
-    func get() -> (Data, Data) { lock.withLock { (stdout, stderr) } }
+    func get() -> (Data, Data) { output.withLock { ($0.stdout, $0.stderr) } }
 }

@@ -1,4 +1,3 @@
-import OrdlogAWS
 /// What is wrong at the first broken place of the hash chain.
 public enum ChainBreakKind: String, Sendable {
     /// A record's stored content no longer matches its hash.

@@ -1,4 +1,4 @@
-import OrdlogAWS
+import OrdlogShared
 import Crypto
 
 /// The event log's hash chain: `hash(n) = SHA-256(hash(n−1) ‖ canonical(record n))`, with 32 zero bytes

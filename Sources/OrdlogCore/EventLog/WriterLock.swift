@@ -33,8 +33,8 @@ public struct WriterLockError: Error, Sendable, CustomStringConvertible {
 /// Within one process the lock is reentrant (the consumer seals itself with `--archive-every`): it is held from
 /// the first ``acquire(forLog:)`` until ``release(forLog:)`` or the end of the process.
 public enum WriterLock {
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var held: [String: Int32] = [:]
+    /// The descriptor of each lock file this process holds, by ``key(_:)``.
+    private static let held = Locked<[String: Int32]>([:])
 
     /// The lock file of the log at `path`.
     public static func lockPath(forLog path: String) -> String { path + "-writer.lock" }
@@ -47,9 +47,7 @@ public enum WriterLock {
     @discardableResult
     public static func acquire(forLog path: String) throws -> Bool {
         let key = Self.key(path)
-        lock.lock()
-        defer { lock.unlock() }
-        do {
+        return try held.withLock { held in
             if held[key] != nil { return false }
             let fd = open(key, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
             guard fd >= 0 else {
@@ -84,8 +82,8 @@ public enum WriterLock {
     /// Gives the lock up (a library caller that took it for one operation); the CLI keeps it until it exits.
     public static func release(forLog path: String) {
         let key = Self.key(path)
-        lock.lock()
-        defer { lock.unlock() }
-        if let fd = held.removeValue(forKey: key) { close(fd) }
+        held.withLock { held in
+            if let fd = held.removeValue(forKey: key) { close(fd) }
+        }
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import OrdlogAWS
 
 /// A set of logs that does not verify, refused by a read command: every file at fault with what is wrong.
 public struct LogSetBroken: Error, CustomStringConvertible, Sendable {

@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import OrdlogAWS
 
 /// The one way the read commands see the event log: one file, a sealed log with its segments, several consumers'
 /// logs, copies, or an `s3://` archive, opened as one set (``open(_:options:)``). One file is a set of one.

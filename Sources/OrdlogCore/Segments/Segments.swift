@@ -1,6 +1,5 @@
 import Crypto
 import Foundation
-import OrdlogAWS
 
 #if canImport(Glibc)
     import Glibc

@@ -23,16 +23,18 @@ import Foundation
 ///
 /// Thread-safe. Nothing is created until a path is asked for, so a process that needs no scratch file leaves no
 /// trace, even with `$TMPDIR` unusable.
-public final class ScratchSpace: @unchecked Sendable {
+public final class ScratchSpace: Sendable {
     /// The process's scratch space, removed at normal exit.
     public static let shared = ScratchSpace(removeAtExit: true)
 
-    private let lock = NSLock()
     private let parent: URL?
     private let removeAtExit: Bool
-    private var created: String?
-    private var registeredAtExit = false
-    private var closed = false
+    private struct State {
+        var created: String?
+        var registeredAtExit = false
+        var closed = false
+    }
+    private let state = Locked(State())
 
     /// A scratch space under `parent` (default: `FileManager.default.temporaryDirectory`, read when the directory
     /// is first created). Other than ``shared``, one is removed when released, not at exit.
@@ -51,16 +53,16 @@ public final class ScratchSpace: @unchecked Sendable {
     /// - Throws: ``ScratchSpaceClosed`` after ``close()``; the `FileManager` error when it cannot be created
     ///   (`$TMPDIR` missing, not a directory, read-only).
     public func directory() throws -> String {
-        try lock.withLock {
-            if let created { return created }
-            if closed { throw ScratchSpaceClosed() }
+        try state.withLock { state in
+            if let created = state.created { return created }
+            if state.closed { throw ScratchSpaceClosed() }
             let base = parent ?? FileManager.default.temporaryDirectory
             let dir = base.appendingPathComponent("ordlog-scratch-\(getpid())-\(UUID().uuidString)").path
             try FileManager.default.createDirectory(
                 atPath: dir, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
-            created = dir
-            if removeAtExit && !registeredAtExit {
-                registeredAtExit = true
+            state.created = dir
+            if removeAtExit && !state.registeredAtExit {
+                state.registeredAtExit = true
                 atexit { ScratchSpace.shared.removeAll() }
             }
             return dir
@@ -96,10 +98,10 @@ public final class ScratchSpace: @unchecked Sendable {
     }
 
     private func remove(closing: Bool) {
-        let dir = lock.withLock { () -> String? in
-            if closing { closed = true }
-            defer { created = nil }
-            return created
+        let dir = state.withLock { state -> String? in
+            if closing { state.closed = true }
+            defer { state.created = nil }
+            return state.created
         }
         guard let dir else { return }
         // A file being created meanwhile by another thread can make one pass fail with ENOTEMPTY.

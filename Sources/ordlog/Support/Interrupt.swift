@@ -14,13 +14,15 @@ import OrdlogCore
 enum Interrupt {
     /// The stop request every command shares.
     static let stop = StopSignal()
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var count = 0
-    nonisolated(unsafe) private static var waitingForInput = false
-    nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
-    nonisolated(unsafe) private static var notice = ""
-    /// Set by ``install(notice:)``: SIGINT and SIGTERM request a stop instead of exiting.
-    nonisolated(unsafe) private static var stopsGracefully = false
+    private struct State {
+        var count = 0
+        var waitingForInput = false
+        var sources: [DispatchSourceSignal] = []
+        var notice = ""
+        /// Set by ``install(notice:)``: SIGINT and SIGTERM request a stop instead of exiting.
+        var stopsGracefully = false
+    }
+    private static let state = Locked(State())
     private static let handled = [SIGINT, SIGTERM, SIGHUP]
 
     /// Installs the default handling (exit with 128 + signal after removing the scratch space) once, and ignores
@@ -28,15 +30,15 @@ enum Interrupt {
     /// and dies of SIGPIPE). Called first thing in `main.swift`.
     static func installDefault() {
         signal(SIGPIPE, SIG_IGN)
-        lock.withLock {
-            guard sources.isEmpty else { return }
+        state.withLock { state in
+            guard state.sources.isEmpty else { return }
             let queue = DispatchQueue(label: "ordlog.signals")
             for sig in handled {
                 signal(sig, SIG_IGN)  // delivered to the source only
                 let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
                 source.setEventHandler { received(sig) }
                 source.resume()
-                sources.append(source)
+                state.sources.append(source)
             }
         }
         // A parent may have started us with these signals blocked (the mask is inherited): unblock them.
@@ -49,9 +51,9 @@ enum Interrupt {
     /// Turns SIGINT and SIGTERM into a stop request (see the type's description); `notice` is printed to stderr on
     /// the first signal.
     static func install(notice: String = "") {
-        lock.withLock {
-            Interrupt.notice = notice
-            stopsGracefully = true
+        state.withLock { state in
+            state.notice = notice
+            state.stopsGracefully = true
         }
         installDefault()
     }
@@ -64,10 +66,10 @@ enum Interrupt {
     }
 
     private static func received(_ sig: Int32) {
-        let (graceful, n, waiting, text) = lock.withLock { () -> (Bool, Int, Bool, String) in
-            guard stopsGracefully, sig != SIGHUP else { return (false, 0, false, "") }
-            count += 1
-            return (true, count, waitingForInput, notice)
+        let (graceful, n, waiting, text) = state.withLock { state -> (Bool, Int, Bool, String) in
+            guard state.stopsGracefully, sig != SIGHUP else { return (false, 0, false, "") }
+            state.count += 1
+            return (true, state.count, state.waitingForInput, state.notice)
         }
         if !graceful { exit(128 + sig) }
         if waiting { exitWhileWaiting() }
@@ -86,9 +88,9 @@ enum Interrupt {
     /// arrived just before the wait began (after the last commit, when it could only request a stop) ends it
     /// here: otherwise the read would block on an open pipe with the stop never seen.
     static func waiting(_ blocked: Bool) {
-        let stopBeforeWait = lock.withLock { () -> Bool in
-            waitingForInput = blocked
-            return blocked && count > 0
+        let stopBeforeWait = state.withLock { state -> Bool in
+            state.waitingForInput = blocked
+            return blocked && state.count > 0
         }
         if stopBeforeWait { exitWhileWaiting() }
     }

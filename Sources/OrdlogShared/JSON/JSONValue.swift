@@ -129,6 +129,15 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
 
     public var description: String { "\(reason) at byte \(offset)" }
 
+    /// An error at `offset` (the parser's; `package` so that tests elsewhere in the package can build the one they
+    /// expect).
+    package init(offset: Int, reason: String, kind: Kind = .syntax, path: [String] = []) {
+        self.offset = offset
+        self.reason = reason
+        self.kind = kind
+        self.path = path
+    }
+
     /// The same error inside member or element `component` of an enclosing value.
     func inside(_ component: String) -> JSONParseError {
         var e = self

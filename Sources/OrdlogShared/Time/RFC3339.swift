@@ -1,4 +1,3 @@
-import OrdlogAWS
 /// Parses RFC 3339 `date-time` values (<https://www.rfc-editor.org/rfc/rfc3339#section-5.6>) into instants.
 ///
 /// Pure arithmetic: no Foundation formatter, calendar, locale or time zone database is involved, so the

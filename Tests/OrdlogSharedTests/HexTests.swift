@@ -1,6 +1,6 @@
 import Testing
 
-@testable import OrdlogAWS
+@testable import OrdlogShared
 
 @Suite struct HexTests {
     @Test("hex: lowercase out; either case in; odd length or a non-hex character is nil")

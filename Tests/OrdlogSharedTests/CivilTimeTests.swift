@@ -1,5 +1,5 @@
 import Foundation
-import OrdlogAWS
+import OrdlogShared
 import Testing
 
 /// The one UTC calendar routine (SigV4 dates, RFC 3339 output, JSON log timestamps) against known instants and a

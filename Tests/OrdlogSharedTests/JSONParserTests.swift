@@ -1,6 +1,6 @@
 import Testing
 
-@testable import OrdlogCore
+@testable import OrdlogShared
 
 @Suite struct JSONParserTests {
     @Test("the 8-byte string scanner stops at a quote, backslash or control byte at every offset")

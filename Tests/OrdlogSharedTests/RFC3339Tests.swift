@@ -1,6 +1,6 @@
 import Testing
 
-@testable import OrdlogCore
+@testable import OrdlogShared
 
 @Suite struct RFC3339Tests {
     @Test("parses instants exactly, with offsets and fractions")
