@@ -217,7 +217,7 @@ func onTestPool<T: Sendable>(_ body: @Sendable () async throws -> T) async throw
     ) throws -> Consumer {
         var c = ConsumerConfiguration()
         c.waitTimeSeconds = 0
-        c.emptyBackoff = Backoff(base: 0.01, cap: 0.05)
+        c.emptyBackoff = FullJitterBackoff(base: 0.01, cap: 0.05)
         configure(&c)
         let pipeline = try Fixtures.pipeline()
         return Consumer(
@@ -401,8 +401,8 @@ func onTestPool<T: Sendable>(_ body: @Sendable () async throws -> T) async throw
             var c = ConsumerConfiguration()
             c.concurrency = 1
             c.waitTimeSeconds = 0
-            c.errorBackoff = Backoff(base: 0.2, cap: 0.4)
-            c.emptyBackoff = Backoff(base: 0.01, cap: 0.02)
+            c.errorBackoff = FullJitterBackoff(base: 0.2, cap: 0.4)
+            c.emptyBackoff = FullJitterBackoff(base: 0.01, cap: 0.02)
             let consumer = Consumer(
                 writer: LogWriter(try Fixtures.pipeline()), queue: queue, projections: [], configuration: c,
                 health: health)
@@ -456,7 +456,7 @@ func onTestPool<T: Sendable>(_ body: @Sendable () async throws -> T) async throw
             await queue.fail(calls: Set(0..<100))
             var c = ConsumerConfiguration()
             c.concurrency = 1
-            c.errorBackoff = Backoff(base: 0.01, cap: 0.02)
+            c.errorBackoff = FullJitterBackoff(base: 0.01, cap: 0.02)
             let consumer = Consumer(
                 writer: LogWriter(try Fixtures.pipeline()), queue: queue, projections: [], configuration: c)
             await #expect(throws: AWSServiceError.self) { _ = try await consumer.run() }
@@ -466,7 +466,7 @@ func onTestPool<T: Sendable>(_ body: @Sendable () async throws -> T) async throw
 
     @Test("back-off is exponential with full jitter and capped")
     func backoff() {
-        var b = Backoff(base: 0.1, cap: 1)
+        var b = FullJitterBackoff(base: 0.1, cap: 1)
         let delays = (0..<10).map { _ in b.next() }
         #expect(delays.allSatisfy { $0 >= 0 && $0 <= 1 })
         #expect(delays[0] <= 0.1)

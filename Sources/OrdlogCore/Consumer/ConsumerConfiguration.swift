@@ -25,12 +25,12 @@ public struct ConsumerConfiguration: Sendable {
     public var untilEmpty = false
     /// Back-off after a failed receive (throttling, 5xx, network), and after a batch whose DynamoDB writes failed
     /// even after the client's retries: exponential with full jitter, in seconds.
-    public var errorBackoff = Backoff(base: 0.2, cap: 10)
+    public var errorBackoff = FullJitterBackoff(base: 0.2, cap: 10)
     /// Retryable receive failures in a row (each after the AWS client's own retries) after which a loop gives up,
     /// when no receive has succeeded yet or with `untilEmpty`. Default 5.
     public var maxReceiveFailures = 5
     /// Back-off after an empty receive when not long-polling (wait time 0).
-    public var emptyBackoff = Backoff(base: 0.05, cap: 1)
+    public var emptyBackoff = FullJitterBackoff(base: 0.05, cap: 1)
 
     public init() {}
 }

@@ -29,12 +29,10 @@ public enum OrdlogMetricName {
 ///
 /// Healthy until ``failureThreshold`` ReceiveMessage calls in a row have failed; one success makes it healthy
 /// again. Safe to call from any thread.
-public final class ConsumerHealth: @unchecked Sendable {
+public final class ConsumerHealth: Sendable {
     /// Consecutive failed receives after which the consumer is reported unhealthy. Default 3.
     public let failureThreshold: Int
-    private let lock = NSLock()
-    private var consecutiveFailures = 0
-    private var lastSuccess: Date?
+    private let state = Locked<(consecutiveFailures: Int, lastSuccess: Date?)>((0, nil))
 
     public init(failureThreshold: Int = 3) {
         self.failureThreshold = failureThreshold
@@ -42,25 +40,16 @@ public final class ConsumerHealth: @unchecked Sendable {
 
     /// Records a ReceiveMessage that succeeded (with or without messages).
     public func receiveSucceeded(at date: Date = Date()) {
-        lock.lock()
-        consecutiveFailures = 0
-        lastSuccess = date
-        lock.unlock()
+        state.withLock { $0 = (0, date) }
     }
 
     /// Records a ReceiveMessage that failed after its retries.
     public func receiveFailed() {
-        lock.lock()
-        consecutiveFailures += 1
-        lock.unlock()
+        state.withLock { $0.consecutiveFailures += 1 }
     }
 
     /// The current state: consecutive failures and the time of the last successful receive (nil before one).
-    public var snapshot: (consecutiveFailures: Int, lastSuccess: Date?) {
-        lock.lock()
-        defer { lock.unlock() }
-        return (consecutiveFailures, lastSuccess)
-    }
+    public var snapshot: (consecutiveFailures: Int, lastSuccess: Date?) { state.withLock { $0 } }
 
     /// True while fewer than ``failureThreshold`` receives in a row have failed.
     public var isHealthy: Bool { snapshot.consecutiveFailures < failureThreshold }

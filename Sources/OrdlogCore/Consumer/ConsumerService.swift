@@ -171,11 +171,11 @@ extension ConsumerService.Archiving {
 }
 
 /// Calls a handler one call at a time, whichever receive loop sends.
-private final class OneAtATime<Value: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
+private final class OneAtATime<Value: Sendable>: Sendable {
+    private let turn = Locked<Void>(())
     private let handler: @Sendable (Value) -> Void
 
     init(_ handler: @escaping @Sendable (Value) -> Void) { self.handler = handler }
 
-    func send(_ value: Value) { lock.withLock { handler(value) } }
+    func send(_ value: Value) { turn.withLock { _ in handler(value) } }
 }

@@ -2,44 +2,46 @@ import Foundation
 import Metrics
 
 /// Counts shared by the receive loops of one run.
-final class RunState: @unchecked Sendable {
-    private let lock = NSLock()
-    private var remaining: Int?
-    private var _deleted = 0
-    private var _released = 0
-    private var _inFlight = 0
-    private var _anyReceiveSucceeded = false
+final class RunState: Sendable {
+    private struct Counts {
+        var remaining: Int?
+        var deleted = 0
+        var released = 0
+        var inFlight = 0
+        var anyReceiveSucceeded = false
+    }
+    private let counts: Locked<Counts>
 
-    init(maxMessages: Int?) { remaining = maxMessages }
+    init(maxMessages: Int?) { counts = Locked(Counts(remaining: maxMessages)) }
 
     /// Takes up to `n` from the `maxMessages` budget.
     func reserve(_ n: Int) -> Int {
-        lock.withLock {
-            guard let r = remaining else { return n }
+        counts.withLock { c in
+            guard let r = c.remaining else { return n }
             let got = min(n, r)
-            remaining = r - got
+            c.remaining = r - got
             return got
         }
     }
 
     func unreserve(_ n: Int) {
         guard n > 0 else { return }
-        lock.withLock { if let r = remaining { remaining = r + n } }
+        counts.withLock { c in if let r = c.remaining { c.remaining = r + n } }
     }
 
-    func deleted(_ n: Int) { lock.withLock { _deleted += n } }
-    func released(_ n: Int) { lock.withLock { _released += n } }
-    func receiveSucceeded() { lock.withLock { _anyReceiveSucceeded = true } }
+    func deleted(_ n: Int) { counts.withLock { $0.deleted += n } }
+    func released(_ n: Int) { counts.withLock { $0.released += n } }
+    func receiveSucceeded() { counts.withLock { $0.anyReceiveSucceeded = true } }
     func inFlight(_ delta: Int, _ gauge: Gauge) {
-        let v = lock.withLock {
-            _inFlight += delta
-            return _inFlight
+        let v = counts.withLock { c in
+            c.inFlight += delta
+            return c.inFlight
         }
         gauge.record(v)
     }
-    var deleted: Int { lock.withLock { _deleted } }
-    var released: Int { lock.withLock { _released } }
-    var anyReceiveSucceeded: Bool { lock.withLock { _anyReceiveSucceeded } }
+    var deleted: Int { counts.withLock { $0.deleted } }
+    var released: Int { counts.withLock { $0.released } }
+    var anyReceiveSucceeded: Bool { counts.withLock { $0.anyReceiveSucceeded } }
 }
 
 /// The bound on messages in flight: receive loops take permits before a receive and give back what they do not

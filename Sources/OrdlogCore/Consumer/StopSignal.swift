@@ -1,44 +1,46 @@
 import Foundation
 
 /// A stop request, shared by whoever asks (a signal handler) and the consumer. Safe from any thread.
-public final class StopSignal: @unchecked Sendable {
-    private let lock = NSLock()
-    private var requested = false
-    private var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
-    private var nextId = 0
+public final class StopSignal: Sendable {
+    private struct State {
+        var requested = false
+        var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+        var nextId = 0
+    }
+    private let state = Locked(State())
 
     public init() {}
 
     /// Asks every waiter to stop. Idempotent.
     public func request() {
-        let toResume: [CheckedContinuation<Void, Never>] = lock.withLock {
-            guard !requested else { return [] }
-            requested = true
-            defer { waiters = [:] }
-            return Array(waiters.values)
+        let toResume: [CheckedContinuation<Void, Never>] = state.withLock { s in
+            guard !s.requested else { return [] }
+            s.requested = true
+            defer { s.waiters = [:] }
+            return Array(s.waiters.values)
         }
         for c in toResume { c.resume() }
     }
 
-    public var isRequested: Bool { lock.withLock { requested } }
+    public var isRequested: Bool { state.withLock { $0.requested } }
 
     /// Returns once a stop is requested, or when the calling task is cancelled.
     public func wait() async {
-        let id: Int = lock.withLock {
-            nextId += 1
-            return nextId
+        let id: Int = state.withLock { s in
+            s.nextId += 1
+            return s.nextId
         }
         await withTaskCancellationHandler {
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-                let resumeNow: Bool = lock.withLock {
-                    if requested || Task.isCancelled { return true }
-                    waiters[id] = c
+                let resumeNow: Bool = state.withLock { s in
+                    if s.requested || Task.isCancelled { return true }
+                    s.waiters[id] = c
                     return false
                 }
                 if resumeNow { c.resume() }
             }
         } onCancel: {
-            let c = lock.withLock { waiters.removeValue(forKey: id) }
+            let c = state.withLock { $0.waiters.removeValue(forKey: id) }
             c?.resume()
         }
     }
