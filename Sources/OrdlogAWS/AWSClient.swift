@@ -187,7 +187,7 @@ public struct AWSClient: Sendable {
                 throw e
             }
             // Credentials the service calls expired (clock skew, a revoked session): fetch new ones, once.
-            if let e = error as? AWSServiceError, ["ExpiredToken", "ExpiredTokenException"].contains(e.code),
+            if let e = error as? AWSServiceError, AWSServiceError.Code.expired.contains(e.errorCode),
                 !refetched, let credentialProvider, credentials?.expiration != nil
             {
                 refetched = true

@@ -133,7 +133,7 @@ extension ConsumerService {
             let client = DynamoDBClient(configuration: aws, transport: transport)
             do {
                 _ = try await client.describeTable(name: table)
-            } catch let e as AWSServiceError where e.code == "ResourceNotFoundException" {
+            } catch let e as AWSServiceError where e == .resourceNotFound {
                 throw MissingTableError(table: table, endpoint: client.client.endpoint.absoluteString)
             }
             projections.append(DynamoDBProjection(client: client, tableName: table))

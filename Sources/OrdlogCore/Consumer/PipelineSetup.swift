@@ -106,7 +106,7 @@ public enum PipelineSetup {
             try await sqs.setQueueAttributes(queueUrl: url, attributes: attributes)
             return (url, "found")
         } catch let e as AWSServiceError
-            where e.code == "QueueDoesNotExist" || e.code == "AWS.SimpleQueueService.NonExistentQueue"
+            where e.is(.queueDoesNotExist, .nonExistentQueue)
         {
             return (try await sqs.createQueue(name: name, attributes: attributes), "created")
         }

@@ -110,7 +110,7 @@ public struct DynamoDBProjection: Projection {
         do {
             _ = try await client.describeTable(name: tableName)
             return false
-        } catch let e as AWSServiceError where e.code == "ResourceNotFoundException" {
+        } catch let e as AWSServiceError where e == .resourceNotFound {
             _ = try await client.createTable(
                 name: tableName, partitionKey: DynamoDBKeyAttribute(name: "orderId", type: "S"))
             try await client.waitUntilActive(name: tableName)

@@ -114,7 +114,7 @@ public struct SegmentArchive: Sendable {
             try await s3.upload(
                 bucket: location.bucket, key: key, body: data, multipartThreshold: multipartThreshold,
                 partSize: partSize)
-        } catch let e as AWSServiceError where e.code == "PreconditionFailed" || e.httpStatus == 412 {
+        } catch let e as AWSServiceError where e == .preconditionFailed || e.httpStatus == 412 {
             // Someone else put it first (If-None-Match: *): fine if it is the same bytes.
             if try await alreadyThere(key: key, sha256: sha256, bytes: bytes) { return false }
             throw e
