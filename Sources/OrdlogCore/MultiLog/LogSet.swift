@@ -350,14 +350,3 @@ public final class LogSet {
         return parts.map { $0.1 > 1 ? "\($0.0) ×\($0.1)" : $0.0 }.joined(separator: ", ")
     }
 }
-
-extension LogSources {
-    /// Where `s3://` segments are cached: `$ORDLOG_CACHE`, else `$XDG_CACHE_HOME/ordlog`, else `~/.cache/ordlog`.
-    public static func defaultCacheDirectory(environment: [String: String] = ProcessInfo.processInfo.environment)
-        -> String
-    {
-        if let c = environment["ORDLOG_CACHE"], !c.isEmpty { return c }
-        if let x = environment["XDG_CACHE_HOME"], !x.isEmpty { return x + "/ordlog" }
-        return NSHomeDirectory() + "/.cache/ordlog"
-    }
-}

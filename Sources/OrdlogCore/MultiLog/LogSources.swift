@@ -235,3 +235,14 @@ public enum LogSources {
         return out.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
     }
 }
+
+extension LogSources {
+    /// Where `s3://` segments are cached: `$ORDLOG_CACHE`, else `$XDG_CACHE_HOME/ordlog`, else `~/.cache/ordlog`.
+    public static func defaultCacheDirectory(environment: [String: String] = ProcessInfo.processInfo.environment)
+        -> String
+    {
+        if let c = environment["ORDLOG_CACHE"], !c.isEmpty { return c }
+        if let x = environment["XDG_CACHE_HOME"], !x.isEmpty { return x + "/ordlog" }
+        return NSHomeDirectory() + "/.cache/ordlog"
+    }
+}
