@@ -118,8 +118,9 @@ public struct DynamoDBProjection: Projection {
         }
     }
 
-    /// What ``sync(from:progress:)`` did.
-    public struct SyncResult: Sendable, Equatable {
+    /// What ``sync(from:progress:)`` did; encoded as the commands' `"dynamodb"` member:
+    /// `{"table":S,"created":B,"written":N,"stale":N}`.
+    public struct SyncResult: Sendable, Equatable, Encodable {
         public var tableName: String
         public var created: Bool
         public var written = 0
@@ -131,6 +132,11 @@ public struct DynamoDBProjection: Projection {
             self.created = created
             self.written = written
             self.stale = stale
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case tableName = "table"
+            case created, written, stale
         }
     }
 

@@ -123,15 +123,8 @@ public struct SegmentManifest: Sendable, Equatable {
 
     /// The manifest's JSON text (one line, with a final newline), members in the documented order.
     public var json: String {
-        JSONWriter.string(
-            .object(
-                JSONObject([
-                    ("format", .string(Self.format)), ("consumerId", .string(consumerId)), ("queue", .string(queue)),
-                    ("ordlogVersion", .string(ordlogVersion)), ("firstSeq", .number(String(firstSeq))),
-                    ("lastSeq", .number(String(lastSeq))), ("prevHash", .string(RecordHash.hex(prevHash))),
-                    ("headHash", .string(RecordHash.hex(headHash))), ("sha256", .string(sha256)),
-                    ("bytes", .number(String(bytes))), ("sealedAt", .string(sealedAt)),
-                ]))) + "\n"
+        // Strings and integers only: the encoder cannot fail on them.
+        JSONWriter.string((try? JSONValueEncoder().encode(self)) ?? .null) + "\n"
     }
 
     /// Parses a manifest; nil for anything that is not a well-formed `ordlog-segment/1` manifest (bad input is data).
@@ -156,6 +149,28 @@ public struct SegmentManifest: Sendable, Equatable {
         return nil
     }
 
+}
+
+extension SegmentManifest: Encodable {
+    enum CodingKeys: String, CodingKey {
+        case format, consumerId, queue, ordlogVersion, firstSeq, lastSeq, prevHash, headHash, sha256, bytes, sealedAt
+    }
+
+    /// The documented manifest shape (``json``): the hashes as hex, `format` first.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(Self.format, forKey: .format)
+        try c.encode(consumerId, forKey: .consumerId)
+        try c.encode(queue, forKey: .queue)
+        try c.encode(ordlogVersion, forKey: .ordlogVersion)
+        try c.encode(firstSeq, forKey: .firstSeq)
+        try c.encode(lastSeq, forKey: .lastSeq)
+        try c.encode(RecordHash.hex(prevHash), forKey: .prevHash)
+        try c.encode(RecordHash.hex(headHash), forKey: .headHash)
+        try c.encode(sha256, forKey: .sha256)
+        try c.encode(bytes, forKey: .bytes)
+        try c.encode(sealedAt, forKey: .sealedAt)
+    }
 }
 
 /// A sealed segment on local disk whose manifest matched its bytes.

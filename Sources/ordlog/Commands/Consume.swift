@@ -186,12 +186,10 @@ struct Consume: AsyncParsableCommand {
             let report = result.consumer
             let summary = report.summary
             if global.json {
-                var o = summaryJSON(summary)
-                o.members.append(("deleted", .number(String(report.deleted))))
-                o.members.append(("released", .number(String(report.released))))
-                o.members.append(("queueUrl", .string(result.queueUrl)))
-                o.members.append(("table", result.table.map(JSONValue.string) ?? .null))
-                out(JSONWriter.string(.object(o)))
+                try printJSON(
+                    ConsumeOutput(
+                        summary: summary, deleted: report.deleted, released: report.released,
+                        queueUrl: result.queueUrl, table: result.table))
             } else {
                 out(renderSummary(summary))
                 out("deleted \(report.deleted) messages from \(result.queueUrl)")

@@ -71,13 +71,8 @@ struct Export: ParsableCommand {
         try file?.close()
         func say(_ text: String) { if output == nil { err(text) } else { out(text) } }
         if global.json {
-            say(
-                JSONWriter.string(
-                    obj([
-                        ("exported", num(counts.exported)), ("redacted", num(counts.redacted)),
-                        ("unredactable", num(counts.unredactable)),
-                        ("skippedInputErrors", num(counts.skippedInputErrors)), ("output", str(output)),
-                    ])))
+            // Not printJSON: with the lines on stdout the summary goes to stderr.
+            say(JSONWriter.string(try JSONValueEncoder().encode(ExportOutput(counts, output: output))))
             return
         }
         var text = "Exported \(plural(counts.exported, "message"))" + (output.map { " to \($0)" } ?? "")

@@ -69,28 +69,10 @@ struct Redrive: AsyncParsableCommand {
             let report = try await redriver.run(
                 RedriveSelection(messageIds: messageId, fingerprints: fingerprint, all: all), dryRun: dryRun,
                 table: table)
-            if global.json { printJSON(report) } else { printText(report) }
+            if global.json { try printJSON(RedriveOutput(report)) } else { printText(report) }
             if report.stillDeadLettered > 0 { throw CLIError(code: .deadLettered, message: "") }
             if report.requestedMessageMissing { throw ExitCode(2) }
         }
-    }
-
-    func printJSON(_ report: RedriveReport) {
-        let redriven: [JSONValue] = report.outcomes.map { o in
-            obj([
-                ("messageId", .string(o.messageId)), ("receiveSeq", num(o.receive.seq)),
-                ("before", RecordJSON.attempt(o.before)), ("after", RecordJSON.attempt(o.after)),
-            ])
-        }
-        let skipped: [JSONValue] = report.skipped.map {
-            obj([("messageId", .string($0.messageId)), ("reason", .string($0.reason.rawValue))])
-        }
-        out(
-            JSONWriter.string(
-                obj([
-                    ("dryRun", .bool(report.dryRun)), ("processorVersion", .string(report.processorVersion)),
-                    ("redriven", .array(redriven)), ("skipped", .array(skipped)), ("dynamodb", syncJSON(report.table)),
-                ])))
     }
 
     func printText(_ report: RedriveReport) {

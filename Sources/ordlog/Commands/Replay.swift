@@ -134,7 +134,10 @@ struct Replay: AsyncParsableCommand {
             progress.finish()
             let synced = try await targetOptions.syncIfDynamoDB(report.projection)
             if global.json {
-                printJSON(report, format: format, synced: synced)
+                try printJSON(
+                    ReplayOutput(
+                        report, traffic: traffic, format: format, showDecisions: showDecisions, verdict: verdict,
+                        expect: expect, synced: synced))
             } else {
                 printTable(report, format: format)
                 if let synced {

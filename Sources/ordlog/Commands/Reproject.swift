@@ -123,16 +123,7 @@ struct Reproject: AsyncParsableCommand {
             let into = report.buildPath
             let synced = report.published
             if global.json {
-                out(
-                    JSONWriter.string(
-                        obj([
-                            ("target", .string(target.key)), ("into", str(into)),
-                            ("resumedFrom", result.resumedFrom.map(num) ?? .null),
-                            ("discarded", str(result.discardedTarget)),
-                            ("throughSeq", num(result.throughSeq)), ("applied", num(result.applied)),
-                            ("orders", num(result.orders)), ("digest", .string(result.digest)),
-                            ("dynamodb", syncJSON(synced)),
-                        ])))
+                try printJSON(ReprojectOutput(target: target, into: into, result: result, synced: synced))
                 return
             }
             if let synced {

@@ -64,10 +64,7 @@ struct Seal: ParsableCommand {
                 throw CLIError(code: .usage, message: "\(global.dbPath) is \(e): leave out --consumer-id")
             }
             if global.json {
-                out(
-                    "{\"sealed\":\(result != nil),\"segment\":"
-                        + (result.map { JSONWriter.string(.string($0.segmentPath)) } ?? "null") + ",\"manifest\":"
-                        + (result.map { $0.manifest.json.trimmingCharacters(in: .newlines) } ?? "null") + "}")
+                try printJSON(SealOutput(result))
             } else if let result {
                 let m = result.manifest
                 out("sealed seq \(m.firstSeq)…\(m.lastSeq) of \(m.consumerId) into \(result.segmentPath)")
@@ -147,21 +144,12 @@ struct Archive: AsyncParsableCommand {
                 throw CLIError(code: .checkFailed, message: "\(e)")
             }
             if global.json {
-                out(
-                    JSONWriter.string(
-                        .object(
-                            JSONObject([
-                                ("uploaded", .array(summary.uploaded.map { .string($0.description) })),
-                                ("alreadyArchived", .array(summary.alreadyArchived.map { .string($0.description) })),
-                                (
-                                    "untrusted",
-                                    .array(
-                                        untrusted.map {
-                                            .object(JSONObject([("path", .string($0.path)), ("reason", .string($0.reason))]))
-                                        })
-                                ),
-                                ("to", .string(location.description)),
-                            ]))))
+                try printJSON(
+                    ArchiveOutput(
+                        uploaded: summary.uploaded.map(\.description),
+                        alreadyArchived: summary.alreadyArchived.map(\.description),
+                        untrusted: untrusted.map { ArchiveOutput.Untrusted(path: $0.path, reason: $0.reason) },
+                        to: location.description))
             } else {
                 for n in summary.uploaded { out("uploaded \(location.key(n.description)) and its manifest") }
                 out(

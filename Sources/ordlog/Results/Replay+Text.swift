@@ -2,26 +2,8 @@ import ArgumentParser
 import Foundation
 import OrdlogCore
 
-// The output of `replay`: its JSON and its table (the command's render half).
+// The output of `replay`: its table (the command's render half; the JSON is ``ReplayOutput``).
 extension Replay {
-    func printJSON(_ report: ReplayReport, format: TrafficFormat?, synced: DynamoDBProjection.SyncResult?) {
-        let r = report.result
-        let verdictJSON = obj([("compared", num(r.compared)), ("differences", .array(r.differences.map(\.json)))])
-        let expectJSON = report.expectationDifferences.map {
-            obj([("file", str(expect)), ("differences", .array($0.map(\.json)))])
-        }
-        out(
-            JSONWriter.string(
-                obj([
-                    ("source", .string(traffic == nil ? "log" : "traffic")), ("file", str(traffic)),
-                    ("format", str(format?.rawValue)), ("processorVersion", .string(r.processorVersion)),
-                    ("counts", r.counts.json), ("orders", num(r.orders)), ("digest", .string(r.digest)),
-                    ("decisions", showDecisions ? .array(report.decisions.map(Expectations.json)) : .null),
-                    ("verdict", verdict ? verdictJSON : .null), ("expect", expectJSON ?? .null),
-                    ("dynamodb", syncJSON(synced)),
-                ])))
-    }
-
     func printTable(_ report: ReplayReport, format: TrafficFormat?) {
         let r = report.result
         let c = r.counts
