@@ -62,20 +62,9 @@ struct History: ParsableCommand {
                     "ordlog: verified the \(plural(records.count, "record")) shown (hashes and links); the rest of "
                         + "the chain was not walked (`ordlog verify` walks it)", level: .info)
             }
+            let output = HistoryOutput(records: records, deadLettered: deadLettered)
             if global.json {
-                out(
-                    JSONWriter.string(
-                        .array(
-                            records.map { r in
-                                guard case .object(var o) = RecordJSON.record(r.record) else { return .null }
-                                o.members.append(("consumer", .string(r.consumerId)))
-                                o.members.append(("file", .string(r.url.path)))
-                                if case .attempt(let a) = r.record {
-                                    o.members.append(
-                                        ("messageDeadLettered", .bool(a.messageId.flatMap { deadLettered[$0] } ?? false)))
-                                }
-                                return .object(o)
-                            })))
+                try printJSON(output)
                 if records.isEmpty { throw ExitCode(ExitStatus.notFound.rawValue) }
                 return
             }
@@ -83,59 +72,7 @@ struct History: ParsableCommand {
                 err("ordlog: the log has no message for order \(orderId)")
                 throw ExitCode(ExitStatus.notFound.rawValue)
             }
-            let consumers = Set(records.map(\.consumerId)).sorted()
-            say(
-                "History of order \(terminalSafe(orderId)): \(plural(records.count, "record"))"
-                    + (set.members.count > 1
-                        ? " from \(plural(set.members.count, "log")), consumers \(consumers.map(terminalSafe).joined(separator: ", "))"
-                        : ", consumer \(terminalSafe(consumers.joined(separator: ", ")))"))
-            let several = set.members.count > 1
-            var byMessage: [String: [LogSet.Record]] = [:]
-            for r in records {
-                if case .attempt(let a) = r.record, let id = a.messageId { byMessage[id, default: []].append(r) }
-            }
-            var summarised = Set<String>()
-            for (index, rec) in records.enumerated() {
-                let who = several ? "  \(terminalSafe(rec.consumerId))" : ""
-                switch rec.record {
-                case .receive(let r):
-                    let sent = r.sentTimestamp.map { RFC3339.format(milliseconds: $0) } ?? "-"
-                    say(
-                        "#\(r.seq)\(who)  receive  message \(r.messageId ?? "-")  receive #\(r.receiveCount)  sent \(sent)  from \(r.source)"
-                    )
-                    if r.md5Matches == false { say("      MD5OfBody does not match the body") }
-                    if bodies { sayBlock("      body: \(displayBody(r.body))") }
-                case .attempt(let a):
-                    let d = a.decision
-                    var line = "#\(a.seq)\(who)  attempt  \(d.outcome.rawValue)"
-                    if d.deadLettered { line += " (dead-lettered)" }
-                    line +=
-                        "  for receive #\(a.receiveSeq)  \(a.processorVersion)  at \(RFC3339.format(milliseconds: a.attemptedAt))"
-                    say(line)
-                    if let item = d.item, d.outcome == .projected {
-                        say("      wrote \(item.json)")
-                    }
-                    if let note = d.note { say("      \(note)") }
-                    if let message = d.errorMessage {
-                        say("      \(d.errorKind?.rawValue ?? "error") error \(d.errorFingerprint ?? ""): \(message)")
-                    }
-                    // After a message's last attempt: how the consumers' attempts ended, when several did, and whether
-                    // the message is dead-lettered when no attempt says so (judged on the merged receives).
-                    if let id = a.messageId, !summarised.contains(id),
-                        !records[(index + 1)...].contains(where: {
-                            if case .attempt(let b) = $0.record { b.messageId == id } else { false }
-                        })
-                    {
-                        summarised.insert(id)
-                        if let summary = LogSet.outcomeSummary(byMessage[id] ?? []) {
-                            say("      message \(terminalSafe(id)): \(summary)")
-                        }
-                        if deadLettered[id] == true, !d.deadLettered {
-                            say("      message \(terminalSafe(id)): dead-lettered (its receives across the logs reached maxReceiveCount)")
-                        }
-                    }
-                }
-            }
+            output.printText(orderId: orderId, logCount: set.members.count, bodies: bodies)
         }
     }
 }

@@ -53,7 +53,7 @@ struct Orders: ParsableCommand {
             }
             if let orderId {
                 guard let o = try projection.order(orderId) else {
-                    if global.json { out("null") }  // still JSON on stdout for a script; exit 2 says "not found"
+                    if global.json { try printJSON(OrderOutput?.none) }  // still JSON on stdout for a script; exit 2 says "not found"
                     err(
                         "ordlog: order \(orderId) is not in the projection. `ordlog history --db \(shellQuoted(path)) \(shellQuoted(orderId))` shows "
                             + "whether the log has seen it (a message rejected before its orderId was read is found "
@@ -61,27 +61,18 @@ struct Orders: ParsableCommand {
                     )
                     throw ExitCode(ExitStatus.notFound.rawValue)
                 }
-                if global.json { out(JSONWriter.string(RecordJSON.order(o))) } else { say(render([o])) }
+                let output = OrderOutput(o)
+                if global.json { try printJSON(output) } else { say(OrderOutput.table([output])) }
                 return
             }
             defer { withExtendedLifetime(verified) {} }
-            let all = try projection.orders()
+            let all = try projection.orders().map(OrderOutput.init)
             if global.json {
-                out(JSONWriter.string(.array(all.map(RecordJSON.order))))
+                try printJSON(all)
             } else {
-                say(render(all))
+                say(OrderOutput.table(all))
                 say(plural(all.count, "order"))
             }
         }
-    }
-
-    func render(_ orders: [ProjectedOrder]) -> Table {
-        var t = Table("orderId", "userId", "itemName", "quantity", "status", "timestamp", "lastSeq")
-        for o in orders {
-            t.add(
-                clip(o.item.orderId, 40), clip(o.item.userId, 24), clip(o.item.itemName, 32), String(o.item.quantity),
-                o.item.status, o.item.timestamp, String(o.lastSeq))
-        }
-        return t
     }
 }

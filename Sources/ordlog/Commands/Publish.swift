@@ -90,17 +90,8 @@ struct Publish: AsyncParsableCommand {
                 progress.update("\(ids.count)/\(messages.count) published")
             }
             progress.finish()
-            if json {
-                out(
-                    JSONWriter.string(
-                        .object(
-                            JSONObject([
-                                ("topicArn", .string(arn)), ("published", .number(String(ids.count))),
-                                ("messageIds", .array(ids.map(JSONValue.string))),
-                            ]))))
-            } else {
-                say("published \(plural(ids.count, "message")) to \(arn)")
-            }
+            let output = PublishOutput(topicArn: arn, messageIds: ids)
+            if json { try printJSON(output) } else { say(output.summary) }
         }
     }
 }

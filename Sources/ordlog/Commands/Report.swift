@@ -141,32 +141,8 @@ struct Report: ParsableCommand {
             if options.showsDeadLetteredTimelines { sections.append("dead-lettered") }
             if !options.orderIds.isEmpty { sections.append("chosen") }
             sections.append("orders")
-            if global.json {
-                out(
-                    JSONWriter.string(
-                        obj([
-                            ("path", .string(outPath)), ("bytes", num(bytes.count)),
-                            ("sections", .array(sections.map(JSONValue.string))),
-                            ("head", data.chainHeads.isEmpty && data.head == nil ? .null : .string(data.headArguments.joined(separator: " "))), ("verified", .bool(data.verify.ok)),
-                            ("verifiedRecords", num(data.verify.verified)),
-                            ("problem", str(data.verify.problem?.description)),
-                            ("deadLettered", num(data.deadLetteredMessages)), ("groups", num(data.groups.count)),
-                            ("timelines", num(data.dlqTimelinesShown + data.chosenOrders.count)),
-                            ("orders", num(data.ordersSelected)), ("ordersShown", num(data.orders.count)),
-                            ("missingOrderIds", .array(data.missingOrderIds.map(JSONValue.string))),
-                            ("unredactable", num(data.unredactableBodies)),
-                        ])))
-            } else {
-                let integrity =
-                    data.verify.problem.map { "HASH CHAIN BROKEN (\($0))" }
-                    ?? "verified \(plural(Int(data.verify.verified), "record"))"
-                say(
-                    "Wrote \(outPath) (\(plural(bytes.count, "byte"))): head \(data.chainHeads.isEmpty && data.head == nil ? "0 (empty log)" : data.headArguments.joined(separator: " ")), "
-                        + "\(integrity); \(plural(data.deadLetteredMessages, "dead-lettered message")) in "
-                        + "\(plural(data.groups.count, "group")) (\(data.dlqTimelinesShown) with timelines), "
-                        + "\(plural(data.chosenOrders.count, "order timeline")), "
-                        + "\(data.orders.count) of \(plural(data.ordersSelected, "order")) in the table.")
-            }
+            let output = ReportOutput(path: outPath, bytes: bytes.count, sections: sections, data: data)
+            if global.json { try printJSON(output) } else { say(output.summary) }
             if data.unredactableBodies > 0 {
                 err(
                     "ordlog: \(plural(data.unredactableBodies, "body", "bodies")) in the page could not be redacted "

@@ -73,34 +73,12 @@ struct Setup: AsyncParsableCommand {
                 resources, sqs: SQSClient(configuration: config, logger: logging.awsLogger("ordlog.aws.sqs")),
                 sns: SNSClient(configuration: config, logger: logging.awsLogger("ordlog.aws.sns")),
                 dynamo: DynamoDBClient(configuration: config, logger: logging.awsLogger("ordlog.aws.dynamodb")))
+            let output = SetupOutput(report)
             if json {
-                out(
-                    JSONWriter.string(
-                        .object(
-                            JSONObject([
-                                ("tableName", .string(report.tableName)), ("topicArn", .string(report.topicArn)),
-                                ("queueUrl", .string(report.queueUrl)), ("queueArn", .string(report.queueArn)),
-                                ("dlqUrl", .string(report.dlqUrl)), ("dlqArn", .string(report.dlqArn)),
-                                ("subscriptionArn", .string(report.subscriptionArn)),
-                                (
-                                    "resources",
-                                    .array(
-                                        report.entries.map { e in
-                                            .object(
-                                                JSONObject([
-                                                    ("kind", .string(e.kind)), ("id", .string(e.identifier)),
-                                                    ("status", .string(e.status)),
-                                                ]))
-                                        })
-                                ),
-                            ]))))
+                try printJSON(output)
             } else {
-                var t = Table("resource", "id", "status")
-                for e in report.entries { t.add(e.kind, e.identifier, e.status) }
-                say(t)
-                say(
-                    "Next: ordlog publish --topic-arn \(report.topicArn) FILE; ordlog consume --queue-url \(report.queueUrl) --table \(report.tableName)"
-                )
+                say(output.table)
+                say(output.nextStep)
             }
         }
     }

@@ -35,30 +35,12 @@ struct Whoami: AsyncParsableCommand {
             let credentials = try await config.credentials()
             let identity = try await STSClient(
                 client: AWSClient(service: .sts, configuration: config, logger: logging.awsLogger("ordlog.aws"))).getCallerIdentity()
-            let last4 = String(credentials.accessKeyId.suffix(4))
-            let expires = credentials.expiration.map(formatAWSTimestamp)
-            if json {
-                out(
-                    JSONWriter.string(
-                        .object(
-                            JSONObject([
-                                ("source", .string(credentials.source)), ("accessKeyIdLast4", .string(last4)),
-                                ("expires", expires.map(JSONValue.string) ?? .null),
-                                ("region", .string(config.region)), ("regionSource", .string(config.regionSource)),
-                                ("account", .string(identity.account)), ("arn", .string(identity.arn)),
-                                ("userId", .string(identity.userId)),
-                            ]))))
-            } else {
-                let rows = [
-                    ("source", credentials.source), ("access key id", "…" + last4),
-                    ("expires", expires ?? "does not expire"),
-                    ("region", "\(config.region) (from \(config.regionSource))"),
-                    ("account", identity.account), ("arn", identity.arn),
-                ]
-                for (name, value) in rows {
-                    say((name + ":").padding(toLength: 15, withPad: " ", startingAt: 0) + value)
-                }
-            }
+            let output = WhoamiOutput(
+                source: credentials.source, accessKeyIdLast4: String(credentials.accessKeyId.suffix(4)),
+                expires: credentials.expiration.map(formatAWSTimestamp), region: config.region,
+                regionSource: config.regionSource, account: identity.account, arn: identity.arn,
+                userId: identity.userId)
+            if json { try printJSON(output) } else { output.lines.forEach(say) }
         }
     }
 }
