@@ -95,13 +95,3 @@ struct TargetOptions: ParsableArguments {
         return result
     }
 }
-
-/// JSON for a DynamoDB sync result.
-func syncJSON(_ r: DynamoDBProjection.SyncResult?) -> JSONValue {
-    guard let r else { return .null }
-    return .object(
-        JSONObject([
-            ("table", .string(r.tableName)), ("created", .bool(r.created)), ("written", .number(String(r.written))),
-            ("stale", .number(String(r.stale))),
-        ]))
-}
