@@ -8,18 +8,14 @@ extension LogSet {
     /// one, its position among the message's receives in merge order: so three consumers' logs holding one receive
     /// each of a poison message, none with a count, dead-letter it as one log holding the three would.
     /// - Parameters:
-    ///   - attempt: the decision recorded.
+    ///   - decision: the attempt's recorded decision.
     ///   - receive: the receive it processed, with ``LoggedReceive/receiveCount`` the number counted in merge order.
+    ///   - maxReceiveCount: the redrive policy's maxReceiveCount; nil: ``maxReceiveCount``.
     /// - Returns: whether the attempt is dead-lettered.
-    public func isDeadLettered(_ decision: Decision, receive: LoggedReceive) -> Bool {
-        decision.deadLettered || OrderProcessor(rules: rules).isDeadLettered(decision.outcome, receive: receive)
-    }
-
-    /// The processor's rules the set judges dead-lettering with (``ValidationRules/maxReceiveCount``).
-    var rules: ValidationRules {
-        var r = ValidationRules()
-        r.maxReceiveCount = maxReceiveCount
-        return r
+    public func isDeadLettered(_ decision: Decision, receive: LoggedReceive, maxReceiveCount: Int64? = nil) -> Bool {
+        var rules = ValidationRules()
+        rules.maxReceiveCount = maxReceiveCount ?? self.maxReceiveCount
+        return decision.deadLettered || OrderProcessor(rules: rules).isDeadLettered(decision.outcome, receive: receive)
     }
 
     /// The receives of one message in merge order with their numbers counted in merge order (see
@@ -72,14 +68,11 @@ extension LogSet {
             processed = counted[i]
             break
         }
-        let saved = self.maxReceiveCount
-        if let maxReceiveCount { self.maxReceiveCount = maxReceiveCount }
-        defer { self.maxReceiveCount = saved }
         var m = FailedMessage(
             messageId: messageId, receives: receives, attempts: attempts, anatomy: BodyAnatomy(body: last.body))
         m.receiveConsumers = receiveConsumers
         m.attemptConsumers = attemptConsumers
-        m.isDeadLettered = isDeadLettered(latest.decision, receive: processed)
+        m.isDeadLettered = isDeadLettered(latest.decision, receive: processed, maxReceiveCount: maxReceiveCount)
         return m
     }
 
