@@ -192,9 +192,9 @@ struct Consume: AsyncParsableCommand {
                         queueUrl: result.queueUrl, table: result.table))
             } else {
                 out(renderSummary(summary))
-                out("deleted \(report.deleted) messages from \(result.queueUrl)")
+                say("deleted \(report.deleted) messages from \(result.queueUrl)")
                 if report.released > 0 {
-                    out("made \(report.released) messages received during shutdown visible again")
+                    say("made \(report.released) messages received during shutdown visible again")
                 }
             }
             if summary.deadLettered > 0 { throw CLIError(code: .deadLettered, message: "") }

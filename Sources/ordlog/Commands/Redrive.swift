@@ -76,36 +76,36 @@ struct Redrive: AsyncParsableCommand {
     }
 
     func printText(_ report: RedriveReport) {
-        for s in report.skipped { out("Skipped \(s.messageId): \(s.reason.rawValue).") }
+        for s in report.skipped { say("Skipped \(s.messageId): \(s.reason.rawValue).") }
         let outcomes = report.outcomes
         guard !outcomes.isEmpty else {
-            out("Nothing to redrive: no dead-lettered message matches. `ordlog inspect-dlq` lists them.")
+            say("Nothing to redrive: no dead-lettered message matches. `ordlog inspect-dlq` lists them.")
             return
         }
-        out(
+        say(
             (report.dryRun ? "Dry run: would redrive" : "Redrove")
                 + " \(plural(outcomes.count, "message")) with \(report.processorVersion)")
         var t = Table("message", "receive", "before", "after")
         for o in outcomes {
             t.add(o.messageId, "#\(o.receive.seq)", brief(o.before.decision), brief(o.after.decision))
         }
-        out(t.render())
+        say(t)
         let fixed = report.fixed
         let stillDead = report.stillDeadLettered
         if report.dryRun {
-            out("Nothing was appended. \(fixed) would be projected, \(stillDead) would stay dead-lettered.")
+            say("Nothing was appended. \(fixed) would be projected, \(stillDead) would stay dead-lettered.")
             return
         }
-        out("\(fixed) now projected in the local projection, \(stillDead) still dead-lettered.")
+        say("\(fixed) now projected in the local projection, \(stillDead) still dead-lettered.")
         if let synced = report.table {
-            out(
+            say(
                 "DynamoDB table \(synced.tableName): \(synced.written) written, \(synced.stale) left "
                     + "(the table held a newer version).")
         } else if fixed > 0 {
-            out("DynamoDB was not written (add --target dynamodb --table NAME for that).")
+            say("DynamoDB was not written (add --target dynamodb --table NAME for that).")
         }
         if fixed > 0 {
-            out(
+            say(
                 "The SQS dead-letter queue is unchanged: delete or move the fixed messages there "
                     + "(StartMessageMoveTask) once the fix is deployed.")
         }

@@ -141,7 +141,7 @@ struct Replay: AsyncParsableCommand {
             } else {
                 printTable(report, format: format)
                 if let synced {
-                    out(
+                    say(
                         "DynamoDB shadow table \(synced.tableName)\(synced.created ? " (created)" : ""): "
                             + "\(synced.written) orders written, \(synced.stale) left (the table held a newer version)")
                 }

@@ -127,16 +127,16 @@ struct Reproject: AsyncParsableCommand {
                 return
             }
             if let synced {
-                out(
+                say(
                     "DynamoDB table \(synced.tableName)\(synced.created ? " (created)" : ""): \(synced.written) orders "
                         + "written, \(synced.stale) left as they were (the table held a newer version)")
             }
-            if let d = result.discardedTarget { out("Discarded an unfinished build for target \(d).") }
-            if let r = result.resumedFrom { out("Resumed from checkpoint seq \(r).") }
-            out(
+            if let d = result.discardedTarget { say("Discarded an unfinished build for target \(d).") }
+            if let r = result.resumedFrom { say("Resumed from checkpoint seq \(r).") }
+            say(
                 "Reprojected \(describe(target)) through seq \(result.throughSeq) into \(into ?? global.dbPath): "
                     + "\(result.applied) decisions applied, \(result.orders) orders")
-            out("Digest: \(result.digest)")
+            say("Digest: \(result.digest)")
         }
     }
 

@@ -67,11 +67,11 @@ struct Seal: ParsableCommand {
                 try printJSON(SealOutput(result))
             } else if let result {
                 let m = result.manifest
-                out("sealed seq \(m.firstSeq)…\(m.lastSeq) of \(m.consumerId) into \(result.segmentPath)")
-                out("head \(m.lastSeq):\(RecordHash.hex(m.headHash)), sha256 \(m.sha256), \(m.bytes) bytes")
-                out("the log continues at seq \(m.lastSeq + 1)")
+                say("sealed seq \(m.firstSeq)…\(m.lastSeq) of \(m.consumerId) into \(result.segmentPath)")
+                say("head \(m.lastSeq):\(RecordHash.hex(m.headHash)), sha256 \(m.sha256), \(m.bytes) bytes")
+                say("the log continues at seq \(m.lastSeq + 1)")
             } else {
-                out("nothing to seal: the current segment of \(global.dbPath) has no records")
+                say("nothing to seal: the current segment of \(global.dbPath) has no records")
             }
         }
     }
@@ -151,12 +151,12 @@ struct Archive: AsyncParsableCommand {
                         untrusted: untrusted.map { ArchiveOutput.Untrusted(path: $0.path, reason: $0.reason) },
                         to: location.description))
             } else {
-                for n in summary.uploaded { out("uploaded \(location.key(n.description)) and its manifest") }
-                out(
+                for n in summary.uploaded { say("uploaded \(location.key(n.description)) and its manifest") }
+                say(
                     "\(summary.uploaded.count) segment\(summary.uploaded.count == 1 ? "" : "s") uploaded, "
                         + "\(summary.alreadyArchived.count) already archived, to \(location)")
                 if sealed.isEmpty, untrusted.isEmpty {
-                    out("nothing sealed yet: run `ordlog seal --db \(global.dbPath)` first")
+                    say("nothing sealed yet: run `ordlog seal --db \(global.dbPath)` first")
                 }
             }
             if !untrusted.isEmpty {

@@ -8,50 +8,50 @@ extension Replay {
         let r = report.result
         let c = r.counts
         let what = traffic.map { "captured traffic \($0) (\(format?.rawValue ?? "?"))" } ?? "the log \(global.dbPath)"
-        out("Replayed \(c.replayed) receives from \(what) with \(r.processorVersion)")
+        say("Replayed \(c.replayed) receives from \(what) with \(r.processorVersion)")
         var t = Table("replayed", "projected", "duplicate", "stale", "rejected", "failed", "dead-lettered")
         t.add(
             String(c.replayed), String(c.projected), String(c.duplicate), String(c.stale), String(c.rejected),
             String(c.failed), String(c.deadLettered))
-        out(t.render())
-        out("Projection: \(plural(r.orders, "order")), digest \(r.digest)")
+        say(t)
+        say("Projection: \(plural(r.orders, "order")), digest \(r.digest)")
         if showDecisions {
-            out("")
+            say("")
             var d = Table("seq", "message", "rc", "decision")
             for x in report.decisions {
                 d.add(String(x.seq), x.messageId ?? "-", String(x.receiveCount), brief(x.decision))
             }
-            out(d.render())
+            say(d)
         }
         if verdict {
-            out("")
+            say("")
             if r.differences.isEmpty {
-                out("Verdict: all \(r.compared) decisions equal the recorded ones.")
+                say("Verdict: all \(r.compared) decisions equal the recorded ones.")
             } else {
-                out("Verdict: \(r.differences.count) of \(r.compared) decisions differ from the recorded ones:")
+                say("Verdict: \(r.differences.count) of \(r.compared) decisions differ from the recorded ones:")
                 var d = Table("seq", "message", "rc", "recorded", "new")
                 for x in r.differences {
                     d.add(
                         String(x.seq), x.messageId ?? "-", String(x.receiveCount), brief(x.recorded), brief(x.replayed))
                 }
-                out(d.render())
+                say(d)
             }
         }
         if let expectDiffs = report.expectationDifferences {
-            out("")
+            say("")
             if expectDiffs.isEmpty {
-                out("Expectations \(expect ?? ""): all decisions as expected.")
+                say("Expectations \(expect ?? ""): all decisions as expected.")
             } else {
-                out("Expectations \(expect ?? ""): \(expectDiffs.count) differences:")
+                say("Expectations \(expect ?? ""): \(expectDiffs.count) differences:")
                 var d = Table("kind", "message", "expected", "actual")
                 for x in expectDiffs {
                     d.add(x.kind.rawValue, x.key, summary(x.expected), summary(x.actual))
                 }
-                out(d.render())
-                out("If the change is intended, record new expectations with --record-expect and commit them.")
+                say(d)
+                say("If the change is intended, record new expectations with --record-expect and commit them.")
             }
         }
-        if let recordExpect { out("Wrote \(c.replayed) expectations to \(recordExpect)") }
+        if let recordExpect { say("Wrote \(c.replayed) expectations to \(recordExpect)") }
     }
 
     func summary(_ o: JSONObject?) -> String {

@@ -26,12 +26,13 @@ import Testing
         return db
     }
 
-    @Test("inspect-dlq ID and history ORDER print no raw ESC or BEL from a MessageId or a body")
+    @Test("inspect-dlq ID, history ORDER and redrive print no raw ESC or BEL from a MessageId or a body")
     func noRawEscapes() throws {
         let db = try Self.log()
         for args in [
             ["inspect-dlq", "--db", db, "m\(Self.escape)2"], ["history", "--db", db, "o-esc"],
             ["history", "--db", db, "--bodies", "o-esc"],
+            ["redrive", "--db", db, "--message-id", "m\(Self.escape)2", "--dry-run"],  // "Skipped ID: not dead-lettered."
         ] {
             let r = try CLI.run(args)
             #expect(r.status == 0, "\(args): \(r.stderr)")
