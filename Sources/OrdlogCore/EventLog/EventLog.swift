@@ -244,15 +244,11 @@ public final class EventLog {
             }
             if let seq = try loggedSeq(receiveKey: Self.receiveKeyFormat1(m)) { return .alreadyLogged(seq: seq) }
         }
-        var receiveCount = m.approximateReceiveCount ?? 0
-        if receiveCount <= 0 {
-            if let id = m.messageId {
-                let count = try db.prepared(&countReceives, "SELECT count(*) FROM receives WHERE message_id = ?")
-                try count.bind(id, at: 1)
-                receiveCount = (try count.firstRow { $0.int64(0) } ?? 0) + 1
-            } else {
-                receiveCount = 1
-            }
+        let receiveCount = try IncomingMessage.receiveNumber(attribute: m.approximateReceiveCount) {
+            guard let id = m.messageId else { return 1 }
+            let count = try db.prepared(&countReceives, "SELECT count(*) FROM receives WHERE message_id = ?")
+            try count.bind(id, at: 1)
+            return (try count.firstRow { $0.int64(0) } ?? 0) + 1
         }
         var r = LoggedReceive(
             seq: nextSeq, receiveKey: key, messageId: m.messageId, receiptHandle: m.receiptHandle,

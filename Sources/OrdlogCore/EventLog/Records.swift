@@ -46,6 +46,15 @@ public struct IncomingMessage: Sendable, Equatable {
     /// `SentTimestamp` in ms since the epoch, when present and well-formed (a digit string or a JSON integer).
     public var sentTimestamp: Int64? { Self.integer(attributes["SentTimestamp"]) }
 
+    /// The receive number the log stores and the dead-letter rule judges, the one copy of that rule: the
+    /// `ApproximateReceiveCount` SQS delivered when it is positive, else the receive's position (1-based) among
+    /// its message's receives, from `position` (in one log when appended; in merge order when several logs are
+    /// read as one, ``LogSet/isDeadLettered(_:receive:maxReceiveCount:)``).
+    public static func receiveNumber(attribute: Int64?, position: () throws -> Int64) rethrows -> Int64 {
+        if let attribute, attribute > 0 { return attribute }
+        return try position()
+    }
+
     static func integer(_ value: JSONValue?) -> Int64? {
         switch value {
         case .string(let s)?, .number(let s)?: Int64(s)

@@ -25,7 +25,7 @@ extension LogSet {
         return receives.map { r in
             position += 1
             var c = r
-            c.receiveCount = r.approximateReceiveCountAttribute ?? position
+            c.receiveCount = IncomingMessage.receiveNumber(attribute: r.approximateReceiveCountAttribute) { position }
             return c
         }
     }
@@ -145,6 +145,6 @@ extension LoggedReceive {
             let v = o["ApproximateReceiveCount"]
         else { return nil }
         // Read as ``EventLog`` reads it when it appends (``IncomingMessage/approximateReceiveCount``).
-        return IncomingMessage.integer(v).flatMap { $0 > 0 ? $0 : nil }
+        return IncomingMessage.integer(v)
     }
 }
