@@ -112,6 +112,7 @@ extension EventLog {
     /// Copies `path` with its `-journal` and `-wal` into a new directory in `scratch`, under the same file name,
     /// and lets SQLite recover the copy (a connection that may write rolls back a hot journal and rebuilds a WAL's
     /// index on its first read). Returns the copy's path.
+    /// - Throws: ``RecoveredCopyUnstable`` when the file or its side files changed during each of three copies.
     static func recoveredCopy(of path: String, in scratch: ScratchSpace) throws -> String {
         let fm = FileManager.default
         let sides = ["-journal", "-wal"]
@@ -132,8 +133,10 @@ extension EventLog {
             // The copies keep the originals' modes: a read-only log would give a copy SQLite cannot recover.
             for file in copied { try fm.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file) }
             let after = sides.map { state(path + $0) } + [state(path)]
-            if before != after && attempt < 3 {
+            if before != after {
                 try? fm.removeItem(atPath: dir)
+                // A writer is at work on the file: a copy taken now may pair a file with the wrong journal.
+                guard attempt < 3 else { throw RecoveredCopyUnstable() }
                 continue
             }
             let connection = try SQLiteConnection(path: copy)
@@ -169,4 +172,9 @@ extension EventLog {
             (a[.modificationDate] as? Date)?.timeIntervalSince1970 ?? -1,
         ]
     }
+}
+
+/// The log kept changing while it was copied for recovery (three times): a writer is at work on it.
+struct RecoveredCopyUnstable: Error, CustomStringConvertible {
+    var description: String { "it kept changing while it was copied (a writer is at work on it); try again" }
 }

@@ -103,7 +103,10 @@ public enum LogSources {
             }
             if spec.contains(where: { "*?[".contains($0) }) {
                 let matches = glob(spec).filter { !isDirectory($0, fileManager) }
-                guard !matches.isEmpty else { throw LogSourceError(source: spec, message: "no file matches") }
+                guard !matches.isEmpty else { throw LogSourceError(
+                        source: spec,
+                        message: "no file matches (check the pattern and its folder; quote it, --db 'logs/*.db', so "
+                            + "ordlog expands it rather than the shell)") }
                 try matches.forEach { try add(URL(fileURLWithPath: $0)) }
                 continue
             }

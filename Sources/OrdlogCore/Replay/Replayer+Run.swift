@@ -143,7 +143,7 @@ struct ExpectationsRecorder {
     init(path: String) throws {
         guard FileManager.default.createFile(atPath: path, contents: nil),
             let h = FileHandle(forWritingAtPath: path)
-        else { throw ReplaySetupError(kind: .expectationsUnwritable, message: "cannot write \(path)") }
+        else { throw ReplaySetupError(kind: .expectationsUnwritable, message: CannotWrite.message(path)) }
         file = h
     }
 

@@ -57,7 +57,7 @@ struct Export: ParsableCommand {
         if let output {
             guard FileManager.default.createFile(atPath: output, contents: nil),
                 let h = FileHandle(forWritingAtPath: output)
-            else { throw CLIError(code: .badInput, message: "cannot write \(output)") }
+            else { throw CLIError(code: .badInput, message: CannotWrite.message(output)) }
             file = h
             sink = { h.write(Data($0)) }
         } else {

@@ -173,9 +173,6 @@ struct Ingest: ParsableCommand {
     }
 }
 
-/// The summary's counts as `ingest --json` and `consume --json` print them (``IngestSummary``'s own encoding).
-func summaryJSON(_ s: IngestSummary) -> JSONObject { s.jsonObject }
-
 func renderSummary(_ s: IngestSummary) -> String {
     var t = Table(
         "received", "appended", "already-logged", "projected", "duplicate", "stale", "rejected", "failed",

@@ -135,7 +135,7 @@ struct Report: ParsableCommand {
             progress.finish()
             let bytes = Array(html.utf8)
             guard FileManager.default.createFile(atPath: outPath, contents: Data(bytes)) else {
-                throw CLIError(code: .badInput, message: "cannot write \(outPath)")
+                throw CLIError(code: .badInput, message: CannotWrite.message(outPath))
             }
             var sections = ["summary", "dlq"]
             if options.showsDeadLetteredTimelines { sections.append("dead-lettered") }

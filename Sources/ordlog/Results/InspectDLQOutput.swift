@@ -53,7 +53,7 @@ struct DeadLetterMessageOutput: Encodable {
             })
         try put("order", m.anatomy.order)
         try put("parseProblem", m.anatomy.problem)
-        try BodyField(bytes: m.latestReceive.body).encode(into: encoder)
+        try BodyField(bytes: m.latestReceive.body).encode(to: encoder)
         guard several else { return }
         try put("consumers", m.receiveConsumers)
         try put("attemptConsumers", m.attemptConsumers)
@@ -106,7 +106,7 @@ struct DeadLetterQueueOutput: Encodable {
             try c.encode(queued.approximateReceiveCount, forKey: AnyKey("queueReceiveCount"))
             try c.encode(queued.sentTimestamp, forKey: AnyKey("sentTimestamp"))
             try c.encode(history.map(DeadLetterMessageOutput.init), forKey: AnyKey("history"))
-            try BodyField(bytes: queued.body).encode(into: encoder)
+            try BodyField(bytes: queued.body).encode(to: encoder)
         }
     }
     var queueUrl: String

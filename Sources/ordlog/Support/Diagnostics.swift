@@ -17,10 +17,11 @@ enum Diagnostics {
     /// `LOG_FORMAT`.
     nonisolated(unsafe) static var json = ProcessInfo.processInfo.environment["LOG_FORMAT"]?.lowercased() == "json"
 
-    /// `line` as it goes to stderr, with its newline: text as given, or a JSON object (label `ordlog`, the message
-    /// without its `ordlog: ` prefix).
+    /// `line` as it goes to stderr, with its newline: text made safe for a terminal (paths, SQLite and server error
+    /// text may carry control bytes; line breaks and tabs are kept), or a JSON object (label `ordlog`, the message
+    /// without its `ordlog: ` prefix, JSON-escaped).
     static func render(_ line: String, level: Logger.Level) -> String {
-        guard json else { return line + "\n" }
+        guard json else { return terminalSafeBlock(line) + "\n" }
         let message = line.hasPrefix("ordlog: ") ? String(line.dropFirst(8)) : line
         return JSONLogHandler.line(
             timestamp: JSONLogHandler.timestamp(), level: level, label: "ordlog", message: message, source: "ordlog",
@@ -29,7 +30,14 @@ enum Diagnostics {
 }
 
 /// Writes a diagnostic line to stderr (as JSON with `--log-format json`).
+/// A POSIX write that ignores errors: a closed stderr must not trap (Foundation's `FileHandle.write(_:)` does), least of
+/// all on the way out of a signal handler that still has scratch files to remove.
 func err(_ line: String, level: Logger.Level = .notice) {
-    FileHandle.standardError.write(Data(Diagnostics.render(line, level: level).utf8))
+    var bytes = Array(Diagnostics.render(line, level: level).utf8)
+    var offset = 0
+    while offset < bytes.count {
+        let n = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress! + offset, $0.count - offset) }
+        if n > 0 { offset += n } else if n < 0 && errno == EINTR { continue } else { break }
+    }
 }
 

@@ -37,9 +37,6 @@ struct GlobalOptions: ParsableArguments {
     /// The sources named by --db (repeated), else ``dbPath``.
     var sources: [String] { db.isEmpty ? [dbPath] : db }
 
-    /// --log-format, else $LOG_FORMAT, else text.
-    var jsonLogs: Bool { logging.jsonLogs }
-
     /// A logger at --log-level (else $LOG_LEVEL, else warning) writing to stderr in --log-format.
     func makeLogger(_ label: String = "ordlog") -> Logger { logging.makeLogger(label) }
 }

@@ -79,7 +79,7 @@ enum Interrupt {
     }
 
     private static func exitWhileWaiting() -> Never {
-        if !Diagnostics.json { FileHandle.standardError.write(Data("\n".utf8)) }
+        if !Diagnostics.json { err("") }
         err("ordlog: interrupted while waiting for input; everything read so far is logged.")
         exit(ExitStatus.interrupted.rawValue)
     }

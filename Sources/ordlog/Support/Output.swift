@@ -35,7 +35,7 @@ func writeStdout(_ bytes: [UInt8]) {
             case EPIPE: diedOfBrokenPipe()
             default:
                 let reason = String(cString: strerror(code))
-                FileHandle.standardError.write(Data("ordlog: cannot write the output: \(reason)\n".utf8))
+                err("ordlog: cannot write the output: \(reason)", level: .error)
                 Interrupt.exit(ExitStatus.outputFailed.rawValue)
             }
         }

@@ -12,13 +12,11 @@ struct BodyField: Encodable {
     var bytes: [UInt8]
 
     /// Encodes the one member into the enclosing object's encoder.
-    func encode(into encoder: any Encoder) throws {
+    func encode(to encoder: any Encoder) throws {
         let (key, value) = RecordJSON.body(bytes)
         var c = encoder.container(keyedBy: AnyKey.self)
         try c.encode(value, forKey: AnyKey(key))
     }
-
-    func encode(to encoder: any Encoder) throws { try encode(into: encoder) }
 }
 
 /// A coding key made from any string, for members whose names are data.
@@ -28,9 +26,4 @@ struct AnyKey: CodingKey {
     init(_ s: String) { stringValue = s }
     init(stringValue: String) { self.stringValue = stringValue }
     init?(intValue: Int) { nil }
-}
-
-extension IngestSummary {
-    /// The summary's members in their documented order (also `consume --json`'s counts).
-    var jsonObject: JSONObject { (try? JSONValueEncoder().encode(self))?.objectValue ?? JSONObject() }
 }

@@ -28,7 +28,9 @@ typealias OrdlogExitStatus = OrdlogCore.ExitStatus
         return codes
     }
 
-    /// A real error of the library (or the command failure type) for each status reached by an error.
+    /// A real error of the library for each status it reaches, and (marked `command`) the statuses a command
+    /// states itself with a ``CommandFailure`` (nothing found, dead-lettered, bad input, interrupted), which the
+    /// table passes through unchanged.
     static let examples: [(any Error, OrdlogExitStatus)] = [
         (LogSetBroken(files: [(path: "a.db", problem: "edited at seq 3")]), .checkFailed),
         (LogSourceError(source: "s", message: "segment 1-9 does not match its manifest", kind: .brokenChain), .checkFailed),
@@ -66,14 +68,16 @@ typealias OrdlogExitStatus = OrdlogCore.ExitStatus
             if status.isReachedByError {
                 #expect(Self.examples.contains { $0.1 == status }, "no example error for \(status)")
             } else {
-                // Reached without an error: success, a failed stdout (74), a signal (128 + SIGHUP/SIGTERM).
-                #expect([.success, .outputFailed].contains(status) || OrdlogExitStatus(signal: code - 128) == status)
+                // Reached without an error: success, a failed stdout, a signal.
+                #expect([.success, .outputFailed, .hangup, .terminated].contains(status), "\(status)")
             }
         }
         for (error, status) in Self.examples {
             let failure = try #require(CommandFailure(error), "\(error) is not in the table")
             #expect(failure.code == status, "\(error) → \(failure.code), documented \(status)")
         }
+        #expect(OrdlogExitStatus.hangup.rawValue == 129 && OrdlogExitStatus.terminated.rawValue == 143)
+        #expect(OrdlogExitStatus.interrupted.rawValue == 130 && OrdlogExitStatus.outputFailed.rawValue == 74)
         #expect(OrdlogExitStatus(signal: SIGHUP) == .hangup)
         #expect(OrdlogExitStatus(signal: SIGINT) == .interrupted)
         #expect(OrdlogExitStatus(signal: SIGTERM) == .terminated)

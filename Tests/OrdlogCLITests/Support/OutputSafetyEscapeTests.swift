@@ -45,6 +45,18 @@ import Testing
         #expect(json.stdout.contains(#"m\u001b[2J\u00072"#), "\(json.stdout)")
     }
 
+    @Test("a diagnostic on stderr quoting a path with ESC/BEL (here: a --db that is not a database) escapes them")
+    func stderrIsEscaped() throws {
+        let dir = CLI.tempDir()
+        let db = dir.appendingPathComponent("bad\(Self.escape).db").path
+        try Data("not sqlite at all, just text that is long enough to be read as a header..........".utf8)
+            .write(to: URL(fileURLWithPath: db))
+        let r = try CLI.run(["verify", "--db", db])
+        #expect(r.status == 70, "\(r.stderr)")
+        #expect(!r.stderr.utf8.contains(0x1B) && !r.stderr.utf8.contains(0x07), "\(r.stderr)")
+        #expect(r.stderr.contains(#"bad\u{1B}[2J\u{7}.db"#), "\(r.stderr)")
+    }
+
     @Test("the ingest summary's hint quotes --db for a shell")
     func hintQuotesDb() throws {
         let dir = CLI.tempDir().appendingPathComponent("my logs")
