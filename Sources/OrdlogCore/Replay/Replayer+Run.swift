@@ -147,17 +147,25 @@ struct ExpectationsRecorder {
         file = h
     }
 
+    /// The first write error (a full disk), kept for ``close()``: `FileHandle.write(_:)` would trap on it.
+    var failure: (any Error)?
+
     mutating func add(_ d: ReplayedDecision) {
         buffer += Expectations.line(d)
-        if buffer.count > 1 << 16 {
-            file.write(Data(buffer))
-            buffer.removeAll(keepingCapacity: true)
-        }
+        if buffer.count > 1 << 16 { flush() }
+    }
+
+    private mutating func flush() {
+        guard failure == nil else { return buffer.removeAll(keepingCapacity: true) }
+        do { try file.write(contentsOf: buffer) } catch { failure = error }
+        buffer.removeAll(keepingCapacity: true)
     }
 
     /// Writes what is buffered and closes the file.
-    func close() throws {
-        file.write(Data(buffer))
+    /// - Throws: the first write error, or the close's.
+    mutating func close() throws {
+        flush()
         try file.close()
+        if let failure { throw failure }
     }
 }
