@@ -219,6 +219,13 @@ public struct S3Client: Sendable {
         }
     }
 
+    /// [DeleteObject](https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObject.html) (unversioned bucket:
+    /// the object is gone; S3 answers 204 whether or not the key existed).
+    public func deleteObject(bucket: String, key: String) async throws {
+        _ = try await client.send(
+            operation: "DeleteObject", request("DELETE", bucket: bucket, key: key), acceptStatus: [404])
+    }
+
     /// [AbortMultipartUpload](https://docs.aws.amazon.com/AmazonS3/latest/API/API_AbortMultipartUpload.html).
     public func abortMultipartUpload(bucket: String, key: String, uploadId: String) async throws {
         _ = try await client.send(

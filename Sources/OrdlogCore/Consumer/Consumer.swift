@@ -45,6 +45,9 @@ public final class Consumer: Sendable {
     let state: RunState
     let limit: InFlightLimit
     let metrics = ConsumerMetricHandles()
+    let finishers = Finishers()
+    /// Messages received and not yet appended, at most ``ConsumerConfiguration/maxUnlogged``.
+    let unlogged: InFlightLimit
 
     /// - Parameters:
     ///   - writer: the log's writer; the consumer is its only user while it runs.
@@ -64,6 +67,7 @@ public final class Consumer: Sendable {
         self.state = RunState(maxMessages: configuration.maxMessages)
         self.limit = InFlightLimit(
             configuration.maxInFlight ?? max(1, configuration.concurrency) * configuration.maxNumberOfMessages)
+        self.unlogged = InFlightLimit(configuration.maxUnlogged)
     }
 
     /// Reads the queue's RedrivePolicy `maxReceiveCount` (nil when the queue has no redrive policy) and its
@@ -97,12 +101,19 @@ public final class Consumer: Sendable {
         let start = Date()
         try await processUnprocessed()
         let n = max(1, configuration.concurrency)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for i in 0..<n {
-                group.addTask { try await self.receiveLoop(i, stop: stop, start: start, progress: progress) }
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for i in 0..<n {
+                    group.addTask { try await self.receiveLoop(i, stop: stop, start: start, progress: progress) }
+                }
+                try await group.waitForAll()
             }
-            try await group.waitForAll()
+        } catch {
+            _ = try? await finishers.drain()
+            throw error
         }
+        // The batches whose deletes wait for durability: every one ends (deleted, or left for SQS to redeliver).
+        try await finishers.drain()
         let summary = await writer.summary
         return ConsumerReport(
             summary: summary, deleted: state.deleted, released: state.released, stopped: stop.isRequested)
@@ -131,13 +142,18 @@ public final class Consumer: Sendable {
         var emptyBackoff = configuration.emptyBackoff
         var writeBackoff = configuration.errorBackoff
         while !stop.isRequested && !Task.isCancelled {
+            if let failure = finishers.failure { throw failure }
             let budget = state.reserve(configuration.maxNumberOfMessages)
             guard budget > 0 else { return }
-            let permits = await limit.acquire(upTo: budget)
+            let inFlightPermits = await limit.acquire(upTo: budget)
+            // Received and not yet in the log: what a killed consumer strands (SQS counts them received).
+            let permits = await unlogged.acquire(upTo: inFlightPermits)
             state.unreserve(budget - permits)
+            await limit.release(inFlightPermits - permits)
             if stop.isRequested {
                 state.unreserve(permits)
                 await limit.release(permits)
+                await unlogged.release(permits)
                 return
             }
             let messages: [IncomingMessage]
@@ -150,6 +166,7 @@ public final class Consumer: Sendable {
             } catch {
                 state.unreserve(permits)
                 await limit.release(permits)
+                await unlogged.release(permits)
                 if error is CancellationError || stop.isRequested { return }
                 health.receiveFailed()
                 // Not retryable (credentials, permissions, no such queue): fatal. Retryable (throttling, 5xx, network):
@@ -170,6 +187,7 @@ public final class Consumer: Sendable {
             }
             state.unreserve(permits - messages.count)
             await limit.release(permits - messages.count)
+            await unlogged.release(permits - messages.count)
             if messages.isEmpty {
                 if configuration.untilEmpty { return }
                 if configuration.waitTimeSeconds == 0 { await stop.sleep(emptyBackoff.next()) }
@@ -181,23 +199,37 @@ public final class Consumer: Sendable {
                 // Received after the stop request, not started: make them visible again for another consumer.
                 await release(messages)
                 await limit.release(messages.count)
+                await unlogged.release(messages.count)
                 return
             }
             state.inFlight(messages.count, metrics.inFlight)
-            let writeFailures: Int
+            let handled: Handled
             do {
-                writeFailures = try await handle(messages, receivedAt: DispatchTime.now().uptimeNanoseconds)
+                handled = try await handle(messages, receivedAt: DispatchTime.now().uptimeNanoseconds) {
+                    await self.unlogged.release(messages.count)
+                }
             } catch {
                 state.inFlight(-messages.count, metrics.inFlight)
                 await limit.release(messages.count)
                 throw error
             }
-            state.inFlight(-messages.count, metrics.inFlight)
-            await limit.release(messages.count)
-            let summary = await writer.summary
-            progress(
-                ConsumerProgress(summary: summary, deleted: state.deleted, elapsed: Date().timeIntervalSince(start)))
-            if writeFailures > 0 {
+            // Waiting until the batch's records are durable, then deleting, goes on beside the next receive: the
+            // in-flight limit still counts these messages until then.
+            finishers.start {
+                defer { handled.heartbeat?.cancel() }
+                do {
+                    try await self.finish(handled)
+                } catch {
+                    self.finishers.fail(error)
+                }
+                self.state.inFlight(-messages.count, self.metrics.inFlight)
+                await self.limit.release(messages.count)
+                let summary = await self.writer.summary
+                progress(
+                    ConsumerProgress(
+                        summary: summary, deleted: self.state.deleted, elapsed: Date().timeIntervalSince(start)))
+            }
+            if handled.writeFailures > 0 {
                 // DynamoDB still failing after the client's retries (throttling, 5xx): slow this loop down.
                 await stop.sleep(writeBackoff.next())
             } else {
@@ -249,31 +281,51 @@ public final class Consumer: Sendable {
         }
     }
 
-    /// One batch: append (committed) → decide → network projections, concurrently → record → delete the final
-    /// ones. Returns how many network writes failed (the loop backs off when some did).
-    func handle(_ messages: [IncomingMessage], receivedAt: UInt64) async throws -> Int {
-        let appended = try await writer.append(messages)
-        let handles = appended.receives.compactMap(\.receiptHandle)
-        // The work and, beside it, the heartbeat: child tasks, ended together when the work is recorded.
-        let (attempts, writeFailures) = try await withThrowingTaskGroup(of: ([LoggedAttempt], Int)?.self) { group in
-            group.addTask {
-                let results = await self.projectAll(appended)
-                let failures = results.reduce(0) { n, r in
-                    n + (r ?? []).filter { if case .failed = $0 { true } else { false } }.count
-                }
-                return (try await self.writer.record(appended.receives, results: results), failures)
-            }
-            if let vt = configuration.visibilityTimeout, vt >= 1, !handles.isEmpty {
-                group.addTask {
-                    await self.heartbeat(handles, visibilityTimeout: vt)
-                    return nil
-                }
-            }
-            defer { group.cancelAll() }
-            while let r = try await group.next() {
-                if let r { return r }
-            }
-            preconditionFailure("the work task always returns")
+    /// A batch appended, projected and recorded: what is left to do is to wait until its records are durable and
+    /// delete its final messages (``finish(_:)``).
+    struct Handled: Sendable {
+        /// Receipt handles to delete once durable (final outcomes, and receives the log already held as final).
+        var toDelete: [String]
+        /// Receipt handles of failed messages (their visibility may be set).
+        var failed: [String]
+        /// The records the deletes depend on are at or before this seq.
+        var durableSeq: Int64
+        /// How many network writes failed (the loop backs off when some did).
+        var writeFailures: Int
+        /// Extends the batch's visibility until cancelled (after the delete).
+        var heartbeat: Task<Void, Never>?
+    }
+
+    /// One batch: append (committed) → decide → network projections, concurrently → record. The batch's
+    /// visibility is extended every half visibility timeout from the append until ``finish(_:)`` is done.
+    /// - Parameter logged: called once the batch's append has ended (committed or failed).
+    func handle(
+        _ messages: [IncomingMessage], receivedAt: UInt64, logged: @Sendable () async -> Void = {}
+    ) async throws -> Handled {
+        let appended: LogWriter.Appended
+        do {
+            appended = try await writer.append(messages)
+            await logged()
+        } catch {
+            await logged()
+            throw error
+        }
+        let handles = appended.receives.compactMap(\.receiptHandle) + appended.alreadyFinal
+        var heartbeat: Task<Void, Never>?
+        if let vt = configuration.visibilityTimeout, vt >= 1, !handles.isEmpty {
+            heartbeat = Task { await self.heartbeat(handles, visibilityTimeout: vt) }
+        }
+        let results: [[ProjectionResult]?]
+        let attempts: [LoggedAttempt]
+        do {
+            results = await projectAll(appended)
+            attempts = try await writer.record(appended.receives, results: results)
+        } catch {
+            heartbeat?.cancel()
+            throw error
+        }
+        let writeFailures = results.reduce(0) { n, r in
+            n + (r ?? []).filter { if case .failed = $0 { true } else { false } }.count
         }
         count(attempts, receives: appended.receives, receivedAt: receivedAt)
         var toDelete = appended.alreadyFinal
@@ -282,11 +334,21 @@ public final class Consumer: Sendable {
             guard let handle = r.receiptHandle else { continue }
             if attempt.decision.outcome.isFinal { toDelete.append(handle) } else { failed.append(handle) }
         }
-        await delete(toDelete)
-        if let seconds = configuration.failedVisibilityTimeout, !failed.isEmpty {
-            await changeVisibility(failed, seconds: seconds, what: "failed messages")
+        return Handled(
+            toDelete: toDelete, failed: failed,
+            durableSeq: max(appended.headSeq, attempts.map(\.seq).max() ?? 0), writeFailures: writeFailures,
+            heartbeat: heartbeat)
+    }
+
+    /// Waits until the batch's records are durable where the deployment keeps them (``LogWriter/gate``), then
+    /// deletes its final messages: nothing is deleted before its record is durable.
+    /// - Throws: ``DurabilityError`` (nothing of the batch is deleted; the run ends).
+    func finish(_ batch: Handled) async throws {
+        if !batch.toDelete.isEmpty { try await writer.gate.waitDurable(upTo: batch.durableSeq) }
+        await delete(batch.toDelete)
+        if let seconds = configuration.failedVisibilityTimeout, !batch.failed.isEmpty {
+            await changeVisibility(batch.failed, seconds: seconds, what: "failed messages")
         }
-        return writeFailures
     }
 
     /// Writes every `projected` first decision into every network projection, all concurrently. Per receive: the

@@ -13,6 +13,11 @@ public struct ConsumerConfiguration: Sendable {
     public var maxNumberOfMessages = 10
     /// Messages received and not yet deleted or released, at most; nil = concurrency × maxNumberOfMessages.
     public var maxInFlight: Int?
+    /// Messages received and not yet appended to the log, at most. Default 40 (4 receives of 10). A consumer
+    /// killed in that window strands them: SQS counts them received, the log never saw them, and after
+    /// maxReceiveCount such receives a message reaches the DLQ unlogged (`inspect-dlq --queue` marks it). The
+    /// receives beyond this wait; an append takes milliseconds, so they wait little.
+    public var maxUnlogged = 40
     /// Visibility timeout requested on receive, in seconds; nil uses the queue's. When known, also the heartbeat:
     /// every batch still in work has its visibility extended by this much each time half of it has passed.
     public var visibilityTimeout: Int?

@@ -37,8 +37,12 @@ extension ConsumerService {
         public var maxReceiveCount: Int64?
         /// Reject quantities like `3.0` whose value is a whole number (``ValidationRules/integerLiteralsOnly``).
         public var integerLiteralsOnly = false
-        /// The periodic seal and upload, or nil for none.
+        /// The periodic seal and upload, or nil for none. Required by ``DurabilityMode/s3``.
         public var archive: Archive?
+        /// Where records must be before their messages are deleted. Default ``DurabilityMode/disk``.
+        public var durability = DurabilityMode.disk
+        /// With ``DurabilityMode/s3``: seconds between two increments, at most (``S3Increments/Settings``). Default 1.
+        public var incrementInterval: Double = 1
         /// Recorded in each sealed segment's manifest.
         public var ordlogVersion: String
 
@@ -138,24 +142,50 @@ extension ConsumerService {
             }
             projections.append(DynamoDBProjection(client: client, tableName: table))
         }
-        let (log, consumerId) = try openLog(url)
-        let pipeline = ProcessingStep(log: log, processor: OrderProcessor(rules: rules), logger: loggers.pipeline)
-        let consumer = Consumer(
-            writer: LogWriter(pipeline), queue: SQSMessageQueue(sqs: sqs, url: url), projections: projections,
-            configuration: c, health: health, logger: loggers.consumer)
-        let archiving = configuration.archive.map {
-            Archiving(
-                uploader: SegmentArchive(s3: S3Client(configuration: aws, transport: transport), location: $0.location),
-                directory: $0.directory, interval: $0.interval, ordlogVersion: configuration.ordlogVersion,
-                logger: loggers.archive)
+        if configuration.durability == .s3 && configuration.archive == nil {
+            throw DurabilityError("--durability s3 needs --archive-to s3://BUCKET/PREFIX: where the records go")
         }
+        let (log, consumerId) = try openLog(url)
+        let logPath = log.db.path
+        var groupSync: GroupSync?
+        if configuration.durability == .disk {
+            // The records already in the log (an earlier run's, this run's identity): synced with the first delete.
+            groupSync = GroupSync(logPath: logPath, head: 0)
+        }
+        defer { groupSync?.stop() }
+        let pipeline = ProcessingStep(log: log, processor: OrderProcessor(rules: rules), logger: loggers.pipeline)
+        let writer = LogWriter(pipeline, gate: groupSync ?? CommitIsEnough())
+        let archive = configuration.archive.map {
+            SegmentArchive(s3: S3Client(configuration: aws, transport: transport), location: $0.location)
+        }
+        var increments: S3Increments?
+        var archiving: Archiving?
+        if configuration.durability == .s3, let a = configuration.archive, let archive {
+            var settings = S3Increments.Settings(
+                directory: a.directory, ordlogVersion: configuration.ordlogVersion, queue: url)
+            settings.incrementInterval = configuration.incrementInterval
+            settings.sealInterval = a.interval
+            let gate = try await S3Increments.start(
+                writer: writer, store: archive, settings: settings, logger: loggers.archive)
+            await writer.use(gate: gate)
+            increments = gate
+        } else if let a = configuration.archive, let archive {
+            archiving = Archiving(
+                uploader: archive, directory: a.directory, interval: a.interval,
+                ordlogVersion: configuration.ordlogVersion, logger: loggers.archive)
+        }
+        let consumer = Consumer(
+            writer: writer,
+            queue: SQSMessageQueue(sqs: sqs, url: url), projections: projections,
+            configuration: c, health: health, logger: loggers.consumer)
         events(
             .started(
                 Start(
                     queueUrl: url, table: configuration.table, concurrency: c.concurrency,
                     visibilityTimeout: c.visibilityTimeout, maxReceiveCount: rules.maxReceiveCount,
-                    region: aws.region, consumerId: consumerId)))
-        let report = try await ConsumerService(consumer: consumer, archiving: archiving).run(stop: stop, events: events)
+                    region: aws.region, consumerId: consumerId, durability: configuration.durability)))
+        let report = try await ConsumerService(consumer: consumer, archiving: archiving, increments: increments)
+            .run(stop: stop, events: events)
         return RunReport(consumer: report, queueUrl: url, table: configuration.table)
     }
 }

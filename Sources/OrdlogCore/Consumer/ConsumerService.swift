@@ -84,17 +84,24 @@ public struct ConsumerService: Sendable {
         public var maxReceiveCount: Int64
         public var region: String
         public var consumerId: String
+        /// Where records must be before their messages are deleted.
+        public var durability: DurabilityMode
     }
 
     public let consumer: Consumer
     public let archiving: Archiving?
+    /// `--durability s3`: the increments, the periodic seal and upload (in place of ``archiving``).
+    public let increments: S3Increments?
 
     /// - Parameters:
     ///   - consumer: the consumer; its ``Consumer/writer`` is the log the archive seals.
     ///   - archiving: the periodic seal and upload, or nil for none.
-    public init(consumer: Consumer, archiving: Archiving? = nil) {
+    ///   - increments: the S3 durability gate (the consumer's writer's ``LogWriter/gate``), which also seals and
+    ///     uploads; then `archiving` is not used.
+    public init(consumer: Consumer, archiving: Archiving? = nil, increments: S3Increments? = nil) {
         self.consumer = consumer
-        self.archiving = archiving
+        self.archiving = increments == nil ? archiving : nil
+        self.increments = increments
     }
 
     /// Consumes until `stop` is requested (or the consumer ends on its own), archiving every
@@ -116,6 +123,7 @@ public struct ConsumerService: Sendable {
         // consumer has ended, whatever ended it.
         let report = try await withThrowingTaskGroup(of: Void.self) { group in
             if let archiving { group.addTask { await archiving.loop(writer: writer, stop: stop) } }
+            if let increments { group.addTask { await increments.run(writer: writer, stop: stop) } }
             let report = try await consumer.run(stop: stop) { events.send(.progress($0)) }
             events.send(.consumerEnded)
             group.cancelAll()
@@ -123,6 +131,7 @@ public struct ConsumerService: Sendable {
             return report
         }
         await archiving?.archiveOnce(writer: writer)
+        await increments?.finish(writer: writer)
         return report
     }
 }

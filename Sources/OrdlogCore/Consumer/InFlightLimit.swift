@@ -73,3 +73,36 @@ actor InFlightLimit {
         }
     }
 }
+
+/// The batches of a run that wait for durability and their deletes, beside the receive loops: started one by
+/// one, all awaited at the end of the run. The first failure is kept: the loops stop on it and the run throws it.
+final class Finishers: Sendable {
+    private struct State {
+        var tasks: [Int: Task<Void, Never>] = [:]
+        var next = 0
+        var failure: (any Error)?
+    }
+    private let state = Locked(State())
+
+    /// Starts `body`; it is forgotten once it ends.
+    func start(_ body: @escaping @Sendable () async -> Void) {
+        state.withLock { s in
+            let id = s.next
+            s.next += 1
+            s.tasks[id] = Task {
+                await body()
+                self.state.withLock { _ = $0.tasks.removeValue(forKey: id) }
+            }
+        }
+    }
+
+    func fail(_ error: any Error) { state.withLock { s in if s.failure == nil { s.failure = error } } }
+
+    var failure: (any Error)? { state.withLock { $0.failure } }
+
+    /// Awaits every started body (including those started meanwhile), then throws the first failure.
+    func drain() async throws {
+        while let task = state.withLock({ $0.tasks.values.first }) { await task.value }
+        if let failure { throw failure }
+    }
+}

@@ -21,6 +21,8 @@ extension CommandFailure {
         case let e as EventLogCopyError: self.init(code: .storage, message: "\(e)")
         case let e as WriterLockError: self.init(code: .storage, message: "\(e)")
         case let e as SQLiteError: self.init(code: .storage, message: Self.storageMessage(e))
+        case let e as DurabilityError: self.init(code: .storage, message: "\(e)")
+        case let e as SegmentError: self.init(code: .storage, message: "\(e)")
         case is AWSServiceError, is AWSTransportError, is AWSResponseDecodingError, is NoCredentialsError,
             is CredentialSourceError, is CredentialSourceNotApplicable, is AWSConfigurationError:
             self.init(code: .aws, message: "\(error)")

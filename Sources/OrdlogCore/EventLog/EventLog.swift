@@ -131,6 +131,10 @@ public final class EventLog {
         hasFormat1Receives = smallest.map { !$0.hasPrefix("r2:") } ?? false
     }
 
+    /// The newest record's sequence as of this connection's last read or write, without reading the file: 0 for
+    /// an empty log; for a segment with no records yet, the sealed previous segment's last seq.
+    public var knownHeadSeq: Int64 { nextSeq - 1 }
+
     /// The newest record's sequence and hash, or nil for an empty log. For a segment with no records yet, the
     /// sealed previous segment's head (which is where the chain stands).
     public func head() throws -> LogHead? {

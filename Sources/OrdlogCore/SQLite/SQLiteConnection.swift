@@ -97,6 +97,20 @@ public final class SQLiteConnection {
         sqlite3_close_v2(handle)
     }
 
+    /// The bytes of the main database as a file would hold them
+    /// ([sqlite3_serialize](https://www.sqlite.org/c3ref/serialize.html)): an in-memory database written out
+    /// without touching a disk.
+    /// - Throws: ``SQLiteError`` when SQLite cannot (out of memory).
+    public func serialized() throws -> [UInt8] {
+        var size: sqlite3_int64 = 0
+        guard let p = sqlite3_serialize(handle, "main", &size, 0) else {
+            throw SQLiteError(
+                code: SQLITE_NOMEM, extendedCode: SQLITE_NOMEM, message: "cannot serialize \(path)", sql: nil)
+        }
+        defer { sqlite3_free(p) }
+        return Array(UnsafeBufferPointer(start: p, count: Int(size)))
+    }
+
     func error(_ rc: Int32, sql: String?) -> SQLiteError {
         SQLiteError(
             code: rc & 0xFF, extendedCode: sqlite3_extended_errcode(handle),

@@ -83,8 +83,16 @@ public struct SegmentArchive: Sendable {
             }
             let segKey = location.key(m.name.description)
             let manKey = location.key(m.name.manifest)
-            let segmentSent = try await put(
-                key: segKey, fileAt: segment.path, sha256: m.sha256, bytes: m.bytes)
+            let segmentSent: Bool
+            do {
+                segmentSent = try await put(key: segKey, fileAt: segment.path, sha256: m.sha256, bytes: m.bytes)
+            } catch let e as SegmentError {
+                // The same records under the same name in another file (an increment of `consume --durability
+                // s3` that happened to end where the seal did): archived already.
+                guard try await holdsSameRecords(m) else { throw e }
+                summary.alreadyArchived.append(m.name)
+                continue
+            }
             let manifestSent = try await put(
                 key: manKey, data: manifestBytes, sha256: sha256Hex(manifestBytes),
                 bytes: Int64(manifestBytes.count))

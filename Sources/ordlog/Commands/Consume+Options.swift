@@ -5,6 +5,8 @@ import OrdlogCore
 import OrdlogOps
 import Logging
 
+extension DurabilityMode: ExpressibleByArgument {}
+
 // `consume`'s parse half beyond the option declarations: the service's configuration from the options, and the
 // /metrics and /healthz listener that --metrics-address asks for.
 extension Consume {
@@ -15,6 +17,7 @@ extension Consume {
         s.table = localOnly ? nil : table
         s.consumer.concurrency = concurrency
         s.consumer.maxInFlight = maxInFlight
+        s.consumer.maxUnlogged = maxUnlogged
         s.consumer.waitTimeSeconds = waitTime
         s.consumer.visibilityTimeout = visibilityTimeout
         s.consumer.failedVisibilityTimeout = failedVisibilityTimeout ?? (untilEmpty ? 0 : nil)
@@ -22,10 +25,14 @@ extension Consume {
         s.consumer.untilEmpty = untilEmpty
         s.maxReceiveCount = maxReceiveCount
         s.integerLiteralsOnly = integerLiteralsOnly
-        if let every = archiveEvery.flatMap(Self.parseDuration), let to = archiveTo.flatMap(S3Location.init) {
+        s.durability = durability
+        if let every = (archiveEvery ?? (durability == .s3 ? "15m" : nil)).flatMap(Self.parseDuration),
+            let to = archiveTo.flatMap(S3Location.init)
+        {
             s.archive = .init(
                 interval: every, location: to, directory: segments ?? Segments.defaultDirectory(forLog: global.dbPath))
         }
+        if let every = incrementEvery.flatMap(Self.parseDuration) { s.incrementInterval = every }
         return s
     }
 

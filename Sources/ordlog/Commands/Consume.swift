@@ -62,6 +62,11 @@ struct Consume: AsyncParsableCommand {
     @Flag(help: "Project only into the local projection; write nothing to DynamoDB.") var localOnly = false
     @Option(help: "Receive loops in this process (each with at most one batch of 10 in work).") var concurrency = 16
     @Option(help: "Messages received and not yet deleted, at most (default: concurrency × 10).") var maxInFlight: Int?
+    @Option(
+        help:
+            "Messages received and not yet in the log, at most (default 40): what a killed consumer can strand, received by SQS and never logged."
+    )
+    var maxUnlogged = 40
     @Option(help: "Long-poll wait per receive, 0…20 s.") var waitTime = 20
     @Option(
         help:
@@ -94,6 +99,18 @@ struct Consume: AsyncParsableCommand {
     var archiveTo: String?
     @Option(help: ArgumentHelp("Where sealed segments go (default: <log>.segments).", valueName: "dir"))
     var segments: String?
+    @Option(
+        help: ArgumentHelp(
+            "Where a message's records must be before it is deleted from SQS: disk (fsynced; survives a host "
+                + "crash when the disk outlives it), s3 (uploaded to --archive-to; survives losing the disk: "
+                + "Fargate, ephemeral storage), none (committed only; survives a killed process only).",
+            valueName: "disk|s3|none"))
+    var durability = DurabilityMode.disk
+    @Option(
+        help: ArgumentHelp(
+            "With --durability s3: upload the records of messages waiting to be deleted this often at most, e.g. "
+                + "1s or 0.5s (default 1s).", valueName: "duration"))
+    var incrementEvery: String?
 
     /// `90s`, `15m`, `1h` (or plain seconds) in seconds, or nil.
     static func parseDuration(_ text: String) -> Double? {
@@ -114,14 +131,26 @@ struct Consume: AsyncParsableCommand {
         guard (0...20).contains(waitTime) else { throw ValidationError("--wait-time must be 0…20 seconds") }
         guard (1...256).contains(concurrency) else { throw ValidationError("--concurrency must be 1…256") }
         if let maxInFlight, maxInFlight < 1 { throw ValidationError("--max-in-flight must be at least 1") }
+        if maxUnlogged < 1 { throw ValidationError("--max-unlogged must be at least 1") }
         if let visibilityTimeout, !(0...43200).contains(visibilityTimeout) {
             throw ValidationError("--visibility-timeout must be 0…43200 seconds")
         }
         if let archiveEvery, Self.parseDuration(archiveEvery) == nil {
             throw ValidationError("--archive-every must be a duration such as 90s, 15m or 1h, got \(archiveEvery)")
         }
-        if (archiveEvery == nil) != (archiveTo == nil) {
-            throw ValidationError("--archive-every and --archive-to go together")
+        if durability == .s3 {
+            guard archiveTo != nil else {
+                throw ValidationError(
+                    "--durability s3 needs --archive-to s3://BUCKET/PREFIX (where the records go before a delete)")
+            }
+        } else {
+            if (archiveEvery == nil) != (archiveTo == nil) {
+                throw ValidationError("--archive-every and --archive-to go together")
+            }
+            if incrementEvery != nil { throw ValidationError("--increment-every goes with --durability s3") }
+        }
+        if let incrementEvery, Self.parseDuration(incrementEvery) == nil {
+            throw ValidationError("--increment-every must be a duration such as 1s or 0.5, got \(incrementEvery)")
         }
         if let archiveTo, S3Location(parsing: archiveTo) == nil {
             throw ValidationError("--archive-to must be s3://BUCKET[/PREFIX], got \(archiveTo)")
@@ -168,7 +197,8 @@ struct Consume: AsyncParsableCommand {
                                     + (s.table.map { "DynamoDB table \($0)" } ?? "the local projection only")
                                     + "; log \(dbPath); concurrency \(s.concurrency); visibility timeout "
                                     + (s.visibilityTimeout.map { "\($0) s" } ?? "the queue's") + "; maxReceiveCount "
-                                    + "\(s.maxReceiveCount); region \(s.region); consumer \(s.consumerId)")
+                                    + "\(s.maxReceiveCount); region \(s.region); consumer \(s.consumerId); "
+                                    + "durability \(s.durability)")
                             Interrupt.install(notice: "stopping after the batch in flight (signal again to stop at once)")
                         case .progress(let p):
                             let rate = p.elapsed > 0 ? Double(p.summary.received) / p.elapsed : 0
