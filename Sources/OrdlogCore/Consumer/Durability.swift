@@ -116,8 +116,21 @@ public final class GroupSync: DurabilityGate, @unchecked Sendable {
     private var stopping = false
     private let path: String
     private var syncedWAL: (dev: UInt64, ino: UInt64)?
-    /// fsyncs done (for tests and the start-up check).
-    public private(set) var syncs = 0
+    private var syncs = 0
+
+    /// fsyncs done so far.
+    public var syncCount: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return syncs
+    }
+
+    /// The highest seq covered by a finished fsync.
+    public var durableHead: Int64 {
+        condition.lock()
+        defer { condition.unlock() }
+        return state.head
+    }
 
     /// - Parameters:
     ///   - logPath: the log file; its WAL is `logPath + "-wal"`.
