@@ -1,4 +1,8 @@
 import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 import Metrics
 
 /// The event log's one writer: owns the ``ProcessingStep`` (the SQLite connection, the local projection) so that the
@@ -136,6 +140,45 @@ public actor LogWriter {
         let log = try EventLog(path: old.log.db.path, logger: old.log.logger)
         pipeline = ProcessingStep(log: log, processor: old.processor, clock: old.clock, logger: old.logger)
         return result
+    }
+
+    /// Starts the log over as the continuation of a chain kept elsewhere (``S3Increments``: a task replaced with its
+    /// disk, started again under the same consumer id): the live file is replaced by one that begins with `start`,
+    /// and the identity records it held are appended again after it. Only a log that holds no receive, no attempt
+    /// and no segment start can start over: nothing is lost.
+    /// - Throws: ``SegmentError`` when the log holds records other than identities; ``SQLiteError``.
+    public func startOver(continuing start: SegmentStart) async throws {
+        await holdAppends()
+        defer { releaseAppends() }
+        let old = pipeline
+        let db = old.log.db
+        let path = db.path
+        guard old.log.segmentStart == nil,
+            try db.scalarInt("SELECT (SELECT count(*) FROM receives) + (SELECT count(*) FROM attempts)") == 0
+        else {
+            throw SegmentError("\(path) already holds records of its own: it cannot continue another chain")
+        }
+        let identities = try old.log.identities()
+        let next = path + ".continuing-\(getpid())"
+        unlink(next)
+        defer { unlink(next) }
+        do {
+            let c = try SQLiteConnection(path: next)
+            try Migrations.migrate(c)
+            try start.insert(into: c)
+        }
+        try Segments.fsyncFile(next)
+        // Out of WAL mode first: a WAL left beside the new file would be read as its own.
+        guard try db.scalarText("PRAGMA journal_mode=DELETE") == "delete" else {
+            throw SegmentError.busy("\(path) is open in another process: it cannot start over")
+        }
+        try Segments.renameSynced(next, path)
+        let log = try EventLog(path: path, logger: old.log.logger)
+        try log.write {
+            for i in identities { _ = try log.appendIdentity(i.identity, recordedAt: i.recordedAt) }
+        }
+        pipeline = ProcessingStep(log: log, processor: old.processor, clock: old.clock, logger: old.logger)
+        gate.committed(upTo: headSeq)
     }
 
     /// Runs `body` with the pipeline on the writer (for reads in tests and reports).

@@ -87,9 +87,12 @@ public final class S3Increments: DurabilityGate, Sendable {
     /// First the log's sealed local segments are uploaded (a rerun after an archive that did not finish). Then the
     /// chain of this log's consumer in S3 must end inside the log: at or after the live file's first record, at or
     /// before its head, with the same hash there. The records after that point are uploaded by the first increment.
-    /// - Throws: ``SegmentError`` when S3 holds records of this consumer that the log does not (another consumer
-    ///   with the same id, or a log directory lost and started again under the same `--consumer-id`), or lacks
-    ///   records the log says are sealed; the store's errors.
+    /// A new log (no receive yet, never sealed) whose consumer id has a chain in S3 continues it
+    /// (``LogWriter/startOver(continuing:)``): a task replaced with its disk and started again under the same
+    /// consumer id (a StatefulSet pod on `emptyDir`, a fixed `--consumer-id`) goes on with the same chain.
+    /// - Throws: ``SegmentError`` when S3 holds records of this consumer that a log with records of its own does
+    ///   not (another consumer running with the same id), or lacks records the log says are sealed; the store's
+    ///   errors.
     public static func start(
         writer: LogWriter, store: any IncrementStore, settings: Settings,
         logger: Logger = Logger(label: "ordlog.archive", factory: { _ in SwiftLogNoOpLogHandler() })
@@ -109,6 +112,24 @@ public final class S3Increments: DurabilityGate, Sendable {
         let names = try await store.listed(consumerFileId: fileId)
         var at = Uploaded(
             seq: firstSeq - 1, hash: start?.prevHash ?? RecordHash.genesis, name: start?.prevSegment ?? "")
+        if let newest = names.max(by: { $0.lastSeq < $1.lastSeq }), newest.lastSeq > head, start == nil,
+            try await writer.withPipeline({ try $0.log.db.scalarInt("SELECT count(*) FROM receives") }) == 0
+        {
+            // A new log under a consumer id whose chain is in S3 (a task replaced with its disk): go on from there.
+            guard let m = try await store.manifest(newest) else {
+                throw SegmentError("S3 (\(store.destination)): the manifest of \(newest) cannot be read")
+            }
+            try await writer.startOver(
+                continuing: SegmentStart(
+                    firstSeq: m.lastSeq + 1, prevHash: m.headHash, consumerId: consumer,
+                    prevSegment: newest.description, sealedAt: ProcessingStep.systemClockMs()))
+            logger.notice(
+                "continuing this consumer's chain from S3",
+                metadata: ["consumer": "\(consumer)", "from_seq": "\(m.lastSeq + 1)", "after": "\(newest)"])
+            return S3Increments(
+                store: store, settings: settings, logger: logger,
+                start: Uploaded(seq: m.lastSeq, hash: m.headHash, name: newest.description))
+        }
         if let newest = names.max(by: { $0.lastSeq < $1.lastSeq }) {
             guard newest.lastSeq <= head else {
                 throw SegmentError(

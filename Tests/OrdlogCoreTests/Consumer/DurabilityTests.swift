@@ -250,7 +250,42 @@ actor FakeIncrementStore: IncrementStore {
         #expect(report.verified == 61)
     }
 
-    @Test("s3 mode refuses to start when S3 holds this consumer's records beyond the log (a lost directory, a second consumer under the same id)")
+    /// Consumes `n` messages into `writer` and puts one increment.
+    static func consumeAndPut(_ n: Int, _ writer: LogWriter, _ gate: S3Increments, from: Int = 0) async throws {
+        let queue = FakeQueue()
+        for i in from..<(from + n) { await queue.send(order("ord-\(i)", "PAID", minute: i % 60), id: "m-\(i)") }
+        let appended = try await writer.append(
+            try await queue.receive(maxMessages: 10, waitTimeSeconds: 0, visibilityTimeout: nil))
+        _ = try await writer.record(appended.receives, results: appended.receives.map { _ in [] })
+        try await gate.incrementOnce(writer: writer)
+    }
+
+    @Test("s3 mode: a new, empty log under a consumer id whose chain is in S3 continues that chain (a task replaced with its disk)")
+    func s3ModeContinuesTheChainOfAReplacedTask() async throws {
+        let store = FakeIncrementStore()
+        do {
+            let (writer, path) = try Self.s3Writer()
+            var settings = S3Increments.Settings(directory: path + ".segments", ordlogVersion: "test", queue: "q")
+            settings.incrementInterval = 0
+            let gate = try await S3Increments.start(writer: writer, store: store, settings: settings)
+            try await Self.consumeAndPut(5, writer, gate)
+        }
+        // The disk is gone: a new log, the same consumer id.
+        let (writer, path) = try Self.s3Writer()
+        let settings = S3Increments.Settings(directory: path + ".segments", ordlogVersion: "test", queue: "q")
+        let gate = try await S3Increments.start(writer: writer, store: store, settings: settings)
+        #expect(await writer.headSeq == 12)  // 11 records in S3, then this run's identity record again
+        try await Self.consumeAndPut(5, writer, gate, from: 5)
+        let dir = Fixtures.tempDir()
+        let files = try await store.write(to: dir)
+        #expect(files.count == 2)
+        let report = try LogSet.open(files).verify()
+        #expect(report.ok, "\(report.faults)")
+        #expect(report.verified == 22)
+        #expect(Segments.chain(Segments.trustedSegments(in: dir.path), consumerId: "task-1").missing == nil)
+    }
+
+    @Test("s3 mode refuses to start when S3 holds this consumer's records beyond a log with records of its own (two consumers under one id)")
     func s3ModeRefusesAForeignChain() async throws {
         let store = FakeIncrementStore()
         do {
@@ -258,15 +293,16 @@ actor FakeIncrementStore: IncrementStore {
             var settings = S3Increments.Settings(directory: path + ".segments", ordlogVersion: "test", queue: "q")
             settings.incrementInterval = 0
             let gate = try await S3Increments.start(writer: writer, store: store, settings: settings)
-            let queue = FakeQueue()
-            await Self.fill(queue, 5)
-            let appended = try await writer.append(
-                try await queue.receive(maxMessages: 10, waitTimeSeconds: 0, visibilityTimeout: nil))
-            _ = try await writer.record(appended.receives, results: appended.receives.map { _ in [] })
-            try await gate.incrementOnce(writer: writer)
+            try await Self.consumeAndPut(5, writer, gate)
+            try await Self.consumeAndPut(5, writer, gate, from: 5)
         }
-        // A new, empty log under the same consumer id.
+        // Another log under the same id, with a receive of its own: S3 holds records it does not.
         let (writer, path) = try Self.s3Writer()
+        let queue = FakeQueue()
+        await queue.send(order("ord-x", "PAID", minute: 0), id: "m-x")
+        let appended = try await writer.append(
+            try await queue.receive(maxMessages: 10, waitTimeSeconds: 0, visibilityTimeout: nil))
+        _ = try await writer.record(appended.receives, results: appended.receives.map { _ in [] })
         let settings = S3Increments.Settings(directory: path + ".segments", ordlogVersion: "test", queue: "q")
         await #expect(throws: SegmentError.self) {
             _ = try await S3Increments.start(writer: writer, store: store, settings: settings)
