@@ -134,10 +134,9 @@ public final class S3Increments: DurabilityGate, Sendable {
             guard newest.lastSeq <= head else {
                 throw SegmentError(
                     "S3 (\(store.destination)) already holds consumer \(consumer)'s records up to seq "
-                        + "\(newest.lastSeq), and \(path) ends at seq \(head): another consumer writes under this "
-                        + "consumer id, or this log was started again after its directory was lost. Give each "
-                        + "consumer its own --consumer-id (the default, host name + ECS task id or pod name, is "
-                        + "unique per task)")
+                        + "\(newest.lastSeq), and \(path), which has records of its own, ends at seq \(head): "
+                        + "another consumer writes under this consumer id. Give each running consumer its own "
+                        + "--consumer-id (the default, host name + ECS task id or pod name, is unique per task)")
             }
             guard newest.lastSeq >= firstSeq - 1 else {
                 throw SegmentError(
