@@ -145,42 +145,87 @@ public enum PipelineSetup {
 
     /// The least-privilege IAM policy an `ordlog consume` (and `inspect-dlq --queue-url`) process needs, as JSON.
     /// `account` may be `*` when unknown.
-    public static func consumerIAMPolicy(_ r: PipelineResources, region: String, account: String) -> String {
+    ///
+    /// With `archive` (`s3://BUCKET/PREFIX`), two statements more for everything ordlog does under that prefix:
+    /// `consume --durability s3` (increments put, read back and deleted once a sealed segment covers them),
+    /// `consume --archive-every --archive-to` and `ordlog archive` (segments and manifests put, HEAD before and after
+    /// each put, a GET when a multipart object has no whole-object checksum, AbortMultipartUpload when a part fails),
+    /// and every read of `--db s3://BUCKET/PREFIX` (a listing, then GETs). See ``archiveStatements(_:)``.
+    public static func consumerIAMPolicy(
+        _ r: PipelineResources, region: String, account: String, archive: S3Location? = nil
+    ) -> String {
         let q = "arn:aws:sqs:\(region):\(account):\(r.queueName)"
         let dlq = "arn:aws:sqs:\(region):\(account):\(r.dlqName)"
         let table = "arn:aws:dynamodb:\(region):\(account):table/\(r.tableName)"
-        func statement(_ sid: String, _ actions: [String], _ resources: [String]) -> JSONValue {
-            .object(
-                JSONObject([
-                    ("Sid", .string(sid)), ("Effect", .string("Allow")),
-                    ("Action", .array(actions.map(JSONValue.string))),
-                    ("Resource", .array(resources.map(JSONValue.string))),
-                ]))
-        }
+        var statements: [JSONValue] = [
+            iamStatement(
+                "ConsumeOrderQueue",
+                [
+                    "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
+                    "sqs:GetQueueAttributes", "sqs:GetQueueUrl",
+                ], [q]),
+            iamStatement(
+                "InspectDeadLetterQueue",
+                [
+                    "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility",
+                    "sqs:GetQueueAttributes", "sqs:GetQueueUrl",
+                ], [dlq]),
+            iamStatement(
+                "ProjectOrders", ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DescribeTable"], [table]),
+        ]
+        if let archive { statements += archiveStatements(archive) }
         return JSONWriter.string(
-            .object(
-                JSONObject([
-                    ("Version", .string("2012-10-17")),
-                    (
-                        "Statement",
-                        .array([
-                            statement(
-                                "ConsumeOrderQueue",
-                                [
-                                    "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
-                                    "sqs:GetQueueAttributes", "sqs:GetQueueUrl",
-                                ], [q]),
-                            statement(
-                                "InspectDeadLetterQueue",
-                                [
-                                    "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility",
-                                    "sqs:GetQueueAttributes", "sqs:GetQueueUrl",
-                                ], [dlq]),
-                            statement(
-                                "ProjectOrders", ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DescribeTable"],
-                                [table]),
-                        ])
-                    ),
-                ])))
+            .object(JSONObject([("Version", .string("2012-10-17")), ("Statement", .array(statements))])))
+    }
+
+    /// The S3 statements for an archive at `location`:
+    /// - `ArchiveLogObjects`: `s3:PutObject` (single PUTs and every step of a multipart upload),
+    ///   `s3:GetObject` (GET and HEAD), `s3:DeleteObject` (increments a sealed segment covers) and
+    ///   `s3:AbortMultipartUpload` on `arn:aws:s3:::BUCKET/PREFIX/*` only;
+    /// - `ListArchiveLog`: `s3:ListBucket` on the bucket, with the condition `s3:prefix` like `PREFIX/*`, so the
+    ///   listing is limited to the prefix. ListBucket is also what makes S3 answer a HEAD of a missing key with 404
+    ///   (absent) rather than 403, which the upload's "already there?" check relies on.
+    ///
+    /// An empty prefix (`s3://BUCKET`) gives the whole bucket: `arn:aws:s3:::BUCKET/*` and no condition.
+    /// (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html#mpuAndPermissions>,
+    /// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html>.)
+    public static func archiveStatements(_ location: S3Location) -> [JSONValue] {
+        let bucket = "arn:aws:s3:::\(location.bucket)"
+        let objects = bucket + (location.prefix.isEmpty ? "/*" : "/\(location.prefix)/*")
+        var list = JSONObject([
+            ("Sid", .string("ListArchiveLog")), ("Effect", .string("Allow")),
+            ("Action", .array([.string("s3:ListBucket")])),
+            ("Resource", .array([.string(bucket)])),
+        ])
+        if !location.prefix.isEmpty {
+            let like = JSONObject([("s3:prefix", .array([.string(location.prefix + "/*")]))])
+            list.members.append(("Condition", .object(JSONObject([("StringLike", .object(like))]))))
+        }
+        return [
+            iamStatement(
+                "ArchiveLogObjects", ["s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+                [objects]),
+            .object(list),
+        ]
+    }
+
+    /// Why `location` cannot be written into a policy, or nil: `*` and `?` are wildcards in an IAM resource and in
+    /// `StringLike`, and `${` starts a policy variable, so a prefix holding them would grant more (or other) keys
+    /// than the archive's.
+    public static func archivePolicyProblem(_ location: S3Location) -> String? {
+        if location.prefix.contains("*") || location.prefix.contains("?") || location.prefix.contains("${") {
+            return
+                "the prefix \(location.prefix) holds *, ? or ${, which an IAM policy reads as wildcards or a variable"
+        }
+        return nil
+    }
+
+    static func iamStatement(_ sid: String, _ actions: [String], _ resources: [String]) -> JSONValue {
+        .object(
+            JSONObject([
+                ("Sid", .string(sid)), ("Effect", .string("Allow")),
+                ("Action", .array(actions.map(JSONValue.string))),
+                ("Resource", .array(resources.map(JSONValue.string))),
+            ]))
     }
 }

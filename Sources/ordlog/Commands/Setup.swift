@@ -17,9 +17,15 @@ struct Setup: AsyncParsableCommand {
               ordlog setup --endpoint-url http://127.0.0.1:5000 --region us-east-1
               ordlog setup --raw-delivery --queue OrderQueueRaw
               ordlog setup --print-iam-policy --account-id 123456789012 > consumer-policy.json
+              ordlog setup --print-iam-policy --archive-to s3://my-ordlog-archive/prod > consumer-policy.json
 
             JSON: {"tableName","topicArn","queueUrl","queueArn","dlqUrl","dlqArn","subscriptionArn",\
             "resources":[{"kind","id","status"}]}; --print-iam-policy prints the IAM policy document itself.
+
+            The policy covers SQS, the DLQ and DynamoDB. It has no S3 statement unless --archive-to names the \
+            archive: consume --durability s3, consume --archive-every/--archive-to, ordlog archive and reads of \
+            --db s3://BUCKET/PREFIX need s3:PutObject, s3:GetObject, s3:DeleteObject and s3:AbortMultipartUpload \
+            on BUCKET/PREFIX/*, and s3:ListBucket on the bucket for keys under PREFIX/.
 
             Exit codes: 0 done, 5 an AWS call failed, 64 usage error (including a malformed region or endpoint).
             """
@@ -35,6 +41,11 @@ struct Setup: AsyncParsableCommand {
     @Flag(help: "Turn on raw message delivery on the subscription (no SNS envelope).") var rawDelivery = false
     @Flag(help: "Print the least-privilege IAM policy the consumer needs, and call nothing.") var printIamPolicy = false
     @Option(help: "Account id for --print-iam-policy resources (default *).") var accountId = "*"
+    @Option(
+        help: ArgumentHelp(
+            "With --print-iam-policy: add the S3 statements for this archive (objects under PREFIX/, listing limited "
+                + "to it). Without it the policy has no S3 statement.", valueName: "s3://BUCKET/PREFIX"))
+    var archiveTo: String?
     @Flag(help: "Print the report as JSON.") var json = false
     /// --log-level and --log-format, as every command takes them.
     @OptionGroup var logging: LoggingOptions
@@ -56,6 +67,15 @@ struct Setup: AsyncParsableCommand {
         guard (0...43_200).contains(visibilityTimeout) else {
             throw ValidationError("--visibility-timeout must be 0…43200 seconds")
         }
+        if let archiveTo {
+            guard printIamPolicy else { throw ValidationError("--archive-to goes with --print-iam-policy") }
+            guard let location = S3Location(parsing: archiveTo) else {
+                throw ValidationError("--archive-to must be s3://BUCKET[/PREFIX], got \(archiveTo)")
+            }
+            if let problem = PipelineSetup.archivePolicyProblem(location) {
+                throw ValidationError("--archive-to: \(problem)")
+            }
+        }
     }
 
     func run() async throws {
@@ -64,7 +84,10 @@ struct Setup: AsyncParsableCommand {
                 let region =
                     aws.region ?? ProcessInfo.processInfo.environment["AWS_REGION"]
                     ?? ProcessInfo.processInfo.environment["AWS_DEFAULT_REGION"] ?? "*"
-                out(PipelineSetup.consumerIAMPolicy(resources, region: region, account: accountId))
+                out(
+                    PipelineSetup.consumerIAMPolicy(
+                        resources, region: region, account: accountId,
+                        archive: archiveTo.flatMap(S3Location.init(parsing:))))
                 return
             }
             let config = try aws.configuration()
