@@ -112,13 +112,13 @@ public final class S3Increments: DurabilityGate, Sendable {
         let names = try await store.listed(consumerFileId: fileId)
         var at = Uploaded(
             seq: firstSeq - 1, hash: start?.prevHash ?? RecordHash.genesis, name: start?.prevSegment ?? "")
-        if let newest = names.max(by: { $0.lastSeq < $1.lastSeq }), newest.lastSeq > head, start == nil,
-            try await writer.withPipeline({ try $0.log.db.scalarInt("SELECT count(*) FROM receives") }) == 0
+        if let newest = names.max(by: { $0.lastSeq < $1.lastSeq }), start == nil,
+            try await writer.withPipeline({ try $0.log.db.scalarInt("SELECT count(*) FROM receives") }) == 0,
+            let m = try await store.manifest(newest),
+            try await writer.withPipeline({ try Segments.recordHash($0.log.db, seq: newest.lastSeq) }) != m.headHash
         {
-            // A new log under a consumer id whose chain is in S3 (a task replaced with its disk): go on from there.
-            guard let m = try await store.manifest(newest) else {
-                throw SegmentError("S3 (\(store.destination)): the manifest of \(newest) cannot be read")
-            }
+            // A new log (identity records only) under a consumer id whose chain in S3 is not this log's: a task
+            // replaced with its disk. Go on from there.
             try await writer.startOver(
                 continuing: SegmentStart(
                     firstSeq: m.lastSeq + 1, prevHash: m.headHash, consumerId: consumer,

@@ -6,18 +6,24 @@ import OrdlogAWS
 extension SegmentArchive {
     /// Puts an increment: its segment, then its manifest (readers trust it from then on), each with
     /// `If-None-Match: *` and `x-amz-checksum-sha256`: 2 PUTs, no HEAD. A key that already holds the same bytes
-    /// (a retry after a lost answer) counts as put.
-    /// - Throws: ``SegmentError`` when a key holds other bytes; ``AWSServiceError``/``AWSTransportError``.
+    /// (a retry after a lost answer) counts as put. A segment object without a manifest at the name is what an
+    /// upload killed between its two PUTs left: never trusted by a reader, it is replaced.
+    /// - Throws: ``SegmentError`` when a key holds other bytes that a manifest vouches for;
+    ///   ``AWSServiceError``/``AWSTransportError``.
     public func put(_ increment: SegmentIncrement) async throws {
         let m = increment.manifest
         let manifestBytes = Data(m.json.utf8)
-        for (key, data, sha) in [
-            (location.key(m.name.description), Data(increment.bytes), m.sha256),
-            (location.key(m.name.manifest), manifestBytes, sha256Hex(manifestBytes)),
+        for (key, data, sha, isSegment) in [
+            (location.key(m.name.description), Data(increment.bytes), m.sha256, true),
+            (location.key(m.name.manifest), manifestBytes, sha256Hex(manifestBytes), false),
         ] {
             do {
                 try await s3.putObject(bucket: location.bucket, key: key, body: data)
             } catch let e as AWSServiceError where e == .preconditionFailed || e.httpStatus == 412 {
+                if isSegment, try await manifest(m.name) == nil {
+                    try await s3.putObject(bucket: location.bucket, key: key, body: data, ifNoneMatch: false)
+                    continue
+                }
                 guard try await alreadyThere(key: key, sha256: sha, bytes: Int64(data.count)) else { throw e }
             }
         }
@@ -55,12 +61,19 @@ extension SegmentArchive {
     /// Deletes the increments of `sealed`'s consumer that `sealed` covers (a range inside its own, another name):
     /// each manifest first (readers stop trusting it), then its segment. Call only once `sealed` is in S3.
     /// - Returns: the names deleted.
+    /// Segment objects without a manifest in the range (left by an upload killed between its two PUTs) go too.
     public func deleteCovered(by sealed: SegmentManifest) async throws -> [SegmentName] {
+        let prefix = location.key(sealed.consumerId) + "/"
+        let root = location.prefix.isEmpty ? "" : location.prefix + "/"
+        let keys = Set(try await s3.listObjects(bucket: location.bucket, prefix: prefix).map(\.key))
         var deleted: [SegmentName] = []
-        for name in try await listed(consumerFileId: sealed.consumerId)
-        where name != sealed.name && name.firstSeq >= sealed.firstSeq && name.lastSeq <= sealed.lastSeq {
-            try await s3.deleteObject(bucket: location.bucket, key: location.key(name.manifest))
-            try await s3.deleteObject(bucket: location.bucket, key: location.key(name.description))
+        for key in keys.sorted() where key.hasSuffix(".ordlog") {
+            guard let name = SegmentName(parsing: String(key.dropFirst(root.count))), name != sealed.name,
+                name.firstSeq >= sealed.firstSeq, name.lastSeq <= sealed.lastSeq
+            else { continue }
+            let manifestKey = location.key(name.manifest)
+            if keys.contains(manifestKey) { try await s3.deleteObject(bucket: location.bucket, key: manifestKey) }
+            try await s3.deleteObject(bucket: location.bucket, key: key)
             deleted.append(name)
         }
         return deleted

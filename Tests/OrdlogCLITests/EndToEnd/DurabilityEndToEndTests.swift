@@ -1,0 +1,90 @@
+import Foundation
+import OrdlogAWS
+import OrdlogCore
+import OrdlogTestSupport
+import Testing
+
+/// `consume --durability s3` against moto_server (SQS, SNS, DynamoDB, S3): a task killed with its disk loses nothing
+/// it acknowledged.
+@Suite(.serialized) struct DurabilityEndToEndTests {
+    static func finalAttempts(_ db: String) -> Int64 {
+        guard let c = try? SQLiteConnection(path: db, readOnly: true) else { return 0 }
+        return (try? c.scalarInt("SELECT count(*) FROM attempts WHERE outcome IN ('projected','duplicate','stale')"))
+            ?? 0
+    }
+
+    @Test(
+        "s3 mode: a consumer SIGKILLed mid-run whose log directory is then deleted; the next one, under the same id and an empty directory, continues its chain: every message's final attempt is read from S3, Orders is the newest of each, verify passes"
+    )
+    func replacedTaskLosesNothing() async throws {
+        let server = try await MotoServer.start()
+        defer { server.stop() }
+        let dir = CLI.tempDir()
+        let cache = dir.appendingPathComponent("cache").path
+        let env = AWSEndToEndTests.env(server).merging(["ORDLOG_CACHE": cache]) { $1 }
+        let setup = try CLI.run(["setup", "--json", "--visibility-timeout", "3"], env: env)
+        #expect(setup.status == 0, "\(setup.stderr)")
+        let queueUrl = try #require(try AWSEndToEndTests.json(setup.stdout)["queueUrl"]?.stringValue)
+        try await SegmentArchiveCLITests.s3(server).createBucket("arch")
+        let (lines, expected, _) = MultiConsumerTests.traffic()
+        try MultiConsumerTests.publishWithBoto3(lines, server: server, dir: dir)
+
+        let consume = [
+            "consume", "--queue", "OrderQueue", "--durability", "s3", "--archive-to", "s3://arch/logs",
+            "--consumer-id", "task-1", "--increment-every", "0.2", "--concurrency", "4", "--wait-time", "1",
+        ]
+        // The first task: killed once it has logged some receives, then its disk is gone.
+        let first = dir.appendingPathComponent("task-a")
+        try FileManager.default.createDirectory(at: first, withIntermediateDirectories: true)
+        let db1 = first.appendingPathComponent("orders.db").path
+        let p = try CLI.start(consume + ["--db", db1], env: env)
+        // Killed once it has recorded final attempts (so it has deleted messages, or is about to).
+        waitUntilBlocking(60, "the first task recorded 40 final attempts (stderr: \(p.stderr))") {
+            !p.isRunning || Self.finalAttempts(db1) >= 40
+        }
+        #expect(p.isRunning, "the first task finished before it could be killed")
+        p.signal(SIGKILL)
+        try p.wait(timeout: 30)
+        try FileManager.default.removeItem(at: first)
+
+        // Its replacement: the same consumer id, an empty directory, until the queue is drained.
+        let db2 = dir.appendingPathComponent("task-b/orders.db").path
+        try FileManager.default.createDirectory(
+            atPath: (db2 as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let sqs = SQSClient(configuration: AWSEndToEndTests.config(server))
+        var continued = false
+        for _ in 0..<6 {
+            let r = try CLI.run(consume + ["--db", db2, "--until-empty", "--log-level", "info"], env: env)
+            #expect([0, 3].contains(r.status), "\(r.stderr)")
+            if r.stderr.contains("continuing this consumer's chain from S3") { continued = true }
+            let attrs = try await sqs.getQueueAttributes(
+                queueUrl: queueUrl, names: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])
+            if attrs["ApproximateNumberOfMessages"] == "0" && attrs["ApproximateNumberOfMessagesNotVisible"] == "0" {
+                break
+            }
+        }
+        #expect(continued)
+
+        let dynamo = DynamoDBProjection(
+            client: DynamoDBClient(configuration: AWSEndToEndTests.config(server)), tableName: "Orders")
+        #expect(try await dynamo.orders() == expected)
+
+        // What S3 holds: one chain that verifies, with a final attempt for every message but the poison one.
+        let verify = try CLI.run(["verify", "--db", "s3://arch/logs", "--json"], env: env)
+        #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+        let segments = Segments.trustedSegments(in: cache + "/s3/arch/logs")
+        let chain = Segments.chain(segments, consumerId: "task-1")
+        #expect(chain.missing == nil)
+        var finalMessages = Set<String>()
+        for s in chain.segments {
+            let c = try SQLiteConnection(path: s.path, readOnly: true)
+            let q = try c.prepare(
+                "SELECT DISTINCT message_id FROM attempts WHERE outcome IN ('projected','duplicate','stale')")
+            while try q.step() { finalMessages.insert(q.text(0)) }
+        }
+        #expect(finalMessages.count == lines.count - 1)
+        let orders = try CLI.run(["orders", "--db", "s3://arch/logs", "--json"], env: env)
+        #expect(orders.status == 0, "\(orders.stderr)")
+        #expect(orders.stdout.contains(#""orderId":"ord-039""#))
+    }
+}
