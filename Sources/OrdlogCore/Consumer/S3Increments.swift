@@ -97,7 +97,11 @@ public final class S3Increments: DurabilityGate, Sendable {
         writer: LogWriter, store: any IncrementStore, settings: Settings,
         logger: Logger = Logger(label: "ordlog.archive", factory: { _ in SwiftLogNoOpLogHandler() })
     ) async throws -> S3Increments {
-        _ = try await store.upload(Segments.trustedSegments(in: settings.directory))
+        let local = Segments.trustedSegments(in: settings.directory)
+        let uploaded = try await store.upload(local)
+        for t in local where uploaded.uploaded.contains(t.manifest.name) {
+            _ = try await store.deleteCovered(by: t.manifest)  // a seal whose compaction a stop cut short
+        }
         let (path, start, head, consumer) = try await writer.withPipeline { step in
             (
                 step.log.db.path, step.log.segmentStart, step.log.knownHeadSeq,
@@ -212,8 +216,17 @@ public final class S3Increments: DurabilityGate, Sendable {
         }
     }
 
-    /// The final seal and upload after the consumer has ended (its waiters are all let go by then).
+    /// After the consumer has ended (its waiters all let go by then): one last increment, so S3 holds every record
+    /// (the attempts of failed messages too), which takes one or two PUTs; then the seal, the upload of its
+    /// segment and the deletion of the increments it covers, which take as long as the segment is large. A stop
+    /// timeout that cuts the second part loses nothing: the increments are in S3, a cut upload leaves no trusted
+    /// object, and the next run under this consumer id uploads the sealed segment it finds.
     public func finish(writer: LogWriter) async {
+        do {
+            try await incrementOnce(writer: writer)
+        } catch {
+            logger.error("final increment failed", metadata: ["error": "\(error)"])
+        }
         do {
             try await sealAndUpload(writer: writer)
         } catch {
@@ -232,6 +245,7 @@ public final class S3Increments: DurabilityGate, Sendable {
 
     /// Cuts the log where no batch is in work and puts the records since the last upload.
     func incrementOnce(writer: LogWriter) async throws {
+        let started = DispatchTime.now().uptimeNanoseconds
         let cut = try await writer.quiesced { step in
             (
                 path: step.log.db.path, head: step.log.knownHeadSeq,
@@ -244,8 +258,16 @@ public final class S3Increments: DurabilityGate, Sendable {
             livePath: cut.path, firstSeq: at.seq + 1, lastSeq: cut.head, prevHash: at.hash, consumerId: consumer,
             prevSegment: at.name, queue: settings.queue, ordlogVersion: settings.ordlogVersion,
             now: ProcessingStep.systemClockMs())
+        let cutAt = DispatchTime.now().uptimeNanoseconds
         try await store.put(increment)
         counts.withLock { $0.increments += 1 }
+        logger.debug(
+            "put an increment",
+            metadata: [
+                "segment": "\(increment.manifest.name)", "bytes": "\(increment.bytes.count)",
+                "cut_ms": "\((cutAt - started) / 1_000_000)",
+                "put_ms": "\((DispatchTime.now().uptimeNanoseconds - cutAt) / 1_000_000)",
+            ])
         advance(
             to: Uploaded(
                 seq: cut.head, hash: increment.manifest.headHash, name: increment.manifest.name.description))
