@@ -15,7 +15,11 @@ struct Consume: AsyncParsableCommand {
             each message is decided, its order written into DynamoDB (default table Orders; the PutItems of a \
             batch concurrently, with a conditional PutItem on the order's timestamp) and its attempt logged with \
             the local projection in a second transaction. The log's write lock is never held across a network \
-            call. Only messages whose outcome is final (projected, duplicate, stale) are deleted (batched); failed \
+            call. Only messages whose outcome is final (projected, duplicate, stale) are deleted (batched), and only \
+            once their records are durable (--durability: disk, the default, fsyncs the WAL first, one fsync \
+            shared by the batches waiting; s3 puts them in S3 first as a chained increment, at most every \
+            --increment-every, and each --archive-every seals, uploads the segment and deletes the increments it \
+            covers; none deletes after the commit, which a host crash can undo); failed \
             ones are left for SQS to redeliver, so the queue's redrive policy moves a poison message to the DLQ \
             while the log keeps every attempt. Every batch in work has its visibility extended each half \
             visibility timeout. Failed receives back off exponentially with jitter (up to 10 s); with \
@@ -23,7 +27,8 @@ struct Consume: AsyncParsableCommand {
 
             On start it prints to stderr the queue, the table, the log file, the concurrency and where the \
             credentials came from. SIGTERM/SIGINT: no new receive starts, receives in flight are abandoned and \
-            what they still returned is made visible again, the batches in work are finished, exit 0 (3 if messages were dead-lettered in the run; well \
+            what they still returned is made visible again, the batches in work are finished (with s3, one last \
+            increment, then a seal and upload that a stop timeout may cut without loss), exit 0 (3 if messages were dead-lettered in the run; well \
             within ECS's 30 s stop timeout); a second signal exits at once (130).
 
             Examples:
