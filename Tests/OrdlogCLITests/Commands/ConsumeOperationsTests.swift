@@ -130,4 +130,23 @@ import Testing
         #expect(bad.status == 64)
         #expect(bad.stderr.contains("--metrics-address"))
     }
+
+    @Test("--durability: s3 without --archive-to, --increment-every without s3, a bad mode are usage errors (64) naming what to do")
+    func durabilityOptions() throws {
+        let env = ["AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y"]
+        let noArchive = try CLI.run(["consume", "--queue", "Q", "--durability", "s3"], env: env)
+        #expect(noArchive.status == 64)
+        #expect(noArchive.stderr.contains("--durability s3 needs --archive-to s3://BUCKET/PREFIX"))
+        let incrementAlone = try CLI.run(["consume", "--queue", "Q", "--increment-every", "1s"], env: env)
+        #expect(incrementAlone.status == 64)
+        #expect(incrementAlone.stderr.contains("--increment-every goes with --durability s3"))
+        let badMode = try CLI.run(["consume", "--queue", "Q", "--durability", "fsync"], env: env)
+        #expect(badMode.status == 64)
+        #expect(badMode.stderr.contains("disk"))
+        let badEvery = try CLI.run(
+            ["consume", "--queue", "Q", "--durability", "s3", "--archive-to", "s3://b-1/p", "--increment-every", "soon"],
+            env: env)
+        #expect(badEvery.status == 64)
+        #expect(badEvery.stderr.contains("--increment-every must be a duration"))
+    }
 }
