@@ -250,6 +250,14 @@ actor FakeIncrementStore: IncrementStore {
         #expect(report.verified == 61)
     }
 
+    /// A new log of consumer task-1 and its S3 gate over `store` (increments whenever asked).
+    static func s3Gate(_ store: FakeIncrementStore) async throws -> (LogWriter, S3Increments) {
+        let (writer, path) = try Self.s3Writer()
+        var settings = S3Increments.Settings(directory: path + ".segments", ordlogVersion: "test", queue: "q")
+        settings.incrementInterval = 0
+        return (writer, try await S3Increments.start(writer: writer, store: store, settings: settings))
+    }
+
     /// Consumes `n` messages into `writer` and puts one increment.
     static func consumeAndPut(_ n: Int, _ writer: LogWriter, _ gate: S3Increments, from: Int = 0) async throws {
         let queue = FakeQueue()
@@ -264,16 +272,11 @@ actor FakeIncrementStore: IncrementStore {
     func s3ModeContinuesTheChainOfAReplacedTask() async throws {
         let store = FakeIncrementStore()
         do {
-            let (writer, path) = try Self.s3Writer()
-            var settings = S3Increments.Settings(directory: path + ".segments", ordlogVersion: "test", queue: "q")
-            settings.incrementInterval = 0
-            let gate = try await S3Increments.start(writer: writer, store: store, settings: settings)
+            let (writer, gate) = try await Self.s3Gate(store)
             try await Self.consumeAndPut(5, writer, gate)
         }
         // The disk is gone: a new log, the same consumer id.
-        let (writer, path) = try Self.s3Writer()
-        let settings = S3Increments.Settings(directory: path + ".segments", ordlogVersion: "test", queue: "q")
-        let gate = try await S3Increments.start(writer: writer, store: store, settings: settings)
+        let (writer, gate) = try await Self.s3Gate(store)
         #expect(await writer.headSeq == 12)  // 11 records in S3, then this run's identity record again
         try await Self.consumeAndPut(5, writer, gate, from: 5)
         let dir = Fixtures.tempDir()
@@ -289,10 +292,7 @@ actor FakeIncrementStore: IncrementStore {
     func s3ModeRefusesAForeignChain() async throws {
         let store = FakeIncrementStore()
         do {
-            let (writer, path) = try Self.s3Writer()
-            var settings = S3Increments.Settings(directory: path + ".segments", ordlogVersion: "test", queue: "q")
-            settings.incrementInterval = 0
-            let gate = try await S3Increments.start(writer: writer, store: store, settings: settings)
+            let (writer, gate) = try await Self.s3Gate(store)
             try await Self.consumeAndPut(5, writer, gate)
             try await Self.consumeAndPut(5, writer, gate, from: 5)
         }
