@@ -226,6 +226,39 @@ public struct S3Client: Sendable {
             operation: "DeleteObject", request("DELETE", bucket: bucket, key: key), acceptStatus: [404])
     }
 
+    /// [DeleteObjects](https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjects.html): up to 1,000 keys
+    /// per request (more are sent 1,000 at a time, in order), quiet mode (only failures are answered), with the
+    /// `Content-MD5` the operation requires. Keys that do not exist count as deleted.
+    /// - Throws: ``AWSServiceError`` for a failed request, or for the first key S3 reports it could not delete.
+    public func deleteObjects(bucket: String, keys: [String]) async throws {
+        for start in stride(from: 0, to: keys.count, by: 1000) {
+            var xml = "<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Quiet>true</Quiet>"
+            for key in keys[start..<min(start + 1000, keys.count)] {
+                xml += "<Object><Key>" + Self.xmlEscaped(key) + "</Key></Object>"
+            }
+            xml += "</Delete>"
+            let body = Data(xml.utf8)
+            let md5 = Data(Insecure.MD5.hash(data: body)).base64EncodedString()
+            let response = try await client.send(
+                operation: "DeleteObjects",
+                request(
+                    "POST", bucket: bucket, query: [("delete", "")],
+                    headers: [("Content-MD5", md5), ("Content-Type", "application/xml")], body: body))
+            let root = try parse(response, "DeleteObjects")
+            if let e = root.children("Error").first {
+                throw AWSServiceError(
+                    service: "S3", operation: "DeleteObjects", code: e.child("Code")?.text ?? "Error",
+                    message: (e.child("Key")?.text ?? "") + ": " + (e.child("Message")?.text ?? ""),
+                    httpStatus: response.status)
+            }
+        }
+    }
+
+    static func xmlEscaped(_ s: String) -> String {
+        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;")
+    }
+
     /// [AbortMultipartUpload](https://docs.aws.amazon.com/AmazonS3/latest/API/API_AbortMultipartUpload.html).
     public func abortMultipartUpload(bucket: String, key: String, uploadId: String) async throws {
         _ = try await client.send(

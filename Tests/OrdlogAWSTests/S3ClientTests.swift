@@ -100,6 +100,19 @@ struct S3MotoTests {
         }
     }
 
+    @Test func deleteObjectsAndDeleteObject() async throws {
+        let s3 = try Self.s3()
+        try await s3.createBucket("seg-del")
+        for i in 0..<5 { try await s3.putObject(bucket: "seg-del", key: "p/k\(i)&<x>", body: Data([UInt8(i)])) }
+        // A batch with a key that does not exist (counted as deleted), keys that need XML escaping.
+        try await s3.deleteObjects(bucket: "seg-del", keys: ["p/k0&<x>", "p/k1&<x>", "p/nope"])
+        try await s3.deleteObject(bucket: "seg-del", key: "p/k2&<x>")
+        try await s3.deleteObject(bucket: "seg-del", key: "p/also-nope")
+        try await s3.deleteObjects(bucket: "seg-del", keys: [])
+        let left = try await s3.listObjects(bucket: "seg-del", prefix: "p/")
+        #expect(left.map(\.key) == ["p/k3&<x>", "p/k4&<x>"])
+    }
+
     @Test func listingFollowsContinuationTokens() async throws {
         let s3 = try Self.s3()
         try await s3.createBucket("seg-list")

@@ -52,6 +52,11 @@ extension ConsumerService {
         }
     }
 
+    /// The default `--max-in-flight` with ``DurabilityMode/s3``: 16 batches a loop (2,560 messages at 16 loops), so
+    /// that at ~1.2 s from receive to delete (an increment a second) a consumer still has room for ~2,000
+    /// messages/s. SQS allows 120,000 in flight on a standard queue.
+    public static func s3MaxInFlight(concurrency: Int, batch: Int) -> Int { max(1, concurrency) * batch * 16 }
+
     /// The loggers of each part (each defaults to no output).
     public struct Loggers: Sendable {
         /// The receive loops (`ordlog.consumer`).
@@ -126,6 +131,11 @@ extension ConsumerService {
         switch configuration.queue {
         case .url(let u): url = u
         case .name(let name): url = try await sqs.getQueueUrl(name: name)
+        }
+        if configuration.durability == .s3, c.maxInFlight == nil {
+            // Messages waiting for their increment (up to --increment-every and a PUT) stay in flight; without
+            // more room than one batch a loop, the increments, not the work, would pace the consumer.
+            c.maxInFlight = Self.s3MaxInFlight(concurrency: c.concurrency, batch: c.maxNumberOfMessages)
         }
         let settings = try await Consumer.queueSettings(sqs: sqs, queueUrl: url)
         c.visibilityTimeout = c.visibilityTimeout ?? settings.visibilityTimeout

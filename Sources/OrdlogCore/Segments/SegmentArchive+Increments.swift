@@ -71,11 +71,13 @@ extension SegmentArchive {
             guard let name = SegmentName(parsing: String(key.dropFirst(root.count))), name != sealed.name,
                 name.firstSeq >= sealed.firstSeq, name.lastSeq <= sealed.lastSeq
             else { continue }
-            let manifestKey = location.key(name.manifest)
-            if keys.contains(manifestKey) { try await s3.deleteObject(bucket: location.bucket, key: manifestKey) }
-            try await s3.deleteObject(bucket: location.bucket, key: key)
             deleted.append(name)
         }
+        // Every manifest first (readers stop trusting those increments), then the segments: a batch of 1,000 keys
+        // a request (1,800 increments at 1 s and 15 minutes: 4 requests, not 3,600).
+        let manifests = deleted.map { location.key($0.manifest) }.filter(keys.contains)
+        try await s3.deleteObjects(bucket: location.bucket, keys: manifests)
+        try await s3.deleteObjects(bucket: location.bucket, keys: deleted.map { location.key($0.description) })
         return deleted
     }
 }

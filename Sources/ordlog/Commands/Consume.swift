@@ -66,7 +66,11 @@ struct Consume: AsyncParsableCommand {
     @Option(help: "DynamoDB table to project into.") var table = "Orders"
     @Flag(help: "Project only into the local projection; write nothing to DynamoDB.") var localOnly = false
     @Option(help: "Receive loops in this process (each with at most one batch of 10 in work).") var concurrency = 16
-    @Option(help: "Messages received and not yet deleted, at most (default: concurrency × 10).") var maxInFlight: Int?
+    @Option(
+        help:
+            "Messages received and not yet deleted, at most (default: concurrency × 10; with --durability s3, × 160: messages waiting for their increment stay in flight)."
+    )
+    var maxInFlight: Int?
     @Option(
         help:
             "Messages received and not yet in the log, at most (default 40): what a killed consumer can strand, received by SQS and never logged."

@@ -83,6 +83,9 @@ import Testing
             while try q.step() { finalMessages.insert(q.text(0)) }
         }
         #expect(finalMessages.count == lines.count - 1)
+        // No increment a sealed segment covers is left: S3 holds the chain's objects and nothing else.
+        let objects = try await SegmentArchiveCLITests.s3(server).listObjects(bucket: "arch", prefix: "logs/")
+        #expect(objects.count == 2 * chain.segments.count, "\(objects.map(\.key))")
         let orders = try CLI.run(["orders", "--db", "s3://arch/logs", "--json"], env: env)
         #expect(orders.status == 0, "\(orders.stderr)")
         #expect(orders.stdout.contains(#""orderId":"ord-039""#))
