@@ -95,4 +95,79 @@ import Testing
         }
         #expect(try EventLog(path: s.db).receives(messageId: s.sent.keys.first!).isEmpty)  // inspecting logs nothing
     }
+
+    @Test(
+        "redrive --from-queue records the DLQ receive, then processes it; deletes the projected one only; history and inspect-dlq show both",
+        .motoServer())
+    func redriveFromQueueRecordsThenProcesses() async throws {
+        let s = try await Self.messagesThatDiedUnseen()
+        let validId = try #require(s.sent.first { $0.value == Self.valid }?.key)
+        let poisonId = try #require(s.sent.first { $0.value == Self.poison }?.key)
+
+        let missing = try CLI.run(
+            ["redrive", "--db", s.db, "--from-queue", "OrderDLQ", "--message-id", "no-such-id"], env: s.env)
+        #expect(missing.status == 2, "\(missing.stderr)")
+        #expect(missing.stdout.contains("Skipped no-such-id: not in the dead-letter queue."))
+
+        let dry = try CLI.run(["redrive", "--db", s.db, "--from-queue", "OrderDLQ", "--all", "--dry-run"], env: s.env)
+        #expect(dry.status == 3, "\(dry.stderr)")
+        #expect(dry.stdout.contains("Nothing was appended. 1 would be projected, 1 would stay dead-lettered."))
+        #expect(try EventLog(path: s.db).receives(messageId: validId).isEmpty)
+
+        let run = try CLI.run(["redrive", "--db", s.db, "--from-queue", s.dlqUrl, "--all", "--json"], env: s.env)
+        #expect(run.status == 3, "\(run.stderr)")  // the poison message is still dead-lettered
+        let out = try AWSEndToEndTests.json(run.stdout)
+        let queue = try #require(out["queue"]?.objectValue)
+        #expect(queue["queueUrl"] == .string(s.dlqUrl))
+        #expect(queue["inQueue"] == .number("2"))
+        let newToLog = try #require(queue["newToLog"]?.arrayValue)
+        #expect(Set(newToLog.compactMap { $0.stringValue }) == [validId, poisonId])
+        #expect(queue["deleted"] == .array([.string(validId)]))
+        #expect(queue["left"] == .array([.string(poisonId)]))
+        let redrivenJSON = try #require(out["redriven"]?.arrayValue)
+        let redriven = redrivenJSON.compactMap { $0.objectValue }
+        #expect(redriven.count == 2)
+        for r in redriven { #expect(r["before"] == .null) }
+
+        // Recorded like any receive: source the DLQ, the bytes as sent; then one attempt, trigger redrive.
+        let log = try EventLog(path: s.db)
+        for (id, body) in s.sent {
+            let receives = try log.receives(messageId: id)
+            #expect(receives.count == 1)
+            #expect(receives.first?.source == s.dlqUrl)
+            #expect(receives.first?.body == Array(body.utf8))
+            #expect(receives.first?.receiveCount == 6)  // 3 unlogged receives, then one by each redrive run (missing, dry, this)
+            let attempts = try log.attempts(messageId: id)
+            #expect(attempts.map(\.trigger) == [.redrive])
+            #expect(attempts.first?.receiveSeq == receives.first?.seq)
+            #expect(attempts.first.map { $0.seq > receives.first!.seq } == true)
+        }
+        #expect(try log.attempts(messageId: validId).first?.decision.outcome == .projected)
+        #expect(try log.attempts(messageId: poisonId).first?.decision.outcome == .rejected)
+        #expect(try log.attempts(messageId: poisonId).first?.decision.deadLettered == true)
+
+        let history = try CLI.run(["history", "--db", s.db, "ord-7001", "--json"], env: s.env)
+        #expect(history.status == 0, "\(history.stderr)")
+        let records = try #require(try JSONParser.parse(history.stdout.trimmingCharacters(in: .whitespacesAndNewlines)).arrayValue)
+        #expect(records.count == 2)
+        #expect(records.first?.objectValue?["source"] == .string(s.dlqUrl))
+        #expect(records.last?.objectValue?["trigger"] == .string("redrive"))
+        #expect(records.last?.objectValue?["outcome"] == .string("projected"))
+        let orders = try CLI.run(["orders", "--db", s.db, "ord-7001", "--json"], env: s.env)
+        #expect(orders.status == 0, "\(orders.stderr)")
+        #expect(orders.stdout.contains("Kettle"))
+
+        // The DLQ holds only the poison message now, with its receive and attempt in the log.
+        let inspect = try CLI.run(["inspect-dlq", "--db", s.db, "--queue", "OrderDLQ", "--json"], env: s.env)
+        #expect(inspect.status == 0, "\(inspect.stderr)")
+        let view = try AWSEndToEndTests.json(inspect.stdout)
+        #expect(view["inQueue"] == .number("1"))
+        #expect(view["inNoLog"] == .number("0"))
+        let left = try #require(try Self.messages(view)[poisonId])
+        #expect(left["inLog"] == .bool(true))
+        let attempts = try #require(left["history"]?.objectValue?["attempts"]?.arrayValue)
+        #expect(attempts.count == 1)
+        #expect(attempts.first?.objectValue?["trigger"] == .string("redrive"))
+        #expect(left["history"]?.objectValue?["receives"]?.arrayValue?.first?.objectValue?["source"] == .string(s.dlqUrl))
+    }
 }
