@@ -110,7 +110,8 @@ struct InspectDLQ: AsyncParsableCommand {
         if inNoLog > 0 {
             throw CLIError(
                 code: .checkFailed,
-                message: "\(plural(inNoLog, "message")) in the dead-letter queue \(inNoLog == 1 ? "is" : "are") in no log given")
+                message: "\(plural(inNoLog, "message")) in the dead-letter queue "
+                    + "\(inNoLog == 1 ? "is" : "are") in no log given")
         }
     }
 

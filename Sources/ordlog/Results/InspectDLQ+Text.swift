@@ -28,7 +28,8 @@ extension InspectDLQ {
     func queueText(_ joined: [QueuedDeadLetter], url: String) {
         let logs = global.db.count > 1 ? "the \(global.db.count) logs given" : global.dbPath
         say(
-            "Dead-letter queue \(url): \(joined.count) message(s), \(joined.filter { $0.history != nil }.count) with history in \(logs), "
+            "Dead-letter queue \(url): \(joined.count) message(s), "
+                + "\(joined.filter { $0.history != nil }.count) with history in \(logs), "
                 + "\(joined.filter { !$0.inLog }.count) in no log."
         )
         say(
