@@ -219,7 +219,8 @@ extension ProcessingStep {
     ///
     /// With `dryRun` the receives and the attempts are appended in one transaction and rolled back: nothing is
     /// written anywhere, and the outcomes are what a real run would append if every write succeeded.
-    /// - Parameter messages: as the queue returned them (``MessageQueue/receive(maxMessages:waitTimeSeconds:visibilityTimeout:)``).
+    /// - Parameter messages: as the queue returned them
+    ///   (``MessageQueue/receive(maxMessages:waitTimeSeconds:visibilityTimeout:)``).
     /// - Returns: one outcome per message, in the order given; ``RedriveOutcome/before`` is nil for a message the
     ///   log had never attempted. A receive the log holds already (the same receipt handle, count and body) is not
     ///   appended again; its logged receive is processed.
@@ -244,7 +245,9 @@ extension ProcessingStep {
                 return try log.write {
                     let chosen = try appendAll()
                     // As a real run without network projections would record them: nothing written but the local one.
-                    let results: [[ProjectionResult]?] = chosen.map { decide($0.receive).outcome == .projected ? [] : nil }
+                    let results: [[ProjectionResult]?] = chosen.map {
+                        decide($0.receive).outcome == .projected ? [] : nil
+                    }
                     throw DryRunRollback(outcomes: try recordRedriveInTransaction(chosen, results: results))
                 }
             } catch let rollback as DryRunRollback {

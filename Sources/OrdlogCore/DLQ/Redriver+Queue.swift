@@ -62,7 +62,9 @@ extension Redriver {
         let scan = try await DeadLetterQueuePeek.scan(queue, limit: limit, visibilityTimeout: visibilityTimeout)
         var done = Set<String>()  // receipt handles deleted
         do {
-            let chosen = scan.messages.filter { m in messageIds.map { ids in m.messageId.map(ids.contains) ?? false } ?? true }
+            let chosen = scan.messages.filter { m in
+                messageIds.map { ids in m.messageId.map(ids.contains) ?? false } ?? true
+            }
             let queuedIds = Set(scan.messages.compactMap(\.messageId))
             let skipped = (messageIds ?? []).filter { !queuedIds.contains($0) }.map {
                 RedriveReport.Skipped(messageId: $0, reason: .notInQueue)
@@ -95,13 +97,16 @@ extension Redriver {
                     }
                 }
             }
-            try await DeadLetterQueuePeek.release(queue, receiptHandles: scan.receiptHandles.filter { !done.contains($0) })
+            try await DeadLetterQueuePeek.release(
+                queue, receiptHandles: scan.receiptHandles.filter { !done.contains($0) })
             var report = RedriveReport(
                 dryRun: dryRun, processorVersion: pipeline.processor.version, outcomes: outcomes, skipped: skipped,
                 table: target.map { Self.counts(outcomes, table: $0, created: created) })
             report.queue = QueueRedrive(
                 queueUrl: queue.url, inQueue: scan.messages.count, newToLog: newToLog, deleted: deleted,
-                left: scan.messages.filter { !($0.receiptHandle.map(done.contains) ?? false) }.map { $0.messageId ?? "-" },
+                left: scan.messages.filter { !($0.receiptHandle.map(done.contains) ?? false) }.map {
+                    $0.messageId ?? "-"
+                },
                 deleteFailures: failures)
             return report
         } catch {

@@ -153,15 +153,20 @@ struct Redrive: AsyncParsableCommand {
         }
         if let q = report.queue {
             if !q.newToLog.isEmpty {
-                say(
-                    "\(plural(q.newToLog.count, "message")) had never been processed by this log: "
-                        + "its receive from the dead-letter queue is recorded (source \(q.queueUrl)), then its attempt.")
+                let what: String =
+                    q.newToLog.count == 1
+                    ? "its receive from the dead-letter queue is recorded (source \(q.queueUrl)), then its attempt."
+                    : "their receives from the dead-letter queue are recorded (source \(q.queueUrl)), then their "
+                        + "attempts."
+                say("\(plural(q.newToLog.count, "message")) had never been attempted in this log: " + what)
             }
             say(
                 "Dead-letter queue \(q.queueUrl): \(q.deleted.count) deleted (attempt recorded, outcome final), "
                     + "\(q.left.count) left there.")
             for f in q.deleteFailures {
-                say("Could not delete \(f.messageId) from the queue (\(f.code)): its attempt is recorded; delete it there.")
+                say(
+                    "Could not delete \(f.messageId) from the queue (\(f.code)): its attempt is recorded; "
+                        + "delete it there.")
             }
         } else if fixed > 0 {
             say(

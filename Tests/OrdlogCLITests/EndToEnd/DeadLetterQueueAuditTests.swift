@@ -58,7 +58,9 @@ import Testing
         return out
     }
 
-    @Test("inspect-dlq --queue marks a DLQ message that no log holds, in text and JSON, with its body; exit 1", .motoServer())
+    @Test(
+        "inspect-dlq --queue marks a DLQ message that no log holds, in text and JSON, with its body; exit 1",
+        .motoServer())
     func inspectMarksMessagesInNoLog() async throws {
         let s = try await Self.messagesThatDiedUnseen()
         let inspect = try CLI.run(["inspect-dlq", "--db", s.db, "--queue", "OrderDLQ", "--json"], env: s.env)
@@ -148,7 +150,8 @@ import Testing
 
         let history = try CLI.run(["history", "--db", s.db, "ord-7001", "--json"], env: s.env)
         #expect(history.status == 0, "\(history.stderr)")
-        let records = try #require(try JSONParser.parse(history.stdout.trimmingCharacters(in: .whitespacesAndNewlines)).arrayValue)
+        let records = try #require(
+            try JSONParser.parse(history.stdout.trimmingCharacters(in: .whitespacesAndNewlines)).arrayValue)
         #expect(records.count == 2)
         #expect(records.first?.objectValue?["source"] == .string(s.dlqUrl))
         #expect(records.last?.objectValue?["trigger"] == .string("redrive"))
@@ -168,6 +171,7 @@ import Testing
         let attempts = try #require(left["history"]?.objectValue?["attempts"]?.arrayValue)
         #expect(attempts.count == 1)
         #expect(attempts.first?.objectValue?["trigger"] == .string("redrive"))
-        #expect(left["history"]?.objectValue?["receives"]?.arrayValue?.first?.objectValue?["source"] == .string(s.dlqUrl))
+        #expect(
+            left["history"]?.objectValue?["receives"]?.arrayValue?.first?.objectValue?["source"] == .string(s.dlqUrl))
     }
 }
