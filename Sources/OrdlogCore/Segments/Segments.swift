@@ -186,7 +186,7 @@ public struct SealResult: Sendable, Equatable {
     public var segmentPath: String
     public var manifestPath: String
     /// Files that earlier seals, killed mid-way, had left and this seal removed
-    /// (``Segments/removeSealLeftovers(forLog:directory:)``), by path.
+    /// (``Segments/removeSealLeftovers(forLog:consumerId:directory:)``), by path.
     public var removedLeftovers: [SealLeftover] = []
 }
 
@@ -270,8 +270,6 @@ public enum Segments {
                 "\(pending) receive\(pending == 1 ? " is" : "s are") logged but not processed yet: run `ordlog ingest` "
                     + "or `ordlog consume` to finish \(pending == 1 ? "it" : "them"), then seal")
         }
-        // What killed seals left; this one holds the writer lock, so no other seal of this log is running.
-        let removedLeftovers = removeSealLeftovers(forLog: livePath, directory: dir)
         let firstSeq = log.segmentStart?.firstSeq ?? 1
         let prevHash = log.segmentStart?.prevHash ?? RecordHash.genesis
         guard let consumer = try log.segmentStart?.consumerId ?? log.identities().first?.identity.consumerId else {
@@ -280,6 +278,8 @@ public enum Segments {
                     + "`ordlog seal --consumer-id ID` records one first")
         }
         let fileId = SegmentName.fileSafe(consumer)
+        // What killed seals of this log left; this one holds the writer lock, so no other seal of it is running.
+        let removedLeftovers = removeSealLeftovers(forLog: livePath, consumerId: consumer, directory: dir)
         let name = SegmentName(consumerId: fileId, firstSeq: firstSeq, lastSeq: head.seq)
         let segmentPath = dir + "/" + name.description
         let manifestPath = dir + "/" + name.manifest
@@ -376,17 +376,23 @@ public enum Segments {
     // MARK: Leftovers of killed seals
 
     /// Removes the temporary files of seals of the log at `livePath` that were killed mid-way and whose process is
-    /// no longer running: `<log>.sealing-<pid>-<ms>` next to the log, and in `directory`'s consumer folders
-    /// `<segment>.tmp-<pid>-<ms>` and `<manifest>.tmp-<pid>` (with their SQLite `-journal`, `-wal` and `-shm`
-    /// files). A file whose pid names a running process (`kill(pid, 0)` not failing with `ESRCH`, this process
-    /// included) is never removed: it may be a seal at work. ``seal(_:directory:ordlogVersion:now:)`` calls this
-    /// before it writes anything and reports the result in ``SealResult/removedLeftovers``.
+    /// no longer running: `<log>.sealing-<pid>-<ms>` next to the log, and in the log's consumer folder of
+    /// `directory` `<segment>.tmp-<pid>-<ms>` and `<manifest>.tmp-<pid>` (with their SQLite `-journal`, `-wal` and
+    /// `-shm` files). A file whose pid names a running process (`kill(pid, 0)` not failing with `ESRCH`, this
+    /// process included) is never removed: it may be a seal at work. Other consumers' folders are not looked at: a
+    /// seal of another log sharing `directory` may run in another pid namespace (another container), where its pid
+    /// means nothing here. ``seal(_:directory:ordlogVersion:now:)`` calls this before it writes anything and
+    /// reports the result in ``SealResult/removedLeftovers``.
     ///
     /// Call it holding the log's writer lock (``WriterLock``), as a seal does, so that no seal of this log starts
     /// meanwhile.
-    /// - Parameter directory: the segments directory (default ``defaultDirectory(forLog:)``).
+    /// - Parameters:
+    ///   - consumerId: the log's consumer (its folder is ``SegmentName/fileSafe(_:)`` of it).
+    ///   - directory: the segments directory (default ``defaultDirectory(forLog:)``).
     /// - Returns: what was removed, by path. A file that could not be removed is left out (and left in place).
-    public static func removeSealLeftovers(forLog livePath: String, directory: String? = nil) -> [SealLeftover] {
+    public static func removeSealLeftovers(forLog livePath: String, consumerId: String, directory: String? = nil)
+        -> [SealLeftover]
+    {
         let fm = FileManager.default
         let live = URL(fileURLWithPath: livePath)
         let liveDir = live.deletingLastPathComponent().path
@@ -398,18 +404,16 @@ public enum Segments {
             }
         }
         let dir = directory ?? defaultDirectory(forLog: livePath)
-        for consumer in ((try? fm.contentsOfDirectory(atPath: dir)) ?? []).sorted()
-        where SegmentName.isValidConsumerId(consumer) {
-            for name in (try? fm.contentsOfDirectory(atPath: dir + "/" + consumer)) ?? [] {
-                // Only a segment's or a manifest's name before `.tmp-`: nothing else of the folder is touched.
-                guard let cut = name.range(of: ".tmp-", options: .backwards),
-                    SegmentName(parsing: consumer + "/" + name[..<cut.lowerBound]) != nil
-                else { continue }
-                let tag = String(name[cut.upperBound...])
-                let isManifest = name[..<cut.lowerBound].hasSuffix(".manifest.json")
-                if let pid = leftoverPid(tag, withTime: !isManifest) {
-                    found.append((dir + "/" + consumer + "/" + name, isManifest ? .atomicWrite : .segmentSnapshot, pid))
-                }
+        let consumer = SegmentName.fileSafe(consumerId)
+        for name in (try? fm.contentsOfDirectory(atPath: dir + "/" + consumer)) ?? [] {
+            // Only a segment's or a manifest's name before `.tmp-`: nothing else of the folder is touched.
+            guard let cut = name.range(of: ".tmp-", options: .backwards),
+                SegmentName(parsing: consumer + "/" + name[..<cut.lowerBound]) != nil
+            else { continue }
+            let tag = String(name[cut.upperBound...])
+            let isManifest = name[..<cut.lowerBound].hasSuffix(".manifest.json")
+            if let pid = leftoverPid(tag, withTime: !isManifest) {
+                found.append((dir + "/" + consumer + "/" + name, isManifest ? .atomicWrite : .segmentSnapshot, pid))
             }
         }
         var removed: [SealLeftover] = []

@@ -25,7 +25,9 @@ import Testing
         try Fixtures.ingest([Fixtures.sample("order-traffic.jsonl")], into: p)
         let live = p.log.db.path
         let dir = Segments.defaultDirectory(forLog: live)
-        try FileManager.default.createDirectory(atPath: dir + "/c1", withIntermediateDirectories: true)
+        for c in ["c1", "c2"] {
+            try FileManager.default.createDirectory(atPath: dir + "/" + c, withIntermediateDirectories: true)
+        }
         let dead = try Self.deadPid()
         let alive = getpid()
         let segment = dir + "/c1/00000000000000000001-00000000000000000009.ordlog"
@@ -47,6 +49,8 @@ import Testing
             make(dir + "/c1/notes.txt.tmp-\(dead)", bytes: 1),
             make(live + ".sealing-\(dead)", bytes: 1),
             make(live + ".sealing-0-1767261600000", bytes: 1),
+            // Another consumer's folder: its seals may run in another pid namespace, so it is not looked at.
+            make(dir + "/c2/00000000000000000001-00000000000000000009.ordlog.tmp-\(dead)-1767261600000", bytes: 1),
         ]
 
         let result = try #require(try Segments.seal(p.log, ordlogVersion: "test"))
