@@ -15,8 +15,9 @@ struct Redrive: AsyncParsableCommand {
             success projects the order into the local projection and takes the message out of the log's DLQ \
             view; with --target dynamodb --table NAME the order is first written into DynamoDB (conditional \
             PutItem, as consume does) and the attempt records what happened: a failed write is a transient \
-            failure, the message stays dead-lettered and a rerun retries it. The SQS dead-letter queue itself is not touched: once the fix is in, \
-            delete or move those messages there (SQS StartMessageMoveTask or the console). --dry-run runs the \
+            failure, the message stays dead-lettered and a rerun retries it. Without --from-queue the SQS \
+            dead-letter queue itself is not touched: once the fix is in, delete or move those messages there (SQS \
+            StartMessageMoveTask or the console), or take them with --from-queue. --dry-run runs the \
             same work and rolls it back, so it shows exactly what would be appended.
 
             --from-queue NAME|URL takes the messages from the SQS dead-letter queue instead (a URL as given, a \
