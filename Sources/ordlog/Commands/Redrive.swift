@@ -67,8 +67,8 @@ struct Redrive: AsyncParsableCommand {
             "Take the messages from this SQS dead-letter queue (name or URL): record each receive, process it, "
                 + "delete it once its outcome is final.", valueName: "name-or-url"))
     var fromQueue: String?
-    @Option(help: "With --from-queue: take at most this many messages.")
-    var limit = 1000
+    @Option(help: "With --from-queue: take at most this many messages (default 1000).")
+    var limit: Int?
     @Flag(name: .customLong("dry-run"), help: "Show what would be appended; append nothing.")
     var dryRun = false
     @OptionGroup(title: "Target") var targetOptions: TargetOptions
@@ -81,6 +81,9 @@ struct Redrive: AsyncParsableCommand {
             throw ValidationError(
                 "--fingerprint does not go with --from-queue (a message in no log has no fingerprint yet): "
                     + "choose --message-id ID or --all")
+        }
+        if let limit, fromQueue == nil || limit < 1 {
+            throw ValidationError("--limit goes with --from-queue, and is 1 or more")
         }
         if fromQueue != nil, all, !messageId.isEmpty {
             throw ValidationError("--from-queue takes --message-id ID or --all, not both")
@@ -104,7 +107,8 @@ struct Redrive: AsyncParsableCommand {
                 let sqs = SQSClient(configuration: try targetOptions.aws.configuration())
                 let queue = SQSMessageQueue(sqs: sqs, url: try await QueueAddress.resolve(fromQueue, sqs: sqs))
                 report = try await redriver.run(
-                    fromQueue: queue, messageIds: all ? nil : messageId, dryRun: dryRun, table: table, limit: limit)
+                    fromQueue: queue, messageIds: all ? nil : messageId, dryRun: dryRun, table: table,
+                    limit: limit ?? 1000)
             } else {
                 report = try await redriver.run(
                     RedriveSelection(messageIds: messageId, fingerprints: fingerprint, all: all), dryRun: dryRun,

@@ -174,4 +174,18 @@ import Testing
         #expect(
             left["history"]?.objectValue?["receives"]?.arrayValue?.first?.objectValue?["source"] == .string(s.dlqUrl))
     }
+
+    @Test("redrive --from-queue usage: messages chosen by id or --all, never by fingerprint; --limit only with it")
+    func fromQueueUsage() throws {
+        let fingerprint = try CLI.run(
+            ["redrive", "--from-queue", "OrderDLQ", "--fingerprint", "order.not_json:Message"])
+        #expect(fingerprint.status == 64)
+        #expect(fingerprint.stderr.contains("--fingerprint does not go with --from-queue"))
+        let none = try CLI.run(["redrive", "--from-queue", "OrderDLQ"])
+        #expect(none.status == 64)
+        #expect(none.stderr.contains("choose messages: --message-id ID, --fingerprint CODE:FIELD or --all"))
+        let limit = try CLI.run(["redrive", "--all", "--limit", "5"])
+        #expect(limit.status == 64)
+        #expect(limit.stderr.contains("--limit goes with --from-queue"))
+    }
 }
