@@ -1,7 +1,9 @@
-/// What a redrive from the SQS dead-letter queue did with the queue (``Redriver/run(fromQueue:messageIds:dryRun:table:limit:visibilityTimeout:)``).
+/// What a redrive from the SQS dead-letter queue did with the queue
+/// (``Redriver/run(fromQueue:messageIds:dryRun:table:limit:visibilityTimeout:)``).
 public struct QueueRedrive: Sendable, Equatable {
     /// A message whose delete SQS refused: its attempt is recorded, it stays in the queue.
     public struct DeleteFailure: Sendable, Equatable {
+        /// The SQS MessageId.
         public var messageId: String
         /// The SQS error code (e.g. `ReceiptHandleIsInvalid`).
         public var code: String
@@ -18,6 +20,7 @@ public struct QueueRedrive: Sendable, Equatable {
     public var deleted: [String]
     /// Left in the queue, visible again: not chosen, a dry run, or an attempt that is not final.
     public var left: [String]
+    /// Messages whose attempt is final but whose delete SQS refused: they stay in the queue.
     public var deleteFailures: [DeleteFailure]
 }
 
@@ -52,8 +55,9 @@ extension Redriver {
     /// - Returns: the outcomes (in queue order), the skipped MessageIds, the table's counts, and
     ///   ``RedriveReport/queue``.
     /// - Throws: what the queue throws (``AWSServiceError`` / ``AWSTransportError`` for SQS), ``SQLiteError``, what
-    ///   `table` and ``RedriveTable/ensureTable()`` throw. A failed delete is not thrown: it is reported in
-    ///   ``QueueRedrive/deleteFailures``.
+    ///   `table` and ``RedriveTable/ensureTable()`` throw. A delete SQS refuses for one message (e.g. its receipt
+    ///   handle expired) is not thrown: it is reported in ``QueueRedrive/deleteFailures``. A delete call that fails
+    ///   as a whole is thrown, after the messages not deleted yet are released; the attempts recorded stay.
     public func run(
         fromQueue queue: any MessageQueue, messageIds: [String]?, dryRun: Bool,
         table: (() throws -> any RedriveTable)? = nil, limit: Int = 1000, visibilityTimeout: Int = 300
