@@ -1,5 +1,3 @@
-import OrdlogAWS
-
 /// One message of a real SQS dead-letter queue joined to the logs by its SQS MessageId.
 ///
 /// A message can reach the DLQ without ever entering a log: a consumer killed between a ReceiveMessage and its
@@ -36,17 +34,5 @@ extension LogSet {
             let inLog = try members.contains { !(try $0.log.receives(messageId: id).isEmpty) }
             return QueuedDeadLetter(queued: m, inLog: inLog, history: inLog ? try failedMessage(id) : nil)
         }
-    }
-}
-
-/// Where a queue given as a name or a URL is.
-public enum QueueAddress {
-    /// `nameOrURL` as is when it is a URL (`https://` or `http://`), else the URL of the queue of that name
-    /// (SQS GetQueueUrl).
-    /// - Throws: ``AWSServiceError`` (no such queue: `AWS.SimpleQueueService.NonExistentQueue`) /
-    ///   ``AWSTransportError``.
-    public static func resolve(_ nameOrURL: String, sqs: SQSClient) async throws -> String {
-        if nameOrURL.hasPrefix("https://") || nameOrURL.hasPrefix("http://") { return nameOrURL }
-        return try await sqs.getQueueUrl(name: nameOrURL)
     }
 }

@@ -93,7 +93,7 @@ struct InspectDLQ: AsyncParsableCommand {
     func inspectQueue() async throws {
         let sqs = SQSClient(configuration: try aws.configuration())
         let url: String
-        if let queueUrl { url = queueUrl } else { url = try await sqs.getQueueUrl(name: queue!) }
+        if let queueUrl { url = queueUrl } else { url = try await QueueAddress.resolve(queue!, sqs: sqs) }
         let messages = try await DeadLetterQueuePeek.messages(sqs: sqs, queueUrl: url, limit: limit)
         // Joined to every log given (one, several, a sealed log with its segments, s3://).
         let set = try global.openLogSet()
