@@ -151,8 +151,9 @@ extension EventLog {
 public struct RedriveOutcome: Sendable {
     public var messageId: String
     public var receive: LoggedReceive
-    /// The latest attempt before the redrive.
-    public var before: LoggedAttempt
+    /// The latest attempt before the redrive; nil for a message the log had never attempted (taken from the SQS
+    /// dead-letter queue, ``Redriver/run(fromQueue:messageIds:dryRun:table:limit:visibilityTimeout:)``).
+    public var before: LoggedAttempt?
     /// The new attempt (in a dry run: what would have been appended; nothing was).
     public var after: LoggedAttempt
     /// What the write into the network projections (a DynamoDB table) did for this message.
@@ -186,7 +187,80 @@ extension ProcessingStep {
     public func redrive(messageIds: [String], dryRun: Bool, projections: [any Projection]) async throws
         -> [RedriveOutcome]
     {
+        try await redrive(try redriveTargets(messageIds), dryRun: dryRun, projections: projections)
+    }
+
+    /// ``redrive(messageIds:dryRun:projections:)`` into the local projection only.
+    public func redrive(messageIds: [String], dryRun: Bool) throws -> [RedriveOutcome] {
         let chosen = try redriveTargets(messageIds)
+        return try recordRedrive(chosen, results: chosen.map { _ in [] }, dryRun: dryRun)
+    }
+
+    /// A receive to redrive: the message, the receive the new attempt processes, and the latest attempt before.
+    typealias RedriveTarget = (id: String, receive: LoggedReceive, before: LoggedAttempt?)
+
+    private func redriveTargets(_ messageIds: [String]) throws -> [RedriveTarget] {
+        var chosen: [RedriveTarget] = []
+        for id in messageIds {
+            guard let receive = try log.receives(messageId: id).last, let before = try log.attempts(messageId: id).last
+            else { continue }
+            chosen.append((id, receive, before))
+        }
+        return chosen
+    }
+
+    /// Re-processes messages received again from the SQS dead-letter queue, logged or not: each receive is
+    /// appended first, like any receive (``EventLog/append(_:receivedAt:)``: source the queue's URL, the body's
+    /// bytes as received, input that is not an SQS message kept with its error), in one transaction committed
+    /// before anything is decided; then each is processed on the one step as ``redrive(messageIds:dryRun:projections:)``
+    /// processes a logged one: decide, write the network `projections` outside the log's write lock, record the
+    /// attempt with trigger `redrive`. A crash between the two leaves the receives logged and unprocessed (the next
+    /// `ingest` or `consume` processes them), never a message processed but not logged.
+    ///
+    /// With `dryRun` the receives and the attempts are appended in one transaction and rolled back: nothing is
+    /// written anywhere, and the outcomes are what a real run would append if every write succeeded.
+    /// - Parameter messages: as the queue returned them
+    ///   (``MessageQueue/receive(maxMessages:waitTimeSeconds:visibilityTimeout:)``).
+    /// - Returns: one outcome per message, in the order given; ``RedriveOutcome/before`` is nil for a message the
+    ///   log had never attempted. A receive the log holds already (the same receipt handle, count and body) is not
+    ///   appended again; its logged receive is processed.
+    /// - Throws: ``SQLiteError`` when the log cannot be written; then no attempt is kept (the receives may be).
+    public func redrive(received messages: [IncomingMessage], dryRun: Bool, projections: [any Projection])
+        async throws -> [RedriveOutcome]
+    {
+        func appendAll() throws -> [RedriveTarget] {
+            let now = clock()
+            return try messages.map { m in
+                let before = try m.messageId.flatMap { try log.attempts(messageId: $0).last }
+                switch try log.append(m, receivedAt: now) {
+                case .appended(let r): return (m.messageId ?? "", r, before)
+                case .alreadyLogged(let seq):
+                    guard let r = try log.receive(seq: seq) else { preconditionFailure("receive \(seq) vanished") }
+                    return (m.messageId ?? "", r, before)
+                }
+            }
+        }
+        if dryRun {
+            do {
+                return try log.write {
+                    let chosen = try appendAll()
+                    // As a real run without network projections would record them: nothing written but the local one.
+                    let results: [[ProjectionResult]?] = chosen.map {
+                        decide($0.receive).outcome == .projected ? [] : nil
+                    }
+                    throw DryRunRollback(outcomes: try recordRedriveInTransaction(chosen, results: results))
+                }
+            } catch let rollback as DryRunRollback {
+                return rollback.outcomes
+            }
+        }
+        let chosen = try log.write { try appendAll() }
+        return try await redrive(chosen, dryRun: false, projections: projections)
+    }
+
+    private func redrive(_ chosen: [RedriveTarget], dryRun: Bool, projections: [any Projection]) async throws
+        -> [RedriveOutcome]
+    {
         var results: [[ProjectionResult]?] = []
         for c in chosen {
             let d = decide(c.receive)
@@ -199,53 +273,41 @@ extension ProcessingStep {
         return try recordRedrive(chosen, results: results, dryRun: dryRun)
     }
 
-    /// ``redrive(messageIds:dryRun:projections:)`` into the local projection only.
-    public func redrive(messageIds: [String], dryRun: Bool) throws -> [RedriveOutcome] {
-        let chosen = try redriveTargets(messageIds)
-        return try recordRedrive(chosen, results: chosen.map { _ in [] }, dryRun: dryRun)
-    }
-
-    private func redriveTargets(_ messageIds: [String]) throws
-        -> [(id: String, receive: LoggedReceive, before: LoggedAttempt)]
+    private func recordRedrive(_ chosen: [RedriveTarget], results: [[ProjectionResult]?], dryRun: Bool) throws
+        -> [RedriveOutcome]
     {
-        var chosen: [(id: String, receive: LoggedReceive, before: LoggedAttempt)] = []
-        for id in messageIds {
-            guard let receive = try log.receives(messageId: id).last, let before = try log.attempts(messageId: id).last
-            else { continue }
-            chosen.append((id, receive, before))
-        }
-        return chosen
-    }
-
-    private func recordRedrive(
-        _ chosen: [(id: String, receive: LoggedReceive, before: LoggedAttempt)], results: [[ProjectionResult]?],
-        dryRun: Bool
-    ) throws -> [RedriveOutcome] {
         do {
             return try log.write {
-                let now = clock()
-                var outcomes: [RedriveOutcome] = []
-                for (c, result) in zip(chosen, results) {
-                    // Decided here as recordInTransaction decides it, to tell a table's answer from the local rule.
-                    let local = decide(c.receive)
-                    let after = try recordInTransaction(
-                        [c.receive], results: [result], trigger: .redrive, attemptedAt: now)[0]
-                    var o = RedriveOutcome(messageId: c.id, receive: c.receive, before: c.before, after: after)
-                    if local.outcome == .projected, let result, !result.isEmpty {
-                        switch after.decision.outcome {
-                        case .projected: o.tableWrite = .written
-                        case .stale: o.tableWrite = .stale
-                        default: o.tableWrite = .failed
-                        }
-                    }
-                    outcomes.append(o)
-                }
+                let outcomes = try recordRedriveInTransaction(chosen, results: results)
                 if dryRun { throw DryRunRollback(outcomes: outcomes) }
                 return outcomes
             }
         } catch let rollback as DryRunRollback {
             return rollback.outcomes
         }
+    }
+
+    /// Records a redrive attempt of each target. Must run inside `log.write`.
+    private func recordRedriveInTransaction(_ chosen: [RedriveTarget], results: [[ProjectionResult]?]) throws
+        -> [RedriveOutcome]
+    {
+        let now = clock()
+        var outcomes: [RedriveOutcome] = []
+        for (c, result) in zip(chosen, results) {
+            // Decided here as recordInTransaction decides it, to tell a table's answer from the local rule.
+            let local = decide(c.receive)
+            let after = try recordInTransaction([c.receive], results: [result], trigger: .redrive, attemptedAt: now)[0]
+            var o = RedriveOutcome(messageId: c.id, receive: c.receive, before: c.before, after: after)
+            if local.outcome == .projected, let result, !result.isEmpty {
+                switch after.decision.outcome {
+                case .projected: o.tableWrite = .written
+                case .stale: o.tableWrite = .stale
+                default: o.tableWrite = .failed
+                }
+            }
+            outcomes.append(o)
+        }
+        return outcomes
     }
 
     /// Writes one decision into every network projection concurrently; the answers in `projections`' order.

@@ -39,6 +39,8 @@ public struct RedriveReport: Sendable {
             case notInLog = "not in the log"
             /// Its latest attempt is not dead-lettered.
             case notDeadLettered = "not dead-lettered"
+            /// Not in the SQS dead-letter queue a redrive `fromQueue` read.
+            case notInQueue = "not in the dead-letter queue"
         }
         public var messageId: String
         public var reason: Reason
@@ -54,14 +56,17 @@ public struct RedriveReport: Sendable {
     /// The table written (``RedriveTable``), with the orders written and those left because it held a newer
     /// version; nil when no table was written (none given, a dry run, or nothing to redrive).
     public var table: DynamoDBProjection.SyncResult?
+    /// A redrive from the SQS dead-letter queue: what it did with the queue; nil for a redrive of logged messages.
+    public var queue: QueueRedrive? = nil
 
     /// Messages whose new attempt is (in a dry run: would be) dead-lettered again.
     public var stillDeadLettered: Int { outcomes.filter { $0.after.decision.deadLettered }.count }
     /// Messages that are (would be) out of the dead-letter view after the redrive.
     public var fixed: Int { outcomes.count - stillDeadLettered }
-    /// True when nothing was redriven and a requested MessageId is not in the log at all (exit 2 for the CLI).
+    /// True when nothing was redriven and a requested MessageId is not in the log at all, or (from the queue) not
+    /// in the queue (exit 2 for the CLI).
     public var requestedMessageMissing: Bool {
-        outcomes.isEmpty && skipped.contains { $0.reason == .notInLog }
+        outcomes.isEmpty && skipped.contains { $0.reason == .notInLog || $0.reason == .notInQueue }
     }
 }
 
@@ -126,20 +131,8 @@ public struct Redriver {
             chosen.isEmpty
             ? []
             : try await pipeline.redrive(messageIds: chosen, dryRun: dryRun, projections: target.map { [$0] } ?? [])
-        var counts: DynamoDBProjection.SyncResult?
-        if let target {
-            var r = DynamoDBProjection.SyncResult(tableName: target.tableName, created: created)
-            for o in outcomes {
-                switch o.tableWrite {
-                case .written: r.written += 1
-                case .stale: r.stale += 1
-                case .none, .failed: break
-                }
-            }
-            counts = r
-        }
         return RedriveReport(
             dryRun: dryRun, processorVersion: pipeline.processor.version, outcomes: outcomes, skipped: skipped,
-            table: counts)
+            table: target.map { Self.counts(outcomes, table: $0, created: created) })
     }
 }

@@ -185,6 +185,29 @@ public struct SealResult: Sendable, Equatable {
     /// The segment file and its manifest.
     public var segmentPath: String
     public var manifestPath: String
+    /// Files that earlier seals, killed mid-way, had left and this seal removed
+    /// (``Segments/removeSealLeftovers(forLog:consumerId:directory:)``), by path.
+    public var removedLeftovers: [SealLeftover] = []
+}
+
+/// A temporary file of a seal whose process is no longer running, removed by the next seal of the log.
+public struct SealLeftover: Sendable, Equatable {
+    /// What the killed seal was writing.
+    public enum Kind: String, Sendable {
+        /// `<segment>.tmp-<pid>-<ms>`: the snapshot that would have become the segment (the size of one).
+        case segmentSnapshot = "segment-snapshot"
+        /// `<log>.sealing-<pid>-<ms>`: the file that would have replaced the live log.
+        case nextLiveFile = "next-live-file"
+        /// `<file>.tmp-<pid>`: a manifest (``Segments/writeAtomically(_:to:)``) not yet renamed into place.
+        case atomicWrite = "atomic-write"
+    }
+    /// The file removed.
+    public var path: String
+    public var kind: Kind
+    /// The process id in its name, the seal that wrote it: not running when it was removed.
+    public var pid: Int32
+    /// Its size in bytes when it was removed.
+    public var bytes: Int64
 }
 
 /// Sealed segments of an event log: `ordlog seal`, and finding and checking sealed segments for reading.
@@ -255,6 +278,8 @@ public enum Segments {
                     + "`ordlog seal --consumer-id ID` records one first")
         }
         let fileId = SegmentName.fileSafe(consumer)
+        // What killed seals of this log left; this one holds the writer lock, so no other seal of it is running.
+        let removedLeftovers = removeSealLeftovers(forLog: livePath, consumerId: consumer, directory: dir)
         let name = SegmentName(consumerId: fileId, firstSeq: firstSeq, lastSeq: head.seq)
         let segmentPath = dir + "/" + name.description
         let manifestPath = dir + "/" + name.manifest
@@ -344,7 +369,83 @@ public enum Segments {
         inTransaction = false
         restoreWAL = false  // the old file is gone; the new one is opened in WAL mode by EventLog
         return SealResult(
-            manifest: trusted(segmentPath)?.manifest ?? manifest, segmentPath: segmentPath, manifestPath: manifestPath)
+            manifest: trusted(segmentPath)?.manifest ?? manifest, segmentPath: segmentPath, manifestPath: manifestPath,
+            removedLeftovers: removedLeftovers)
+    }
+
+    // MARK: Leftovers of killed seals
+
+    /// Removes the temporary files of seals of the log at `livePath` that were killed mid-way and whose process is
+    /// no longer running: `<log>.sealing-<pid>-<ms>` next to the log, and in the log's consumer folder of
+    /// `directory` `<segment>.tmp-<pid>-<ms>` and `<manifest>.tmp-<pid>` (with their SQLite `-journal`, `-wal` and
+    /// `-shm` files). A file whose pid names a running process (`kill(pid, 0)` not failing with `ESRCH`, this
+    /// process included) is never removed: it may be a seal at work. Other consumers' folders are not looked at: a
+    /// seal of another log sharing `directory` may run in another pid namespace (another container), where its pid
+    /// means nothing here. ``seal(_:directory:ordlogVersion:now:)`` calls this before it writes anything and
+    /// reports the result in ``SealResult/removedLeftovers``.
+    ///
+    /// Call it holding the log's writer lock (``WriterLock``), as a seal does, so that no seal of this log starts
+    /// meanwhile.
+    /// - Parameters:
+    ///   - consumerId: the log's consumer (its folder is ``SegmentName/fileSafe(_:)`` of it).
+    ///   - directory: the segments directory (default ``defaultDirectory(forLog:)``).
+    /// - Returns: what was removed, by path. A file that could not be removed is left out (and left in place).
+    public static func removeSealLeftovers(forLog livePath: String, consumerId: String, directory: String? = nil)
+        -> [SealLeftover]
+    {
+        let fm = FileManager.default
+        let live = URL(fileURLWithPath: livePath)
+        let liveDir = live.deletingLastPathComponent().path
+        var found: [(String, SealLeftover.Kind, Int32)] = []
+        let livePrefix = live.lastPathComponent + ".sealing-"
+        for name in (try? fm.contentsOfDirectory(atPath: liveDir)) ?? [] where name.hasPrefix(livePrefix) {
+            if let pid = leftoverPid(String(name.dropFirst(livePrefix.count)), withTime: true) {
+                found.append((liveDir + "/" + name, .nextLiveFile, pid))
+            }
+        }
+        let dir = directory ?? defaultDirectory(forLog: livePath)
+        let consumer = SegmentName.fileSafe(consumerId)
+        for name in (try? fm.contentsOfDirectory(atPath: dir + "/" + consumer)) ?? [] {
+            // Only a segment's or a manifest's name before `.tmp-`: nothing else of the folder is touched.
+            guard let cut = name.range(of: ".tmp-", options: .backwards),
+                SegmentName(parsing: consumer + "/" + name[..<cut.lowerBound]) != nil
+            else { continue }
+            let tag = String(name[cut.upperBound...])
+            let isManifest = name[..<cut.lowerBound].hasSuffix(".manifest.json")
+            if let pid = leftoverPid(tag, withTime: !isManifest) {
+                found.append((dir + "/" + consumer + "/" + name, isManifest ? .atomicWrite : .segmentSnapshot, pid))
+            }
+        }
+        var removed: [SealLeftover] = []
+        for (path, kind, pid) in found.sorted(by: { $0.0 < $1.0 }) where !isRunning(pid) {
+            let bytes = ((try? fm.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.int64Value ?? 0
+            if unlink(path) == 0 { removed.append(SealLeftover(path: path, kind: kind, pid: pid, bytes: bytes)) }
+        }
+        return removed
+    }
+
+    /// The pid in a temporary file's tag: `<pid>-<ms>` (`withTime`) or `<pid>`, then optionally SQLite's
+    /// `-journal`, `-wal` or `-shm`; nil for any other name or a pid that is not a positive `pid_t`.
+    static func leftoverPid(_ tag: String, withTime: Bool) -> Int32? {
+        var rest = Substring(tag)
+        for suffix in ["-journal", "-wal", "-shm"] where rest.hasSuffix(suffix) {
+            rest = rest.dropLast(suffix.count)
+            break
+        }
+        let parts = rest.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == (withTime ? 2 : 1),
+            parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isASCII && $0.isNumber } }),
+            let pid = Int32(parts[0]), pid > 0
+        else { return nil }
+        return pid
+    }
+
+    /// Whether a process with this id exists: `kill(pid, 0)` succeeds, or fails for another reason than `ESRCH`
+    /// (`EPERM`: it belongs to another user).
+    static func isRunning(_ pid: Int32) -> Bool {
+        guard pid > 0 else { return true }
+        if kill(pid, 0) == 0 { return true }
+        return errno != ESRCH
     }
 
     // MARK: Finding segments

@@ -35,9 +35,15 @@ struct InspectDLQ: AsyncParsableCommand {
               ordlog inspect-dlq --queue OrderDLQ --endpoint-url http://127.0.0.1:5000
 
             --queue-url/--queue reads the real DLQ without deleting anything (each read raises the messages' \
-            receive counts: SQS has no peek) and joins every message to its history in the log by SQS \
-            MessageId. JSON: {"queueUrl":S,"inQueue":N,"inLog":N,"messages":[{"messageId","queueReceiveCount",\
-            "sentTimestamp","history":MESSAGE|null,"body"}]}.
+            receive counts: SQS has no peek) and joins every message to its history in the logs given (--db, any \
+            number of them) by SQS MessageId. A DLQ message that no log given holds is marked "in no log": SQS \
+            counted its receives but ordlog never logged one (a consumer killed between ReceiveMessage and its \
+            append, maxReceiveCount times; or a consumer whose log was not given). Its body and attributes are \
+            shown as the queue returned them, and `ordlog redrive --from-queue` records and reprocesses it. \
+            JSON: {"queueUrl":S,"inQueue":N,"inLog":N,"inNoLog":N,"messages":[{"messageId","inLog":B,\
+            "queueReceiveCount","sentTimestamp","history":MESSAGE|null,"attributes":{…},"messageAttributes":{…}|null,\
+            "md5OfBody","body"}]} ("inLog": some log holds a receive of it; "history" null also for a message \
+            received but not processed yet).
 
             JSON (summary): {"deadLettered":N,"groups":[{"fingerprint":S,"count":N,"firstSeen":T,"lastSeen":T,\
             "messages":[MESSAGE…]}],"inputErrors":[RECEIVE…]}. MESSAGE: {"messageId":S,"fingerprint":S,\
@@ -47,8 +53,10 @@ struct InspectDLQ: AsyncParsableCommand {
             without body). MESSAGE also has "consumers" (who logged each receive, in order), \
             "attemptConsumers" and "outcomes" (e.g. "rejected at c1, rejected (dead-lettered) at c3"|null), \
             and each RECEIVE/ATTEMPT a "consumer". With MESSAGE_ID: that MESSAGE object. \
-            Exit codes: 0, 1 a record shown (or a link between the logs) does not verify, 2 MESSAGE_ID has no \
-            attempts in the log, 5 an AWS call failed, 70 log error.
+            Exit codes: 0, 1 a record shown (or a link between the logs) does not verify, or (--queue) a DLQ \
+            message shown is in no log given (printed in full first: a gap in the audit trail, a difference \
+            between the queue and the logs), 2 MESSAGE_ID has no attempts in the log, 5 an AWS call failed, 70 log \
+            error.
             """
     )
 
@@ -80,48 +88,30 @@ struct InspectDLQ: AsyncParsableCommand {
 
     @OptionGroup(title: "AWS") var aws: AWSOptions
 
-    /// `--queue-url`: the real DLQ's messages, each joined to its history in the log by SQS MessageId.
+    /// `--queue-url`: the real DLQ's messages, each joined to the logs by SQS MessageId
+    /// (``LogSet/join(deadLetterQueue:)``); exit 1 after printing when one is in no log.
     func inspectQueue() async throws {
         let sqs = SQSClient(configuration: try aws.configuration())
         let url: String
-        if let queueUrl { url = queueUrl } else { url = try await sqs.getQueueUrl(name: queue!) }
+        if let queueUrl { url = queueUrl } else { url = try await QueueAddress.resolve(queue!, sqs: sqs) }
         let messages = try await DeadLetterQueuePeek.messages(sqs: sqs, queueUrl: url, limit: limit)
         // Joined to every log given (one, several, a sealed log with its segments, s3://).
         let set = try global.openLogSet()
         set.maxReceiveCount = maxReceiveCount
-        let joined = try messages.filter { messageId == nil || $0.messageId == messageId }
-            .map { ($0, try set.failedMessage($0.messageId ?? "")) }
-        try set.requireShownVerified(try set.records(messageIds: joined.compactMap { $0.1?.messageId }))
+        let joined = try set.join(deadLetterQueue: messages.filter { messageId == nil || $0.messageId == messageId })
+        try set.requireShownVerified(
+            try set.records(messageIds: joined.filter(\.inLog).compactMap(\.queued.messageId)))
+        let inNoLog = joined.filter { !$0.inLog }.count
         if global.json {
-            try printJSON(
-                DeadLetterQueueOutput(
-                    queueUrl: url, inQueue: joined.count, inLog: joined.filter { $0.1 != nil }.count,
-                    messages: joined.map { DeadLetterQueueOutput.Message(queued: $0, history: $1) }))
-            return
+            try printJSON(DeadLetterQueueOutput(queueUrl: url, joined: joined))
+        } else {
+            queueText(joined, url: url)
         }
-        say(
-            "Dead-letter queue \(url): \(joined.count) message(s), \(joined.filter { $0.1 != nil }.count) with history in \(global.dbPath)."
-        )
-        say(
-            "(Reading counts as a receive: each message's ApproximateReceiveCount went up by one. Nothing was deleted.)"
-        )
-        var t = Table("message", "receive count", "sent", "log attempts", "fingerprint", "last error")
-        for (m, history) in joined {
-            let sent = m.sentTimestamp.map { RFC3339.format(milliseconds: $0) } ?? "-"
-            t.add(
-                m.messageId ?? "-", m.approximateReceiveCount.map { String($0) } ?? "-", sent,
-                history.map { String($0.attempts.count) } ?? "not in log", history?.fingerprint ?? "-",
-                clip(history?.latest.decision.errorMessage ?? "-", 60))
-        }
-        say(t)
-        for (m, history) in joined {
-            say("")
-            if let history {
-                detail(history)
-            } else {
-                say("== \(m.messageId ?? "-"): not in this log (consumed by another ordlog, or before this log existed)")
-                say("   body: \(clip(String(decoding: m.body, as: UTF8.self), 200))")
-            }
+        if inNoLog > 0 {
+            throw CLIError(
+                code: .checkFailed,
+                message: "\(plural(inNoLog, "message")) in the dead-letter queue "
+                    + "\(inNoLog == 1 ? "is" : "are") in no log given")
         }
     }
 

@@ -32,7 +32,12 @@ struct Seal: ParsableCommand {
               ordlog seal --db orders.db
               ordlog seal --db orders.db --segments /var/lib/ordlog/segments
 
-            JSON: {"sealed":B,"segment":PATH|null,"manifest":{…the manifest…}|null}. \
+            A seal killed mid-way leaves temporary files: <segment>.tmp-<pid>-<ms> (the size of a segment) and \
+            <manifest>.tmp-<pid> in DIR/<consumerId>, <log>.sealing-<pid>-<ms> next to the log. The next seal of \
+            the log removes those whose process is no longer running (never a running one's) and names each.
+
+            JSON: {"sealed":B,"segment":PATH|null,"manifest":{…the manifest…}|null,"removedLeftovers":[{"path":P,\
+            "kind":"segment-snapshot"|"next-live-file"|"atomic-write","pid":N,"bytes":N}…]}. \
             Exit codes: 0 sealed (or nothing to seal), 64 usage, 70 the log cannot be read or written, or is open \
             elsewhere (or another ordlog process is writing it).
             """
@@ -65,7 +70,14 @@ struct Seal: ParsableCommand {
             }
             if global.json {
                 try printJSON(SealOutput(result))
-            } else if let result {
+                return
+            }
+            for l in result?.removedLeftovers ?? [] {
+                say(
+                    "removed \(l.path) (\(l.kind.rawValue), \(l.bytes) bytes): left by a seal (pid \(l.pid)) "
+                        + "that is no longer running")
+            }
+            if let result {
                 let m = result.manifest
                 say("sealed seq \(m.firstSeq)…\(m.lastSeq) of \(m.consumerId) into \(result.segmentPath)")
                 say("head \(m.lastSeq):\(RecordHash.hex(m.headHash)), sha256 \(m.sha256), \(m.bytes) bytes")

@@ -23,6 +23,55 @@ extension InspectDLQ {
             ? global.db.map { "--db \(shellQuoted($0))" }.joined(separator: " ") : "--db \(shellQuoted(global.dbPath))"
     }
 
+    /// The `--queue` view: one line per DLQ message, then each in detail; a message in no log says so, with its
+    /// body and attributes as the queue returned them and the redrive that records it.
+    func queueText(_ joined: [QueuedDeadLetter], url: String) {
+        let logs = global.db.count > 1 ? "the \(global.db.count) logs given" : global.dbPath
+        say(
+            "Dead-letter queue \(url): \(joined.count) message(s), "
+                + "\(joined.filter { $0.history != nil }.count) with history in \(logs), "
+                + "\(joined.filter { !$0.inLog }.count) in no log."
+        )
+        say(
+            "(Reading counts as a receive: each message's ApproximateReceiveCount went up by one. Nothing was deleted.)"
+        )
+        var t = Table("message", "receive count", "sent", "log attempts", "fingerprint", "last error")
+        for j in joined {
+            let m = j.queued
+            let sent = m.sentTimestamp.map { RFC3339.format(milliseconds: $0) } ?? "-"
+            t.add(
+                m.messageId ?? "-", m.approximateReceiveCount.map { String($0) } ?? "-", sent,
+                j.history.map { String($0.attempts.count) } ?? (j.inLog ? "0 (not processed yet)" : "in no log"),
+                j.history?.fingerprint ?? "-", clip(j.history?.latest.decision.errorMessage ?? "-", 60))
+        }
+        say(t)
+        for j in joined {
+            say("")
+            let m = j.queued
+            if let history = j.history {
+                detail(history)
+                continue
+            }
+            if j.inLog {
+                say(
+                    "== \(m.messageId ?? "-"): received into a log but not processed yet "
+                        + "(`ordlog ingest` or `ordlog consume` on that log processes it)")
+            } else {
+                let times = m.approximateReceiveCount.map { "\($0) time\($0 == 1 ? "" : "s") (this read included)" }
+                let redrive =
+                    "`ordlog redrive --db \(shellQuoted(global.dbPath)) --from-queue \(shellQuoted(url)) "
+                    + (m.messageId.map { "--message-id \(shellQuoted($0))" } ?? "--all") + "`"
+                say(
+                    "== \(m.messageId ?? "-"): in no log: SQS received it \(times ?? "an unknown number of times") and "
+                        + "ordlog never logged it; \(redrive) records and reprocesses it")
+            }
+            say("   attributes: \(JSONWriter.string(.object(m.attributes)))")
+            if let a = m.messageAttributes { say("   message attributes: \(JSONWriter.string(a))") }
+            say("   body (\(m.body.count) bytes):")
+            sayBlock(displayBody(m.body))
+        }
+    }
+
     func summary(_ report: DeadLetterReport, set: LogSet? = nil) {
         let what = allFailures ? "Failed messages (dead-lettered or still retrying)" : "Dead-lettered messages"
         say(

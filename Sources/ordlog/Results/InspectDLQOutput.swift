@@ -94,23 +94,38 @@ struct DeadLetterReportOutput: Encodable {
     }
 }
 
-/// `inspect-dlq --queue-url --json`: the real DLQ's messages, each joined to its history in the log.
+/// `inspect-dlq --queue-url --json`: the real DLQ's messages, each joined to the logs: whether a log holds it, its
+/// history, and the message as the queue returned it (attributes, message attributes, body), so nothing of a message
+/// in no log is lost.
 struct DeadLetterQueueOutput: Encodable {
     struct Message: Encodable {
-        var queued: IncomingMessage
-        var history: FailedMessage?
+        var joined: QueuedDeadLetter
 
         func encode(to encoder: any Encoder) throws {
+            let queued = joined.queued
             var c = encoder.container(keyedBy: AnyKey.self)
             try c.encode(queued.messageId ?? "", forKey: AnyKey("messageId"))
+            try c.encode(joined.inLog, forKey: AnyKey("inLog"))
             try c.encode(queued.approximateReceiveCount, forKey: AnyKey("queueReceiveCount"))
             try c.encode(queued.sentTimestamp, forKey: AnyKey("sentTimestamp"))
-            try c.encode(history.map(DeadLetterMessageOutput.init), forKey: AnyKey("history"))
+            try c.encode(joined.history.map(DeadLetterMessageOutput.init), forKey: AnyKey("history"))
+            try c.encode(JSONValue.object(queued.attributes), forKey: AnyKey("attributes"))
+            try c.encode(queued.messageAttributes, forKey: AnyKey("messageAttributes"))
+            try c.encode(queued.md5OfBody, forKey: AnyKey("md5OfBody"))
             try BodyField(bytes: queued.body).encode(to: encoder)
         }
     }
     var queueUrl: String
     var inQueue: Int
     var inLog: Int
+    var inNoLog: Int
     var messages: [Message]
+
+    init(queueUrl: String, joined: [QueuedDeadLetter]) {
+        self.queueUrl = queueUrl
+        inQueue = joined.count
+        inLog = joined.filter(\.inLog).count
+        inNoLog = inQueue - inLog
+        messages = joined.map(Message.init)
+    }
 }

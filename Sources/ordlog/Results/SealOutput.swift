@@ -1,13 +1,26 @@
 import OrdlogCore
 
-/// `seal --json` (documented in `ordlog seal --help`): `{"sealed":B,"segment":PATH|null,"manifest":{…}|null}`.
+/// `seal --json` (documented in `ordlog seal --help`): `{"sealed":B,"segment":PATH|null,"manifest":{…}|null,
+/// "removedLeftovers":[{"path","kind","pid","bytes"}…]}`.
 struct SealOutput: Encodable {
+    /// A file a killed seal had left, removed by this one.
+    struct Leftover: Encodable {
+        var path: String
+        var kind: String
+        var pid: Int32
+        var bytes: Int64
+    }
+
     var sealed: Bool
     var segment: String?
     var manifest: SegmentManifest?
+    var removedLeftovers: [Leftover]
 
     init(_ result: SealResult?) {
         (sealed, segment, manifest) = (result != nil, result?.segmentPath, result?.manifest)
+        removedLeftovers = (result?.removedLeftovers ?? []).map {
+            Leftover(path: $0.path, kind: $0.kind.rawValue, pid: $0.pid, bytes: $0.bytes)
+        }
     }
 }
 
