@@ -893,7 +893,9 @@ class Conn(asyncio.Protocol):
                     headers[k.strip().lower()] = v.strip()
                 del self.buf[:end + 4]
                 self.head = (method, path, headers, int(headers.get("content-length", "0") or 0))
-                if headers.get("expect", "").lower() == "100-continue" and len(self.buf) < self.head[3]:
+                if headers.get("expect", "").lower() == "100-continue":
+                    # Always the interim 100, even for an empty body already here: botocore keeps a final status
+                    # read in place of the 100 on the connection and misparses the next response on it.
                     self.t.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             method, path, headers, length = self.head
             if len(self.buf) < length:

@@ -109,7 +109,7 @@ def run_one(a, base, traffic, name, cmd, env, work):
     if s3.get("total_calls"):
         s3_note = "  S3 %d calls, %d objects written, %d left" % (s3["total_calls"], r["s3_objects_written"],
                                                                  r["s3_objects_left"])
-    sys.stderr.write("  %-28s %7.1f msg/s  %5.2f calls/msg  %6.3f CPU s/1k  lost %d wrong %d non-idem %d "
+    sys.stderr.write("  %-30s %7.1f msg/s  %5.2f calls/msg  %6.3f CPU s/1k  lost %d wrong %d non-idem %d "
                      "reapplied %d dlq %d exit %d (model %.2f ms CPU/call)%s\n"
                      % (name, r["msgs_per_s"], r["calls_per_msg"], r["cpu_s_per_1k"], r["lost"], r["wrong_items"],
                         r["non_idempotent"], r["reapplied"], r["dlq"], p.returncode, r["model_cpu_ms_per_call"],
@@ -211,6 +211,7 @@ def main():
     fsync_ms = fsync_probe(a.work_dir)
     sys.stderr.write("logs in %s (%s): 4 KiB append + fsync, median %.3f ms\n" % (a.work_dir, fs_type(a.work_dir),
                                                                                    fsync_ms))
+    t_start = time.time()
     progs = [x for x in programs(a, has_concurrency, has_durability) if not a.only or x[0] in a.only]
     runs = []
     for rep in range(a.repeats):
@@ -274,6 +275,9 @@ def main():
             c["vs_boto3_seq"] = round(c["msgs_per_s"] / b1, 2) if b1 else None
             c["cpu_vs_boto3_x8"] = round(c["cpu_s_per_1k"] / c8, 3) if c8 else None
             c["cpu_vs_boto3_seq"] = round(c["cpu_s_per_1k"] / c1, 3) if c1 else None
+    fsync_ms_after = fsync_probe(a.work_dir)  # the disk may have been busier or idler during the runs
+    sys.stderr.write("fsync after the runs: median %.3f ms; runs took %.0f s\n" % (fsync_ms_after,
+                                                                                  time.time() - t_start))
     commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True).stdout.strip()
     version = subprocess.run([a.ordlog, "--version"], capture_output=True, text=True).stdout.strip()
@@ -286,7 +290,8 @@ def main():
             "label": a.label, "ordlog": a.ordlog, "ordlog_version": version, "commit": commit,
             "has_concurrency": has_concurrency, "has_durability": has_durability,
             "durability_default": durability_default, "modes": a.modes,
-            "work_dir_fs": fs_type(a.work_dir), "fsync_ms_median": fsync_ms,
+            "work_dir_fs": fs_type(a.work_dir), "fsync_ms_median": fsync_ms, "fsync_ms_median_after": fsync_ms_after,
+            "seconds": round(time.time() - t_start),
             "s3_latency_ms": a.s3_latency_ms, "s3_mb_per_s": a.s3_mb_per_s,
             "messages": a.messages, "repeats": a.repeats,
             "sequential_messages": a.sequential_messages,
@@ -313,13 +318,16 @@ def render(res):
                  m.get("s3_latency_ms", 0), m.get("s3_mb_per_s", 0), m["nproc"], m["cpu"]),
              ""]
     if "has_durability" in m:
-        lines += ["Durability: the `ordlog c=N` rows run with the build's default (%s); the `ordlog default, MODE` "
-                  "rows at the default concurrency with `--durability MODE`%s. Logs on %s, where a 4 KiB append + "
-                  "fsync took %.3f ms (median of 40, measured before the runs)." % (
-                      m.get("durability_default") or "not shown by --help",
-                      "" if m["has_durability"] else " — this build has no --durability, so only today's "
-                      "behaviour ran, labelled `none (no flag)`", m.get("work_dir_fs", "?"),
-                      m.get("fsync_ms_median", 0)), ""]
+        if m["has_durability"]:
+            dd = "`%s`" % m["durability_default"] if m.get("durability_default") else "not shown by --help"
+        else:
+            dd = "today's, `none`: this build has no --durability, so of the modes only today's behaviour ran, " \
+                 "labelled `none (no flag)`"
+        lines += ["Durability: the `ordlog c=N` rows run with the build's default durability (%s); the `ordlog "
+                  "default, MODE` rows at the default concurrency with `--durability MODE`. Logs on %s, where a 4 KiB "
+                  "append + fsync took %.3f ms before the runs and %.3f ms after them (medians of 40)." % (
+                      dd, m.get("work_dir_fs", "?"), m.get("fsync_ms_median", 0),
+                      m.get("fsync_ms_median_after", m.get("fsync_ms_median", 0))), ""]
     lines += ["| program | messages/s | AWS calls/message | CPU s per 1,000 messages | vs boto3 x8 "
               "| vs boto3 sequential | CPU/message vs boto3 x8 | CPU/message vs boto3 sequential "
               "| lost / wrong / non-idempotent |",
