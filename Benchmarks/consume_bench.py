@@ -145,12 +145,10 @@ def fs_type(directory):
 
 
 def help_default(help_text, option):
-    """The "(default: X)" ArgumentParser prints under `option`, or None."""
-    i = help_text.find(option)
-    if i < 0:
-        return None
-    m = re.search(r"\(default: ([^)]+)\)", help_text[i:i + 800])
-    return m.group(1) if m else None
+    """The "(default: X)" ArgumentParser prints in `option`'s own entry of the OPTIONS list, or None."""
+    m = re.search(r"^ {2}%s[ <].*?(?=^ {2}-|\Z)" % re.escape(option), help_text, re.M | re.S)
+    d = re.search(r"\(default:\s+([^)]+)\)", m.group(0)) if m else None
+    return " ".join(d.group(1).split()) if d else None
 
 
 def last_json(text):
