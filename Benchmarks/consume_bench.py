@@ -173,7 +173,7 @@ def main():
     p.add_argument("--ordlog", required=True)
     p.add_argument("--model-url", required=True)
     p.add_argument("--messages", type=int, default=4000)
-    p.add_argument("--sequential-messages", type=int, default=1500,
+    p.add_argument("--sequential-messages", type=int, default=1000,
                    help="sequential programs (boto3 sequential, ordlog c=1, and ordlog without --concurrency) and "
                         "ordlog --durability s3 (paced by its increments) consume this prefix of the same messages, "
                         "so a run fits the time; rates stay comparable")
