@@ -351,6 +351,12 @@ public enum Segments {
             consumerId: fileId, queue: queue, ordlogVersion: ordlogVersion, firstSeq: firstSeq, lastSeq: head.seq,
             prevHash: prevHash, headHash: head.hash, sha256: sha, bytes: bytes,
             sealedAt: RFC3339.format(milliseconds: now))
+        if FileManager.default.fileExists(atPath: segmentPath),
+            !FileManager.default.fileExists(atPath: manifestPath)
+        {
+            // Published by a seal killed before it wrote the manifest: never trusted by a reader, replaced here.
+            unlink(segmentPath)
+        }
         if FileManager.default.fileExists(atPath: segmentPath) {
             // Left by a seal that crashed after publishing and before replacing the live file: the same records.
             guard let existing = trusted(segmentPath), existing.manifest.headHash == head.hash else {

@@ -78,6 +78,21 @@ import Testing
                 ])
     }
 
+    @Test("a segment published by a seal killed before its manifest is replaced by the next seal, which then succeeds")
+    func sealKilledBeforeItsManifest() throws {
+        let p = try Fixtures.pipeline()
+        try SegmentTests.identify(p.log)
+        try Fixtures.ingest([Fixtures.sample("order-traffic.jsonl")], into: p)
+        let head = try #require(try p.log.head())
+        let dir = Segments.defaultDirectory(forLog: p.log.db.path)
+        let name = SegmentName(consumerId: "c1", firstSeq: 1, lastSeq: head.seq)
+        try FileManager.default.createDirectory(atPath: dir + "/c1", withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: dir + "/" + name.description, contents: Data(repeating: 1, count: 64))
+        let result = try #require(try Segments.seal(p.log, ordlogVersion: "test"))
+        #expect(result.segmentPath == dir + "/" + name.description)
+        #expect(Segments.trusted(result.segmentPath) != nil)
+    }
+
     @Test("leftover names: pid and time digits, SQLite's side files; anything else is not a leftover")
     func leftoverNames() {
         #expect(Segments.leftoverPid("123-456", withTime: true) == 123)
