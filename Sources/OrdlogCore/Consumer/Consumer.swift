@@ -25,7 +25,10 @@ public struct ConsumerReport: Sendable {
 
 /// The SQS consumer: `concurrency` receive loops, each: receive → append the batch (one transaction, committed) →
 /// decide → write every network projection (DynamoDB: the PutItems of a batch concurrently, no log lock held) →
-/// record each attempt (one transaction) → delete the messages whose outcome is final (batched).
+/// record each attempt (one transaction); then, beside the loop's next receive, wait until the batch's records are
+/// durable (the writer's ``LogWriter/gate``: an fsync, an S3 increment) → delete the messages whose outcome is
+/// final (batched). Messages received and not yet deleted are bounded by ``ConsumerConfiguration/maxInFlight``,
+/// those received and not yet appended by ``ConsumerConfiguration/maxUnlogged``.
 ///
 /// Failed messages (rejected or transient) are not deleted: SQS redelivers them, and the queue's own redrive
 /// policy moves a poison message to the dead-letter queue after maxReceiveCount receives, while the log holds

@@ -192,6 +192,21 @@ public final class GroupSync: DurabilityGate, @unchecked Sendable {
 
     /// fsyncs the WAL (the database file when the log has none); nil on success.
     private func syncOnce() -> DurabilityError? {
+        Self.sync(logPath: path, syncedWAL: &syncedWAL)
+    }
+
+    /// fsyncs the log at `logPath` once, now, and its directory: what a one-off writer (`redrive --from-queue`)
+    /// does before it deletes a message from SQS.
+    /// - Throws: ``DurabilityError``.
+    public static func syncNow(logPath: String) throws {
+        guard logPath != ":memory:", !logPath.isEmpty else { return }  // a log in memory has no disk to sync
+        var seen: (dev: UInt64, ino: UInt64)?
+        if let error = sync(logPath: logPath, syncedWAL: &seen) { throw error }
+    }
+
+    /// fsyncs the WAL (the database file when there is none), and the directory when the file is a new one (not
+    /// `syncedWAL`, which it updates); nil on success.
+    private static func sync(logPath path: String, syncedWAL: inout (dev: UInt64, ino: UInt64)?) -> DurabilityError? {
         var fd = open(path + "-wal", O_RDONLY | O_CLOEXEC)
         var synced = path + "-wal"
         if fd < 0 {

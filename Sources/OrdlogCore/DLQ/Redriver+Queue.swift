@@ -34,7 +34,7 @@ extension Redriver {
     /// stays hidden meanwhile); the chosen messages' receives appended and committed (source the queue's URL, the
     /// bytes as received; an entry that is not an SQS message is logged and rejected, never dropped); each processed
     /// on the one step with trigger `redrive` (``ProcessingStep/redrive(received:dryRun:projections:)``), writing
-    /// `table` first when it is projected; then each message whose recorded attempt is final is deleted, one
+    /// `table` first when it is projected; the log fsynced; then each message whose recorded attempt is final is deleted, one
     /// DeleteMessage each. Every other message is released (visible again at once), also when this throws. A
     /// message whose attempt is not final stays in the queue, its attempt recorded (exit 3 for the CLI).
     ///
@@ -89,7 +89,10 @@ extension Redriver {
             var deleted: [String] = []
             var failures: [QueueRedrive.DeleteFailure] = []
             if !dryRun {
-                // Only now, with each attempt recorded (committed), are the final ones deleted.
+                // Only now, with each attempt recorded (committed) and fsynced, are the final ones deleted.
+                if outcomes.contains(where: { $0.after.decision.outcome.isFinal }) {
+                    try GroupSync.syncNow(logPath: log.db.path)
+                }
                 for (m, o) in zip(chosen, outcomes) where o.after.decision.outcome.isFinal {
                     guard let handle = m.receiptHandle else { continue }
                     let r = try await queue.delete(receiptHandles: [handle])
