@@ -174,9 +174,8 @@ def main():
     p.add_argument("--model-url", required=True)
     p.add_argument("--messages", type=int, default=4000)
     p.add_argument("--sequential-messages", type=int, default=1000,
-                   help="sequential programs (boto3 sequential, ordlog c=1, and ordlog without --concurrency) and "
-                        "ordlog --durability s3 (paced by its increments) consume this prefix of the same messages, "
-                        "so a run fits the time; rates stay comparable")
+                   help="sequential programs (boto3 sequential, ordlog c=1, and ordlog without --concurrency) "
+                        "consume this prefix of the same messages, so a run fits the time; rates stay comparable")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--concurrency", type=int, nargs="*", default=[1, 4, 16])
     p.add_argument("--modes", nargs="*", default=["none", "disk", "s3"], choices=["none", "disk", "s3"],
@@ -185,9 +184,8 @@ def main():
     p.add_argument("--s3-latency-ms", type=float, default=25)
     p.add_argument("--s3-mb-per-s", type=float, default=85)
     p.add_argument("--fault-messages", type=int, default=2000)
-    p.add_argument("--s3-fault-messages", type=int, default=500,
-                   help="the fault run of --durability s3 uses this prefix of the fault traffic (its rate is paced "
-                        "by its increments, so 2,000 messages would take half a minute)")
+    p.add_argument("--s3-fault-messages", type=int, default=2000,
+                   help="the fault run of --durability s3 uses this prefix of the fault traffic")
     p.add_argument("--skip-fault", action="store_true")
     p.add_argument("--only", nargs="*", help="program names to run (default all)")
     p.add_argument("--out", default=os.path.join(HERE, "results", "consume"))
@@ -227,8 +225,7 @@ def main():
             if cmd is None:
                 continue
             sequential = name in ("ordlog c=1", "boto3 sequential") or (name.startswith("ordlog default")
-                                                                        and not has_concurrency) \
-                or name == mode_name("s3", True)
+                                                                        and not has_concurrency)
             r = run_one(a, base, prefix if sequential else traffic, name, cmd, env, a.work_dir)
             r["repeat"] = rep + 1
             runs.append(r)
@@ -245,7 +242,7 @@ def main():
             if cmd is None or not (name.startswith("ordlog default") or name == "boto3 x8 threads"):
                 continue
             ft = ftraffic
-            if name == mode_name("s3", True):  # paced by its increments (~1 s): fewer messages, same checks
+            if name == mode_name("s3", True):  # --s3-fault-messages: fewer messages, same checks
                 ft = b"".join(ftraffic.splitlines(keepends=True)[:a.s3_fault_messages])
             fault_runs.append(run_one(a, base, ft, name, cmd, env, a.work_dir))
         control(base, "/_model/config", json.dumps({"throttle_rate": 0, "error_rate": 0}).encode())
@@ -319,8 +316,8 @@ def main():
 def render(res):
     m = res["meta"]
     lines = ["# consume benchmark%s" % (" — " + m["label"] if m["label"] else ""), "",
-             "%s; ordlog `%s` (%s), repo commit %s; %d messages per run (the sequential programs and `--durability "
-             "s3`: the first %d of them), %d repeats, medians; the loopback latency MODEL (Benchmarks/aws_model.py) answering every SQS "
+             "%s; ordlog `%s` (%s), repo commit %s; %d messages per run (the sequential programs: the first %d of "
+             "them), %d repeats, medians; the loopback latency MODEL (Benchmarks/aws_model.py) answering every SQS "
              "and DynamoDB call after %.0f ms and every S3 call after %.0f ms + its bytes at %.0f MB/s (a model, "
              "not AWS). %d cores, %s, shared with other developers: noisy." % (
                  m["date"], m["ordlog"], m["ordlog_version"], m["commit"], m["messages"],
