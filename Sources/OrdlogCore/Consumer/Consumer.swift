@@ -48,7 +48,6 @@ public final class Consumer: Sendable {
     let state: RunState
     let limit: InFlightLimit
     let metrics = ConsumerMetricHandles()
-    let finishers = Finishers()
     /// Messages received and not yet appended, at most ``ConsumerConfiguration/maxUnlogged``.
     let unlogged: InFlightLimit
 
@@ -104,19 +103,30 @@ public final class Consumer: Sendable {
         let start = Date()
         try await processUnprocessed()
         let n = max(1, configuration.concurrency)
-        do {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for i in 0..<n {
-                    group.addTask { try await self.receiveLoop(i, stop: stop, start: start, progress: progress) }
+        let finishers = Finishers()
+        // The receive loops, and beside them the batches waiting for durability and their deletes: every one ends
+        // (deleted, or left for SQS to redeliver) before the run returns, also when a loop throws.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await finishers.run() }
+            do {
+                try await withThrowingTaskGroup(of: Void.self) { loops in
+                    for i in 0..<n {
+                        loops.addTask {
+                            try await self.receiveLoop(
+                                i, stop: stop, start: start, finishers: finishers, progress: progress)
+                        }
+                    }
+                    try await loops.waitForAll()
                 }
+            } catch {
+                finishers.noMore()
                 try await group.waitForAll()
+                throw error
             }
-        } catch {
-            _ = try? await finishers.drain()
-            throw error
+            finishers.noMore()
+            try await group.waitForAll()
         }
-        // The batches whose deletes wait for durability: every one ends (deleted, or left for SQS to redeliver).
-        try await finishers.drain()
+        if let failure = finishers.failure { throw failure }
         let summary = await writer.summary
         return ConsumerReport(
             summary: summary, deleted: state.deleted, released: state.released, stopped: stop.isRequested)
@@ -139,7 +149,8 @@ public final class Consumer: Sendable {
     }
 
     private func receiveLoop(
-        _ index: Int, stop: StopSignal, start: Date, progress: @escaping @Sendable (ConsumerProgress) -> Void
+        _ index: Int, stop: StopSignal, start: Date, finishers: Finishers,
+        progress: @escaping @Sendable (ConsumerProgress) -> Void
     ) async throws {
         var errorBackoff = configuration.errorBackoff
         var emptyBackoff = configuration.emptyBackoff
@@ -219,11 +230,10 @@ public final class Consumer: Sendable {
             // Waiting until the batch's records are durable, then deleting, goes on beside the next receive: the
             // in-flight limit still counts these messages until then.
             finishers.start {
-                defer { handled.heartbeat?.cancel() }
                 do {
                     try await self.finish(handled)
                 } catch {
-                    self.finishers.fail(error)
+                    finishers.fail(error)
                 }
                 self.state.inFlight(-messages.count, self.metrics.inFlight)
                 await self.limit.release(messages.count)
@@ -289,18 +299,14 @@ public final class Consumer: Sendable {
     struct Handled: Sendable {
         /// Receipt handles to delete once durable (final outcomes, and receives the log already held as final).
         var toDelete: [String]
-        /// Receipt handles of failed messages (their visibility may be set).
-        var failed: [String]
         /// The records the deletes depend on are at or before this seq.
         var durableSeq: Int64
         /// How many network writes failed (the loop backs off when some did).
         var writeFailures: Int
-        /// Extends the batch's visibility until cancelled (after the delete).
-        var heartbeat: Task<Void, Never>?
     }
 
     /// One batch: append (committed) → decide → network projections, concurrently → record. The batch's
-    /// visibility is extended every half visibility timeout from the append until ``finish(_:)`` is done.
+    /// visibility is extended every half visibility timeout from the append on (here, then in ``finish(_:)``).
     /// - Parameter logged: called once the batch's append has ended (committed or failed).
     func handle(
         _ messages: [IncomingMessage], receivedAt: UInt64, logged: @Sendable () async -> Void = {}
@@ -314,18 +320,9 @@ public final class Consumer: Sendable {
             throw error
         }
         let handles = appended.receives.compactMap(\.receiptHandle) + appended.alreadyFinal
-        var heartbeat: Task<Void, Never>?
-        if let vt = configuration.visibilityTimeout, vt >= 1, !handles.isEmpty {
-            heartbeat = Task { await self.heartbeat(handles, visibilityTimeout: vt) }
-        }
-        let results: [[ProjectionResult]?]
-        let attempts: [LoggedAttempt]
-        do {
-            results = await projectAll(appended)
-            attempts = try await writer.record(appended.receives, results: results)
-        } catch {
-            heartbeat?.cancel()
-            throw error
+        let (results, attempts) = try await withHeartbeat(handles) {
+            let results = await self.projectAll(appended)
+            return (results, try await self.writer.record(appended.receives, results: results))
         }
         let writeFailures = results.reduce(0) { n, r in
             n + (r ?? []).filter { if case .failed = $0 { true } else { false } }.count
@@ -337,21 +334,25 @@ public final class Consumer: Sendable {
             guard let handle = r.receiptHandle else { continue }
             if attempt.decision.outcome.isFinal { toDelete.append(handle) } else { failed.append(handle) }
         }
+        // Not deleted, so not waiting for durability: visible again before the loop's next receive (an
+        // --until-empty run plays the redrive policy out).
+        if let seconds = configuration.failedVisibilityTimeout, !failed.isEmpty {
+            await changeVisibility(failed, seconds: seconds, what: "failed messages")
+        }
         return Handled(
-            toDelete: toDelete, failed: failed,
-            durableSeq: max(appended.headSeq, attempts.map(\.seq).max() ?? 0), writeFailures: writeFailures,
-            heartbeat: heartbeat)
+            toDelete: toDelete,
+            durableSeq: max(appended.headSeq, attempts.map(\.seq).max() ?? 0), writeFailures: writeFailures)
     }
 
     /// Waits until the batch's records are durable where the deployment keeps them (``LogWriter/gate``), then
     /// deletes its final messages: nothing is deleted before its record is durable.
     /// - Throws: ``DurabilityError`` (nothing of the batch is deleted; the run ends).
     func finish(_ batch: Handled) async throws {
-        if !batch.toDelete.isEmpty { try await writer.gate.waitDurable(upTo: batch.durableSeq) }
-        await delete(batch.toDelete)
-        if let seconds = configuration.failedVisibilityTimeout, !batch.failed.isEmpty {
-            await changeVisibility(batch.failed, seconds: seconds, what: "failed messages")
+        if !batch.toDelete.isEmpty {
+            // The heartbeat goes on for the messages to delete (failed ones were made visible, or left to time out).
+            try await withHeartbeat(batch.toDelete) { try await self.writer.gate.waitDurable(upTo: batch.durableSeq) }
         }
+        await delete(batch.toDelete)
     }
 
     /// Writes every `projected` first decision into every network projection, all concurrently. Per receive: the
@@ -372,6 +373,25 @@ public final class Consumer: Sendable {
             var out = [[ProjectionResult]?](repeating: nil, count: batch.receives.count)
             for await (i, results) in group { out[i] = results }
             return out
+        }
+    }
+
+    /// Runs `work` with, beside it, the heartbeat of `handles` (a child task, ended with the work).
+    func withHeartbeat<T: Sendable>(_ handles: [String], _ work: @escaping @Sendable () async throws -> T)
+        async throws -> T
+    {
+        guard let vt = configuration.visibilityTimeout, vt >= 1, !handles.isEmpty else { return try await work() }
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await work() }
+            group.addTask {
+                await self.heartbeat(handles, visibilityTimeout: vt)
+                return nil
+            }
+            defer { group.cancelAll() }
+            while let r = try await group.next() {
+                if let r { return r }
+            }
+            preconditionFailure("the work task always returns")
         }
     }
 

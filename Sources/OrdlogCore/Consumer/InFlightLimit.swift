@@ -74,35 +74,31 @@ actor InFlightLimit {
     }
 }
 
-/// The batches of a run that wait for durability and their deletes, beside the receive loops: started one by
-/// one, all awaited at the end of the run. The first failure is kept: the loops stop on it and the run throws it.
+/// The batches of a run that wait for durability and their deletes, beside the receive loops: each started as a
+/// child task of ``run()`` (so it keeps the run's executor and is awaited with it). The first failure is kept: the
+/// loops stop on it and the run throws it.
 final class Finishers: Sendable {
-    private struct State {
-        var tasks: [Int: Task<Void, Never>] = [:]
-        var next = 0
-        var failure: (any Error)?
-    }
-    private let state = Locked(State())
+    private let jobs: AsyncStream<@Sendable () async -> Void>
+    private let input: AsyncStream<@Sendable () async -> Void>.Continuation
+    private let firstFailure = Locked<(any Error)?>(nil)
 
-    /// Starts `body`; it is forgotten once it ends.
-    func start(_ body: @escaping @Sendable () async -> Void) {
-        state.withLock { s in
-            let id = s.next
-            s.next += 1
-            s.tasks[id] = Task {
-                await body()
-                self.state.withLock { _ = $0.tasks.removeValue(forKey: id) }
-            }
+    init() { (jobs, input) = AsyncStream.makeStream() }
+
+    /// Runs `body` beside the loops.
+    func start(_ body: @escaping @Sendable () async -> Void) { input.yield(body) }
+
+    /// No more bodies: ``run()`` returns once those started have ended.
+    func noMore() { input.finish() }
+
+    /// Runs every body started, each as a child task, until ``noMore()`` and the last has ended.
+    func run() async {
+        // Discarding: a consumer running for weeks starts millions of these; none is kept once it has ended.
+        await withDiscardingTaskGroup { group in
+            for await job in jobs { group.addTask { await job() } }
         }
     }
 
-    func fail(_ error: any Error) { state.withLock { s in if s.failure == nil { s.failure = error } } }
+    func fail(_ error: any Error) { firstFailure.withLock { f in if f == nil { f = error } } }
 
-    var failure: (any Error)? { state.withLock { $0.failure } }
-
-    /// Awaits every started body (including those started meanwhile), then throws the first failure.
-    func drain() async throws {
-        while let task = state.withLock({ $0.tasks.values.first }) { await task.value }
-        if let failure { throw failure }
-    }
+    var failure: (any Error)? { firstFailure.withLock { $0 } }
 }

@@ -98,14 +98,17 @@ public final class LocalProjection: ReplayProjection {
     /// The orders upsert, the one copy (the local projection and the re-projector's `orders_new`): the item is
     /// replaced whole. Binds: order_id, user_id, item_name, quantity, status, timestamp, timestamp_ns, last_seq,
     /// message_id.
-    static func upsertSQL(table: String) -> String {
+    /// - Parameter newerOnly: keep a stored version that is newer than the one written (``OrderVersion/isNewer(than:)``:
+    ///   (timestamp_ns, last_seq) compared as a pair).
+    static func upsertSQL(table: String, newerOnly: Bool = false) -> String {
         """
         INSERT INTO \(table) (order_id, user_id, item_name, quantity, status, timestamp, timestamp_ns, last_seq, message_id)
         VALUES (?,?,?,?,?,?,?,?,?)
         ON CONFLICT(order_id) DO UPDATE SET user_id=excluded.user_id, item_name=excluded.item_name,
           quantity=excluded.quantity, status=excluded.status, timestamp=excluded.timestamp,
           timestamp_ns=excluded.timestamp_ns, last_seq=excluded.last_seq, message_id=excluded.message_id
-        """
+        """ + (newerOnly
+            ? " WHERE (excluded.timestamp_ns, excluded.last_seq) > (\(table).timestamp_ns, \(table).last_seq)" : "")
     }
 
     private func markApplied(_ kind: IdempotencyKind, _ id: String, seq: Int64) throws {

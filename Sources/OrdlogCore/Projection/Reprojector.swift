@@ -266,6 +266,18 @@ final class ReprojectFold {
         if writeItem, let item = d.item {
             let key = ByteString(item.orderId)
             let ns = RFC3339.nanoseconds(item.timestamp) ?? 0
+            // Each projected attempt was newer than the state it was decided against; in a log merged from several
+            // (consumers, segments) two of one order may come in either order: the newer version stays.
+            if let p = pending[key],
+                !OrderVersion(timestampNs: ns, seq: a.receiveSeq).isNewer(
+                    than: OrderVersion(timestampNs: p.timestampNs, seq: p.lastSeq))
+            {
+                writeItem = false
+            }
+        }
+        if writeItem, let item = d.item {
+            let key = ByteString(item.orderId)
+            let ns = RFC3339.nanoseconds(item.timestamp) ?? 0
             pending[key] = ProjectedOrder(item: item, timestampNs: ns, lastSeq: a.receiveSeq, messageId: a.messageId)
             if cutoff != nil { versions[key] = OrderVersion(timestampNs: ns, seq: a.receiveSeq) }
         }
@@ -286,7 +298,7 @@ final class ReprojectFold {
         pending = [:]
         var ids = ByteRun()
         for o in orders { ids.append(tag: nil, o.item.orderId) }
-        let upsert = try db.prepare(LocalProjection.upsertSQL(table: "orders_new"))
+        let upsert = try db.prepare(LocalProjection.upsertSQL(table: "orders_new", newerOnly: true))
         for i in ids.sortedIndices() {
             let o = orders[Int(i)]
             try upsert.bind(o.item.orderId, at: 1)

@@ -90,4 +90,36 @@ import Testing
         #expect(orders.status == 0, "\(orders.stderr)")
         #expect(orders.stdout.contains(#""orderId":"ord-039""#))
     }
+
+    @Test(
+        "s3 mode, one --until-empty run: the poison message plays the redrive policy out (3 rejected, dead-lettered), every other is projected; S3 holds one sealed segment and its manifest, which verify"
+    )
+    func untilEmptyInS3Mode() async throws {
+        let server = try await MotoServer.start()
+        defer { server.stop() }
+        let dir = CLI.tempDir()
+        let env = AWSEndToEndTests.env(server).merging(["ORDLOG_CACHE": dir.appendingPathComponent("cache").path]) {
+            $1
+        }
+        #expect(try CLI.run(["setup"], env: env).status == 0)
+        try await SegmentArchiveCLITests.s3(server).createBucket("arch")
+        let (text, _) = AWSEndToEndTests.orders(30, malformedAt: 7)
+        let file = dir.appendingPathComponent("orders.jsonl")
+        try text.write(to: file, atomically: true, encoding: .utf8)
+        #expect(try CLI.run(["publish", "--topic", "OrderTopic", file.path], env: env).status == 0)
+        let consume = try CLI.run(
+            [
+                "consume", "--db", dir.appendingPathComponent("c.db").path, "--queue", "OrderQueue", "--until-empty",
+                "--wait-time", "1", "--durability", "s3", "--archive-to", "s3://arch/logs", "--json",
+            ], env: env)
+        #expect(consume.status == 3, "\(consume.stderr)")
+        let summary = try AWSEndToEndTests.json(consume.stdout)
+        #expect(summary["projected"] == .number("29"))
+        #expect(summary["rejected"] == .number("3"))
+        #expect(summary["deadLettered"] == .number("1"))
+        let objects = try await SegmentArchiveCLITests.s3(server).listObjects(bucket: "arch", prefix: "logs/")
+        #expect(objects.count == 2, "\(objects.map(\.key))")
+        let verify = try CLI.run(["verify", "--db", "s3://arch/logs"], env: env)
+        #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+    }
 }

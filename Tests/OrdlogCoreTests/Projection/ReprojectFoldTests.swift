@@ -231,3 +231,51 @@ import Testing
         #expect(run.sortedIndices().map(Int.init) == expected)
     }
 }
+
+/// Several logs read as one: the projection is the newest version of each order, whatever the merge order.
+@Suite struct MergedProjectionTests {
+    static func message(_ id: String, status: String, second: Int, sent: Int64) -> IncomingMessage {
+        let body = OrderItem(
+            orderId: "ord-1", userId: "u-1", itemName: "Kettle", quantity: 1, status: status,
+            timestamp: String(format: "2026-01-01T10:00:%02dZ", second)
+        ).json
+        return IncomingMessage(
+            messageId: id, receiptHandle: id + "#1", md5OfBody: RecordHash.md5Hex(Array(body.utf8)),
+            body: Array(body.utf8),
+            attributes: JSONObject([
+                ("ApproximateReceiveCount", .string("1")), ("SentTimestamp", .string(String(sent))),
+            ]), source: "q")
+    }
+
+    /// A log of consumer `consumer` that received and projected `m`.
+    static func log(_ consumer: String, _ m: IncomingMessage) async throws -> String {
+        let p = try Fixtures.pipeline()
+        let path = p.log.db.path
+        try p.log.write {
+            _ = try p.log.appendIdentity(
+                ConsumerIdentity(consumerId: consumer, ordlogVersion: "test", queue: "q"), recordedAt: 0)
+        }
+        let writer = LogWriter(p)
+        let appended = try await writer.append([m])
+        let attempts = try await writer.record(appended.receives, results: [[]])
+        #expect(attempts.map(\.decision.outcome) == [.projected])
+        return path
+    }
+
+    @Test("two consumers each projected one version of an order; merged in SentTimestamp order the older comes last, and the newer stays")
+    func newerVersionWinsAcrossConsumers() async throws {
+        // Consumer a projected the newer version, sent first; consumer b the older one, sent later (a producer's
+        // retry), which b alone had no reason to refuse.
+        let a = try await Self.log("a", Self.message("m-new", status: "SHIPPED", second: 2, sent: 1_767_261_600_000))
+        let b = try await Self.log("b", Self.message("m-old", status: "PAID", second: 1, sent: 1_767_261_600_500))
+        let set = try LogSet.open([a, b])
+        let merged = try set.mergedLog(path: Fixtures.tempDB())
+        _ = try Reprojector(log: merged).run(.all, startedAt: 0)
+        let orders = try LocalProjection(db: merged.db).orders()
+        #expect(orders.map(\.item.status) == ["SHIPPED"])
+        // Across a checkpoint too (each attempt in its own batch: the older one meets the flushed newer one).
+        let merged2 = try set.mergedLog(path: Fixtures.tempDB())
+        _ = try Reprojector(log: merged2).run(.all, batchSize: 1, startedAt: 0)
+        #expect(try LocalProjection(db: merged2.db).orders().map(\.item.status) == ["SHIPPED"])
+    }
+}
