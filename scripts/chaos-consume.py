@@ -190,7 +190,13 @@ def drain_dlq(sqs, url):
             except Exception:
                 sns_id = "sqs:" + m["MessageId"]
             seen[sns_id] = {"sqsMessageId": m["MessageId"], "body": m["Body"],
-                            "receiveCount": m.get("Attributes", {}).get("ApproximateReceiveCount")}
+                            "receiveCount": m.get("Attributes", {}).get("ApproximateReceiveCount"),
+                            "receiptHandle": m["ReceiptHandle"]}
+    # Visible again, for `ordlog inspect-dlq --queue OrderDLQ`.
+    handles = [v["receiptHandle"] for v in seen.values()]
+    for i in range(0, len(handles), 10):
+        sqs.change_message_visibility_batch(QueueUrl=url, Entries=[
+            {"Id": str(j), "ReceiptHandle": h, "VisibilityTimeout": 0} for j, h in enumerate(handles[i:i + 10])])
     return seen
 
 
@@ -217,6 +223,7 @@ def one_run(args, k, moto, rundir, rng):
     t0 = time.time()
     sqs, s3, ddb = clients(moto)
     moto.reset()
+    moto_log_start = os.path.getsize(moto.logfile.name)
     cache = os.path.join(rundir, "cache")
     env = aws_env(moto, cache)
     B = args.ordlog
@@ -321,6 +328,7 @@ def one_run(args, k, moto, rundir, rng):
         problems.append(f"export exited {e.returncode}: {e.stderr.decode(errors='replace')[-500:]}")
     sqs_to_sns = {}
     received = set()          # SNS MessageIds with at least one receive in the log
+    counts_logged = {}        # SNS MessageId -> the ApproximateReceiveCounts of its logged receives
     receives = 0
     for line in e.stdout.decode().splitlines():
         if not line.strip():
@@ -333,6 +341,10 @@ def one_run(args, k, moto, rundir, rng):
             sid = "sqs:" + m["MessageId"]
         sqs_to_sns[m["MessageId"]] = sid
         received.add(sid)
+        try:
+            counts_logged.setdefault(sid, set()).add(int(m["Attributes"]["ApproximateReceiveCount"]))
+        except Exception:
+            pass
 
     final = {}                # SNS MessageId -> list of final attempts' outcomes
     final_by = {}             # SNS MessageId -> when its final attempts were recorded
@@ -392,6 +404,9 @@ def one_run(args, k, moto, rundir, rng):
     # in the s3 mode their records survive only in S3 (the killed tasks' directories were deleted), in the disk
     # mode only in the log the kills left: these are the ones the durability gate is tested on.
     final_killed_only = sorted(sid for sid, at in final_by.items() if all(x and x < t_final_iso for x in at))
+    # Receives SQS made that no log holds, seen as gaps below a message's highest logged receive count (a lower
+    # bound: a stranded receive after the last logged one, or of a message never logged, leaves no gap).
+    stranded_gaps = sum(max(c) - len(c) for c in counts_logged.values())
     dlq_good = sorted(sid for sid in in_dlq if sid in published and not published[sid].get("poison"))
     for sid in missing:
         m = published[sid]
@@ -399,12 +414,30 @@ def one_run(args, k, moto, rundir, rng):
                         f"not in OrderDLQ; {'received, no final attempt' if sid in received else 'never logged'}")
 
     poison_ok = poison_id in in_dlq
-    poison_in_inspect = poison_id in dlq_log and dlq_log[poison_id].get("deadLettered")
+    poison_in_inspect = bool(poison_id in dlq_log and dlq_log[poison_id].get("deadLettered"))
+    poison_counts = sorted(counts_logged.get(poison_id, set()))
+    # The real DLQ joined to the log: shows the poison message with its logged history even when the receive
+    # that dead-lettered it was not logged (a kill between that receive and its append).
+    dq = run([B, "inspect-dlq", "--queue", "OrderDLQ", "--db", src, "--json"], env, cmdlog, check=False)
+    poison_joined = False
+    if dq.returncode == 0:
+        for m in json.loads(dq.stdout).get("messages", []):
+            if m.get("messageId") == in_dlq.get(poison_id, {}).get("sqsMessageId") and m.get("history"):
+                poison_joined = True
+    else:
+        problems.append(f"inspect-dlq --queue OrderDLQ exited {dq.returncode}: {dq.stderr.decode(errors='replace')[-300:]}")
     if not poison_ok:
         problems.append(f"poison {poison_id} is not in OrderDLQ")
     if not poison_in_inspect:
-        if poison_id in received:
-            problems.append(f"poison {poison_id} was logged but inspect-dlq does not list it as dead-lettered")
+        if poison_id in received and 3 in poison_counts:
+            problems.append(f"poison {poison_id}: its 3rd receive is logged but inspect-dlq does not list it as "
+                            f"dead-lettered")
+        elif poison_id in received and not poison_joined:
+            problems.append(f"poison {poison_id} is logged (receive counts {poison_counts}) but "
+                            f"`inspect-dlq --queue OrderDLQ` does not join it to its history")
+        elif poison_id in received:
+            log(f"run {k}: poison logged with receive counts {poison_counts} only (the dead-lettering receive was "
+                f"stranded): inspect-dlq --queue OrderDLQ joins it; the log's own rule cannot call it dead-lettered")
         else:
             log(f"run {k}: the poison message was never logged (all its receives stranded): inspect-dlq cannot show it")
 
@@ -427,36 +460,63 @@ def one_run(args, k, moto, rundir, rng):
     for page in ddb.get_paginator("scan").paginate(TableName="Orders"):
         for it in page["Items"]:
             items[it["orderId"]["S"]] = {"timestamp": it["timestamp"]["S"], "status": it["status"]["S"]}
-    stale = sorted(o for o, it in items.items() if o in applied and it["timestamp"] != applied[o]["timestamp"])
-    extra = sorted(o for o in items if o not in applied)
+    # A version newer than the log's newest processed one is explained only by a message of that version in the
+    # DLQ without a final attempt: a consumer wrote DynamoDB (the PutItem precedes the attempt record) and its
+    # records never became durable (killed; in the s3 and none modes its disk deleted), then SQS dead-lettered it.
+    dlq_versions = {(published[sid]["orderId"], published[sid]["timestamp"]) for sid in in_dlq
+                    if sid in published and not published[sid].get("poison") and sid not in final}
+    stale = sorted(o for o, it in items.items() if o in applied and it["timestamp"] < applied[o]["timestamp"])
+    ahead = sorted(o for o, it in items.items() if o not in applied or it["timestamp"] > applied[o]["timestamp"])
+    unexplained = [o for o in ahead if (o, items[o]["timestamp"]) not in dlq_versions]
     absent = sorted(o for o in applied if o not in items)
     for o in stale:
         problems.append(f"STALE order {o}: Orders has {items[o]['timestamp']}, newest processed {applied[o]['timestamp']}")
-    for o in extra:
-        problems.append(f"order {o} in Orders but none of its messages has a final attempt in the log: {items[o]}")
+    for o in unexplained:
+        problems.append(f"order {o}: Orders has {items[o]} but no logged final attempt or DLQ message of that version")
     for o in absent:
         problems.append(f"order {o} missing from Orders: newest processed {applied[o]['timestamp']}")
-    orders_ok = not stale and not extra and not absent
+    orders_ok = not stale and not unexplained and not absent
     behind_newest = sum(1 for o, m in newest_published.items()
                         if o in items and items[o]["timestamp"] != m["timestamp"])
 
     lo = run([B, "orders", "--db", src, "--json"], env, None, check=False)
     log_orders_ok = None
+    log_orders_bad = None
     if lo.returncode == 0:
+        # The log's own projection must be the newest processed version of each order (what the log holds).
         log_orders = {r["orderId"]: r["timestamp"] for r in json.loads(lo.stdout)}
-        log_orders_ok = log_orders == {o: it["timestamp"] for o, it in items.items()}
-        if not log_orders_ok:
-            diff = sorted(set(log_orders.items()) ^ {(o, it["timestamp"]) for o, it in items.items()})
-            problems.append(f"`ordlog orders` differs from DynamoDB Orders: {diff[:5]}")
+        want = {o: m["timestamp"] for o, m in applied.items()}
+        bad = sorted(o for o in set(log_orders) | set(want) if log_orders.get(o) != want.get(o))
+        log_orders_bad = len(bad)
+        log_orders_ok = not bad
+        for o in bad[:10]:
+            problems.append(f"`ordlog orders` is not the newest processed version: {o} has "
+                            f"{log_orders.get(o)}, the log's newest projected/stale/duplicate is {want.get(o)}")
+    else:
+        problems.append(f"ordlog orders exited {lo.returncode}: {lo.stderr.decode(errors='replace')[-300:]}")
 
+    # moto's ReceiveMessage is not thread-safe: concurrent receives fail with HTTP 500 (`list.remove(x): x not in
+    # list` when two receives move one message to the DLQ; `Set changed size during iteration`) after having
+    # counted some messages as received. Each such 500 strands messages just as a kill does (ordlog retries the
+    # call): counted here so that stranding by moto and by the kills can be told apart.
+    moto.logfile.flush()
+    with open(moto.logfile.name, "rb") as f:
+        f.seek(moto_log_start)
+        mlog = f.read().decode(errors="replace")
+    moto_500 = mlog.count('" 500 ')
+    moto_dlq_race = mlog.count("list.remove(x): x not in list")
     t_end = time.time()
     result = {
         "run": k, "mode": args.mode, "published": len(published), "inDlq": len(in_dlq),
         "inDlqGood": len(dlq_good), "foundFinal": len(found_final), "receivedNoFinal": len(received_no_final),
         "missing": len(missing), "dlqNeverLogged": len(dlq_never_logged),
-        "finalOnlyInKilledTasks": len(final_killed_only), "receives": receives,
+        "finalOnlyInKilledTasks": len(final_killed_only),
+        "strandedReceivesSeen": stranded_gaps, "moto500": moto_500, "motoDlqRace": moto_dlq_race,
+        "receives": receives,
         "attempts": attempts_seen, "orders": len(items), "ordersExpected": len(applied),
-        "ordersBehindNewestPublished": behind_newest, "ordersOk": orders_ok, "logOrdersOk": log_orders_ok,
+        "ordersBehindNewestPublished": behind_newest, "ordersAheadOfLog": len(ahead), "ordersOk": orders_ok,
+        "logOrdersOk": log_orders_ok, "logOrdersWrong": log_orders_bad, "poisonReceiveCountsLogged": poison_counts,
+        "poisonJoinedByInspectDlqQueue": poison_joined,
         "verifyOk": verify_ok, "poisonInDlq": poison_ok, "poisonInInspectDlq": bool(poison_in_inspect),
         "kills": kills, "finalConsumers": finals, "tasks": task,
         "s3Objects": len(s3_listing(s3)) if replaced else None,
@@ -539,18 +599,20 @@ def main():
         moto.stop()
 
     hdr = ["run", "published", "inDLQ", "DLQ good", "logged+final", "by killed tasks", "missing",
-           "DLQ never logged", "orders",
-           "orders ok", "verify ok", "poison", "s3 objs", "secs"]
+           "DLQ never logged", "stranded receives seen", "orders", "Orders ahead of log",
+           "Orders ok", "`ordlog orders` wrong", "verify ok", "poison", "moto 500s", "s3 objs", "secs"]
     rows = []
     for r in results:
         if "published" not in r:
             rows.append([str(r["run"]), "aborted: " + r.get("error", "")[:80]] + [""] * (len(hdr) - 2))
             continue
         rows.append([str(r["run"]), str(r["published"]), str(r["inDlq"]), str(r["inDlqGood"]), str(r["foundFinal"]),
-                     str(r["finalOnlyInKilledTasks"]), str(r["missing"]), str(r["dlqNeverLogged"]), f"{r['orders']}/{r['ordersExpected']}",
-                     "yes" if r["ordersOk"] else "NO", "yes" if r["verifyOk"] else "NO",
-                     "DLQ+log" if r["poisonInDlq"] and r["poisonInInspectDlq"] else
-                     ("DLQ" if r["poisonInDlq"] else "NO"),
+                     str(r["finalOnlyInKilledTasks"]), str(r["missing"]), str(r["dlqNeverLogged"]), str(r["strandedReceivesSeen"]), f"{r['orders']}/{r['ordersExpected']}",
+                     str(r["ordersAheadOfLog"]), "yes" if r["ordersOk"] else "NO", str(r["logOrdersWrong"]),
+                     "yes" if r["verifyOk"] else "NO",
+                     "DLQ+inspect-dlq" if r["poisonInDlq"] and r["poisonInInspectDlq"] else
+                     ("DLQ+joined" if r["poisonInDlq"] and r["poisonJoinedByInspectDlqQueue"] else
+                      ("DLQ" if r["poisonInDlq"] else "NO")), str(r["moto500"]),
                      "" if r["s3Objects"] is None else str(r["s3Objects"]), str(r["seconds"]["total"])])
     print(f"ordlog chaos-consume: mode {args.mode}, {args.kills} SIGKILLs per run, seed {seed}, "
           f"{args.messages} messages ({args.orders} orderIds, 1 poison), concurrency {args.concurrency}, "
@@ -564,6 +626,9 @@ def main():
         print(f"totals: published {sum(r['published'] for r in ok)}, missing {sum(r['missing'] for r in ok)}, "
               f"DLQ never logged {sum(r['dlqNeverLogged'] for r in ok)} "
               f"(good messages in DLQ {sum(r['inDlqGood'] for r in ok)}), "
+              f"stranded receives seen {sum(r.get('strandedReceivesSeen', 0) for r in ok)}, "
+              f"finished only by killed tasks {sum(r['finalOnlyInKilledTasks'] for r in ok)}, "
+              f"moto HTTP 500s {sum(r['moto500'] for r in ok)}, "
               f"kills {sum(sum(1 for x in r['kills'] if x['rc'] == 'SIGKILL') for r in ok)}")
     if args.json:
         with open(args.json, "w") as f:
