@@ -441,13 +441,14 @@ def one_run(args, k, moto, rundir, rng):
         else:
             log(f"run {k}: the poison message was never logged (all its receives stranded): inspect-dlq cannot show it")
 
-    # Orders: the newest version among the messages that were processed (a good message stranded in the DLQ
-    # without a log entry was never applied, so its version is not expected).
+    # Orders: the newest version among the messages the log records as projected (a stale or duplicate decision
+    # says a newer or the same version was written; a message whose projected attempt never became durable, its
+    # consumer killed, is not in the log, and its version in DynamoDB is explained by the DLQ below).
     applied = {}
     for sid, m in published.items():
         if m.get("poison"):
             continue
-        if sid in final and any(o.split(" ")[0] in FINAL_OUTCOMES for o in final[sid]):
+        if sid in final and any(o.split(" ")[0] == "projected" for o in final[sid]):
             cur = applied.get(m["orderId"])
             if cur is None or m["timestamp"] > cur["timestamp"]:
                 applied[m["orderId"]] = m
@@ -470,11 +471,12 @@ def one_run(args, k, moto, rundir, rng):
     unexplained = [o for o in ahead if (o, items[o]["timestamp"]) not in dlq_versions]
     absent = sorted(o for o in applied if o not in items)
     for o in stale:
-        problems.append(f"STALE order {o}: Orders has {items[o]['timestamp']}, newest processed {applied[o]['timestamp']}")
+        problems.append(f"STALE order {o}: Orders has {items[o]['timestamp']}, the log's newest projected is "
+                        f"{applied[o]['timestamp']}")
     for o in unexplained:
         problems.append(f"order {o}: Orders has {items[o]} but no logged final attempt or DLQ message of that version")
     for o in absent:
-        problems.append(f"order {o} missing from Orders: newest processed {applied[o]['timestamp']}")
+        problems.append(f"order {o} missing from Orders: the log's newest projected is {applied[o]['timestamp']}")
     orders_ok = not stale and not unexplained and not absent
     behind_newest = sum(1 for o, m in newest_published.items()
                         if o in items and items[o]["timestamp"] != m["timestamp"])
@@ -490,8 +492,8 @@ def one_run(args, k, moto, rundir, rng):
         log_orders_bad = len(bad)
         log_orders_ok = not bad
         for o in bad[:10]:
-            problems.append(f"`ordlog orders` is not the newest processed version: {o} has "
-                            f"{log_orders.get(o)}, the log's newest projected/stale/duplicate is {want.get(o)}")
+            problems.append(f"`ordlog orders` is not the newest projected version: {o} has "
+                            f"{log_orders.get(o)}, the log's newest projected attempt is {want.get(o)}")
     else:
         problems.append(f"ordlog orders exited {lo.returncode}: {lo.stderr.decode(errors='replace')[-300:]}")
 
