@@ -251,8 +251,9 @@ public final class Consumer: Sendable {
         }
     }
 
-    /// One receive, raced against the stop request: a stop does not sit out a 20 s long poll. The abandoned
-    /// receive is cancelled, and whatever it still returned is handed back (the caller releases it).
+    /// One receive, raced against the stop request: a stop does not sit out a 20 s long poll. After a stop the
+    /// receive has ``ConsumerConfiguration/stopGrace`` more to answer; then it is cancelled. Whatever it returned
+    /// is handed back (the caller releases it).
     func receive(_ wanted: Int, stop: StopSignal) async throws -> [IncomingMessage] {
         let queue = self.queue
         let c = configuration
@@ -271,6 +272,10 @@ public final class Consumer: Sendable {
             }
             group.addTask {
                 await stop.wait()
+                // A receive SQS has answered may still be on its way back: cancelled now, its messages would stay
+                // invisible, received and logged nowhere, until their visibility timeout. Give it a moment to
+                // arrive (then the caller releases what it brought); only an empty long poll is cut.
+                try? await Task.sleep(nanoseconds: UInt64(c.stopGrace * 1e9))
                 return .stopped
             }
             var received: [IncomingMessage] = []

@@ -24,6 +24,9 @@ public struct ConsumerConfiguration: Sendable {
     /// Visibility timeout set on messages whose attempt failed, in seconds (0 = redeliver at once); nil leaves
     /// them until their visibility timeout ends.
     public var failedVisibilityTimeout: Int?
+    /// Seconds a receive in flight when a stop is requested still has to answer before it is cancelled (its
+    /// messages, if any, are then made visible again at once). Default 1.
+    public var stopGrace: Double = 1
     /// Stop after receiving this many messages.
     public var maxMessages: Int?
     /// Stop when a receive returns no message (each loop stops at its first empty receive).

@@ -175,12 +175,11 @@ public final class S3Increments: DurabilityGate, Sendable {
 
     /// Uploads increments while messages wait, and seals every ``Settings/sealInterval``, until cancelled (the
     /// consumer has ended); `stop` only ends the wait between increments, so the last batches are let go quickly.
-    /// Records the log holds beyond S3 when it starts are uploaded at once.
+    /// Records the log holds beyond S3 when it starts go with the first increment (or the final one).
     public func run(writer: LogWriter, stop: StopSignal) async {
         var backoff = FullJitterBackoff(base: 0.5, cap: 10)
         var lastSeal = Date()
         var lastIncrement = Date.distantPast
-        var first = true
         while !Task.isCancelled {
             do {
                 if Date().timeIntervalSince(lastSeal) >= settings.sealInterval {
@@ -188,8 +187,7 @@ public final class S3Increments: DurabilityGate, Sendable {
                     lastSeal = Date()
                     continue
                 }
-                let wanted = waiters.withLock { $0.isEmpty ? nil : $0.highestWanted }
-                if wanted == nil && !first {
+                if waiters.withLock({ $0.isEmpty }) {
                     await sleepUntilWaiter(atMost: min(1, settings.sealInterval))
                     continue
                 }
@@ -198,7 +196,6 @@ public final class S3Increments: DurabilityGate, Sendable {
                 if Task.isCancelled { return }
                 try await incrementOnce(writer: writer)
                 lastIncrement = Date()
-                first = false
                 backoff.reset()
             } catch is CancellationError {
                 return

@@ -2,14 +2,20 @@ import Foundation
 
 extension LogSet {
     /// The set as one log, for the commands that read every record (replay, export, orders, report, reproject):
-    /// one member is read as it is (its own file); several (a sealed log's segments, several consumers) are merged
-    /// into a scratch log at `scratchPath` (``mergedLog(path:batchSize:)``). Not verified here: call
+    /// one log is read as it is (its own file); several (a sealed log's segments, several consumers), or one sealed
+    /// segment, are merged into a scratch log at `scratchPath` (``mergedLog(path:batchSize:)``). Not verified here: call
     /// ``requireVerified(progress:)`` first.
     /// - Throws: ``SQLiteError``.
     public func readableLog(scratchPath: @autoclosure () -> String) throws -> EventLog {
-        if members.count == 1 { return members[0].log }
+        if isOneLogWithItsProjection { return members[0].log }
         return try mergedLog(path: scratchPath())
     }
+
+    /// Whether the set is one file that keeps its own projection, read as it is. Not so for several files (merged),
+    /// nor for one sealed segment (`<first>-<last>.ordlog`: `ordlog seal` empties a segment's projection tables, and
+    /// a consumer's whole chain in S3 is often one), which ``readableLog(scratchPath:)`` copies into the scratch
+    /// log so that its projection can be built there.
+    public var isOneLogWithItsProjection: Bool { members.count == 1 && members[0].url.pathExtension != "ordlog" }
 
     /// Writes every log's receives, in the merge order, each followed by its recorded attempts, into a new log at
     /// `path` (a scratch file), so that anything that reads one log (replay, export, reproject, report) reads

@@ -158,8 +158,10 @@ struct Consume: AsyncParsableCommand {
             }
             if incrementEvery != nil { throw ValidationError("--increment-every goes with --durability s3") }
         }
-        if let incrementEvery, Self.parseDuration(incrementEvery) == nil {
-            throw ValidationError("--increment-every must be a duration such as 1s or 0.5, got \(incrementEvery)")
+        if let incrementEvery, !(0.05...60).contains(Self.parseDuration(incrementEvery) ?? 0) {
+            throw ValidationError(
+                "--increment-every must be a duration from 0.05s to 60s (every delete waits for it), such as 1s or "
+                    + "0.5s, got \(incrementEvery)")
         }
         if let archiveTo, S3Location(parsing: archiveTo) == nil {
             throw ValidationError("--archive-to must be s3://BUCKET[/PREFIX], got \(archiveTo)")

@@ -27,7 +27,7 @@ struct Redrive: AsyncParsableCommand {
             message's receive from the DLQ is first recorded in the log like any receive (source the DLQ's URL, \
             the body's bytes as received; an entry that is not an SQS message is logged and rejected, never \
             dropped) and committed, then processed as above (trigger redrive; --target dynamodb writes the table \
-            first), and only once that attempt is recorded with a final outcome (projected, duplicate, stale) is \
+            first, and is required without --dry-run: a message deleted from the DLQ must reach the table), and only once that attempt is recorded with a final outcome (projected, duplicate, stale) is \
             the message deleted from the DLQ. A message whose attempt is not final stays in the DLQ, visible \
             again, its receive and attempt in the log (exit 3). Messages in a log already are taken the same way \
             (their new receive is processed; one projected before is a duplicate, and deleted). --dry-run appends \
@@ -39,6 +39,7 @@ struct Redrive: AsyncParsableCommand {
               ordlog redrive --all
               ordlog redrive --fingerprint order.field_invalid:quantity --accept-numeric-strings --target dynamodb --table Orders
               ordlog redrive --from-queue OrderDLQ --all --dry-run
+              ordlog redrive --from-queue OrderDLQ --all --target dynamodb --table Orders
               ordlog redrive --from-queue OrderDLQ --message-id 6f1c2a9e-0010-4c1e-9d8a-000000000010 --target dynamodb --table Orders
 
             JSON: {"dryRun":B,"processorVersion":S,"redriven":[{"messageId":S,"receiveSeq":N,"before":ATTEMPT,\
@@ -87,6 +88,11 @@ struct Redrive: AsyncParsableCommand {
         }
         if fromQueue != nil, all, !messageId.isEmpty {
             throw ValidationError("--from-queue takes --message-id ID or --all, not both")
+        }
+        if fromQueue != nil, !dryRun, targetOptions.target != .dynamodb {
+            throw ValidationError(
+                "--from-queue deletes each message from the DLQ once it is processed: without --target dynamodb "
+                    + "--table Orders its order would never reach the table. Add them (or --dry-run to preview)")
         }
     }
 

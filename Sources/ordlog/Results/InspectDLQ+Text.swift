@@ -60,7 +60,8 @@ extension InspectDLQ {
                 let times = m.approximateReceiveCount.map { "\($0) time\($0 == 1 ? "" : "s") (this read included)" }
                 let redrive =
                     "`ordlog redrive --db \(shellQuoted(global.dbPath)) --from-queue \(shellQuoted(url)) "
-                    + (m.messageId.map { "--message-id \(shellQuoted($0))" } ?? "--all") + "`"
+                    + (m.messageId.map { "--message-id \(shellQuoted($0))" } ?? "--all")
+                    + " --target dynamodb --table Orders`"
                 say(
                     "== \(m.messageId ?? "-"): in no log: SQS received it \(times ?? "an unknown number of times") and "
                         + "ordlog never logged it; \(redrive) records and reprocesses it")

@@ -26,9 +26,10 @@ extension GlobalOptions {
 
     /// The logs named by --db, every chain verified (a set that does not verify is refused with exit 1, naming the
     /// files: ``LogSetBroken``), as one log to read every record from (``LogSet/readableLog(scratchPath:)``): one
-    /// log as it is, several merged into a scratch file in a new ``TempDir`` named `scratchPrefix` (none is made
-    /// for one log). With `project`, a merged log's local projection is built from it (``Reprojector``), for
-    /// commands that read the projection too (orders, report); one log's own projection is read as it is.
+    /// log as it is, several (or one sealed segment) merged into a scratch file in a new ``TempDir`` named
+    /// `scratchPrefix` (none is made for one log). With `project`, a merged log's local projection is built from it
+    /// (``Reprojector``), for commands that read the projection too (orders, report); one log's own projection is
+    /// read as it is.
     /// Keep the returned value alive while the log is read: its scratch folder goes with it.
     func openVerifiedLog(scratchPrefix: String, project: Bool = false) throws -> VerifiedLog {
         let set = try openLogSet()
@@ -37,9 +38,9 @@ extension GlobalOptions {
             progress.update("\(url.lastPathComponent): verified through seq \(seq)")
         }
         progress.finish()
-        let scratch = set.members.count > 1 ? try TempDir(scratchPrefix) : nil
+        let scratch = set.isOneLogWithItsProjection ? nil : try TempDir(scratchPrefix)
         let log = try set.readableLog(scratchPath: scratch!.path("merged.db"))
-        if project, set.members.count > 1 {
+        if project, !set.isOneLogWithItsProjection {
             _ = try Reprojector(log: log).run(.all, startedAt: ProcessingStep.systemClockMs())
         }
         return VerifiedLog(set: set, log: log, report: report, scratch: scratch)

@@ -91,7 +91,7 @@ import Testing
             #expect(
                 text.stdout.contains(
                     "== \(id): in no log: SQS received it 5 times (this read included) and ordlog never logged it; "
-                        + "`ordlog redrive --db \(s.db) --from-queue \(s.dlqUrl) --message-id \(id)` records and "
+                        + "`ordlog redrive --db \(s.db) --from-queue \(s.dlqUrl) --message-id \(id) --target dynamodb --table Orders` records and "
                         + "reprocesses it"))
             #expect(text.stdout.contains(body))
         }
@@ -107,7 +107,10 @@ import Testing
         let poisonId = try #require(s.sent.first { $0.value == Self.poison }?.key)
 
         let missing = try CLI.run(
-            ["redrive", "--db", s.db, "--from-queue", "OrderDLQ", "--message-id", "no-such-id"], env: s.env)
+            [
+                "redrive", "--db", s.db, "--from-queue", "OrderDLQ", "--message-id", "no-such-id", "--target",
+                "dynamodb", "--table", "Orders",
+            ], env: s.env)
         #expect(missing.status == 2, "\(missing.stderr)")
         #expect(missing.stdout.contains("Skipped no-such-id: not in the dead-letter queue."))
 
@@ -116,7 +119,11 @@ import Testing
         #expect(dry.stdout.contains("Nothing was appended. 1 would be projected, 1 would stay dead-lettered."))
         #expect(try EventLog(path: s.db).receives(messageId: validId).isEmpty)
 
-        let run = try CLI.run(["redrive", "--db", s.db, "--from-queue", s.dlqUrl, "--all", "--json"], env: s.env)
+        let run = try CLI.run(
+            [
+                "redrive", "--db", s.db, "--from-queue", s.dlqUrl, "--all", "--json", "--target", "dynamodb", "--table",
+                "Orders",
+            ], env: s.env)
         #expect(run.status == 3, "\(run.stderr)")  // the poison message is still dead-lettered
         let out = try AWSEndToEndTests.json(run.stdout)
         let queue = try #require(out["queue"]?.objectValue)
@@ -181,6 +188,9 @@ import Testing
             ["redrive", "--from-queue", "OrderDLQ", "--fingerprint", "order.not_json:Message"])
         #expect(fingerprint.status == 64)
         #expect(fingerprint.stderr.contains("--fingerprint does not go with --from-queue"))
+        let local = try CLI.run(["redrive", "--from-queue", "OrderDLQ", "--all"])
+        #expect(local.status == 64)
+        #expect(local.stderr.contains("without --target dynamodb --table Orders its order would never reach the table"))
         let none = try CLI.run(["redrive", "--from-queue", "OrderDLQ"])
         #expect(none.status == 64)
         #expect(none.stderr.contains("choose messages: --message-id ID, --fingerprint CODE:FIELD or --all"))

@@ -121,5 +121,38 @@ import Testing
         #expect(objects.count == 2, "\(objects.map(\.key))")
         let verify = try CLI.run(["verify", "--db", "s3://arch/logs"], env: env)
         #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+        // The chain is one sealed segment, which keeps no projection: orders builds it from the records.
+        let orders = try CLI.run(["orders", "--db", "s3://arch/logs", "--json"], env: env)
+        #expect(orders.status == 0, "\(orders.stderr)")
+        let listed = try #require(try JSONParser.parse(orders.stdout).arrayValue)
+        #expect(listed.count == 29)
+    }
+
+    @Test("a SIGTERM leaves no message invisible: the receives in flight get a moment to answer, and what they bring is made visible again")
+    func stopLeavesNothingInvisible() async throws {
+        let server = try await MotoServer.start()
+        defer { server.stop() }
+        let dir = CLI.tempDir()
+        let env = AWSEndToEndTests.env(server)
+        let setup = try CLI.run(["setup", "--json"], env: env)
+        let queueUrl = try #require(try AWSEndToEndTests.json(setup.stdout)["queueUrl"]?.stringValue)
+        let (text, _) = AWSEndToEndTests.orders(200)
+        let file = dir.appendingPathComponent("orders.jsonl")
+        try text.write(to: file, atomically: true, encoding: .utf8)
+        #expect(try CLI.run(["publish", "--topic", "OrderTopic", file.path], env: env).status == 0)
+        let db = dir.appendingPathComponent("c.db").path
+        let p = try CLI.start(["consume", "--db", db, "--queue", "OrderQueue", "--json"], env: env)
+        waitUntilBlocking(60, "the consumer logged 30 receives (stderr: \(p.stderr))") {
+            !p.isRunning || MultiConsumerTests.receives(db) >= 30
+        }
+        p.signal(SIGTERM)
+        let end = try p.wait(timeout: 60)
+        #expect(end.status == 0, "\(p.stderr)")
+        let attrs = try await SQSClient(configuration: AWSEndToEndTests.config(server)).getQueueAttributes(
+            queueUrl: queueUrl, names: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])
+        #expect(attrs["ApproximateNumberOfMessagesNotVisible"] == "0", "\(attrs)")
+        let summary = try AWSEndToEndTests.json(p.stdout)
+        let deleted = Int(summary["deleted"].flatMap { if case .number(let n) = $0 { n } else { nil } } ?? "") ?? -1
+        #expect(attrs["ApproximateNumberOfMessages"] == String(200 - deleted), "\(attrs) \(summary)")
     }
 }
