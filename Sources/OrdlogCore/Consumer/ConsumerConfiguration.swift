@@ -5,7 +5,8 @@ public struct ConsumerConfiguration: Sendable {
     /// Receive loops in this process. Default 16: each loop has at most one batch (≤ 10 messages) in work, and a
     /// batch spends most of its time waiting on the network (receive, the PutItems, the delete: ~3 round trips),
     /// so 16 loops keep ~160 messages and up to ~160 requests in flight with little CPU each; one process is then
-    /// bound by CPU, not by latency. The SQLite log has one writer whatever this is.
+    /// bound by CPU, not by latency. At most ``maxUnlogged`` messages are being received at once (4 long polls at
+    /// the default), the rest of the loops work on their batches. The SQLite log has one writer whatever this is.
     public var concurrency = 16
     /// Long-poll wait per ReceiveMessage, 0…20 seconds. Default 20.
     public var waitTimeSeconds = 20

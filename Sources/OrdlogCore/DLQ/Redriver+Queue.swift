@@ -74,13 +74,7 @@ extension Redriver {
                 RedriveReport.Skipped(messageId: $0, reason: .notInQueue)
             }
             let newToLog = try chosen.compactMap(\.messageId).filter { try log.attempts(messageId: $0).isEmpty }
-            var target: (any RedriveTable)?
-            var created = false
-            if !dryRun, let table, !chosen.isEmpty {
-                let t = try table()
-                created = try await t.ensureTable()
-                target = t
-            }
+            let (target, created) = try await Self.table(table, unless: dryRun || chosen.isEmpty)
             let outcomes =
                 chosen.isEmpty
                 ? []

@@ -120,13 +120,7 @@ public struct Redriver {
             skipped.append(
                 .init(messageId: id, reason: try log.attempts(messageId: id).isEmpty ? .notInLog : .notDeadLettered))
         }
-        var target: (any RedriveTable)?
-        var created = false
-        if !dryRun, let table, !chosen.isEmpty {
-            let t = try table()
-            created = try await t.ensureTable()
-            target = t
-        }
+        let (target, created) = try await Self.table(table, unless: dryRun || chosen.isEmpty)
         let outcomes =
             chosen.isEmpty
             ? []
@@ -134,5 +128,17 @@ public struct Redriver {
         return RedriveReport(
             dryRun: dryRun, processorVersion: pipeline.processor.version, outcomes: outcomes, skipped: skipped,
             table: target.map { Self.counts(outcomes, table: $0, created: created) })
+    }
+}
+
+extension Redriver {
+    /// The table to write (made by `make`, created if missing), and whether it was created; none when `skip` (a dry
+    /// run, or nothing chosen) or no table was asked for.
+    static func table(_ make: (() throws -> any RedriveTable)?, unless skip: Bool) async throws
+        -> (table: (any RedriveTable)?, created: Bool)
+    {
+        guard !skip, let make else { return (nil, false) }
+        let t = try make()
+        return (t, try await t.ensureTable())
     }
 }
