@@ -61,17 +61,22 @@ extension SegmentArchive {
     /// Deletes the increments of `sealed`'s consumer that `sealed` covers (a range inside its own, another name):
     /// each manifest first (readers stop trusting it), then its segment. Call only once `sealed` is in S3.
     /// - Returns: the names deleted.
-    /// Segment objects without a manifest in the range (left by an upload killed between its two PUTs) go too.
+    /// Segment objects without a manifest that start at or before its last seq (left by an upload killed between
+    /// its two PUTs: never trusted) go too.
     public func deleteCovered(by sealed: SegmentManifest) async throws -> [SegmentName] {
         let prefix = location.key(sealed.consumerId) + "/"
         let root = location.prefix.isEmpty ? "" : location.prefix + "/"
         let keys = Set(try await s3.listObjects(bucket: location.bucket, prefix: prefix).map(\.key))
         var deleted: [SegmentName] = []
         for key in keys.sorted() where key.hasSuffix(".ordlog") {
-            guard let name = SegmentName(parsing: String(key.dropFirst(root.count))), name != sealed.name,
-                name.firstSeq >= sealed.firstSeq, name.lastSeq <= sealed.lastSeq
-            else { continue }
-            deleted.append(name)
+            guard let name = SegmentName(parsing: String(key.dropFirst(root.count))), name != sealed.name else {
+                continue
+            }
+            let covered = name.firstSeq >= sealed.firstSeq && name.lastSeq <= sealed.lastSeq
+            // Without a manifest it is what a killed upload left (this consumer's own uploads are not under way
+            // while it compacts): never trusted, whatever range it names, up to the sealed head.
+            let orphan = !keys.contains(location.key(name.manifest)) && name.firstSeq <= sealed.lastSeq
+            if covered || orphan { deleted.append(name) }
         }
         // Every manifest first (readers stop trusting those increments), then the segments: a batch of 1,000 keys
         // a request (1,800 increments at 1 s and 15 minutes: 4 requests, not 3,600).

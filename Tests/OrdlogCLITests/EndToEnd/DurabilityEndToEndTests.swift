@@ -46,6 +46,10 @@ import Testing
         p.signal(SIGKILL)
         try p.wait(timeout: 30)
         try FileManager.default.removeItem(at: first)
+        // Its chain in S3 (nil when it was killed before its first increment was complete: then there is nothing to
+        // continue, and the next task starts the chain).
+        let keptInS3 = try await SegmentArchiveCLITests.s3(server).listObjects(bucket: "arch", prefix: "logs/task-1/")
+            .contains { $0.key.hasSuffix(".manifest.json") }
 
         // Its replacement: the same consumer id, an empty directory, until the queue is drained.
         let db2 = dir.appendingPathComponent("task-b/orders.db").path
@@ -63,7 +67,7 @@ import Testing
                 break
             }
         }
-        #expect(continued)
+        #expect(continued == keptInS3)
 
         let dynamo = DynamoDBProjection(
             client: DynamoDBClient(configuration: AWSEndToEndTests.config(server)), tableName: "Orders")
