@@ -188,12 +188,13 @@ extension ConsumerService {
             writer: writer,
             queue: SQSMessageQueue(sqs: sqs, url: url), projections: projections,
             configuration: c, health: health, logger: loggers.consumer)
-        events(
-            .started(
-                Start(
-                    queueUrl: url, table: configuration.table, concurrency: c.concurrency,
-                    visibilityTimeout: c.visibilityTimeout, maxReceiveCount: rules.maxReceiveCount,
-                    region: aws.region, consumerId: consumerId, durability: configuration.durability)))
+        var start = Start(
+            queueUrl: url, table: configuration.table, concurrency: c.concurrency,
+            visibilityTimeout: c.visibilityTimeout, maxReceiveCount: rules.maxReceiveCount,
+            region: aws.region, consumerId: consumerId, durability: configuration.durability)
+        start.archive = configuration.archive.map { ($0.location.description, $0.interval) }
+        if configuration.durability == .s3 { start.incrementEvery = configuration.incrementInterval }
+        events(.started(start))
         let report = try await ConsumerService(consumer: consumer, archiving: archiving, increments: increments)
             .run(stop: stop, events: events)
         return RunReport(consumer: report, queueUrl: url, table: configuration.table)

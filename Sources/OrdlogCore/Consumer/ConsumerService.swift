@@ -86,6 +86,11 @@ public struct ConsumerService: Sendable {
         public var consumerId: String
         /// Where records must be before their messages are deleted.
         public var durability: DurabilityMode
+        /// With an archive: where segments (and, in the s3 mode, increments) go, and how often a seal happens
+        /// (seconds); nil without one.
+        public var archive: (location: String, sealEvery: Double)? = nil
+        /// In the s3 mode: seconds between two increments, at most.
+        public var incrementEvery: Double? = nil
     }
 
     public let consumer: Consumer

@@ -121,6 +121,13 @@ struct Consume: AsyncParsableCommand {
                 + "1s or 0.5s (default 1s).", valueName: "duration"))
     var incrementEvery: String?
 
+    /// Seconds as the start line shows them: `1s`, `0.5s`, `15m`, `2h`.
+    static func seconds(_ s: Double) -> String {
+        if s >= 3600, s.truncatingRemainder(dividingBy: 3600) == 0 { return "\(Int(s / 3600))h" }
+        if s >= 60, s.truncatingRemainder(dividingBy: 60) == 0 { return "\(Int(s / 60))m" }
+        return s == s.rounded() ? "\(Int(s))s" : "\(s)s"
+    }
+
     /// `90s`, `15m`, `1h` (or plain seconds) in seconds, or nil.
     static func parseDuration(_ text: String) -> Double? {
         let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600]
@@ -209,7 +216,12 @@ struct Consume: AsyncParsableCommand {
                                     + "; log \(dbPath); concurrency \(s.concurrency); visibility timeout "
                                     + (s.visibilityTimeout.map { "\($0) s" } ?? "the queue's") + "; maxReceiveCount "
                                     + "\(s.maxReceiveCount); region \(s.region); consumer \(s.consumerId); "
-                                    + "durability \(s.durability)")
+                                    + "durability \(s.durability)"
+                                    + (s.archive.map { a in
+                                        "; archive \(a.location)"
+                                            + (s.incrementEvery.map { " (increments at most every \(Self.seconds($0)))" }
+                                                ?? "") + ", sealed every \(Self.seconds(a.sealEvery))"
+                                    } ?? ""))
                             Interrupt.install(notice: "stopping after the batch in flight (signal again to stop at once)")
                         case .progress(let p):
                             let rate = p.elapsed > 0 ? Double(p.summary.received) / p.elapsed : 0

@@ -117,6 +117,10 @@ import Testing
                 "--wait-time", "1", "--durability", "s3", "--archive-to", "s3://arch/logs", "--json",
             ], env: env)
         #expect(consume.status == 3, "\(consume.stderr)")
+        #expect(
+            consume.stderr.contains(
+                "durability s3 (each delete waits for its records to be in S3); archive s3://arch/logs (increments at "
+                    + "most every 1s), sealed every 15m"), "\(consume.stderr)")
         let summary = try AWSEndToEndTests.json(consume.stdout)
         #expect(summary["projected"] == .number("29"))
         #expect(summary["rejected"] == .number("3"))
