@@ -92,8 +92,6 @@ struct DurableHeadWaiters {
     }
 
     var isEmpty: Bool { waiters.isEmpty }
-    /// The highest seq waited for, or nil.
-    var highestWanted: Int64? { waiters.map(\.seq).max() }
 }
 
 /// `--durability disk`: group commit of fsyncs. One thread fsyncs the log's WAL (`<log>-wal`; the database file

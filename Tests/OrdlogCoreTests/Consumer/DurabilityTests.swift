@@ -304,8 +304,9 @@ actor FakeIncrementStore: IncrementStore {
             try await queue.receive(maxMessages: 10, waitTimeSeconds: 0, visibilityTimeout: nil))
         _ = try await writer.record(appended.receives, results: appended.receives.map { _ in [] })
         let settings = S3Increments.Settings(directory: path + ".segments", ordlogVersion: "test", queue: "q")
-        await #expect(throws: SegmentError.self) {
+        let error = await #expect(throws: SegmentError.self) {
             _ = try await S3Increments.start(writer: writer, store: store, settings: settings)
         }
+        #expect(error?.message.contains("another consumer writes under this consumer id") == true, "\(String(describing: error))")
     }
 }
